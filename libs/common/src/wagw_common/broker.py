@@ -1,0 +1,166 @@
+"""The broker connection: robust reconnects, publisher confirms, persistent messages, topology."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aio_pika
+import aiormq
+from aio_pika import DeliveryMode, Message
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from tenacity import AsyncRetrying, retry_if_exception, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from . import topology
+from .contracts import contract_for
+from .envelope import CONTENT_TYPE, Envelope
+from .logging import get_logger
+from .metrics import MESSAGES_PUBLISHED, PUBLISH_LATENCY
+from .topology import QueueSpec
+
+log = get_logger(__name__)
+
+# Errors that mean "the broker is not reachable right now", worth waiting out for a little while.
+TRANSIENT_ERRORS = (
+    ConnectionError,
+    asyncio.TimeoutError,
+    aiormq.exceptions.AMQPConnectionError,
+    aiormq.exceptions.ChannelInvalidStateError,
+    aio_pika.exceptions.DeliveryError,
+)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    # An unroutable mandatory message (PublishError) will not become routable by waiting.
+    return isinstance(exc, TRANSIENT_ERRORS) and not isinstance(exc, aio_pika.exceptions.PublishError)
+
+
+class Broker:
+    def __init__(self, url: str, *, source: str, publish_retry_seconds: float = 10.0):
+        self.url = url
+        self.source = source
+        self.publish_retry_seconds = publish_retry_seconds
+        self.connection: AbstractRobustConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._exchanges: dict[str, AbstractExchange] = {}
+
+    async def connect(self, startup_timeout: float = 60.0) -> None:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_delay(startup_timeout),
+            wait=wait_exponential(multiplier=0.2, max=3),
+            retry=retry_if_exception_type((ConnectionError, OSError, aiormq.exceptions.AMQPError, asyncio.TimeoutError)),
+            reraise=True,
+        ):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    log.info("broker.connect_retry", attempt=attempt.retry_state.attempt_number)
+                self.connection = await aio_pika.connect_robust(self.url, client_properties={"connection_name": self.source})
+        self._channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
+        await self.declare_exchanges()
+
+    async def declare_exchanges(self) -> None:
+        for name, kind in topology.EXCHANGES.items():
+            self._exchanges[name] = await self._channel.declare_exchange(name, kind, durable=True)
+        self._exchanges[""] = self._channel.default_exchange
+
+    async def declare_queue(self, spec: QueueSpec, channel: AbstractChannel | None = None):
+        """Declare a queue with its dead-letter queue and bindings; safe to repeat."""
+        channel = channel or self._channel
+        dead = await channel.declare_queue(spec.dead_letter_name, durable=True, arguments=topology.dead_letter_arguments())
+        await dead.bind(topology.DEAD_LETTER, routing_key=spec.name)
+        queue = await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments())
+        for exchange, key in spec.bindings:
+            await queue.bind(exchange, routing_key=key)
+        return queue
+
+    async def channel(self, prefetch: int) -> AbstractChannel:
+        channel = await self.connection.channel(publisher_confirms=True)
+        await channel.set_qos(prefetch_count=prefetch)
+        return channel
+
+    @property
+    def is_connected(self) -> bool:
+        return bool(
+            self.connection is not None
+            and not self.connection.is_closed
+            and self.connection.connected.is_set()
+            and self._channel is not None
+            and not self._channel.is_closed
+        )
+
+    def envelope(self, message_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:
+        """An envelope whose data has been checked against the message type's contract."""
+        return Envelope(type=message_type, source=self.source, data=contract_for(message_type).dump(data), subject=subject)
+
+    async def publish(
+        self,
+        envelope: Envelope,
+        *,
+        exchange: str,
+        routing_key: str,
+        mandatory: bool = True,
+        reply_to: str | None = None,
+        correlation_id: str | None = None,
+        persistent: bool = True,
+        retry: bool = True,
+    ) -> None:
+        message = Message(
+            envelope.to_json(),
+            content_type=CONTENT_TYPE,
+            delivery_mode=DeliveryMode.PERSISTENT if persistent else DeliveryMode.NOT_PERSISTENT,
+            message_id=envelope.id,
+            correlation_id=correlation_id or envelope.correlation_id,
+            type=envelope.type,
+            app_id=self.source,
+            timestamp=envelope.time,
+            reply_to=reply_to,
+        )
+        started = time.perf_counter()
+        try:
+            if retry:
+                await self._publish_with_retry(message, exchange, routing_key, mandatory)
+            else:
+                await self._publish_once(message, exchange, routing_key, mandatory)
+        except Exception:
+            MESSAGES_PUBLISHED.labels(exchange or "default", "failed").inc()
+            raise
+        MESSAGES_PUBLISHED.labels(exchange or "default", "confirmed").inc()
+        PUBLISH_LATENCY.labels(exchange or "default").observe(time.perf_counter() - started)
+
+    async def _publish_once(self, message: Message, exchange: str, routing_key: str, mandatory: bool) -> None:
+        if self._channel is None:
+            raise ConnectionError("broker not connected")
+        await self._exchanges[exchange].publish(message, routing_key=routing_key, mandatory=mandatory, timeout=10)
+
+    async def _publish_with_retry(self, message: Message, exchange: str, routing_key: str, mandatory: bool) -> None:
+        # A robust connection restores itself in the background; a publish that fails meanwhile is
+        # retried for a bounded time. A lost confirm may mean a duplicate: consumers are idempotent.
+        async for attempt in AsyncRetrying(
+            stop=stop_after_delay(self.publish_retry_seconds),
+            wait=wait_exponential(multiplier=0.1, max=2),
+            retry=retry_if_exception(_is_transient),
+            reraise=True,
+        ):
+            with attempt:
+                await self._publish_once(message, exchange, routing_key, mandatory)
+
+    async def publish_event(self, event_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:
+        envelope = self.envelope(event_type, data, subject=subject)
+        # Events may legitimately have no subscriber yet, so they are not mandatory.
+        await self.publish(envelope, exchange=topology.EVENTS, routing_key=event_type, mandatory=False)
+        return envelope
+
+    async def send_command(self, command_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:
+        envelope = self.envelope(command_type, data, subject=subject)
+        await self.publish(envelope, exchange=topology.COMMANDS, routing_key=command_type)
+        return envelope
+
+    async def send_to_worker(self, worker_id: str, command_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:
+        envelope = self.envelope(command_type, data, subject=subject)
+        await self.publish(envelope, exchange=topology.WORKER_DOWNLINK, routing_key=worker_id)
+        return envelope
+
+    async def close(self) -> None:
+        if self.connection is not None:
+            await self.connection.close()

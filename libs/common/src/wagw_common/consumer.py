@@ -1,0 +1,154 @@
+"""Consuming a queue: validate against the contract, run the handler, ack only once it finished.
+
+Outcomes, each counted in `wagw_broker_messages_consumed_total{queue,outcome}` and logged:
+- `ack`: handled (or a duplicate already handled, skipped through the inbox);
+- `rejected`: the handler raised a DomainError: the request cannot be done, the caller is told;
+- `retry`: the handler failed unexpectedly; redelivered after a short pause;
+- `dead_lettered`: malformed (never handleable), or failed BROKER_MAX_ATTEMPTS times."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Awaitable, Callable, Mapping, Protocol
+
+from aio_pika.abc import AbstractIncomingMessage
+
+from .broker import Broker
+from .contracts import contract_for
+from .envelope import Envelope, MalformedMessage, parse_envelope
+from .errors import DomainError
+from .logging import correlation_scope, get_logger
+from .metrics import HANDLER_LATENCY, MESSAGES_CONSUMED
+from .rpc import reply_to_request
+from .topology import QueueSpec
+
+log = get_logger(__name__)
+
+Handler = Callable[[Envelope], Awaitable[Any]]
+
+
+class Inbox(Protocol):
+    """Remembers handled envelope ids so a redelivered message is not handled twice."""
+
+    async def seen(self, envelope_id: str) -> bool: ...
+
+    async def remember(self, envelope_id: str, message_type: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Subscription:
+    queue: QueueSpec
+    handlers: Mapping[str, Handler]
+    prefetch: int | None = None
+
+
+def _retry_pause(attempt: int) -> float:
+    return min(0.2 * 2 ** (attempt - 1), 5.0)
+
+
+class Consumer:
+    def __init__(self, broker: Broker, subscription: Subscription, *, prefetch: int, max_attempts: int, inbox: Inbox | None = None):
+        self.broker = broker
+        self.subscription = subscription
+        self.queue_name = subscription.queue.name
+        self.prefetch = subscription.prefetch or prefetch
+        self.max_attempts = max_attempts
+        self.inbox = inbox
+        self._in_flight: set[asyncio.Task] = set()
+        self._queue = None
+        self._tag = None
+
+    async def start(self) -> None:
+        channel = await self.broker.channel(self.prefetch)
+        self._queue = await self.broker.declare_queue(self.subscription.queue, channel)
+        self._tag = await self._queue.consume(self._on_message)
+        log.info("consumer.started", queue=self.queue_name, types=sorted(self.subscription.handlers))
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop taking messages, then let the ones in hand finish (bounded by `grace`)."""
+        if self._queue is not None and self._tag is not None:
+            try:
+                await self._queue.cancel(self._tag)
+            except Exception as exc:  # the channel may already be gone; unacked messages return to the queue
+                log.warning("consumer.cancel_failed", queue=self.queue_name, error=str(exc))
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=grace)
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        self._in_flight.add(task)
+        started = time.perf_counter()
+        try:
+            outcome = await self._handle(message)
+        finally:
+            self._in_flight.discard(task)
+        MESSAGES_CONSUMED.labels(self.queue_name, outcome).inc()
+        HANDLER_LATENCY.labels(self.queue_name).observe(time.perf_counter() - started)
+
+    async def _handle(self, message: AbstractIncomingMessage) -> str:
+        try:
+            envelope = parse_envelope(message.body)
+        except MalformedMessage as exc:
+            return await self._dead_letter(message, exc, None)
+        with correlation_scope(envelope.correlation_id, message_type=envelope.type, envelope_id=envelope.id, queue=self.queue_name):
+            try:
+                handler = self.subscription.handlers.get(envelope.type)
+                if handler is None:
+                    raise MalformedMessage(f"no handler for {envelope.type!r} on this queue")
+                envelope = replace(envelope, data=contract_for(envelope.type).load(envelope.data))
+            except MalformedMessage as exc:
+                return await self._dead_letter(message, exc, envelope)
+            return await self._run(message, envelope, handler)
+
+    async def _run(self, message: AbstractIncomingMessage, envelope: Envelope, handler: Handler) -> str:
+        is_request = bool(message.reply_to)
+        if not is_request and self.inbox is not None and await self.inbox.seen(envelope.id):
+            log.info("message.duplicate_skipped")
+            await message.ack()
+            return "ack"
+        try:
+            result = await handler(envelope)
+        except DomainError as err:
+            log.info("message.rejected", code=err.code, reason=err.message)
+            if is_request:
+                await reply_to_request(self.broker, message, envelope, error=err.to_dict())
+            await message.ack()
+            return "rejected"
+        except Exception as exc:
+            return await self._failed(message, envelope, exc)
+        if is_request:
+            await reply_to_request(self.broker, message, envelope, result=result)
+        elif self.inbox is not None:
+            await self.inbox.remember(envelope.id, envelope.type)
+        await message.ack()
+        log.info("message.handled")
+        return "ack"
+
+    async def _failed(self, message: AbstractIncomingMessage, envelope: Envelope, exc: Exception) -> str:
+        attempt = int((message.headers or {}).get("x-delivery-count", 0) or 0) + 1
+        if message.reply_to or attempt >= self.max_attempts:
+            # A caller waiting for a reply is answered now rather than after its timeout.
+            log.error("message.failed_dead_lettered", attempt=attempt, error=repr(exc), exc_info=exc)
+            if message.reply_to:
+                await reply_to_request(
+                    self.broker, message, envelope,
+                    error={"code": "unavailable", "message": "the service could not handle the request", "details": None},
+                )
+            await message.reject(requeue=False)
+            return "dead_lettered"
+        log.warning("message.failed_will_retry", attempt=attempt, error=repr(exc))
+        await asyncio.sleep(_retry_pause(attempt))
+        await message.nack(requeue=True)
+        return "retry"
+
+    async def _dead_letter(self, message: AbstractIncomingMessage, exc: MalformedMessage, envelope: Envelope | None) -> str:
+        log.warning("message.malformed_dead_lettered", reason=exc.reason, details=exc.details,
+                    message_type=message.type, queue=self.queue_name)
+        if message.reply_to and envelope is not None:
+            await reply_to_request(
+                self.broker, message, envelope, error={"code": "invalid", "message": exc.reason, "details": exc.details}
+            )
+        await message.reject(requeue=False)
+        return "dead_lettered"

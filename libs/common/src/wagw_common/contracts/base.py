@@ -1,0 +1,53 @@
+"""How a contract is declared: a message type, who sends it, and the marshmallow schema of its data."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError
+
+from ..envelope import MalformedMessage
+
+
+class Kind(enum.Enum):
+    COMMAND = "command"  # gateway -> a service, fire and forget (durably queued)
+    QUERY = "query"  # gateway or service -> a service, request/reply
+    EVENT = "event"  # a service -> anyone: something happened
+    WORKER_UPLINK = "worker-uplink"  # a worker -> the platform
+    WORKER_COMMAND = "worker-command"  # the platform -> one worker
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error: a typo must not pass silently."""
+
+    class Meta:
+        unknown = RAISE
+
+
+@dataclass(frozen=True)
+class Contract:
+    type: str
+    kind: Kind
+    schema: type[Schema]
+    summary: str
+    example: dict[str, Any]
+    reply: type[Schema] | None = None
+    reply_example: dict[str, Any] | None = None
+    tags: tuple[str, ...] = field(default=())
+
+    def load(self, data: Any) -> dict[str, Any]:
+        """Validate `data` against this contract; raises MalformedMessage with field details."""
+        try:
+            return self.schema().load(data)
+        except ValidationError as exc:
+            raise MalformedMessage(f"data does not match {self.type}", exc.messages) from exc
+
+    def dump(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Validate outgoing data the same way, then serialise it to JSON-ready values."""
+        schema = self.schema()
+        errors = schema.validate(schema.dump(data))
+        if errors:
+            raise MalformedMessage(f"refusing to send invalid {self.type}", errors)
+        return schema.dump(data)

@@ -1,0 +1,18 @@
+"""Metrics every service exposes. Names follow Prometheus conventions; each process has its own registry."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter("wagw_http_requests_total", "HTTP requests handled", ["route", "method", "status"])
+HTTP_LATENCY = Histogram("wagw_http_request_duration_seconds", "HTTP request latency", ["route", "method"])
+MESSAGES_CONSUMED = Counter(
+    "wagw_broker_messages_consumed_total", "Broker messages handled, by queue and outcome", ["queue", "outcome"]
+)
+HANDLER_LATENCY = Histogram("wagw_broker_handler_duration_seconds", "Time spent handling one message", ["queue"])
+MESSAGES_PUBLISHED = Counter(
+    "wagw_broker_messages_published_total", "Broker publishes, by exchange and outcome", ["exchange", "outcome"]
+)
+PUBLISH_LATENCY = Histogram("wagw_broker_publish_duration_seconds", "Publish latency including the broker's confirm", ["exchange"])
+RPC_CALLS = Counter("wagw_rpc_calls_total", "Request/reply calls made, by type and outcome", ["type", "outcome"])
+DEPENDENCY_UP = Gauge("wagw_dependency_up", "1 when a dependency answered the last readiness check", ["dependency"])

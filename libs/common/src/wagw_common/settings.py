@@ -1,0 +1,86 @@
+"""Settings come only from the environment. Every variable is declared once here or in a
+service's settings module, so the README's configuration table can be generated from the code."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Mapping
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: str
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {raw!r}")
+
+
+def env_field(name: str, default: str, help: str, parse: Callable[[str], Any] = str) -> Any:
+    """A dataclass field read from the environment variable `name`."""
+    return field(metadata={"variable": Variable(name, default, help, parse)})
+
+
+def variables_of(settings_cls: type) -> list[Variable]:
+    return [f.metadata["variable"] for f in fields(settings_cls) if "variable" in f.metadata]
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def load(settings_cls: type, environ: Mapping[str, str] | None = None, **defaults: str) -> Any:
+    """Build `settings_cls` from `environ`; `defaults` override declared defaults by variable name
+    (a service's own port or database name, for example)."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for f in fields(settings_cls):
+        variable: Variable = f.metadata["variable"]
+        raw = environ.get(variable.name, defaults.get(variable.name, variable.default))
+        try:
+            values[f.name] = variable.parse(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{variable.name}={raw!r}: {exc}") from exc
+    return settings_cls(**values)
+
+
+@dataclass(frozen=True)
+class CommonSettings:
+    """Variables every service reads."""
+
+    host: str = env_field("HTTP_HOST", "127.0.0.1", "Address the service's HTTP server binds to")
+    port: int = env_field("HTTP_PORT", "0", "Port of the service's HTTP server (each service has its own default)", int)
+    amqp_url: str = env_field("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ connection URL (vhost included)")
+    mongodb_uri: str = env_field("MONGODB_URI", "mongodb://127.0.0.1:27017/", "MongoDB connection URI")
+    mongodb_database: str = env_field("MONGODB_DATABASE", "", "The service's own database (each service has its own default)")
+    redis_url: str = env_field("REDIS_URL", "redis://127.0.0.1:6379/0", "Redis connection URL")
+    log_level: str = env_field("LOG_LEVEL", "info", "debug, info, warning or error")
+    log_format: str = env_field("LOG_FORMAT", "json", "json (one object a line) or console (for people)")
+    prefetch: int = env_field("BROKER_PREFETCH", "32", "Messages a consumer holds unacknowledged at once", int)
+    max_attempts: int = env_field(
+        "BROKER_MAX_ATTEMPTS", "5", "Deliveries of a failing message before it is dead-lettered", int
+    )
+    inbox_retention_hours: float = env_field(
+        "INBOX_RETENTION_HOURS", "168", "How long a handled message id is remembered to drop redeliveries", float
+    )
+    rpc_timeout: float = env_field("RPC_TIMEOUT_SECONDS", "5", "How long a request/reply call waits for its answer", float)
+    startup_timeout: float = env_field(
+        "STARTUP_TIMEOUT_SECONDS", "60", "How long a service retries its broker, database and Redis at start-up", float
+    )
+    jwt_secret: str = env_field(
+        "JWT_SECRET", "dev-only-change-me-0123456789abcdef", "HMAC key for access tokens (gateway signs, realtime verifies)"
+    )
+    jwt_issuer: str = env_field("JWT_ISSUER", "wagw-gateway", "Issuer (iss) of access tokens")
+    jwt_audience: str = env_field("JWT_AUDIENCE", "wagw-api", "Audience (aud) of access tokens")
+
+
+bool_from_env = _bool

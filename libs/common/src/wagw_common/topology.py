@@ -1,0 +1,94 @@
+"""The whole broker topology in one place: exchanges, queues, bindings and dead-letter queues.
+
+Every durable queue is a quorum queue that dead-letters (at least once) into its own
+`<queue>.dead-letter` queue, so a poison message is visible, countable and replayable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aio_pika import ExchangeType
+
+COMMANDS = "wagw.commands"  # gateway -> services: commands and request/reply queries
+EVENTS = "wagw.events"  # services -> anyone: domain events
+WORKER_UPLINK = "wagw.worker-uplink"  # workers -> platform
+WORKER_DOWNLINK = "wagw.worker-downlink"  # platform -> one worker (routing key: its worker id)
+DEAD_LETTER = "wagw.dead-letter"  # failed messages, routed by their queue's name
+
+EXCHANGES: dict[str, ExchangeType] = {
+    COMMANDS: ExchangeType.TOPIC,
+    EVENTS: ExchangeType.TOPIC,
+    WORKER_UPLINK: ExchangeType.TOPIC,
+    WORKER_DOWNLINK: ExchangeType.DIRECT,
+    DEAD_LETTER: ExchangeType.DIRECT,
+}
+
+# A safety net above the consumers' own attempt budget (BROKER_MAX_ATTEMPTS): queue arguments
+# cannot change once declared, so this one is fixed here rather than configurable.
+DELIVERY_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    bindings: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def dead_letter_name(self) -> str:
+        return f"{self.name}.dead-letter"
+
+    def arguments(self) -> dict:
+        return {
+            "x-queue-type": "quorum",
+            "x-delivery-limit": DELIVERY_LIMIT,
+            "x-dead-letter-exchange": DEAD_LETTER,
+            "x-dead-letter-routing-key": self.name,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        }
+
+
+def dead_letter_arguments() -> dict:
+    return {"x-queue-type": "quorum"}
+
+
+ORCHESTRATOR_COMMANDS = QueueSpec(
+    "session-orchestrator.commands", ((COMMANDS, "session.*"), (COMMANDS, "message.*"))
+)
+ORCHESTRATOR_WORKER_UPLINK = QueueSpec(
+    "session-orchestrator.worker-uplink", ((WORKER_UPLINK, "worker.session.*"), (WORKER_UPLINK, "worker.message.*"))
+)
+# Event bindings name each type: a new event type must not reach a consumer that has no handler for it.
+ORCHESTRATOR_FLEET_EVENTS = QueueSpec(
+    "session-orchestrator.fleet-events", ((EVENTS, "worker.online"), (EVENTS, "worker.offline"))
+)
+REGISTRY_WORKER_UPLINK = QueueSpec(
+    "worker-registry.worker-uplink",
+    ((WORKER_UPLINK, "worker.register"), (WORKER_UPLINK, "worker.heartbeat"), (WORKER_UPLINK, "worker.unregister")),
+)
+REGISTRY_COMMANDS = QueueSpec("worker-registry.commands", ((COMMANDS, "worker.*"),))
+WEBHOOK_COMMANDS = QueueSpec("webhook-dispatcher.commands", ((COMMANDS, "webhook.#"),))
+WEBHOOK_EVENTS = QueueSpec("webhook-dispatcher.events", ((EVENTS, "session.*"), (EVENTS, "message.*")))
+# Delivery jobs are published straight to this queue through the default exchange.
+WEBHOOK_DELIVERIES = QueueSpec("webhook-dispatcher.deliveries")
+REALTIME_EVENTS = QueueSpec(
+    "realtime.events",
+    ((EVENTS, "session.*"), (EVENTS, "message.*"), (EVENTS, "worker.online"), (EVENTS, "worker.offline")),
+)
+
+SERVICE_QUEUES: dict[str, tuple[QueueSpec, ...]] = {
+    "session-orchestrator": (ORCHESTRATOR_COMMANDS, ORCHESTRATOR_WORKER_UPLINK, ORCHESTRATOR_FLEET_EVENTS),
+    "worker-registry": (REGISTRY_WORKER_UPLINK, REGISTRY_COMMANDS),
+    "webhook-dispatcher": (WEBHOOK_COMMANDS, WEBHOOK_EVENTS, WEBHOOK_DELIVERIES),
+    "realtime": (REALTIME_EVENTS,),
+    "gateway": (),
+}
+
+
+def worker_command_queue(worker_id: str) -> QueueSpec:
+    """Each worker consumes only its own queue; the broker routes by worker id."""
+    return QueueSpec(f"worker.{worker_id}.commands", ((WORKER_DOWNLINK, worker_id),))
+
+
+def all_queues() -> list[QueueSpec]:
+    return [q for queues in SERVICE_QUEUES.values() for q in queues]
