@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Build the local MongoDB-compatible server: FerretDB 1.24.2 (SQLite storage) with writes serialised.
+#
+# Why the extra step: FerretDB 1.24 runs update, findAndModify and delete as "query, then write back"
+# in Go without a lock, so two concurrent updates of one document both read the old value: `$inc`s
+# are lost and a guarded update ({status: "A"} -> "B") can win twice. MongoDB applies every
+# single-document update atomically and the platform relies on that (tier limits, state guards,
+# outboxes). So the build copies the module and adds one lock around the write commands.
+# tests/integration/test_mongodb_features.py proves the guarantee against the built server.
+#
+# usage: build.sh <output binary>   (GO may name the go command to use)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+out="${1:?usage: build.sh <output binary>}"
+go="${GO:-go}"
+version="v1.24.2"
+src_copy="$root/.local/build/ferretdb-src"
+
+module_dir="$(cd "$here" && "$go" mod download -json "github.com/FerretDB/FerretDB@$version" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+[ -d "$module_dir" ] || { echo "cannot download FerretDB $version" >&2; exit 1; }
+
+rm -rf "$src_copy"
+mkdir -p "$(dirname "$src_copy")"
+cp -r "$module_dir" "$src_copy"
+chmod -R u+w "$src_copy"
+
+handler="$src_copy/internal/handler"
+cat > "$handler/serialized_writes.go" <<'GO'
+package handler
+
+import "sync"
+
+// writeMu makes every write command atomic with respect to the others, as MongoDB's
+// single-document updates are. Added by the project's build (tools/ferretdb/build.sh).
+var writeMu sync.Mutex
+GO
+for command in MsgUpdate MsgFindAndModify MsgDelete MsgInsert; do
+    file="$(grep -l "^func (h \*Handler) $command(" "$handler"/msg_*.go)"
+    sed -i "/^func (h \*Handler) $command(/a\\
+\twriteMu.Lock()\\
+\tdefer writeMu.Unlock()\\
+" "$file"
+    grep -q "writeMu.Lock" "$file" || { echo "patching $command failed" >&2; exit 1; }
+done
+
+cd "$here"
+CGO_ENABLED=0 "$go" build -trimpath -o "$out" .
