@@ -1,0 +1,44 @@
+"""Everything a view depends on, in one object under one app key.
+
+`create_app` binds the real stores, RPC client and broker once the connections are open; tests
+bind fakes and mount the same routes on a bare app, with no server behind them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from .api_keys import ApiKeyStore
+from .idempotency import IdempotencyStore
+from .passwords import Passwords
+from .settings import Settings
+from .users import UserStore
+
+
+class Rpc(Protocol):
+    async def call(self, request_type: str, data: dict[str, Any], *, subject: str | None = None,
+                   timeout: float | None = None) -> Any: ...
+
+
+class CommandSender(Protocol):
+    async def send_command(self, command_type: str, data: dict[str, Any], *, subject: str | None = None) -> Any: ...
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    passwords: Passwords
+    users: UserStore | None = None
+    api_keys: ApiKeyStore | None = None
+    idempotency: IdempotencyStore | None = None
+    rpc: Rpc | None = None
+    commands: CommandSender | None = None
+
+
+GATEWAY = web.AppKey("gateway", Gateway)
+
+
+def gateway_of(request: web.Request) -> Gateway:
+    return request.app[GATEWAY]

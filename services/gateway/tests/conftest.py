@@ -1,0 +1,206 @@
+"""Fakes for what lies outside the gateway (MongoDB, Redis, the broker and the services behind it)
+and a test client over the real routes, mounted on a bare app. The fake collection implements only
+the operations and filters the stores use; test_stores_integration.py runs the same stores against
+the real server."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from wagw_common.errors import RemoteError
+from wagw_common.http import correlation_middleware, error_middleware
+from wagw_common.settings import load
+from wagw_common.tokens import Principal
+
+from wagw_gateway.api_keys import ApiKeyStore
+from wagw_gateway.app import mount
+from wagw_gateway.auth import issue_token
+from wagw_gateway.dependencies import Gateway
+from wagw_gateway.errors import api_error_middleware
+from wagw_gateway.idempotency import IdempotencyStore
+from wagw_gateway.passwords import Passwords
+from wagw_gateway.settings import Settings
+from wagw_gateway.users import UserStore
+
+MAX_BODY_BYTES = 2048
+
+
+def _matches(doc: dict, query: dict) -> bool:
+    for key, want in query.items():
+        if key == "$or":
+            if not any(_matches(doc, sub) for sub in want):
+                return False
+        elif isinstance(want, dict) and want and all(k.startswith("$") for k in want):
+            have = doc.get(key)
+            for op, value in want.items():
+                if op == "$lt" and not (have is not None and have < value):
+                    return False
+                if op == "$regex":
+                    raise NotImplementedError(op)
+        elif want is None:
+            if doc.get(key) is not None:
+                return False
+        elif doc.get(key) != want:
+            return False
+    return True
+
+
+class _Result:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+class FakeCollection:
+    def __init__(self):
+        self.docs: dict[Any, dict] = {}
+        self.unique: list[str] = []
+
+    async def create_index(self, keys, unique: bool = False, name: str | None = None, **_):
+        fields = [keys] if isinstance(keys, str) else [k for k, _ in keys]
+        if unique:
+            self.unique.extend(fields)
+        return name
+
+    async def insert_one(self, doc: dict):
+        if doc["_id"] in self.docs or any(
+                other.get(f) == doc.get(f) for f in self.unique for other in self.docs.values()):
+            raise DuplicateKeyError("E11000 duplicate key")
+        self.docs[doc["_id"]] = copy.deepcopy(doc)
+        return _Result(inserted_id=doc["_id"])
+
+    async def find_one(self, query: dict, projection=None):
+        return next((copy.deepcopy(d) for d in self.docs.values() if _matches(d, query)), None)
+
+    async def find_one_and_update(self, query, update, return_document=ReturnDocument.BEFORE, **_):
+        for doc in self.docs.values():
+            if _matches(doc, query):
+                before = copy.deepcopy(doc)
+                doc.update(copy.deepcopy(update["$set"]))
+                return copy.deepcopy(doc) if return_document == ReturnDocument.AFTER else before
+        return None
+
+    async def update_one(self, query, update):
+        found = await self.find_one_and_update(query, update)
+        return _Result(matched_count=int(found is not None))
+
+    async def delete_one(self, query):
+        doc = await self.find_one(query)
+        if doc is not None:
+            del self.docs[doc["_id"]]
+        return _Result(deleted_count=int(doc is not None))
+
+    async def delete_many(self, query):
+        doomed = [k for k, d in self.docs.items() if _matches(d, query)]
+        for k in doomed:
+            del self.docs[k]
+        return _Result(deleted_count=len(doomed))
+
+
+class FakeRedis:
+    def __init__(self):
+        self.values: dict[str, str] = {}
+        self.broken = False
+
+    def _check(self):
+        if self.broken:
+            raise RedisConnectionError("redis is down")
+
+    async def get(self, key):
+        self._check()
+        return self.values.get(key)
+
+    async def set(self, key, value, ex=None, **_):
+        self._check()
+        self.values[key] = value
+        return True
+
+
+class FakeRpc:
+    """Answers each request type with a canned reply, a function of the data, or an exception."""
+
+    def __init__(self):
+        self.replies: dict[str, Any] = {}
+        self.calls: list[tuple[str, dict]] = []
+
+    async def call(self, request_type, data, *, subject=None, timeout=None):
+        self.calls.append((request_type, data))
+        reply = self.replies.get(request_type, RemoteError("unavailable", f"nobody answers {request_type}"))
+        if isinstance(reply, BaseException):
+            raise reply
+        return reply(data) if callable(reply) else reply
+
+
+class FakeBroker:
+    def __init__(self):
+        self.sent: list[tuple[str, dict, str | None]] = []
+        self.failure: Exception | None = None
+
+    async def send_command(self, command_type, data, *, subject=None):
+        if self.failure is not None:
+            raise self.failure
+        self.sent.append((command_type, data, subject))
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return load(Settings, environ={"MAX_BODY_BYTES": str(MAX_BODY_BYTES), "GATEWAY_ADMIN_EMAILS": "root@example.com"})
+
+
+@pytest_asyncio.fixture
+async def gateway(settings) -> Gateway:
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # argon2id still, just fast
+    gw = Gateway(
+        settings=settings, passwords=Passwords(cheap), users=UserStore(FakeCollection()),
+        api_keys=ApiKeyStore(FakeCollection(), FakeRedis()), idempotency=IdempotencyStore(FakeCollection()),
+        rpc=FakeRpc(), commands=FakeBroker(),
+    )
+    for store in (gw.users, gw.api_keys, gw.idempotency):
+        await store.ensure_indexes()
+    return gw
+
+
+@pytest_asyncio.fixture
+async def client(gateway, settings):
+    app = web.Application(middlewares=[correlation_middleware, error_middleware, api_error_middleware],
+                          client_max_size=settings.max_body_bytes)
+    mount(app, gateway)
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def token_for(settings):
+    def make(user_id: str = "u_alice", role: str = "user", tier: str = "BASIC") -> str:
+        return issue_token(Principal(user_id=user_id, role=role, tier=tier), settings)
+
+    return make
+
+
+@pytest.fixture
+def auth(token_for):
+    def headers(user_id: str = "u_alice", role: str = "user") -> dict:
+        return {"Authorization": f"Bearer {token_for(user_id, role)}"}
+
+    return headers
+
+
+async def assert_error(resp, status: int, code: str) -> dict:
+    assert resp.status == status, await resp.text()
+    body = await resp.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["code"] == code
+    return body["error"]
+
+
+@pytest.fixture
+def expect_error():
+    return assert_error
