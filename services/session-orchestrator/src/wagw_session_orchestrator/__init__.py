@@ -1,0 +1,3 @@
+"""The session orchestrator: session lifecycle, worker assignment and message history."""
+
+SERVICE = "session-orchestrator"

@@ -1,0 +1,77 @@
+"""Wiring: stores, routes, the outbox relay loop and the handlers bound to their queues."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from functools import partial
+
+from aiohttp import web
+
+from wagw_common.consumer import Subscription
+from wagw_common.lease import Lease, run_periodically_under_lease
+from wagw_common.outbox import OutboxRelay
+from wagw_common.service import Resources, create_service_app
+from wagw_common.topology import ORCHESTRATOR_COMMANDS, ORCHESTRATOR_FLEET_EVENTS, ORCHESTRATOR_WORKER_UPLINK
+
+from . import SERVICE, fleet_events, message_commands, session_commands, worker_reports
+from .messages_store import MessagesStore
+from .routing import SessionRoutes
+from .sessions_store import SessionsStore
+from .settings import Settings
+
+
+def create_app(settings: Settings) -> web.Application:
+    return create_service_app(SERVICE, settings, wire=wire)
+
+
+async def wire(res: Resources) -> list[Subscription]:
+    settings: Settings = res.settings
+    sessions, messages = SessionsStore(res.db), MessagesStore(res.db)
+    await sessions.ensure_indexes()
+    await messages.ensure_indexes()
+    session_relay = OutboxRelay(sessions.collection, res.broker)
+    message_relay = OutboxRelay(messages.collection, res.broker)
+    routes = SessionRoutes(res.redis, sessions, ttl_seconds=settings.session_route_ttl)
+    res.background.append(asyncio.create_task(_relay_loop(res, settings, (session_relay, message_relay))))
+
+    on_sessions = dict(sessions=sessions, relay=session_relay, broker=res.broker)
+    on_messages = dict(messages=messages, relay=message_relay, broker=res.broker)
+    return [
+        Subscription(ORCHESTRATOR_COMMANDS, {
+            "session.create": partial(session_commands.when_session_create_requested_create_it, **on_sessions),
+            "session.connect": partial(session_commands.when_session_connect_requested_assign_a_worker,
+                                       **on_sessions, rpc=res.rpc, routes=routes),
+            "session.get": partial(session_commands.when_session_requested_return_it, sessions=sessions),
+            "session.list": partial(session_commands.when_sessions_listed_return_them, sessions=sessions),
+            "message.send": partial(message_commands.when_send_requested_store_and_route_it,
+                                    **on_messages, sessions=sessions, routes=routes),
+            "message.list": partial(message_commands.when_history_requested_return_a_page,
+                                    sessions=sessions, messages=messages),
+            "message.get": partial(message_commands.when_message_requested_return_it, messages=messages),
+        }),
+        Subscription(ORCHESTRATOR_WORKER_UPLINK, {
+            "worker.session.qr": partial(worker_reports.when_worker_shows_qr_store_it, **on_sessions),
+            "worker.session.status": partial(worker_reports.when_worker_reports_session_status_apply_it, **on_sessions),
+            "worker.message.status": partial(worker_reports.when_worker_reports_message_status_record_it, **on_messages),
+            "worker.message.inbound": partial(worker_reports.when_worker_receives_message_store_it,
+                                              **on_messages, sessions=sessions),
+        }),
+        Subscription(ORCHESTRATOR_FLEET_EVENTS, {
+            "worker.online": fleet_events.when_worker_came_online_note_it,
+            "worker.offline": fleet_events.when_worker_went_offline_note_it,
+        }),
+    ]
+
+
+async def _relay_loop(res: Resources, settings: Settings, relays: tuple[OutboxRelay, ...]) -> None:
+    """One replica at a time republishes events a crash left between their write and their publish."""
+    interval = settings.outbox_relay_interval
+    lease = Lease(res.redis, f"{SERVICE}.outbox-relay", ttl_seconds=max(3 * interval, 5))
+    stale_after = timedelta(seconds=settings.outbox_stale_after)
+
+    async def tick() -> None:
+        for relay in relays:
+            await relay.relay_stale(older_than=stale_after)
+
+    await run_periodically_under_lease(lease, interval, tick)

@@ -1,0 +1,64 @@
+"""The domain events this service emits, built as outbox entries (validated against their contracts).
+
+Each entry is written in the same single-document update as the state change it reports, then
+published by `publish_outbox`; whatever a crash leaves behind, the relay loop publishes later."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from wagw_common.broker import Broker
+from wagw_common.logging import get_logger
+from wagw_common.outbox import OutboxRelay, outbox_entry
+
+log = get_logger(__name__)
+Entry = dict[str, Any]
+
+
+def session_created(broker: Broker, session: dict) -> Entry:
+    return outbox_entry(broker, "session.created", {
+        "tenant_id": session["tenant_id"], "session_id": session["_id"], "name": session["name"],
+        "status": session["status"],
+    }, subject=session["_id"])
+
+
+def session_status_changed(broker: Broker, session: dict, *, previous: str, status: str, worker_id: str | None,
+                           reason: str | None, sequence: int) -> Entry:
+    return outbox_entry(broker, "session.status_changed", {
+        "tenant_id": session["tenant_id"], "session_id": session["_id"], "previous": previous, "status": status,
+        "worker_id": worker_id, "reason": reason, "sequence": sequence,
+    }, subject=session["_id"])
+
+
+def session_qr_updated(broker: Broker, session: dict, *, qr: str, expires_at: datetime, sequence: int) -> Entry:
+    return outbox_entry(broker, "session.qr_updated", {
+        "tenant_id": session["tenant_id"], "session_id": session["_id"], "qr": qr, "expires_at": expires_at,
+        "sequence": sequence,
+    }, subject=session["_id"])
+
+
+def message_status(broker: Broker, message: dict, *, status: str, at: datetime, reason: str | None = None) -> Entry:
+    return outbox_entry(broker, f"message.{status}", {
+        "tenant_id": message["tenant_id"], "session_id": message["session_id"], "message_id": message["_id"],
+        "status": status, "to": message["chat"], "reason": reason, "at": at,
+    }, subject=message["_id"])
+
+
+def message_received(broker: Broker, message: dict) -> Entry:
+    return outbox_entry(broker, "message.received", {
+        "tenant_id": message["tenant_id"], "session_id": message["session_id"], "message_id": message["_id"],
+        "chat": message["chat"], "sender": message["sender"], "type": message["type"], "text": message["text"],
+        "at": message["at"],
+    }, subject=message["_id"])
+
+
+async def publish_outbox(relay: OutboxRelay, document_id: str, entries: list[Entry]) -> None:
+    """Publish now if the broker lets us; the state and its events are already stored together, so a
+    failure here only delays them until the relay loop's next pass."""
+    if not entries:
+        return
+    try:
+        await relay.flush(document_id, entries)
+    except Exception as exc:
+        log.warning("outbox.flush_deferred", document_id=document_id, count=len(entries), error=repr(exc))

@@ -1,0 +1,128 @@
+"""What customers ask of their sessions (through the gateway): create, connect, get, list."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from wagw_common.broker import Broker
+from wagw_common.envelope import Envelope
+from wagw_common.errors import Conflict, LimitExceeded, NotFound, RemoteError, Unavailable
+from wagw_common.logging import get_logger
+from wagw_common.outbox import OutboxRelay
+from wagw_common.rpc import RpcClient
+
+from . import clock, events
+from .lifecycle import CONNECTING, DISCONNECTED, ERROR, Command, command_accepted_from, command_target
+from .routing import SessionRoutes
+from .session_change import SessionChange, change_session
+from .sessions_store import SessionsStore
+from .views import session_view
+
+log = get_logger(__name__)
+
+
+def new_session_id() -> str:
+    return f"s_{secrets.token_hex(8)}"
+
+
+async def when_session_create_requested_create_it(
+    envelope: Envelope, *, sessions: SessionsStore, relay: OutboxRelay, broker: Broker,
+) -> dict[str, Any]:
+    data = envelope.data
+    tenant_id, limit = data["tenant_id"], data["session_limit"]
+    if not await sessions.reserve_slot(tenant_id, limit):
+        raise LimitExceeded("the tenant's session limit is reached", {"session_limit": limit})
+    now = clock.now()
+    session = {
+        "_id": new_session_id(), "tenant_id": tenant_id, "name": data["name"], "description": data["description"],
+        "status": DISCONNECTED, "worker_id": None, "qr": None, "qr_expires_at": None, "phone": None,
+        "sequence": 1, "created_at": now, "updated_at": now,
+    }
+    entry = events.session_created(broker, session)
+    try:
+        await sessions.insert({**session, "outbox": [entry]})
+    except Exception:
+        # Give the slot back unless the write landed after all (a lost reply). If even that cannot
+        # be checked, the counter stays one too high: the safe side of the limit (see the README).
+        if await sessions.get(session["_id"]) is None:
+            await sessions.release_slot(tenant_id)
+        raise
+    await events.publish_outbox(relay, session["_id"], [entry])
+    log.info("session.created", session_id=session["_id"], tenant_id=tenant_id)
+    return session_view(session, now)
+
+
+async def when_session_connect_requested_assign_a_worker(
+    envelope: Envelope, *, sessions: SessionsStore, relay: OutboxRelay, broker: Broker, rpc: RpcClient,
+    routes: SessionRoutes,
+) -> dict[str, Any]:
+    tenant_id, session_id = envelope.data["tenant_id"], envelope.data["session_id"]
+    session = await _tenant_session(sessions, tenant_id, session_id)
+    accepted = command_accepted_from(Command.CONNECT)
+    _refuse_unless_in(session, accepted)
+    try:
+        worker_id = (await rpc.call("worker.select", {"session_id": session_id}))["worker_id"]
+    except (RemoteError, Unavailable) as exc:
+        raise Unavailable("no worker available", {"reason": exc.message}) from exc
+
+    def assign(current: dict, change: SessionChange) -> SessionChange:
+        # Checked again against the session as it is now: of two concurrent connects only one
+        # finds it still connectable when its compare-and-set lands.
+        _refuse_unless_in(current, accepted)
+        return change.move_to(command_target(Command.CONNECT), worker_id=worker_id).set(qr=None, qr_expires_at=None)
+
+    written = await change_session(sessions, relay, broker, session_id, assign, first_read=session)
+    if written is None:
+        raise NotFound("no such session", {"session_id": session_id})
+    await routes.remember(session_id, worker_id)
+    try:
+        await broker.send_to_worker(worker_id, "worker.session.start", {"session_id": session_id, "restore": False},
+                                    subject=session_id)
+    except Exception as exc:
+        log.error("session.start_not_delivered", session_id=session_id, worker_id=worker_id, error=repr(exc))
+        await _give_up_start(sessions, relay, broker, session_id, worker_id)
+        raise Unavailable("the selected worker cannot be reached", {"worker_id": worker_id}) from exc
+    log.info("session.connecting", session_id=session_id, worker_id=worker_id)
+    return session_view(written)
+
+
+async def _give_up_start(sessions: SessionsStore, relay: OutboxRelay, broker: Broker, session_id: str,
+                         worker_id: str) -> None:
+    """A session the worker never heard of must not look CONNECTING forever."""
+
+    def fail(current: dict, change: SessionChange) -> SessionChange | None:
+        if current["status"] != CONNECTING or current.get("worker_id") != worker_id:
+            return None
+        return change.move_to(ERROR, reason="worker_unreachable")
+
+    try:
+        await change_session(sessions, relay, broker, session_id, fail)
+    except Exception as exc:
+        log.error("session.mark_error_failed", session_id=session_id, error=repr(exc))
+
+
+async def when_session_requested_return_it(envelope: Envelope, *, sessions: SessionsStore) -> dict[str, Any]:
+    session = await _tenant_session(sessions, envelope.data["tenant_id"], envelope.data["session_id"])
+    return session_view(session)
+
+
+async def when_sessions_listed_return_them(envelope: Envelope, *, sessions: SessionsStore) -> dict[str, Any]:
+    now = clock.now()
+    found = await sessions.list_for_tenant(envelope.data["tenant_id"])
+    return {"sessions": [session_view(session, now) for session in found]}
+
+
+async def _tenant_session(sessions: SessionsStore, tenant_id: str, session_id: str) -> dict[str, Any]:
+    session = await sessions.get_for_tenant(tenant_id, session_id)
+    if session is None:
+        raise NotFound("no such session", {"session_id": session_id})
+    return session
+
+
+def _refuse_unless_in(session: dict[str, Any], accepted: frozenset[str]) -> None:
+    if session["status"] not in accepted:
+        raise Conflict(
+            f"the session is {session['status']}",
+            {"session_id": session["_id"], "status": session["status"], "accepted_from": sorted(accepted)},
+        )

@@ -1,0 +1,23 @@
+"""The orchestrator's own variables, on top of the ones every service reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wagw_common.settings import CommonSettings, env_field
+
+
+@dataclass(frozen=True)
+class Settings(CommonSettings):
+    outbox_relay_interval: float = env_field(
+        "OUTBOX_RELAY_INTERVAL_SECONDS", "5",
+        "How often one replica republishes domain events left in an outbox by a crash", float,
+    )
+    outbox_stale_after: float = env_field(
+        "OUTBOX_STALE_AFTER_SECONDS", "10",
+        "Age after which an unpublished outbox event is considered left behind and republished", float,
+    )
+    session_route_ttl: int = env_field(
+        "SESSION_ROUTE_CACHE_TTL_SECONDS", "3600",
+        "Lifetime of a cached session-to-worker route in Redis (rebuilt from MongoDB on a miss)", int,
+    )

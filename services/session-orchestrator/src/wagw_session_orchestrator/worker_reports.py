@@ -1,0 +1,120 @@
+"""What workers report about the sessions they hold and the messages they carry.
+
+Uplink messages are handled concurrently, so they may be applied out of the order a worker sent
+them: each report is checked against the lifecycle table (sessions) or the forward-only order
+(messages) and a report that would move things backwards is logged and dropped, never applied."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wagw_common.broker import Broker
+from wagw_common.envelope import Envelope
+from wagw_common.logging import get_logger
+from wagw_common.outbox import OutboxRelay
+
+from . import clock, events
+from .lifecycle import CONNECTED, QR_REQUIRED, RECEIVED, can_move, is_live, message_may_move
+from .messages_store import MessagesStore, inbound_message_id
+from .session_change import SessionChange, change_session
+from .sessions_store import SessionsStore
+
+log = get_logger(__name__)
+
+
+def _from_assigned_worker(session: dict[str, Any], worker_id: str, report: str) -> bool:
+    # A worker that lost the session (failover, reconnect elsewhere) may still be talking about it.
+    if session.get("worker_id") == worker_id:
+        return True
+    log.warning("worker.report_from_unassigned_worker", report=report, session_id=session["_id"],
+                worker_id=worker_id, assigned_worker_id=session.get("worker_id"))
+    return False
+
+
+async def when_worker_shows_qr_store_it(
+    envelope: Envelope, *, sessions: SessionsStore, relay: OutboxRelay, broker: Broker,
+) -> None:
+    data = envelope.data
+
+    def show(session: dict, change: SessionChange) -> SessionChange | None:
+        if not _from_assigned_worker(session, data["worker_id"], "qr"):
+            return None
+        if session.get("qr") == data["qr"] and session["status"] == QR_REQUIRED:
+            return None  # the same code reported twice
+        if session["status"] != QR_REQUIRED:
+            if not can_move(session["status"], QR_REQUIRED):
+                log.info("worker.qr_ignored", session_id=session["_id"], status=session["status"])
+                return None
+            change.move_to(QR_REQUIRED)
+        return change.show_qr(data["qr"], clock.to_stored_precision(data["expires_at"]))
+
+    if await change_session(sessions, relay, broker, data["session_id"], show) is None:
+        log.warning("worker.report_for_unknown_session", report="qr", session_id=data["session_id"])
+
+
+async def when_worker_reports_session_status_apply_it(
+    envelope: Envelope, *, sessions: SessionsStore, relay: OutboxRelay, broker: Broker,
+) -> None:
+    data = envelope.data
+    target = data["status"]
+
+    def apply(session: dict, change: SessionChange) -> SessionChange | None:
+        if not _from_assigned_worker(session, data["worker_id"], "status"):
+            return None
+        if target == session["status"]:
+            # Nothing happened that anyone needs to hear about; a newly learnt phone is still kept.
+            return change.set(phone=data["phone"]) if data["phone"] and data["phone"] != session.get("phone") else None
+        if not can_move(session["status"], target):
+            log.info("worker.status_ignored", session_id=session["_id"], status=session["status"], reported=target)
+            return None
+        change.move_to(target, reason=data["reason"])
+        if target == CONNECTED or not is_live(target):
+            change.set(qr=None, qr_expires_at=None)
+        if data["phone"]:
+            change.set(phone=data["phone"])
+        return change
+
+    if await change_session(sessions, relay, broker, data["session_id"], apply) is None:
+        log.warning("worker.report_for_unknown_session", report="status", session_id=data["session_id"])
+
+
+async def when_worker_reports_message_status_record_it(
+    envelope: Envelope, *, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
+) -> None:
+    data = envelope.data
+    target = data["status"]
+    message = await messages.get(data["message_id"])
+    if message is None or message["session_id"] != data["session_id"] or message["direction"] != "outbound":
+        log.warning("worker.status_for_unknown_message", message_id=data["message_id"], session_id=data["session_id"])
+        return
+    if not message_may_move(message["status"], target):
+        log.info("worker.message_status_ignored", message_id=message["_id"], status=message["status"], reported=target)
+        return
+    at = clock.to_stored_precision(data["at"])
+    entry = events.message_status(broker, message, status=target, at=at, reason=data["reason"])
+    step = {"status": target, "at": at, "reason": data["reason"]}
+    if await messages.advance(message, target, step, entry) is None:
+        log.info("worker.message_status_overtaken", message_id=message["_id"], reported=target)
+        return
+    await events.publish_outbox(relay, message["_id"], [entry])
+
+
+async def when_worker_receives_message_store_it(
+    envelope: Envelope, *, sessions: SessionsStore, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
+) -> None:
+    data = envelope.data
+    session = await sessions.get(data["session_id"])
+    if session is None:
+        log.warning("worker.report_for_unknown_session", report="inbound", session_id=data["session_id"])
+        return
+    message = {
+        "_id": inbound_message_id(data["session_id"], data["wa_message_id"]), "session_id": data["session_id"],
+        "tenant_id": session["tenant_id"], "direction": "inbound", "chat": data["chat"], "sender": data["sender"],
+        "type": data["type"], "text": data["text"], "wa_message_id": data["wa_message_id"], "status": RECEIVED,
+        "timeline": [], "at": clock.to_stored_precision(data["at"]), "created_at": clock.now(),
+    }
+    entry = events.message_received(broker, message)
+    if not await messages.insert({**message, "outbox": [entry]}):
+        log.info("worker.inbound_duplicate", message_id=message["_id"])
+        return
+    await events.publish_outbox(relay, message["_id"], [entry])

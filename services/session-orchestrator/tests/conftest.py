@@ -1,0 +1,151 @@
+"""Fakes of what lies outside the orchestrator (broker, registry, Redis) and in-memory stores with the
+same interface as the MongoDB ones (which test_stores_real.py runs against the real server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from wagw_common.broker import Broker
+from wagw_session_orchestrator.lifecycle import DELETED, MESSAGE_PREDECESSORS
+from wagw_session_orchestrator.routing import SessionRoutes
+
+
+class RecordingBroker(Broker):
+    """The real envelope building and contract validation; publishing only records."""
+
+    def __init__(self, *, unroutable_workers: set[str] = frozenset()):
+        super().__init__("amqp://unused", source="session-orchestrator-test")
+        self.sent: list[tuple[str, str, Any]] = []
+        self.unroutable_workers = set(unroutable_workers)
+
+    async def publish(self, envelope, *, exchange, routing_key, **_kwargs):
+        if routing_key in self.unroutable_workers:
+            from aio_pika.exceptions import PublishError
+
+            raise PublishError("NO_ROUTE", None)
+        self.sent.append((exchange, routing_key, envelope))
+
+    def to_worker(self, worker_id: str) -> list[Any]:
+        return [envelope for exchange, key, envelope in self.sent if exchange == "wagw.worker-downlink" and key == worker_id]
+
+
+class RecordingRelay:
+    def __init__(self):
+        self.flushed: list[dict[str, Any]] = []
+
+    async def flush(self, document_id, entries):
+        self.flushed.extend(entries)
+
+    def types(self) -> list[str]:
+        return [entry["type"] for entry in self.flushed]
+
+    def of_type(self, event_type: str) -> list[dict[str, Any]]:
+        return [entry["data"] for entry in self.flushed if entry["type"] == event_type]
+
+
+class FakeRedis:
+    def __init__(self):
+        self.values: dict[str, str] = {}
+
+    async def get(self, key):
+        return self.values.get(key)
+
+    async def set(self, key, value, ex=None):
+        self.values[key] = value
+
+    async def delete(self, key):
+        self.values.pop(key, None)
+
+
+class InMemorySessions:
+    def __init__(self):
+        self.docs: dict[str, dict] = {}
+        self.counts: dict[str, int] = {}
+
+    async def reserve_slot(self, tenant_id, limit):
+        if self.counts.get(tenant_id, 0) >= limit:
+            return False
+        self.counts[tenant_id] = self.counts.get(tenant_id, 0) + 1
+        return True
+
+    async def release_slot(self, tenant_id):
+        self.counts[tenant_id] -= 1
+
+    async def insert(self, session):
+        self.docs[session["_id"]] = {k: v for k, v in session.items() if k != "outbox"}
+
+    async def get(self, session_id):
+        doc = self.docs.get(session_id)
+        return dict(doc) if doc else None
+
+    async def get_for_tenant(self, tenant_id, session_id):
+        doc = await self.get(session_id)
+        return doc if doc and doc["tenant_id"] == tenant_id and doc["status"] != DELETED else None
+
+    async def list_for_tenant(self, tenant_id):
+        return [dict(d) for d in self.docs.values() if d["tenant_id"] == tenant_id]
+
+    async def worker_of(self, session_id):
+        return (self.docs.get(session_id) or {}).get("worker_id")
+
+    async def apply(self, seen, fields, entries):
+        doc = self.docs.get(seen["_id"])
+        if doc is None or doc["sequence"] != seen["sequence"] or doc["status"] != seen["status"]:
+            return None
+        doc.update(fields)
+        doc["sequence"] += len(entries)
+        return dict(doc)
+
+
+class InMemoryMessages:
+    def __init__(self):
+        self.docs: dict[str, dict] = {}
+
+    async def insert(self, message):
+        if message["_id"] in self.docs:
+            return False
+        self.docs[message["_id"]] = {k: v for k, v in message.items() if k != "outbox"}
+        return True
+
+    async def get(self, message_id):
+        doc = self.docs.get(message_id)
+        return dict(doc) if doc else None
+
+    async def get_for_tenant(self, tenant_id, message_id):
+        doc = await self.get(message_id)
+        return doc if doc and doc["tenant_id"] == tenant_id else None
+
+    async def advance(self, message, status, step, entry):
+        doc = self.docs.get(message["_id"])
+        if doc is None or doc["status"] not in MESSAGE_PREDECESSORS[status]:
+            return None
+        doc["status"] = status
+        doc["timeline"] = [*doc["timeline"], step]
+        return dict(doc)
+
+
+@pytest.fixture
+def broker():
+    return RecordingBroker()
+
+
+@pytest.fixture
+def relay():
+    return RecordingRelay()
+
+
+@pytest.fixture
+def sessions():
+    return InMemorySessions()
+
+
+@pytest.fixture
+def messages():
+    return InMemoryMessages()
+
+
+@pytest.fixture
+def routes(sessions):
+    return SessionRoutes(FakeRedis(), sessions, ttl_seconds=60)

@@ -1,0 +1,215 @@
+"""The handlers against in-memory stores and a recording broker (events are real, contract-checked)."""
+
+from datetime import datetime, timedelta, timezone
+from functools import partial
+
+import pytest
+
+from wagw_common.envelope import Envelope
+from wagw_common.errors import Conflict, LimitExceeded, NotFound, Unavailable
+from wagw_session_orchestrator import message_commands as mc
+from wagw_session_orchestrator import session_commands as sc
+from wagw_session_orchestrator import worker_reports as wr
+from wagw_session_orchestrator.messages_store import inbound_message_id
+
+pytestmark = [pytest.mark.unit, pytest.mark.asyncio]
+
+TENANT, OTHER = "u_tenant", "u_other"
+LATER = datetime.now(timezone.utc) + timedelta(minutes=1)
+
+
+class FakeRpc:
+    """The worker registry's side of `worker.select`."""
+
+    def __init__(self, worker_id):
+        self.worker_id = worker_id
+
+    async def call(self, request_type, data, **_kwargs):
+        assert request_type == "worker.select"
+        if self.worker_id is None:
+            raise Unavailable("no answer to worker.select in time")
+        return {"worker_id": self.worker_id}
+
+
+def env(message_type, **data):
+    return Envelope(type=message_type, source="test", data=data)
+
+
+@pytest.fixture
+def deps(sessions, relay, broker):
+    return dict(sessions=sessions, relay=relay, broker=broker)
+
+
+async def _create(deps, limit=5, tenant=TENANT):
+    return await sc.when_session_create_requested_create_it(
+        env("session.create", tenant_id=tenant, name="Support", description="", session_limit=limit), **deps)
+
+
+async def _connect(deps, routes, session_id, worker_id="worker-1", tenant=TENANT):
+    return await sc.when_session_connect_requested_assign_a_worker(
+        env("session.connect", tenant_id=tenant, session_id=session_id), **deps, rpc=FakeRpc(worker_id),
+        routes=routes)
+
+
+async def _report_status(deps, session_id, status, worker_id="worker-1", phone=None):
+    await wr.when_worker_reports_session_status_apply_it(env(
+        "worker.session.status", worker_id=worker_id, session_id=session_id, status=status, reason=None, phone=phone),
+        **deps)
+
+
+async def _connected_session(deps, routes):
+    view = await _create(deps)
+    await _connect(deps, routes, view["session_id"])
+    await _report_status(deps, view["session_id"], "CONNECTED", phone="628123456789")
+    return view["session_id"]
+
+
+async def test_create_emits_session_created_and_respects_the_limit(deps, relay):
+    view = await _create(deps, limit=1)
+    assert view["status"] == "DISCONNECTED" and view["session_id"].startswith("s_")
+    assert relay.of_type("session.created") == [
+        {"tenant_id": TENANT, "session_id": view["session_id"], "name": "Support", "status": "DISCONNECTED"}]
+    with pytest.raises(LimitExceeded):
+        await _create(deps, limit=1)
+    with pytest.raises(LimitExceeded):
+        await _create(deps, limit=0, tenant=OTHER)
+
+
+async def test_connect_assigns_the_worker_routes_start_and_emits_status(deps, routes, broker, relay, sessions):
+    view = await _create(deps)
+    connected = await _connect(deps, routes, view["session_id"])
+    assert connected["status"] == "CONNECTING" and connected["worker_id"] == "worker-1"
+    [start] = broker.to_worker("worker-1")
+    assert start.type == "worker.session.start" and start.data == {"session_id": view["session_id"], "restore": False}
+    [changed] = relay.of_type("session.status_changed")
+    assert changed["previous"] == "DISCONNECTED" and changed["status"] == "CONNECTING" and changed["sequence"] == 2
+    assert await routes.worker_for(view["session_id"]) == "worker-1"
+
+
+async def test_connect_twice_is_a_conflict_naming_the_status(deps, routes):
+    view = await _create(deps)
+    await _connect(deps, routes, view["session_id"])
+    with pytest.raises(Conflict) as caught:
+        await _connect(deps, routes, view["session_id"])
+    assert caught.value.details["status"] == "CONNECTING"
+
+
+async def test_connect_another_tenants_session_is_not_found(deps, routes):
+    view = await _create(deps)
+    with pytest.raises(NotFound):
+        await _connect(deps, routes, view["session_id"], tenant=OTHER)
+
+
+async def test_connect_without_a_worker_is_unavailable_and_changes_nothing(deps, routes, sessions):
+    view = await _create(deps)
+    with pytest.raises(Unavailable, match="no worker available"):
+        await _connect(deps, routes, view["session_id"], worker_id=None)
+    assert (await sessions.get(view["session_id"]))["status"] == "DISCONNECTED"
+
+
+async def test_unreachable_worker_leaves_the_session_in_error_not_connecting(deps, routes, sessions, relay):
+    deps["broker"].unroutable_workers.add("worker-1")
+    view = await _create(deps)
+    with pytest.raises(Unavailable):
+        await _connect(deps, routes, view["session_id"])
+    assert (await sessions.get(view["session_id"]))["status"] == "ERROR"
+    assert [e["status"] for e in relay.of_type("session.status_changed")] == ["CONNECTING", "ERROR"]
+
+
+async def test_qr_then_connected(deps, routes, relay, sessions):
+    view = await _create(deps)
+    sid = view["session_id"]
+    await _connect(deps, routes, sid)
+    qr = env("worker.session.qr", worker_id="worker-1", session_id=sid, qr="2@abc", expires_at=LATER)
+    await wr.when_worker_shows_qr_store_it(qr, **deps)
+    await wr.when_worker_shows_qr_store_it(qr, **deps)  # the same code again: no new events
+    assert relay.types()[-2:] == ["session.status_changed", "session.qr_updated"]
+    assert [e["sequence"] for e in relay.of_type("session.status_changed")] == [2, 3]
+    assert relay.of_type("session.qr_updated")[0]["sequence"] == 4
+    assert (await sessions.get(sid))["qr"] == "2@abc"
+
+    await _report_status(deps, sid, "CONNECTED", phone="628123456789")
+    stored = await sessions.get(sid)
+    assert stored["status"] == "CONNECTED" and stored["qr"] is None and stored["phone"] == "628123456789"
+    last = relay.of_type("session.status_changed")[-1]
+    assert (last["previous"], last["status"], last["sequence"]) == ("QR_REQUIRED", "CONNECTED", 5)
+
+    await _report_status(deps, sid, "CONNECTED")  # unchanged: no event
+    late_qr = env("worker.session.qr", worker_id="worker-1", session_id=sid, qr="2@late", expires_at=LATER)
+    await wr.when_worker_shows_qr_store_it(late_qr, **deps)  # out of order: ignored
+    assert len(relay.of_type("session.status_changed")) == 3
+    assert (await sessions.get(sid))["status"] == "CONNECTED"
+
+
+async def test_reports_from_a_worker_that_does_not_hold_the_session_are_ignored(deps, routes, relay, sessions):
+    view = await _create(deps)
+    await _connect(deps, routes, view["session_id"])
+    await _report_status(deps, view["session_id"], "CONNECTED", worker_id="worker-stale")
+    assert (await sessions.get(view["session_id"]))["status"] == "CONNECTING"
+    await _report_status(deps, "s_unknown", "CONNECTED")  # unknown session: logged and acked
+
+
+async def test_send_through_a_connected_session_is_routed_with_a_jid(deps, routes, messages, broker, relay):
+    sid = await _connected_session(deps, routes)
+    send = partial(mc.when_send_requested_store_and_route_it, **deps, messages=messages, routes=routes)
+    command = env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_1", to="+628111222333",
+                  type="text", text="Hello")
+    await send(command)
+    [routed] = [e for e in broker.to_worker("worker-1") if e.type == "worker.message.send"]
+    assert routed.data["to"] == "628111222333@s.whatsapp.net" and routed.data["message_id"] == "m_1"
+    assert relay.of_type("message.queued")[0]["to"] == "628111222333@s.whatsapp.net"
+    # A redelivery of an already-routed (no longer queued) message does nothing.
+    messages.docs["m_1"]["status"] = "sent"
+    await send(command)
+    assert len([e for e in broker.to_worker("worker-1") if e.type == "worker.message.send"]) == 1
+
+
+@pytest.mark.parametrize("tenant, reason", [(TENANT, "session_not_connected"), (OTHER, "session_not_found")])
+async def test_send_through_a_session_that_cannot_send_fails_with_a_reason(deps, routes, messages, relay, tenant, reason):
+    view = await _create(deps)
+    await mc.when_send_requested_store_and_route_it(
+        env("message.send", tenant_id=tenant, session_id=view["session_id"], message_id="m_2", to="628111222333",
+            type="text", text="Hello"), **deps, messages=messages, routes=routes)
+    stored = messages.docs["m_2"]
+    assert stored["status"] == "failed" and [s["status"] for s in stored["timeline"]] == ["queued", "failed"]
+    assert relay.types()[-2:] == ["message.queued", "message.failed"]
+    assert relay.of_type("message.failed")[0]["reason"] == reason
+
+
+async def test_message_status_moves_forward_only(deps, routes, messages, relay):
+    sid = await _connected_session(deps, routes)
+    await mc.when_send_requested_store_and_route_it(
+        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_3", to="628111222333", type="text",
+            text="Hi"), **deps, messages=messages, routes=routes)
+    report = partial(wr.when_worker_reports_message_status_record_it, messages=messages, relay=relay,
+                     broker=deps["broker"])
+    for status in ("sent", "read", "delivered", "sent", "failed"):
+        await report(env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_3",
+                         status=status, reason=None, at=datetime.now(timezone.utc)))
+    assert messages.docs["m_3"]["status"] == "read"
+    assert [s["status"] for s in messages.docs["m_3"]["timeline"]] == ["queued", "sent", "read"]
+    assert [t for t in relay.types() if t.startswith("message.")] == ["message.queued", "message.sent", "message.read"]
+
+
+async def test_inbound_message_is_stored_once(deps, routes, messages, relay):
+    sid = await _connected_session(deps, routes)
+    inbound = env("worker.message.inbound", worker_id="worker-1", session_id=sid, wa_message_id="3EB0", chat="62811@s.whatsapp.net",
+                  sender="62811@s.whatsapp.net", type="text", text="hey", at=datetime.now(timezone.utc))
+    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages)
+    await receive(inbound)
+    await receive(inbound)
+    assert relay.types().count("message.received") == 1
+    stored = messages.docs[inbound_message_id(sid, "3EB0")]
+    assert stored["tenant_id"] == TENANT and stored["direction"] == "inbound"
+
+
+async def test_get_and_list_are_tenant_scoped(deps):
+    view = await _create(deps)
+    got = await sc.when_session_requested_return_it(
+        env("session.get", tenant_id=TENANT, session_id=view["session_id"]), sessions=deps["sessions"])
+    assert got["session_id"] == view["session_id"]
+    with pytest.raises(NotFound):
+        await sc.when_session_requested_return_it(
+            env("session.get", tenant_id=OTHER, session_id=view["session_id"]), sessions=deps["sessions"])
+    listed = await sc.when_sessions_listed_return_them(env("session.list", tenant_id=OTHER), sessions=deps["sessions"])
+    assert listed == {"sessions": []}

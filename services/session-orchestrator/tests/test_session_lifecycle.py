@@ -1,0 +1,79 @@
+import pytest
+
+from wagw_common.contracts.fields import MESSAGE_STATUSES, SESSION_STATUSES
+from wagw_common.contracts.workers import WORKER_SESSION_STATUSES
+from wagw_session_orchestrator import lifecycle as lc
+
+pytestmark = pytest.mark.unit
+
+
+def test_every_contract_status_has_a_row_and_every_edge_ends_at_a_known_status():
+    assert set(lc.TRANSITIONS) == set(SESSION_STATUSES)
+    for targets in lc.TRANSITIONS.values():
+        assert targets <= set(SESSION_STATUSES)
+
+
+def test_no_status_moves_to_itself():
+    # A report of the status a session already has is "unchanged", not a transition with an event.
+    assert all(status not in targets for status, targets in lc.TRANSITIONS.items())
+
+
+def test_every_command_edge_is_in_the_table():
+    for command in lc.Command:
+        target = lc.command_target(command)
+        for source in lc.command_accepted_from(command):
+            assert lc.can_move(source, target)
+
+
+def test_connect_is_accepted_only_from_resting_states():
+    assert lc.command_accepted_from(lc.Command.CONNECT) == {lc.DISCONNECTED, lc.LOGGED_OUT, lc.ERROR}
+    assert lc.command_target(lc.Command.CONNECT) == lc.CONNECTING
+
+
+@pytest.mark.parametrize("current, target, allowed", [
+    (lc.DISCONNECTED, lc.CONNECTING, True),
+    (lc.CONNECTING, lc.QR_REQUIRED, True),
+    (lc.QR_REQUIRED, lc.CONNECTED, True),
+    (lc.CONNECTING, lc.CONNECTED, True),        # restored credentials need no QR
+    (lc.CONNECTED, lc.QR_REQUIRED, False),      # a late QR must not undo a connection
+    (lc.DISCONNECTED, lc.CONNECTED, False),     # nobody started it
+    (lc.LOGGED_OUT, lc.CONNECTED, False),
+    (lc.DELETED, lc.CONNECTING, False),
+])
+def test_edges(current, target, allowed):
+    assert lc.can_move(current, target) is allowed
+
+
+def test_deleted_is_terminal_and_reachable_from_everywhere_else():
+    assert lc.TRANSITIONS[lc.DELETED] == frozenset()
+    assert lc.sources_of(lc.DELETED) == set(SESSION_STATUSES) - {lc.DELETED}
+
+
+def test_every_status_a_worker_may_report_is_reachable():
+    for status in WORKER_SESSION_STATUSES:
+        assert lc.sources_of(status), status
+
+
+def test_live_states():
+    assert {s for s in SESSION_STATUSES if lc.is_live(s)} == {lc.CONNECTING, lc.QR_REQUIRED, lc.CONNECTED, lc.RECONNECTING}
+
+
+def test_message_statuses_match_the_contract():
+    assert set(lc.MESSAGE_PREDECESSORS) == set(MESSAGE_STATUSES)
+
+
+@pytest.mark.parametrize("current, target, allowed", [
+    ("queued", "sent", True),
+    ("sent", "delivered", True),
+    ("delivered", "read", True),
+    ("queued", "read", True),          # a skipped report does not block the later one
+    ("queued", "failed", True),
+    ("sent", "failed", True),
+    ("sent", "sent", False),           # duplicate
+    ("read", "delivered", False),      # out of order
+    ("delivered", "failed", False),    # it reached the phone: it did not fail
+    ("failed", "sent", False),
+    ("read", "failed", False),
+])
+def test_message_status_only_moves_forward(current, target, allowed):
+    assert lc.message_may_move(current, target) is allowed

@@ -1,0 +1,186 @@
+"""The stores against the real local MongoDB-compatible server (FerretDB here, MongoDB in production):
+every operation the orchestrator uses, the atomic session limit under concurrency, and the outbox."""
+
+import asyncio
+import os
+import secrets
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import pytest_asyncio
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+
+from wagw_common.envelope import Envelope
+from wagw_common.errors import LimitExceeded
+from wagw_common.outbox import OutboxRelay
+from wagw_session_orchestrator import events, session_commands
+from wagw_session_orchestrator.lifecycle import CONNECTING, QR_REQUIRED
+from wagw_session_orchestrator.messages_store import MessagesStore
+from wagw_session_orchestrator.session_change import change_session
+from wagw_session_orchestrator.sessions_store import SessionsStore
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
+
+MONGODB_URI = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017/")
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest_asyncio.fixture
+async def db():
+    client = AsyncMongoClient(MONGODB_URI, tz_aware=True, serverSelectionTimeoutMS=2000)
+    try:
+        await client.admin.command("ping")
+    except PyMongoError as exc:
+        await client.close()
+        pytest.skip(f"no MongoDB-compatible server at {MONGODB_URI} (scripts/infra.sh start): {exc}")
+    name = f"test_orchestrator_{secrets.token_hex(6)}"
+    try:
+        yield client[name]
+    finally:
+        await client.drop_database(name)
+        await client.close()
+
+
+@pytest_asyncio.fixture
+async def sessions_store(db):
+    store = SessionsStore(db)
+    await store.ensure_indexes()
+    return store
+
+
+@pytest_asyncio.fixture
+async def messages_store(db):
+    store = MessagesStore(db)
+    await store.ensure_indexes()
+    return store
+
+
+@pytest.mark.parametrize("limit", [1, 5])
+async def test_session_limit_holds_under_20_concurrent_reservations(sessions_store, limit):
+    # The counter does not exist yet: the first creates race on creating it as well.
+    results = await asyncio.gather(*(sessions_store.reserve_slot("u_race", limit) for _ in range(20)))
+    assert results.count(True) == limit
+    assert (await sessions_store.counters.find_one({"_id": "u_race"}))["count"] == limit
+    await sessions_store.release_slot("u_race")
+    assert await sessions_store.reserve_slot("u_race", limit) is True
+    assert await sessions_store.reserve_slot("u_race", limit) is False
+
+
+async def test_20_concurrent_creates_make_exactly_limit_sessions_and_publish_their_events(sessions_store, broker):
+    relay = OutboxRelay(sessions_store.collection, broker)
+
+    async def create():
+        envelope = Envelope(type="session.create", source="test",
+                            data={"tenant_id": "u_t", "name": "n", "description": "", "session_limit": 3})
+        try:
+            return await session_commands.when_session_create_requested_create_it(
+                envelope, sessions=sessions_store, relay=relay, broker=broker)
+        except LimitExceeded:
+            return None
+
+    created = [view for view in await asyncio.gather(*(create() for _ in range(20))) if view]
+    assert len(created) == 3
+    stored = await sessions_store.list_for_tenant("u_t")
+    assert sorted(s["_id"] for s in stored) == sorted(v["session_id"] for v in created)
+    assert all("outbox" not in s for s in stored)  # the projection hides it...
+    raw = await sessions_store.collection.find({"tenant_id": "u_t"}).to_list(None)
+    assert all(doc["outbox"] == [] for doc in raw)  # ...and the flush pulled every published event
+    assert sum(1 for _, key, _ in broker.sent if key == "session.created") == 3
+
+
+async def _session(store, session_id="s_1", status="DISCONNECTED", worker_id=None):
+    doc = {"_id": session_id, "tenant_id": "u_t", "name": "n", "description": "", "status": status,
+           "worker_id": worker_id, "qr": None, "qr_expires_at": None, "phone": None, "sequence": 1,
+           "created_at": T0, "updated_at": T0}
+    await store.insert({**doc, "outbox": []})
+    return doc
+
+
+async def test_compare_and_set_writes_state_and_events_together_and_the_relay_publishes_leftovers(sessions_store, broker):
+    seen = await _session(sessions_store)
+    entry = events.session_status_changed(broker, seen, previous="DISCONNECTED", status=CONNECTING,
+                                          worker_id="worker-1", reason=None, sequence=2)
+    written = await sessions_store.apply(seen, {"status": CONNECTING, "worker_id": "worker-1"}, [entry])
+    assert written["status"] == CONNECTING and written["sequence"] == 2 and "outbox" not in written
+    assert await sessions_store.apply(seen, {"status": "ERROR"}, []) is None  # stale read: refused
+
+    raw = await sessions_store.collection.find_one({"_id": "s_1"})
+    assert [e["id"] for e in raw["outbox"]] == [entry["id"]]
+    relay = OutboxRelay(sessions_store.collection, broker)
+    assert await relay.relay_stale(older_than=timedelta(hours=1)) == 0  # not stale yet
+    assert await relay.relay_stale(older_than=timedelta(0)) == 1
+    assert (await sessions_store.collection.find_one({"_id": "s_1"}))["outbox"] == []
+    [(exchange, key, envelope)] = broker.sent
+    assert (exchange, key, envelope.id) == ("wagw.events", "session.status_changed", entry["id"])
+
+
+async def test_concurrent_changes_of_one_session_are_serialised_by_sequence(sessions_store, broker):
+    await _session(sessions_store, status=CONNECTING, worker_id="worker-1")
+    relay = OutboxRelay(sessions_store.collection, broker)
+
+    def show_qr(n):
+        def decide(session, change):
+            if session["status"] != QR_REQUIRED:
+                change.move_to(QR_REQUIRED)
+            return change.show_qr(f"qr-{n}", T0)
+        return decide
+
+    await asyncio.gather(*(change_session(sessions_store, relay, broker, "s_1", show_qr(n), attempts=30)
+                           for n in range(8)))
+    sequences = sorted(e.data["sequence"] for _, _, e in broker.sent)
+    assert sequences == list(range(2, 2 + 9))  # one status change + eight QR codes, no gaps, no repeats
+    assert (await sessions_store.get("s_1"))["sequence"] == 10
+
+
+async def test_lookups_are_tenant_scoped(sessions_store):
+    await _session(sessions_store, worker_id="worker-9")
+    assert (await sessions_store.get_for_tenant("u_t", "s_1"))["_id"] == "s_1"
+    assert await sessions_store.get_for_tenant("u_other", "s_1") is None
+    assert await sessions_store.list_for_tenant("u_other") == []
+    assert await sessions_store.worker_of("s_1") == "worker-9"
+    assert await sessions_store.worker_of("s_missing") is None
+
+
+def _message(message_id, created_at, status="queued"):
+    return {"_id": message_id, "session_id": "s_1", "tenant_id": "u_t", "direction": "outbound",
+            "chat": "62811@s.whatsapp.net", "type": "text", "text": "hi", "status": status,
+            "timeline": [{"status": "queued", "at": created_at, "reason": None}], "created_at": created_at}
+
+
+async def test_message_insert_is_idempotent_and_status_only_moves_forward(messages_store, broker):
+    message = _message("m_1", T0)
+    assert await messages_store.insert({**message, "outbox": []}) is True
+    assert await messages_store.insert({**message, "outbox": []}) is False
+
+    def report(status):
+        entry = events.message_status(broker, message, status=status, at=T0)
+        return messages_store.advance(message, status, {"status": status, "at": T0, "reason": None}, entry)
+
+    assert (await report("read"))["status"] == "read"
+    assert await report("delivered") is None
+    assert await report("failed") is None
+    stored = await messages_store.collection.find_one({"_id": "m_1"})
+    assert [s["status"] for s in stored["timeline"]] == ["queued", "read"]
+    assert [e["type"] for e in stored["outbox"]] == ["message.read"]
+    relay = OutboxRelay(messages_store.collection, broker)
+    await relay.flush("m_1", stored["outbox"])
+    assert (await messages_store.collection.find_one({"_id": "m_1"}))["outbox"] == []
+
+
+async def test_history_pages_newest_first_across_equal_timestamps(messages_store):
+    # Five messages share one millisecond: the id breaks the tie, so no page repeats or skips one.
+    times = [T0 + timedelta(seconds=i // 5) for i in range(12)]
+    for i, at in enumerate(times):
+        await messages_store.insert({**_message(f"m_{i:02d}", at), "outbox": []})
+    await messages_store.insert({**_message("m_other", T0), "tenant_id": "u_other", "outbox": []})
+    seen, cursor = [], None
+    while True:
+        page, cursor = await messages_store.page("u_t", "s_1", limit=5, before=cursor)
+        assert all("outbox" not in m for m in page)
+        seen.extend(m["_id"] for m in page)
+        if cursor is None:
+            break
+    expected = [m for _, m in sorted(((at, f"m_{i:02d}") for i, at in enumerate(times)), reverse=True)]
+    assert seen == expected
+    assert await messages_store.get_for_tenant("u_other", "m_00") is None
