@@ -1,0 +1,61 @@
+"""`python -m wagw_worker_simulator`: one simulated worker with its control API, until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from aiohttp import web
+from structlog.contextvars import bind_contextvars
+from wagw_common.logging import configure_logging, get_logger
+from wagw_common.settings import load
+
+from . import VERSION
+from .control import create_control_app
+from .protocol import WorkerIdentity, WorkerProtocol
+from .settings import Settings
+from .whatsapp import SimulatedWhatsApp, Timing
+
+log = get_logger(__name__)
+
+
+def build(settings: Settings) -> tuple[WorkerProtocol, SimulatedWhatsApp]:
+    identity = WorkerIdentity(worker_id=settings.worker_id, max_sessions=settings.capacity, version=VERSION,
+                              endpoint=f"http://{settings.host}:{settings.control_port}")
+    protocol = WorkerProtocol(identity, amqp_url=settings.amqp_url, heartbeat_interval=settings.heartbeat_interval,
+                              startup_timeout=settings.startup_timeout)
+    timing = Timing(qr_ttl=settings.qr_ttl, qr_refresh=settings.qr_refresh, qr_max_refreshes=settings.qr_max_refreshes,
+                    status_delay=settings.status_delay, auto_scan=settings.auto_scan)
+    return protocol, SimulatedWhatsApp(protocol.uplink, timing)
+
+
+async def run(settings: Settings) -> None:
+    protocol, whatsapp = build(settings)
+    await protocol.start(whatsapp)
+    runner = web.AppRunner(create_control_app(whatsapp, protocol), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.control_port).start()
+    log.info("simulator.started", control=f"http://{settings.host}:{settings.control_port}")
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+
+    log.info("simulator.stopping")
+    await runner.cleanup()
+    await whatsapp.close()
+    await protocol.stop("shutdown")
+    log.info("simulator.stopped")
+
+
+def main() -> None:
+    settings = load(Settings)
+    configure_logging("worker-simulator", settings.log_level, settings.log_format)
+    bind_contextvars(worker_id=settings.worker_id)
+    asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()

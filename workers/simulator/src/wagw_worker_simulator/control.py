@@ -1,0 +1,103 @@
+"""The control API: tests and people play the phone here (scan a QR, write to the session, drop it)."""
+
+from __future__ import annotations
+
+import re
+
+from aio_pika.exceptions import PublishError
+from aiohttp import web
+from marshmallow import ValidationError, fields, validate
+from wagw_common.broker import TRANSIENT_ERRORS
+from wagw_common.contracts import StrictSchema
+from wagw_common.http import BadRequest, correlation_middleware, error_middleware, error_response, read_json
+
+from .protocol import WorkerProtocol
+from .whatsapp import NotHeld, SimulatedWhatsApp, WrongState
+
+WHATSAPP = web.AppKey("whatsapp", SimulatedWhatsApp)
+PROTOCOL = web.AppKey("protocol", WorkerProtocol)
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class InboundBody(StrictSchema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=65536))
+    chat = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=128))
+    sender = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=128))
+
+
+@web.middleware
+async def mapped_errors(request: web.Request, handler):
+    """Expected refusals become the platform's error envelope; an uplink that cannot be delivered
+    (broker away, or nobody bound to that message type yet) is a 503."""
+    try:
+        return await handler(request)
+    except NotHeld:
+        return error_response(404, "not_found", "this worker holds no such session")
+    except WrongState as exc:
+        return error_response(409, "conflict", str(exc))
+    except BadRequest as exc:
+        return error_response(400, "invalid", exc.message, exc.details)
+    except ValidationError as exc:
+        return error_response(400, "invalid", "the request body is not valid", exc.messages)
+    except PublishError as exc:
+        return error_response(503, "unavailable", "no platform service consumes this message yet", repr(exc))
+    except TRANSIENT_ERRORS as exc:
+        return error_response(503, "unavailable", "the broker cannot be reached", repr(exc))
+
+
+def _session_id(request: web.Request) -> str:
+    session_id = request.match_info["session_id"]
+    if not _SESSION_ID.match(session_id):
+        raise NotHeld(session_id)
+    return session_id
+
+
+async def healthz(request: web.Request) -> web.Response:
+    protocol = request.app[PROTOCOL]
+    return web.json_response({"status": "ok", "worker_id": protocol.worker_id, "registered": protocol.registered,
+                              "broker_connected": protocol.connected})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    protocol = request.app[PROTOCOL]
+    ready = protocol.connected and protocol.registered
+    checks = {"broker": protocol.connected, "registered": protocol.registered}
+    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+async def list_sessions(request: web.Request) -> web.Response:
+    return web.json_response({"worker_id": request.app[PROTOCOL].worker_id,
+                              "sessions": request.app[WHATSAPP].snapshot()})
+
+
+async def scan(request: web.Request) -> web.Response:
+    session = await request.app[WHATSAPP].scan(_session_id(request))
+    return web.json_response(session.view())
+
+
+async def inbound(request: web.Request) -> web.Response:
+    session_id = _session_id(request)
+    body = InboundBody().load(await read_json(request))
+    wa_message_id = await request.app[WHATSAPP].receive(session_id, text=body["text"], chat=body["chat"],
+                                                        sender=body["sender"])
+    return web.json_response({"session_id": session_id, "wa_message_id": wa_message_id}, status=202)
+
+
+async def disconnect(request: web.Request) -> web.Response:
+    session_id = _session_id(request)
+    await request.app[WHATSAPP].drop(session_id)
+    return web.json_response({"session_id": session_id, "status": "DISCONNECTED"})
+
+
+def create_control_app(whatsapp: SimulatedWhatsApp, protocol: WorkerProtocol) -> web.Application:
+    app = web.Application(middlewares=[correlation_middleware, error_middleware, mapped_errors],
+                          client_max_size=256 * 1024)
+    app[WHATSAPP] = whatsapp
+    app[PROTOCOL] = protocol
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/sessions", list_sessions)
+    app.router.add_post("/sessions/{session_id}/scan", scan)
+    app.router.add_post("/sessions/{session_id}/inbound", inbound)
+    app.router.add_post("/sessions/{session_id}/disconnect", disconnect)
+    return app

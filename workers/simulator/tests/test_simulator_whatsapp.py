@@ -1,0 +1,141 @@
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import pytest_asyncio
+
+from wagw_worker_simulator.whatsapp import NotHeld, SimulatedWhatsApp, Timing, WrongState
+
+pytestmark = [pytest.mark.unit, pytest.mark.asyncio]
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+SLOW = Timing(qr_ttl=60, qr_refresh=60, qr_max_refreshes=5, status_delay=0)  # nothing happens by itself
+
+
+@pytest_asyncio.fixture
+async def whatsapp(uplink):
+    app = SimulatedWhatsApp(uplink, SLOW, clock=lambda: T0)
+    yield app
+    await app.close()
+
+
+async def waiting_for_scan(whatsapp: SimulatedWhatsApp, session_id: str = "s_1") -> None:
+    await whatsapp.start_session(session_id, restore=False)
+
+
+async def test_a_started_session_connects_then_shows_a_qr_to_scan(whatsapp, uplink):
+    await waiting_for_scan(whatsapp)
+    assert uplink.kinds() == ["status:CONNECTING", "qr", "status:QR_REQUIRED"]
+    _, session_id, qr, expires_at = uplink.sent[1]
+    assert (session_id, expires_at) == ("s_1", T0 + timedelta(seconds=60)) and qr.startswith("2@")
+    assert whatsapp.held_sessions() == [{"session_id": "s_1", "status": "QR_REQUIRED"}]
+    assert whatsapp.snapshot()[0]["qr"] == qr
+
+
+async def test_scanning_connects_the_session_with_a_phone_number(whatsapp, uplink):
+    await waiting_for_scan(whatsapp)
+    session = await whatsapp.scan("s_1")
+    assert uplink.sent[-1] == ("status", "s_1", "CONNECTED", None, session.phone)
+    assert session.phone.startswith("628") and session.qr is None
+    assert whatsapp.held_sessions() == [{"session_id": "s_1", "status": "CONNECTED"}]
+
+
+async def test_only_a_held_session_waiting_for_its_qr_can_be_scanned(whatsapp):
+    with pytest.raises(NotHeld):
+        await whatsapp.scan("s_unknown")
+    await waiting_for_scan(whatsapp)
+    await whatsapp.scan("s_1")
+    with pytest.raises(WrongState):
+        await whatsapp.scan("s_1")
+
+
+async def test_a_restored_session_connects_without_a_qr(whatsapp, uplink):
+    await whatsapp.start_session("s_1", restore=True)
+    assert uplink.kinds() == ["status:CONNECTING", "status:CONNECTED"]
+    assert uplink.sent[-1][4] == whatsapp.sessions["s_1"].phone
+
+
+async def test_a_repeated_start_reports_where_the_session_is_instead_of_starting_over(whatsapp, uplink):
+    await waiting_for_scan(whatsapp)
+    qr = whatsapp.sessions["s_1"].qr
+    await whatsapp.start_session("s_1", restore=False)
+    assert uplink.kinds()[3:] == ["qr", "status:QR_REQUIRED"]
+    assert uplink.sent[3][2] == qr  # the same QR, still valid
+
+
+async def test_an_unscanned_qr_is_refreshed_then_given_up(uplink):
+    whatsapp = SimulatedWhatsApp(uplink, Timing(qr_refresh=0.01, qr_max_refreshes=2), clock=lambda: T0)
+    await waiting_for_scan(whatsapp)
+    await uplink.wait_for(3 + 2 * 2 + 1)
+    assert uplink.kinds() == ["status:CONNECTING"] + ["qr", "status:QR_REQUIRED"] * 3 + ["status:DISCONNECTED"]
+    assert uplink.sent[-1][3] == "qr timeout"
+    assert len({item[2] for item in uplink.sent if item[0] == "qr"}) == 3  # a fresh QR each time
+    assert whatsapp.held_sessions() == []
+
+
+async def test_auto_scan_connects_by_itself(uplink):
+    whatsapp = SimulatedWhatsApp(uplink, Timing(qr_refresh=60, auto_scan=0.01))
+    await waiting_for_scan(whatsapp)
+    await uplink.wait_for(4)
+    assert uplink.kinds()[-1] == "status:CONNECTED"
+    await whatsapp.close()
+
+
+@pytest.mark.parametrize("logout, status", [(False, "DISCONNECTED"), (True, "LOGGED_OUT")])
+async def test_stopping_reports_the_end_and_forgets_the_session(whatsapp, uplink, logout, status):
+    await waiting_for_scan(whatsapp)
+    await whatsapp.stop_session("s_1", logout=logout)
+    assert uplink.kinds()[-1] == f"status:{status}"
+    assert whatsapp.held_sessions() == [] and not whatsapp.snapshot()
+
+
+async def test_stopping_an_unknown_session_still_confirms_it(whatsapp, uplink):
+    await whatsapp.stop_session("s_gone", logout=False)
+    assert uplink.kinds() == ["status:DISCONNECTED"]
+
+
+async def test_a_message_through_a_connected_session_is_sent_delivered_and_read(whatsapp, uplink):
+    await whatsapp.start_session("s_1", restore=True)
+    await whatsapp.send_message("s_1", "m_1", "628123456789@s.whatsapp.net", "hello")
+    assert uplink.kinds()[-1] == "message:sent"  # before the command is acknowledged
+    await uplink.wait_for(5)
+    assert uplink.kinds()[2:] == ["message:sent", "message:delivered", "message:read"]
+
+
+@pytest.mark.parametrize("prepare", ["nothing", "waiting_for_scan"])
+async def test_a_message_through_a_session_that_is_not_connected_fails(whatsapp, uplink, prepare):
+    if prepare == "waiting_for_scan":
+        await waiting_for_scan(whatsapp)
+    await whatsapp.send_message("s_1", "m_1", "628123456789", "hello")
+    assert uplink.sent[-1] == ("message", "s_1", "m_1", "failed", "session not connected")
+
+
+async def test_an_inbound_message_is_reported_only_for_a_connected_session(whatsapp, uplink):
+    with pytest.raises(NotHeld):
+        await whatsapp.receive("s_1", text="hi")
+    await waiting_for_scan(whatsapp)
+    with pytest.raises(WrongState):
+        await whatsapp.receive("s_1", text="hi")
+    await whatsapp.scan("s_1")
+    wa_message_id = await whatsapp.receive("s_1", text="hi", chat="628111@s.whatsapp.net")
+    assert uplink.sent[-1] == ("inbound", "s_1", wa_message_id, "628111@s.whatsapp.net", "628111@s.whatsapp.net", "hi")
+
+
+async def test_a_dropped_connection_reports_disconnected_and_forgets_the_session(whatsapp, uplink):
+    await whatsapp.start_session("s_1", restore=True)
+    await whatsapp.drop("s_1")
+    assert uplink.sent[-1][:4] == ("status", "s_1", "DISCONNECTED", "connection lost")
+    assert whatsapp.held_sessions() == []
+    with pytest.raises(NotHeld):
+        await whatsapp.drop("s_1")
+
+
+async def test_closing_cancels_pending_receipts_and_qr_refreshes(uplink):
+    whatsapp = SimulatedWhatsApp(uplink, Timing(qr_refresh=0.01, status_delay=10))
+    await waiting_for_scan(whatsapp, "s_qr")
+    await whatsapp.start_session("s_ok", restore=True)
+    await whatsapp.send_message("s_ok", "m_1", "628123456789", "hello")
+    await whatsapp.close()
+    count = len(uplink.sent)
+    await asyncio.sleep(0.05)
+    assert len(uplink.sent) == count
