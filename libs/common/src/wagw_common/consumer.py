@@ -42,6 +42,9 @@ class Subscription:
     queue: QueueSpec
     handlers: Mapping[str, Handler]
     prefetch: int | None = None
+    # Handlers that are idempotent by themselves (e.g. heartbeats) skip the inbox: it would cost a
+    # write per message for nothing.
+    use_inbox: bool = True
 
 
 def _retry_pause(attempt: int) -> float:
@@ -55,7 +58,7 @@ class Consumer:
         self.queue_name = subscription.queue.name
         self.prefetch = subscription.prefetch or prefetch
         self.max_attempts = max_attempts
-        self.inbox = inbox
+        self.inbox = inbox if subscription.use_inbox else None
         self._in_flight: set[asyncio.Task] = set()
         self._queue = None
         self._tag = None
@@ -68,11 +71,13 @@ class Consumer:
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop taking messages, then let the ones in hand finish (bounded by `grace`)."""
-        if self._queue is not None and self._tag is not None:
+        if self._queue is not None and self._tag is not None and self.broker.is_connected:
+            # A cancel on a channel that is reconnecting would wait forever, hence the bound. If it
+            # fails, the unacknowledged messages go back to the queue when the connection closes.
             try:
-                await self._queue.cancel(self._tag)
-            except Exception as exc:  # the channel may already be gone; unacked messages return to the queue
-                log.warning("consumer.cancel_failed", queue=self.queue_name, error=str(exc))
+                await asyncio.wait_for(self._queue.cancel(self._tag), 5)
+            except Exception as exc:
+                log.warning("consumer.cancel_failed", queue=self.queue_name, error=repr(exc))
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=grace)
 
