@@ -1,15 +1,9 @@
-"""Shared by the simulator's tests: markers, and an in-memory uplink recording what the simulated
+"""Shared by the simulator's tests: an in-memory uplink recording what the simulated
 sessions report (the protocol's place in unit tests)."""
 
 import asyncio
 
 import pytest
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Registered here too so these tests run with --strict-markers from any root.
-    config.addinivalue_line("markers", "unit: fast tests with fakes, no servers")
-    config.addinivalue_line("markers", "integration: against the local RabbitMQ, Redis and MongoDB-compatible server")
 
 
 class FakeUplink:

@@ -30,7 +30,9 @@ async def wire(res: Resources) -> list[Subscription]:
         "worker.list": partial(queries.when_fleet_requested_list_workers, store=store),
     }
     res.background.append(monitor.start(res, store))
-    return [Subscription(topology.REGISTRY_WORKER_UPLINK, uplink), Subscription(topology.REGISTRY_COMMANDS, commands)]
+    # Uplink handlers are idempotent by themselves (compare-and-set on the worker record).
+    return [Subscription(topology.REGISTRY_WORKER_UPLINK, uplink, use_inbox=False),
+            Subscription(topology.REGISTRY_COMMANDS, commands)]
 
 
 def create_app(settings: Settings) -> web.Application:

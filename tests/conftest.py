@@ -1,0 +1,31 @@
+"""Fixtures for the platform-wide tests. Servers are started by `make test` (scripts/infra.sh)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis
+
+from harness.infra import REDIS_URL, create_vhost, delete_vhost
+from harness.platform_run import PlatformRun
+
+
+@pytest.fixture(scope="session")
+def platform():
+    """All five services and one simulated worker, shared by the end-to-end tests of a run."""
+    # Leases and caches of an earlier run must not leak into this one.
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    vhost = asyncio.run(create_vhost("wagw-e2e"))
+    run = PlatformRun(vhost)
+    for name in ("gateway", "session-orchestrator", "worker-registry", "webhook-dispatcher", "realtime"):
+        run.add_service(name)
+    run.add_worker()
+    try:
+        asyncio.run(run.start())
+    except Exception:
+        run.stop()
+        raise
+    yield run
+    run.stop()
+    asyncio.run(delete_vhost(vhost))

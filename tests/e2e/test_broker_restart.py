@@ -1,0 +1,50 @@
+"""Restarting RabbitMQ under the running platform: every service notices, reconnects by itself,
+and the walking skeleton passes again afterwards."""
+
+import asyncio
+
+import aiohttp
+import pytest
+
+from harness.flows import wait_until, walking_skeleton
+from harness.infra import rabbitmqctl
+
+pytestmark = pytest.mark.e2e
+
+
+async def _readiness(platform) -> dict[str, int]:
+    statuses = {}
+    async with aiohttp.ClientSession() as http:
+        for name, service in platform.services.items():
+            try:
+                async with http.get(service.url + "/readyz", timeout=aiohttp.ClientTimeout(total=5)) as r:
+                    statuses[name] = r.status
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                statuses[name] = 0
+    return statuses
+
+
+async def test_services_survive_a_broker_restart(platform):
+    await rabbitmqctl_async("stop_app")
+    try:
+        async def all_unready():
+            statuses = await _readiness(platform)
+            return all(code == 503 for code in statuses.values()) and statuses
+
+        await wait_until(all_unready, timeout=30)
+    finally:
+        await rabbitmqctl_async("start_app")
+    await rabbitmqctl_async("await_startup")
+
+    async def all_ready():
+        statuses = await _readiness(platform)
+        return all(code == 200 for code in statuses.values()) and statuses
+
+    await wait_until(all_ready, timeout=90, interval=1)
+    assert all(p.alive for p in [*platform.services.values(), *platform.workers.values()])
+    await walking_skeleton(platform)
+
+
+async def rabbitmqctl_async(*args: str) -> str:
+    return await asyncio.to_thread(rabbitmqctl, *args)
+

@@ -1,0 +1,63 @@
+"""The local servers as the tests see them: a private RabbitMQ vhost per run, its own databases."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import urllib.parse
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parents[2]
+RABBIT_HOST = os.environ.get("TEST_RABBITMQ_HOST", "127.0.0.1")
+RABBIT_PORT = int(os.environ.get("RABBITMQ_PORT", "5672"))
+MANAGEMENT = os.environ.get("TEST_RABBITMQ_MANAGEMENT", "http://127.0.0.1:15672")
+MONGO_URI = os.environ.get("TEST_MONGODB_URI", f"mongodb://127.0.0.1:{os.environ.get('MONGO_PORT', '27017')}/")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:{os.environ.get('REDIS_PORT', '6379')}/1")
+AUTH_HEADERS = {"Authorization": aiohttp.encode_basic_auth("guest", "guest")}
+
+
+@dataclass
+class Vhost:
+    name: str
+
+    @property
+    def amqp_url(self) -> str:
+        return f"amqp://guest:guest@{RABBIT_HOST}:{RABBIT_PORT}/{urllib.parse.quote(self.name, safe='')}"
+
+    def api(self, path: str) -> str:
+        return f"{MANAGEMENT}/api/{path}".replace("{vhost}", urllib.parse.quote(self.name, safe=""))
+
+
+async def create_vhost(prefix: str = "wagw-test") -> Vhost:
+    vhost = Vhost(f"{prefix}-{uuid.uuid4().hex[:8]}")
+    async with aiohttp.ClientSession(headers=AUTH_HEADERS) as http:
+        (await http.put(vhost.api("vhosts/{vhost}"))).raise_for_status()
+        perms = {"configure": ".*", "write": ".*", "read": ".*"}
+        (await http.put(vhost.api("permissions/{vhost}/guest"), json=perms)).raise_for_status()
+    return vhost
+
+
+async def delete_vhost(vhost: Vhost) -> None:
+    async with aiohttp.ClientSession(headers=AUTH_HEADERS) as http:
+        await http.delete(vhost.api("vhosts/{vhost}"))
+
+
+async def queue_info(vhost: Vhost, queue: str) -> dict:
+    """Queue statistics from the management API (message counts lag by a few seconds)."""
+    async with aiohttp.ClientSession(headers=AUTH_HEADERS) as http:
+        response = await http.get(vhost.api(f"queues/{{vhost}}/{urllib.parse.quote(queue, safe='')}"))
+        response.raise_for_status()
+        return await response.json()
+
+
+def rabbitmqctl(*args: str) -> str:
+    """Run rabbitmqctl against the project's node, through the same script that started it."""
+    result = subprocess.run([str(REPO / "scripts" / "infra.sh"), "rabbitmqctl", *args], capture_output=True,
+                            text=True, timeout=120)
+    if result.returncode != 0:
+        raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {result.stderr or result.stdout}")
+    return result.stdout

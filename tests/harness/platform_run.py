@@ -1,0 +1,85 @@
+"""The whole platform for one test run: five services and a simulated worker, as processes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .infra import MONGO_URI, REDIS_URL, REPO, Vhost
+from .processes import ServiceProcess, free_port
+
+SERVICES = {
+    "gateway": "wagw_gateway",
+    "session-orchestrator": "wagw_session_orchestrator",
+    "worker-registry": "wagw_worker_registry",
+    "webhook-dispatcher": "wagw_webhook_dispatcher",
+    "realtime": "wagw_realtime",
+}
+JWT_SECRET = "test-secret-" + "x" * 32
+
+
+@dataclass
+class PlatformRun:
+    vhost: Vhost
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+    workers: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    @property
+    def log_dir(self) -> Path:
+        return REPO / "test-artifacts" / "logs" / self.run_id
+
+    def common_env(self) -> dict[str, str]:
+        return {
+            "AMQP_URL": self.vhost.amqp_url,
+            "MONGODB_URI": MONGO_URI,
+            "REDIS_URL": REDIS_URL,
+            "JWT_SECRET": JWT_SECRET,
+            "LOG_LEVEL": "info",
+            "STARTUP_TIMEOUT_SECONDS": "30",
+            "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+        }
+
+    def add_service(self, name: str, replica: int = 0, **env: str) -> ServiceProcess:
+        key = name if replica == 0 else f"{name}-{replica}"
+        process = ServiceProcess(
+            name=key, module=SERVICES[name], port=free_port(), log_dir=self.log_dir,
+            env={**self.common_env(), "HTTP_PORT": "0", **env,
+                 "MONGODB_DATABASE": f"wagw_t{self.run_id}_{name.replace('-', '_')}"},
+        )
+        process.env["HTTP_PORT"] = str(process.port)
+        self.services[key] = process
+        return process
+
+    def add_worker(self, worker_id: str | None = None, **env: str) -> ServiceProcess:
+        worker_id = worker_id or f"sim-{self.run_id}-{len(self.workers) + 1}"
+        port = free_port()
+        process = ServiceProcess(
+            name=f"worker-{worker_id}", module="wagw_worker_simulator", port=port, log_dir=self.log_dir,
+            ready_path="/readyz",  # ready once its registration was routed to the registry
+            env={**self.common_env(), "WORKER_ID": worker_id, "SIMULATOR_CONTROL_PORT": str(port),
+                 "HEARTBEAT_INTERVAL_SECONDS": "2", **env},
+        )
+        self.workers[worker_id] = process
+        return process
+
+    async def start(self) -> None:
+        # Services first: a worker's registration needs the registry's queue to exist.
+        for process in self.services.values():
+            process.start()
+        await asyncio.gather(*(p.wait_ready() for p in self.services.values()))
+        for process in self.workers.values():
+            process.start()
+        await asyncio.gather(*(p.wait_ready() for p in self.workers.values()))
+
+    def stop(self) -> None:
+        for process in [*self.workers.values(), *self.services.values()]:
+            process.stop()
+
+    def url(self, name: str) -> str:
+        return self.services[name].url
+
+    def worker_url(self, worker_id: str) -> str:
+        return self.workers[worker_id].url
