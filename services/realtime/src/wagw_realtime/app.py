@@ -1,0 +1,63 @@
+"""Wiring: the Socket.IO server attached to the service's aiohttp app, and the event consumer."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from typing import AsyncIterator
+
+import socketio
+from aiohttp import web
+
+from wagw_common import topology
+from wagw_common.consumer import Subscription
+from wagw_common.service import RESOURCES, Resources, create_service_app
+
+from .handlers import CONSUMED_EVENTS, when_domain_event_occurred_push_to_clients
+from .settings import SERVICE, Settings
+from .sockets import create_socket_server, register_handlers
+
+SOCKET_SERVER = web.AppKey("socket_server", socketio.AsyncServer)
+
+
+def create_app(settings: Settings) -> web.Application:
+    sio = create_socket_server(settings)
+    # The client manager is open before the first event is pushed and closed after the last one.
+    app = create_service_app(SERVICE, settings, wire=partial(wire, sio=sio), needs_mongo=False,
+                             contexts=(_client_manager_ctx,))
+    app[SOCKET_SERVER] = sio
+    register_handlers(sio, settings=settings, rpc=lambda: app[RESOURCES].rpc)
+    sio.attach(app)  # GET/POST/OPTIONS /socket.io/, beside /healthz, /readyz and /metrics
+    app.on_shutdown.append(_disconnect_clients)
+    return app
+
+
+async def wire(res: Resources, *, sio: socketio.AsyncServer) -> list[Subscription]:
+    push = partial(when_domain_event_occurred_push_to_clients, emit=sio.emit)
+    # One shared queue: replicas compete, so each event is emitted once, and the client manager
+    # carries it to whichever replica holds the room's clients.
+    return [Subscription(topology.REALTIME_EVENTS, {event_type: push for event_type in CONSUMED_EVENTS})]
+
+
+async def _client_manager_ctx(app: web.Application) -> AsyncIterator[None]:
+    sio = app[SOCKET_SERVER]
+    # python-socketio starts listening to the other replicas on its first client; start at once
+    # instead, so that the listener and the publisher live exactly as long as the app.
+    if not sio.manager_initialized:
+        sio.manager_initialized = True
+        sio.manager.initialize()
+    await sio.manager.open()
+    yield
+    await sio.shutdown()
+    await sio.manager.close()
+
+
+async def _disconnect_clients(app: web.Application) -> None:
+    # Open connections would hold the shutdown for its whole timeout; closing them lets clients
+    # reconnect at once (to another replica). engineio's own disconnect() waits until every client
+    # has read its close packet, which a long-polling client that went away never does: tell
+    # everyone, wait for no one.
+    eio = app[SOCKET_SERVER].eio
+    sockets = list(eio.sockets.values())
+    await asyncio.gather(*(s.close(wait=False, reason=eio.reason.SERVER_DISCONNECT) for s in sockets),
+                         return_exceptions=True)

@@ -1,0 +1,37 @@
+"""The Socket.IO client manager that shares rooms across replicas over RabbitMQ, with a lifecycle.
+
+python-socketio's AsyncAioPikaManager opens its publisher on the first emit and its listener on
+the first client. Two faults follow: emits racing on that first publish find the exchange not yet
+declared and are dropped ("'NoneType' object has no attribute 'publish'", seen with concurrent
+consumers), and neither connection is ever closed. Opening both at start-up and closing them at
+shutdown removes the race and gives them the app's lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+
+import socketio
+
+
+class RabbitRoomsManager(socketio.AsyncAioPikaManager):
+    async def open(self) -> None:
+        async with self._lock:
+            if self.publisher_exchange is None:
+                connection = await self._connection()
+                channel = await self._channel(connection)
+                self.publisher_exchange = await self._exchange(channel)
+                self.publisher_channel, self.publisher_connection = channel, connection
+
+    async def _publish(self, data):
+        # The parent takes "connection is set" to mean "exchange is set"; make that true first.
+        if self.publisher_exchange is None:
+            await self.open()
+        await super()._publish(data)
+
+    async def close(self) -> None:
+        listener = getattr(self, "thread", None)
+        if listener is not None:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+        if self.publisher_connection is not None:
+            await self.publisher_connection.close()

@@ -1,0 +1,58 @@
+import pytest
+
+from wagw_common.contracts import Kind, contract_for
+from wagw_realtime.catalog import ADMINS_ROOM, PUSHES, state_of_session
+from wagw_realtime.handlers import CONSUMED_EVENTS
+
+pytestmark = pytest.mark.unit
+
+
+def example_data(event_type: str) -> dict:
+    contract = contract_for(event_type)
+    return contract.schema().dump(contract.load(contract.example))
+
+
+@pytest.mark.parametrize("event_type", sorted(PUSHES))
+def test_every_push_comes_from_a_consumed_event_and_carries_only_its_fields(event_type):
+    push = PUSHES[event_type]
+    assert contract_for(event_type).kind is Kind.EVENT and event_type in CONSUMED_EVENTS
+    declared = set(contract_for(event_type).schema().fields)
+    assert set(push.fields) <= declared, f"{event_type} pushes fields its contract lacks"
+    payload = push.payload(example_data(event_type))
+    assert list(payload) == list(push.fields) and "tenant_id" not in payload
+
+
+@pytest.mark.parametrize("event_type, socket_event", [
+    ("session.qr_updated", "session.qr"), ("session.status_changed", "session.status"),
+    ("session.created", "session.created"), ("message.queued", "message.status"), ("message.sent", "message.status"),
+    ("message.delivered", "message.status"), ("message.read", "message.status"), ("message.failed", "message.status"),
+    ("message.received", "message.received"), ("worker.online", "worker.status"), ("worker.offline", "worker.status"),
+])
+def test_domain_events_map_to_the_documented_socket_events(event_type, socket_event):
+    assert PUSHES[event_type].socket_event == socket_event
+
+
+def test_tenant_events_go_to_the_tenants_room_and_worker_events_to_admins():
+    data = example_data("session.status_changed")
+    assert PUSHES["session.status_changed"].room(data) == f"user:{data['tenant_id']}"
+    assert PUSHES["worker.offline"].room(example_data("worker.offline")) == ADMINS_ROOM
+
+
+def test_status_payload_is_what_the_frontend_reads():
+    assert PUSHES["session.status_changed"].payload(example_data("session.status_changed")) == {
+        "session_id": "s_8f14e45fceea167a", "status": "CONNECTED", "previous": "QR_REQUIRED", "reason": None,
+        "sequence": 3}
+    assert PUSHES["message.sent"].payload(example_data("message.sent")) == {
+        "session_id": "s_8f14e45fceea167a", "message_id": "m_45c48cce2e2d7fbd", "status": "sent", "reason": None,
+        "at": "2026-01-01T12:00:00+00:00"}
+
+
+def test_state_on_subscribe_is_the_status_then_any_pending_qr():
+    view = contract_for("session.get").reply_example
+    assert state_of_session(view) == [("session.status", {
+        "session_id": view["session_id"], "status": "DISCONNECTED", "previous": None, "reason": None,
+        "sequence": None})]
+    pending = {**view, "status": "QR_REQUIRED", "qr": "2@abc", "qr_expires_at": "2026-01-01T12:01:00Z"}
+    assert [event for event, _ in state_of_session(pending)] == ["session.status", "session.qr"]
+    assert state_of_session(pending)[1][1] == {"session_id": view["session_id"], "qr": "2@abc",
+                                               "expires_at": "2026-01-01T12:01:00Z", "sequence": None}
