@@ -26,7 +26,7 @@ PROCESSES=(
     "worker-registry|wagw_worker_registry|8082|/readyz"
     "webhook-dispatcher|wagw_webhook_dispatcher|8083|/readyz"
     "realtime|wagw_realtime|8084|/readyz"
-    "worker-simulator|wagw_worker_simulator|8090|/healthz"
+    "worker-simulator|wagw_worker_simulator|8090|/readyz"
 )
 
 # The optional .env goes into this script's environment, so infra.sh (RABBITMQ_PORT, ...) and

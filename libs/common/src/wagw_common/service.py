@@ -52,10 +52,13 @@ def create_service_app(
     middlewares: tuple = (),
     client_max_size: int = 1024**2,
     needs_mongo: bool = True,
+    contexts: tuple = (),
 ) -> web.Application:
     """`wire(resources)` is an async function returning the service's subscriptions; it runs once
     the database, Redis and broker are open, and may start background tasks in `resources.background`.
-    A service that keeps nothing durable passes `needs_mongo=False` (no database, no inbox)."""
+    A service that keeps nothing durable passes `needs_mongo=False` (no database, no inbox).
+    `contexts` are the service's own cleanup contexts: opened after the broker and before the
+    consumers start, closed after the consumers have stopped (e.g. an HTTP client they use)."""
     app = web.Application(
         middlewares=[correlation_middleware, metrics_middleware, error_middleware, *middlewares],
         client_max_size=client_max_size,
@@ -65,11 +68,14 @@ def create_service_app(
         app.cleanup_ctx.append(_mongo_ctx)
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_broker_ctx)
+    app.cleanup_ctx.extend(contexts)
     if wire is not None:
         app.cleanup_ctx.append(_consumers_ctx(wire))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", make_aiohttp_handler())
+    metrics = make_aiohttp_handler()
+    metrics.__doc__ = "Prometheus metrics of this process"
+    app.router.add_get("/metrics", metrics)
     return app
 
 
@@ -133,6 +139,7 @@ async def _expire_inbox(res: Resources, inbox: MongoInbox) -> None:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Alive: the process answers (liveness probe)."""
     return web.json_response({"status": "ok", "service": request.app[RESOURCES].service})
 
 
@@ -147,6 +154,7 @@ async def _check(name: str, probe) -> bool:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    """Ready: broker, database and Redis reachable; 503 when one is not (readiness probe)."""
     res = request.app[RESOURCES]
 
     async def broker_probe():

@@ -58,10 +58,8 @@ class CommonSettings:
     """Variables every service reads."""
 
     host: str = env_field("HTTP_HOST", "127.0.0.1", "Address the service's HTTP server binds to")
-    port: int = env_field("HTTP_PORT", "0", "Port of the service's HTTP server (each service has its own default)", int)
+    port: int = env_field("HTTP_PORT", "0", "Port of the service's HTTP server", int)
     amqp_url: str = env_field("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ connection URL (vhost included)")
-    mongodb_uri: str = env_field("MONGODB_URI", "mongodb://127.0.0.1:27017/", "MongoDB connection URI")
-    mongodb_database: str = env_field("MONGODB_DATABASE", "", "The service's own database (each service has its own default)")
     redis_url: str = env_field("REDIS_URL", "redis://127.0.0.1:6379/0", "Redis connection URL")
     log_level: str = env_field("LOG_LEVEL", "info", "debug, info, warning or error")
     log_format: str = env_field("LOG_FORMAT", "json", "json (one object a line) or console (for people)")
@@ -69,13 +67,27 @@ class CommonSettings:
     max_attempts: int = env_field(
         "BROKER_MAX_ATTEMPTS", "5", "Deliveries of a failing message before it is dead-lettered", int
     )
-    inbox_retention_hours: float = env_field(
-        "INBOX_RETENTION_HOURS", "168", "How long a handled message id is remembered to drop redeliveries", float
-    )
     rpc_timeout: float = env_field("RPC_TIMEOUT_SECONDS", "5", "How long a request/reply call waits for its answer", float)
     startup_timeout: float = env_field(
         "STARTUP_TIMEOUT_SECONDS", "60", "How long a service retries its broker, database and Redis at start-up", float
     )
+
+
+@dataclass(frozen=True)
+class MongoSettings:
+    """Variables of the services that keep state in their own MongoDB database."""
+
+    mongodb_uri: str = env_field("MONGODB_URI", "mongodb://127.0.0.1:27017/", "MongoDB connection URI")
+    mongodb_database: str = env_field("MONGODB_DATABASE", "", "The service's own database")
+    inbox_retention_hours: float = env_field(
+        "INBOX_RETENTION_HOURS", "168", "How long a handled message id is remembered to drop redeliveries", float
+    )
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    """Variables of the services that issue or verify access tokens."""
+
     jwt_secret: str = env_field(
         "JWT_SECRET", "dev-only-change-me-0123456789abcdef", "HMAC key for access tokens (gateway signs, realtime verifies)"
     )

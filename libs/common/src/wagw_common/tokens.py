@@ -13,9 +13,14 @@ import jwt
 from .storage import utc_now
 
 ALGORITHM = "HS256"
+ADMIN_ROLE = "admin"
 
 
 class InvalidToken(Exception):
+    pass
+
+
+class TokenExpired(InvalidToken):
     pass
 
 
@@ -51,7 +56,7 @@ def verify_access_token(token: str, *, secrets: list[str], issuer: str, audience
         claims = jwt.decode(token, keys[kid], algorithms=[ALGORITHM], issuer=issuer, audience=audience,
                             options={"require": ["exp", "iss", "aud", "sub"]})
     except jwt.ExpiredSignatureError as exc:
-        raise InvalidToken("token expired") from exc
+        raise TokenExpired("token expired") from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken("invalid token") from exc
     return Principal(user_id=claims["sub"], role=claims.get("role", "user"), tier=claims.get("tier", "BASIC"))

@@ -1,11 +1,11 @@
 from wagw_common.service import run_service
 
 from .app import create_app
-from .settings import Settings
+from .settings import DEFAULTS, SERVICE, Settings
 
 
 def main() -> None:
-    run_service("gateway", Settings, create_app, HTTP_PORT="8080", MONGODB_DATABASE="wagw_gateway")
+    run_service(SERVICE, Settings, create_app, **DEFAULTS)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from .errors import api_error_middleware
 from .idempotency import IdempotencyStore
 from .passwords import Passwords
 from .routes import add_routes
-from .settings import Settings
+from .settings import SERVICE, Settings
 from .users import UserStore
 
 PURGE_INTERVAL_SECONDS = 600
@@ -23,7 +23,7 @@ PURGE_INTERVAL_SECONDS = 600
 
 def create_app(settings: Settings) -> web.Application:
     gateway = Gateway(settings=settings, passwords=Passwords())
-    app = create_service_app("gateway", settings, wire=partial(bind, gateway), middlewares=(api_error_middleware,),
+    app = create_service_app(SERVICE, settings, wire=partial(bind, gateway), middlewares=(api_error_middleware,),
                              client_max_size=settings.max_body_bytes)
     mount(app, gateway)
     return app

@@ -9,7 +9,7 @@ import functools
 from datetime import timedelta
 
 from aiohttp import web
-from wagw_common.tokens import InvalidToken, Principal, issue_access_token, verify_access_token
+from wagw_common.tokens import ADMIN_ROLE, InvalidToken, Principal, issue_access_token, verify_access_token
 
 from .api_keys import KEY_PREFIX, SessionKey, looks_like_key
 from .dependencies import gateway_of
@@ -54,16 +54,18 @@ def user_required(handler):
         request[USER] = principal
         return await handler(request)
 
+    wrapper.auth = getattr(handler, "auth", "access token")  # read by the API reference generator
     return wrapper
 
 
 def admin_required(handler):
     @functools.wraps(handler)
     async def check_role(request: web.Request):
-        if request[USER].role != "admin":
+        if request[USER].role != ADMIN_ROLE:
             raise ApiError(403, "forbidden", "this needs an administrator")
         return await handler(request)
 
+    check_role.auth = "access token (admin)"
     return user_required(check_role)
 
 
@@ -81,4 +83,5 @@ def session_key_required(handler):
         request[SESSION_KEY] = found
         return await handler(request)
 
+    wrapper.auth = "session API key"
     return wrapper

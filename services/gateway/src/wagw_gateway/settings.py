@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wagw_common.settings import CommonSettings, env_field
+from wagw_common.settings import CommonSettings, MongoSettings, TokenSettings, env_field
 
 
 def _positive_int(raw: str) -> int:
@@ -19,7 +19,7 @@ def _emails(raw: str) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
-class Settings(CommonSettings):
+class Settings(TokenSettings, MongoSettings, CommonSettings):
     access_token_ttl: int = env_field(
         "ACCESS_TOKEN_TTL_SECONDS", "900", "Lifetime of the access tokens (JWT) the gateway issues at login",
         _positive_int
@@ -32,3 +32,8 @@ class Settings(CommonSettings):
         "Comma-separated emails that get the admin role when they register (bootstrap only: set before they sign up)",
         _emails,
     )
+
+
+SERVICE = "gateway"
+# This service's own values of the variables every service reads.
+DEFAULTS = {"HTTP_PORT": "8080", "MONGODB_DATABASE": "wagw_gateway"}

@@ -1,3 +1,1 @@
 """The session orchestrator: session lifecycle, worker assignment and message history."""
-
-SERVICE = "session-orchestrator"

@@ -14,11 +14,11 @@ from wagw_common.outbox import OutboxRelay
 from wagw_common.service import Resources, create_service_app
 from wagw_common.topology import ORCHESTRATOR_COMMANDS, ORCHESTRATOR_FLEET_EVENTS, ORCHESTRATOR_WORKER_UPLINK
 
-from . import SERVICE, fleet_events, message_commands, session_commands, worker_reports
+from . import fleet_events, message_commands, session_commands, worker_reports
 from .messages_store import MessagesStore
 from .routing import SessionRoutes
 from .sessions_store import SessionsStore
-from .settings import Settings
+from .settings import SERVICE, Settings
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wagw_common.settings import CommonSettings, env_field
+from wagw_common.settings import CommonSettings, MongoSettings, env_field
 
 
 @dataclass(frozen=True)
-class Settings(CommonSettings):
+class Settings(MongoSettings, CommonSettings):
     outbox_relay_interval: float = env_field(
         "OUTBOX_RELAY_INTERVAL_SECONDS", "5",
         "How often one replica republishes domain events left in an outbox by a crash", float,
@@ -21,3 +21,8 @@ class Settings(CommonSettings):
         "SESSION_ROUTE_CACHE_TTL_SECONDS", "3600",
         "Lifetime of a cached session-to-worker route in Redis (rebuilt from MongoDB on a miss)", int,
     )
+
+
+SERVICE = "session-orchestrator"
+# This service's own values of the variables every service reads.
+DEFAULTS = {"HTTP_PORT": "8081", "MONGODB_DATABASE": "wagw_session_orchestrator"}

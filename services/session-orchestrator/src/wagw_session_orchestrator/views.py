@@ -23,6 +23,7 @@ def session_view(session: dict[str, Any], now: datetime | None = None) -> dict[s
         "qr": session["qr"] if qr_valid else None,
         "qr_expires_at": expires_at if qr_valid else None,
         "phone": session.get("phone"),
+        "sequence": session.get("sequence"),
         "created_at": session["created_at"],
         "updated_at": session["updated_at"],
     }
@@ -36,6 +37,7 @@ def message_view(message: dict[str, Any]) -> dict[str, Any]:
         "direction": message["direction"],
         "chat": message["chat"],
         "type": message["type"],
+        "sender": message.get("sender"),
         "text": message["text"],
         "status": message["status"],
         "timeline": [

@@ -1,11 +1,11 @@
 from wagw_common.service import run_service
 
-from .app import SERVICE, create_app
-from .settings import Settings
+from .app import create_app
+from .settings import DEFAULTS, SERVICE, Settings
 
 
 def main() -> None:
-    run_service(SERVICE, Settings, create_app, HTTP_PORT="8082", MONGODB_DATABASE="wagw_worker_registry")
+    run_service(SERVICE, Settings, create_app, **DEFAULTS)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,8 @@ from wagw_common.consumer import Subscription
 from wagw_common.service import Resources, create_service_app
 
 from . import monitor, queries, uplink_handlers
-from .settings import Settings
+from .settings import SERVICE, Settings
 from .store import WorkerStore
-
-SERVICE = "worker-registry"
 
 
 async def wire(res: Resources) -> list[Subscription]:

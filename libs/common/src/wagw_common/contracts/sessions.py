@@ -36,6 +36,8 @@ class SessionView(StrictSchema):
     qr = fields.String(allow_none=True, load_default=None)
     qr_expires_at = fields.AwareDateTime(allow_none=True, load_default=None)
     phone = fields.String(allow_none=True, load_default=None)
+    # The sequence number of the session's latest event, so a client can tell what it has missed.
+    sequence = fields.Integer(allow_none=True, load_default=None)
     created_at = f.timestamp()
     updated_at = f.timestamp()
 

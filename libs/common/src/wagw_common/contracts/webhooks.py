@@ -49,6 +49,7 @@ class AttemptView(StrictSchema):
     status_code = fields.Integer(allow_none=True, required=True)
     latency_ms = fields.Float(required=True)
     error = fields.String(allow_none=True, required=True)
+    response_body = fields.String(allow_none=True, load_default=None)  # the first KiB of the endpoint's answer
 
 
 class DeliveryView(StrictSchema):
@@ -59,6 +60,7 @@ class DeliveryView(StrictSchema):
     status = fields.String(required=True, validate=validate.OneOf(("pending", "succeeded", "failed")))
     attempts = fields.List(fields.Nested(AttemptView), required=True)
     created_at = f.timestamp()
+    updated_at = fields.AwareDateTime(allow_none=True, load_default=None)
 
 
 class DeliveryList(StrictSchema):

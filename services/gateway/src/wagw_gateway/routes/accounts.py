@@ -25,6 +25,7 @@ def user_view(user: User) -> dict:
 
 @routes.post(f"{API}/auth/register")
 async def register(request: web.Request) -> web.Response:
+    """Create an account (email, password, optional name)."""
     gw = gateway_of(request)
     body = await load_body(request, _REGISTER)
     email = normalize_email(body["email"])
@@ -43,6 +44,7 @@ async def register(request: web.Request) -> web.Response:
 
 @routes.post(f"{API}/auth/login")
 async def login(request: web.Request) -> web.Response:
+    """Exchange email and password for an access token."""
     gw = gateway_of(request)
     body = await load_body(request, _LOGIN)
     user = await gw.users.by_email(body["email"])
@@ -59,6 +61,7 @@ async def login(request: web.Request) -> web.Response:
 @routes.get(f"{API}/users/me")
 @user_required
 async def me(request: web.Request) -> web.Response:
+    """The caller's profile."""
     user = await gateway_of(request).users.by_id(request[USER].user_id)
     if user is None:
         raise unauthorized("the account no longer exists")

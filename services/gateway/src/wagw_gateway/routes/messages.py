@@ -31,6 +31,7 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no sp
 @routes.get(f"{API}/sessions/{param('session_id')}/messages")
 @user_required
 async def list_messages(request: web.Request) -> web.Response:
+    """A session's message history, newest first (`limit`, `before` cursor)."""
     query = load_query(request, _LIST)
     session_id = request.match_info["session_id"]
     reply = await gateway_of(request).rpc.call(
@@ -41,6 +42,7 @@ async def list_messages(request: web.Request) -> web.Response:
 @routes.get(f"{API}/messages/{param('message_id')}")
 @user_required
 async def get_message(request: web.Request) -> web.Response:
+    """One message with its status timeline."""
     message = await gateway_of(request).rpc.call(
         "message.get", {"tenant_id": request[USER].user_id, "message_id": request.match_info["message_id"]})
     return web.json_response({"message": message})
@@ -49,6 +51,7 @@ async def get_message(request: web.Request) -> web.Response:
 @routes.post(f"{API}/send")
 @session_key_required
 async def send(request: web.Request) -> web.Response:
+    """Send a message through the key's session: 202 with a message id once the broker has it (`Idempotency-Key` supported)."""
     gw, key = gateway_of(request), request[SESSION_KEY]
     body = await load_body(request, _SEND)
     idempotency_key = _idempotency_key(request)

@@ -31,6 +31,7 @@ async def fetch_session(request: web.Request, session_id: str) -> dict:
 @routes.post(f"{API}/sessions")
 @user_required
 async def create_session(request: web.Request) -> web.Response:
+    """Phase 1: create a session record (DISCONNECTED); the reply holds its API key, shown once."""
     gw = gateway_of(request)
     body = await load_body(request, _CREATE)
     # The tier decides the limit; read it fresh rather than trust the token's copy.
@@ -47,6 +48,7 @@ async def create_session(request: web.Request) -> web.Response:
 @routes.get(f"{API}/sessions")
 @user_required
 async def list_sessions(request: web.Request) -> web.Response:
+    """The caller's sessions."""
     reply = await gateway_of(request).rpc.call("session.list", {"tenant_id": request[USER].user_id})
     return web.json_response({"sessions": reply["sessions"]})
 
@@ -54,12 +56,14 @@ async def list_sessions(request: web.Request) -> web.Response:
 @routes.get(SESSION)
 @user_required
 async def get_session(request: web.Request) -> web.Response:
+    """One session, with its pending QR code if any."""
     return web.json_response({"session": await fetch_session(request, request.match_info["session_id"])})
 
 
 @routes.post(f"{SESSION}/connect")
 @user_required
 async def connect_session(request: web.Request) -> web.Response:
+    """Phase 2: assign a worker and start the session there (QR follows)."""
     session_id = request.match_info["session_id"]
     session = await gateway_of(request).rpc.call(
         "session.connect", {"tenant_id": request[USER].user_id, "session_id": session_id}, subject=session_id)
@@ -69,6 +73,7 @@ async def connect_session(request: web.Request) -> web.Response:
 @routes.get(f"{SESSION}/qr")
 @user_required
 async def session_qr(request: web.Request) -> web.Response:
+    """The pending QR code of a session (404 `no_qr` when none)."""
     session = await fetch_session(request, request.match_info["session_id"])
     expires_at = session.get("qr_expires_at")
     if not session.get("qr") or (expires_at and _parse_time(expires_at) <= datetime.now(UTC)):

@@ -18,6 +18,7 @@ _CREATE = CreateEndpoint(exclude=("tenant_id",))
 @routes.post(f"{API}/webhooks")
 @user_required
 async def create_endpoint(request: web.Request) -> web.Response:
+    """Register a webhook endpoint; the reply holds its signing secret, shown once."""
     body = await load_body(request, _CREATE)
     if body["session_id"] is not None:
         # The dispatcher does not know sessions: make sure a filter names one of the caller's own (else 404).
@@ -30,6 +31,7 @@ async def create_endpoint(request: web.Request) -> web.Response:
 @routes.get(f"{API}/webhooks")
 @user_required
 async def list_endpoints(request: web.Request) -> web.Response:
+    """The caller's webhook endpoints."""
     reply = await gateway_of(request).rpc.call("webhook.endpoint.list", {"tenant_id": request[USER].user_id})
     return web.json_response({"endpoints": reply["endpoints"]})
 
@@ -37,6 +39,7 @@ async def list_endpoints(request: web.Request) -> web.Response:
 @routes.get(f"{API}/webhooks/{param('endpoint_id')}/deliveries")
 @user_required
 async def list_deliveries(request: web.Request) -> web.Response:
+    """An endpoint's deliveries with every attempt."""
     reply = await gateway_of(request).rpc.call(
         "webhook.delivery.list", {"tenant_id": request[USER].user_id, "endpoint_id": request.match_info["endpoint_id"]})
     return web.json_response({"deliveries": reply["deliveries"]})

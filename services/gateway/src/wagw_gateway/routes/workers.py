@@ -17,6 +17,7 @@ _LIST = ListWorkers()
 @routes.get(f"{API}/workers")
 @admin_required
 async def list_workers(request: web.Request) -> web.Response:
+    """The worker fleet (administrators)."""
     query = load_query(request, _LIST)
     reply = await gateway_of(request).rpc.call("worker.list", query)
     return web.json_response({"workers": reply["workers"]})
