@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 ARGS ?=
 
-.PHONY: help up down status test unit integration e2e infra-start infra-stop infra-status bootstrap clean
+.PHONY: help up down status test unit integration e2e docs infra-start infra-stop infra-status bootstrap clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ integration: ## integration tests only
 
 e2e: ## end-to-end tests only
 	@scripts/test.sh -m e2e $(ARGS)
+
+docs: ## regenerate the reference sections of README.md and docs/messages.md from the code
+	@scripts/bootstrap.sh >/dev/null && .venv/bin/python tools/docs/generate.py
 
 infra-start: ## start RabbitMQ, Redis and FerretDB (MongoDB)
 	@scripts/infra.sh start

@@ -1,0 +1,177 @@
+"""Generate the reference parts of the documentation from the code that defines them.
+
+- README.md, between the `configuration` markers: every environment variable, from the settings classes;
+- README.md, `http-routes`: every route of the gateway, from its router;
+- README.md, `socketio`: every Socket.IO event, from the realtime service's catalog;
+- docs/messages.md: every command, query, event and worker-protocol message, from the contracts.
+
+`python tools/docs/generate.py` rewrites them; `--check` fails if they are stale (a test runs it)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+from marshmallow import fields as mf
+from marshmallow import validate as mv
+
+from wagw_common.contracts import CATALOG, Kind
+from wagw_common.settings import variables_of
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = {
+    "gateway": "wagw_gateway",
+    "session-orchestrator": "wagw_session_orchestrator",
+    "worker-registry": "wagw_worker_registry",
+    "webhook-dispatcher": "wagw_webhook_dispatcher",
+    "realtime": "wagw_realtime",
+    "worker simulator": "wagw_worker_simulator",
+}
+KIND_TITLES = {
+    Kind.COMMAND: "Commands (fire and forget, on `wagw.commands`)",
+    Kind.QUERY: "Queries (request/reply, on `wagw.commands`)",
+    Kind.EVENT: "Domain events (on `wagw.events`)",
+    Kind.WORKER_UPLINK: "Worker protocol: what a worker publishes (on `wagw.worker-uplink`)",
+    Kind.WORKER_COMMAND: "Worker protocol: what a worker consumes (on `wagw.worker-downlink`, routing key = worker id)",
+}
+
+
+def configuration_table() -> str:
+    rows: dict[str, dict] = {}
+    for service, package in SERVICES.items():
+        settings = importlib.import_module(f"{package}.settings")
+        defaults = getattr(settings, "DEFAULTS", {})
+        for variable in variables_of(settings.Settings):
+            row = rows.setdefault(variable.name, {"variable": variable, "users": [], "defaults": {}})
+            row["users"].append(service)
+            if variable.name in defaults:
+                row["defaults"][service] = defaults[variable.name]
+    lines = ["| variable | default | read by | meaning |", "|---|---|---|---|"]
+    everyone = len(SERVICES)
+    for name in sorted(rows):
+        row = rows[name]
+        variable = row["variable"]
+        if row["defaults"]:
+            default = "<br>".join(f"{s}: `{v}`" for s, v in row["defaults"].items())
+        else:
+            default = f"`{variable.default}`" if variable.default else "(empty)"
+        users = "all" if len(row["users"]) == everyone else ", ".join(row["users"])
+        lines.append(f"| `{name}` | {default} | {users} | {variable.help} |")
+    return "\n".join(lines) + "\n"
+
+
+def http_routes_table() -> str:
+    from wagw_gateway.app import create_app
+    from wagw_gateway.settings import Settings
+    from wagw_common.settings import load
+
+    app = create_app(load(Settings, {}))
+    lines = ["| method | path | authentication | what |", "|---|---|---|---|"]
+    for route in app.router.routes():
+        if route.method == "HEAD":
+            continue
+        handler = route.handler
+        doc = (handler.__doc__ or "").strip().splitlines()
+        what = doc[0] if doc else handler.__name__.replace("_", " ")
+        auth = getattr(handler, "auth", "none")
+        lines.append(f"| {route.method} | `{route.resource.canonical}` | {auth} | {what} |")
+    return "\n".join(lines) + "\n"
+
+
+def socketio_table() -> str:
+    from wagw_realtime.catalog import PUSHES
+
+    by_event: dict[str, dict] = {}
+    for domain_event, push in PUSHES.items():
+        row = by_event.setdefault(push.socket_event, {"push": push, "causes": []})
+        row["causes"].append(f"`{domain_event}`")
+    lines = ["| Socket.IO event | sent to | payload | caused by | meaning |", "|---|---|---|---|---|"]
+    for name, row in by_event.items():
+        push = row["push"]
+        audience = "the session's owner" if push.audience == "tenant" else "administrators"
+        payload = ", ".join(f"`{f}`" for f in push.fields)
+        lines.append(f"| `{name}` | {audience} | {payload} | {', '.join(row['causes'])} | {push.summary} |")
+    return "\n".join(lines) + "\n"
+
+
+def _describe_field(field: mf.Field) -> str:
+    kind = type(field).__name__
+    if isinstance(field, mf.List):
+        kind = f"List[{_describe_field(field.inner)}]"
+    elif isinstance(field, mf.Nested):
+        kind = f"object ({type(field.nested).__name__ if not isinstance(field.nested, type) else field.nested.__name__})"
+    for validator in field.validators:
+        if isinstance(validator, mv.OneOf):
+            kind += " one of " + ", ".join(f"`{c}`" for c in validator.choices)
+    return kind
+
+
+def _schema_table(schema_cls) -> list[str]:
+    lines = ["| field | type | required |", "|---|---|---|"]
+    for name, field in schema_cls().fields.items():
+        required = "yes" if field.required else ("no, may be null" if field.allow_none else "no")
+        lines.append(f"| `{name}` | {_describe_field(field)} | {required} |")
+    return lines
+
+
+def messages_reference() -> str:
+    out = ["# Message reference", "",
+           "Generated by `tools/docs/generate.py` from `libs/common/src/wagw_common/contracts`; do not edit by hand.",
+           "", "Every message is a CloudEvents 1.0 envelope in structured JSON mode "
+           "(`content-type: application/cloudevents+json`): `specversion`, `id`, `source`, `type`, `time`, "
+           "`subject`, `datacontenttype`, `correlationid` and `data`, the payload below. The AMQP properties repeat "
+           "`message_id`, `correlation_id` and `type`; messages are persistent.", ""]
+    for kind, title in KIND_TITLES.items():
+        out += [f"## {title}", ""]
+        for contract in sorted((c for c in CATALOG.values() if c.kind is kind), key=lambda c: c.type):
+            out += [f"### `{contract.type}`", "", contract.summary + ".", ""]
+            out += _schema_table(contract.schema)
+            out += ["", "```json", json.dumps(contract.example, indent=2), "```", ""]
+            if contract.reply is not None:
+                out += ["Reply `result`:", ""] + _schema_table(contract.reply)
+                out += ["", "```json", json.dumps(contract.reply_example, indent=2), "```", ""]
+    return "\n".join(out)
+
+
+def _replace_between(text: str, marker: str, content: str) -> str:
+    begin, end = f"<!-- BEGIN GENERATED {marker} -->", f"<!-- END GENERATED {marker} -->"
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{content}{end}{tail}"
+
+
+def outputs() -> dict[Path, str]:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    for marker, content in (("configuration", configuration_table()), ("http-routes", http_routes_table()),
+                            ("socketio", socketio_table())):
+        text = _replace_between(text, marker, content)
+    return {
+        readme: text,
+        ROOT / "docs" / "messages.md": messages_reference(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail if a generated file is stale")
+    args = parser.parse_args()
+    stale = []
+    for path, content in outputs().items():
+        current = path.read_text() if path.exists() else ""
+        if current != content:
+            stale.append(path.relative_to(ROOT))
+            if not args.check:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(content)
+    if args.check and stale:
+        print("stale, run `make docs`:", ", ".join(map(str, stale)))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
