@@ -7,17 +7,17 @@ import asyncio
 import pytest
 import redis
 
-from harness.infra import REDIS_URL, create_vhost, delete_vhost
+from harness.infra import create_vhost, delete_vhost
 from harness.platform_run import PlatformRun
 
 
 @pytest.fixture(scope="session")
 def platform():
     """All five services and one simulated worker, shared by the end-to-end tests of a run."""
-    # Leases and caches of an earlier run must not leak into this one.
-    redis.Redis.from_url(REDIS_URL).flushdb()
     vhost = asyncio.run(create_vhost("wagw-e2e"))
     run = PlatformRun(vhost)
+    # Leases and caches of an earlier run must not leak into this one.
+    redis.Redis.from_url(run.redis_url).flushdb()
     for name in ("gateway", "session-orchestrator", "worker-registry", "webhook-dispatcher", "realtime"):
         run.add_service(name)
     run.add_worker()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import urllib.parse
 import uuid
@@ -16,7 +17,13 @@ RABBIT_HOST = os.environ.get("TEST_RABBITMQ_HOST", "127.0.0.1")
 RABBIT_PORT = int(os.environ.get("RABBITMQ_PORT", "5672"))
 MANAGEMENT = os.environ.get("TEST_RABBITMQ_MANAGEMENT", "http://127.0.0.1:15672")
 MONGO_URI = os.environ.get("TEST_MONGODB_URI", f"mongodb://127.0.0.1:{os.environ.get('MONGO_PORT', '27017')}/")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:{os.environ.get('REDIS_PORT', '6379')}/1")
+REDIS_BASE = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:{os.environ.get('REDIS_PORT', '6379')}")
+
+
+def private_redis_url() -> str:
+    """A Redis database of its own for one platform run (1-15; 0 is the local platform's): leases and
+    caches of runs going on at the same time must not meet."""
+    return f"{REDIS_BASE}/{random.randint(1, 15)}"
 AUTH_HEADERS = {"Authorization": aiohttp.encode_basic_auth("guest", "guest")}
 
 

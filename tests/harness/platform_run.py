@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .infra import MONGO_URI, REDIS_URL, REPO, Vhost
+from .infra import MONGO_URI, REPO, Vhost, private_redis_url
 from .processes import ServiceProcess, free_port
 
 SERVICES = {
@@ -26,6 +26,7 @@ class PlatformRun:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     workers: dict[str, ServiceProcess] = field(default_factory=dict)
+    redis_url: str = field(default_factory=private_redis_url)
 
     @property
     def log_dir(self) -> Path:
@@ -35,7 +36,7 @@ class PlatformRun:
         return {
             "AMQP_URL": self.vhost.amqp_url,
             "MONGODB_URI": MONGO_URI,
-            "REDIS_URL": REDIS_URL,
+            "REDIS_URL": self.redis_url,
             "JWT_SECRET": JWT_SECRET,
             "LOG_LEVEL": "info",
             "STARTUP_TIMEOUT_SECONDS": "30",

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from aiohttp.test_utils import TestServer
 
-from harness.infra import REDIS_URL, create_vhost, delete_vhost
+from harness.infra import create_vhost, delete_vhost, private_redis_url
 from wagw_common.broker import Broker
 from wagw_common.settings import load
 from wagw_common.tokens import Principal, issue_access_token
@@ -24,7 +24,7 @@ async def vhost():
 
 @pytest.fixture
 def settings(vhost) -> Settings:
-    return load(Settings, {"AMQP_URL": vhost.amqp_url, "REDIS_URL": REDIS_URL, "STARTUP_TIMEOUT_SECONDS": "10"})
+    return load(Settings, {"AMQP_URL": vhost.amqp_url, "REDIS_URL": private_redis_url(), "STARTUP_TIMEOUT_SECONDS": "10"})
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from pymongo import AsyncMongoClient
 
-from harness.infra import MONGO_URI, REDIS_URL, create_vhost, delete_vhost
+from harness.infra import MONGO_URI, create_vhost, delete_vhost, private_redis_url
 from wagw_common.broker import Broker
 from wagw_common.rpc import RpcClient
 from wagw_common.settings import load
@@ -22,7 +22,7 @@ async def dispatcher():
     vhost = await create_vhost("wagw-test-dispatcher")
     database = f"wagw_test_dispatcher_{uuid.uuid4().hex[:8]}"
     settings = load(Settings, {
-        "AMQP_URL": vhost.amqp_url, "MONGODB_URI": MONGO_URI, "MONGODB_DATABASE": database, "REDIS_URL": REDIS_URL,
+        "AMQP_URL": vhost.amqp_url, "MONGODB_URI": MONGO_URI, "MONGODB_DATABASE": database, "REDIS_URL": private_redis_url(),
         "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "WEBHOOK_TIMEOUT_SECONDS": "3", "BROKER_MAX_ATTEMPTS": "5",
         "STARTUP_TIMEOUT_SECONDS": "10",
     })
