@@ -139,8 +139,10 @@ The platform is up.
   Logs                     .local/log/<name>.log   (scripts/platform.sh logs [-f] [name])
   Stop                     make down
 
-Try the curl walkthrough in README.md next.
+A first walk through the API (README.md, "Walkthrough with curl"; paste it into a shell):
 EOF
+    # Printed from the README itself, so what a new user sees is what the tests run.
+    sed -n '/^<!-- walkthrough -->$/,/^```$/p' "$ROOT/README.md" | sed '1,2d;$d' | sed 's/^/    /'
 }
 
 cmd_up() {
