@@ -44,6 +44,8 @@ fi
 
 say() { printf 'platform: %s\n' "$*"; }
 die() { printf 'platform: ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/lib/processes.sh
+source "$ROOT/scripts/lib/processes.sh"
 
 # field ENTRY N: the Nth (1-based) |-separated field of a PROCESSES entry.
 field() { cut -d'|' -f"$2" <<<"$1"; }
@@ -79,35 +81,12 @@ tail_log() {
     tail -n 40 "$1" >&2 2>/dev/null || true
 }
 
-# close_inherited_fds: in a subshell about to exec a server, close every descriptor above 2, so the
-# server holds none of the caller's pipes (a CI step or a test capturing our output would wait
-# for those to close, i.e. forever).
-close_inherited_fds() {
-    local fd
-    for fd in /proc/"$BASHPID"/fd/*; do
-        fd="${fd##*/}"
-        if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
-    done
-}
-
 start_process() {
     local name="$1" module="$2" log pid_f
     log="$(log_file "$name")"
     pid_f="$(pid_file "$name")"
-    rm -f "$pid_f"
     printf '\n===== %s: scripts/platform.sh up =====\n' "$(date '+%F %T')" >>"$log"
-    # setsid: own session, so the process outlives this script and the terminal. The child writes
-    # its own pid before exec, so the pid file holds the python process itself.
-    # The background subshell *execs* setsid, so no shell stays behind holding our stdout open.
-    (
-        cd "$ROOT" || exit 1
-        close_inherited_fds
-        # shellcheck disable=SC2016 # $$ and $@ belong to the inner bash
-        exec setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pid_f" "$PYTHON" -m "$module" >>"$log" 2>&1 </dev/null
-    ) &
-    local i
-    for i in $(seq 50); do [[ -s "$pid_f" ]] && break; sleep 0.1; done
-    [[ -s "$pid_f" ]] || die "$name: did not start"
+    launch "$pid_f" "$log" "$ROOT" "$PYTHON" -m "$module"
     say "$name: started (pid $(tr -dc '0-9' <"$pid_f"), log .local/log/$name.log)"
 }
 
