@@ -1,28 +1,58 @@
-"""Webhook endpoints in the dispatcher's own database."""
+"""Webhook endpoints in the dispatcher's own database. Every state change that others must hear
+about carries its event in the same single-document update (the `outbox` array)."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+
+from wagw_common.outbox import FIELD as OUTBOX
+from wagw_common.outbox import push
+from wagw_common.storage import utc_now
 
 ENDPOINT_ID_PREFIX = "wh_"
 # A tenant's endpoints are listed in full; the bound keeps one query cheap however many exist.
 MAX_LISTED = 500
+AFTER = ReturnDocument.AFTER
 
 
 def new_endpoint_id() -> str:
     return ENDPOINT_ID_PREFIX + secrets.token_hex(8)
 
 
+def new_endpoint(*, tenant_id: str, url: str, events: list[str], session_id: str | None, description: str,
+                 headers: dict[str, str], secret: str) -> dict[str, Any]:
+    now = utc_now()
+    return {
+        "_id": new_endpoint_id(), "tenant_id": tenant_id, "url": url, "events": list(dict.fromkeys(events)),
+        "session_id": session_id, "description": description, "headers": headers, "secret": secret,
+        "previous_secrets": [], "enabled": True, "disabled_reason": None, "disabled_message": None,
+        "disabled_at": None, "failing_since": None, "last_error": None, "created_at": now, "updated_at": now,
+        OUTBOX: [],
+    }
+
+
+def signing_secrets(doc: dict[str, Any], now: datetime) -> list[str]:
+    """The current secret, then any previous one still inside its rotation overlap."""
+    return [doc["secret"], *(p["secret"] for p in doc.get("previous_secrets", []) if p["expires_at"] > now)]
+
+
 def endpoint_view(doc: dict[str, Any]) -> dict[str, Any]:
-    """What the tenant may see of an endpoint (never the secret)."""
+    """What the tenant may see of an endpoint (never a secret)."""
+    now = utc_now()
+    overlaps = [p["expires_at"] for p in doc.get("previous_secrets", []) if p["expires_at"] > now]
     return {
         "endpoint_id": doc["_id"], "tenant_id": doc["tenant_id"], "url": doc["url"], "events": doc["events"],
         "session_id": doc.get("session_id"), "description": doc.get("description", ""),
-        "enabled": doc["enabled"], "created_at": doc["created_at"],
+        "headers": doc.get("headers") or {}, "enabled": doc["enabled"],
+        "disabled_reason": doc.get("disabled_reason"), "disabled_message": doc.get("disabled_message"),
+        "disabled_at": doc.get("disabled_at"), "failing_since": doc.get("failing_since"),
+        "previous_secret_expires_at": max(overlaps) if overlaps else None,
+        "created_at": doc["created_at"], "updated_at": doc.get("updated_at"),
     }
 
 
@@ -32,6 +62,7 @@ class EndpointsStore:
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("tenant_id", ASCENDING), ("created_at", ASCENDING)])
+        await self.collection.create_index([(f"{OUTBOX}.at", ASCENDING)])
 
     async def add(self, doc: dict[str, Any]) -> None:
         await self.collection.insert_one(doc)
@@ -50,3 +81,58 @@ class EndpointsStore:
     async def enabled_for_tenant(self, tenant_id: str) -> list[dict[str, Any]]:
         cursor = self.collection.find({"tenant_id": tenant_id, "enabled": True}).limit(MAX_LISTED)
         return await cursor.to_list(None)
+
+    async def update(self, tenant_id: str, endpoint_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        return await self.collection.find_one_and_update(
+            {"_id": endpoint_id, "tenant_id": tenant_id}, {"$set": {**changes, "updated_at": utc_now()}},
+            return_document=AFTER)
+
+    async def delete(self, tenant_id: str, endpoint_id: str) -> bool:
+        result = await self.collection.delete_one({"_id": endpoint_id, "tenant_id": tenant_id})
+        return result.deleted_count == 1
+
+    async def rotate_secret(self, doc: dict[str, Any], new_secret: str, overlap_until: datetime) -> dict[str, Any] | None:
+        """Compare-and-set on the current secret: of two concurrent rotations, one wins."""
+        now = utc_now()
+        kept = [p for p in doc.get("previous_secrets", []) if p["expires_at"] > now]
+        if overlap_until > now:
+            kept.append({"secret": doc["secret"], "expires_at": overlap_until})
+        return await self.collection.find_one_and_update(
+            {"_id": doc["_id"], "tenant_id": doc["tenant_id"], "secret": doc["secret"]},
+            {"$set": {"secret": new_secret, "previous_secrets": kept, "updated_at": now}}, return_document=AFTER)
+
+    async def disable(self, endpoint_id: str, *, reason: str, message: str, event: dict[str, Any],
+                      tenant_id: str | None = None, failing_before: datetime | None = None) -> dict[str, Any] | None:
+        """Disable an enabled endpoint, with its event; None if it was not enabled (or, with
+        `failing_before`, not failing since before then): only one caller wins."""
+        query: dict[str, Any] = {"_id": endpoint_id, "enabled": True}
+        if tenant_id is not None:
+            query["tenant_id"] = tenant_id
+        if failing_before is not None:
+            query["failing_since"] = {"$lte": failing_before}
+        now = utc_now()
+        return await self.collection.find_one_and_update(
+            query, {"$set": {"enabled": False, "disabled_reason": reason, "disabled_message": message,
+                             "disabled_at": now, "updated_at": now}, "$push": push(event)}, return_document=AFTER)
+
+    async def enable(self, tenant_id: str, endpoint_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
+        """Enable a disabled endpoint, forgetting its failure streak; None if it was not disabled."""
+        return await self.collection.find_one_and_update(
+            {"_id": endpoint_id, "tenant_id": tenant_id, "enabled": False},
+            {"$set": {"enabled": True, "disabled_reason": None, "disabled_message": None, "disabled_at": None,
+                      "failing_since": None, "last_error": None, "updated_at": utc_now()}, "$push": push(event)},
+            return_document=AFTER)
+
+    async def note_failure(self, endpoint_id: str, at: datetime, error: str | None) -> dict[str, Any] | None:
+        """Start the failure streak if none is running; returns the endpoint as it is now."""
+        started = await self.collection.find_one_and_update(
+            {"_id": endpoint_id, "failing_since": None}, {"$set": {"failing_since": at, "last_error": error}},
+            return_document=AFTER)
+        if started is not None:
+            return started
+        return await self.collection.find_one_and_update(
+            {"_id": endpoint_id}, {"$set": {"last_error": error}}, return_document=AFTER)
+
+    async def note_success(self, endpoint_id: str) -> None:
+        await self.collection.update_one({"_id": endpoint_id, "failing_since": {"$ne": None}},
+                                         {"$set": {"failing_since": None, "last_error": None}})

@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from wagw_common.contracts import Kind, of_kind
+from wagw_common.contracts.webhooks import SUBSCRIBABLE_FAMILIES, subscribable_events, webhook_body
 
 # The event families the dispatcher's queue is bound to (topology.WEBHOOK_EVENTS).
-DELIVERED_FAMILIES = ("session", "message")
-DELIVERABLE_EVENTS: tuple[str, ...] = tuple(
-    sorted(c.type for c in of_kind(Kind.EVENT) if c.type.split(".", 1)[0] in DELIVERED_FAMILIES)
-)
+DELIVERED_FAMILIES = SUBSCRIBABLE_FAMILIES
+DELIVERABLE_EVENTS: tuple[str, ...] = tuple(c.type for c in subscribable_events())
 ALL_EVENTS = "*"
 
 
@@ -52,4 +50,4 @@ def matching_endpoints(endpoints: Iterable[Mapping[str, Any]], *, tenant_id: str
 
 def webhook_payload(event_type: str, event_time: datetime, data: Mapping[str, Any]) -> dict[str, Any]:
     """The body Standard Webhooks recommends: the event type, when it happened, and its data."""
-    return {"type": event_type, "timestamp": event_time.isoformat().replace("+00:00", "Z"), "data": dict(data)}
+    return webhook_body(event_type, event_time.isoformat().replace("+00:00", "Z"), dict(data))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,14 +13,27 @@ from standardwebhooks.webhooks import Webhook
 
 from wagw_common.storage import utc_now
 
-USER_AGENT = "wagw-webhook-dispatcher/0.1 (Standard Webhooks)"
+from .retries import parse_retry_after
+from .ssrf import DestinationPolicy, DestinationRefused, GuardedResolver, url_refusal
+
+USER_AGENT = "wagw-webhook-dispatcher/0.2 (Standard Webhooks)"
 RESPONSE_BODY_LIMIT = 1024
 
 
-def signed_headers(secrets: list[str], *, message_id: str, timestamp: datetime, body: str) -> dict[str, str]:
+def http_client(policy: DestinationPolicy, *, limit: int, dns: Any = None) -> aiohttp.ClientSession:
+    """The client every attempt uses: its resolver refuses private answers (DNS rebinding)."""
+    connector = aiohttp.TCPConnector(limit=limit, resolver=GuardedResolver(policy, dns), force_close=False)
+    # No cookies: one customer's endpoint must never set state seen by another's deliveries.
+    # No proxies from the environment: the destination check must see the real destination.
+    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False)
+
+
+def signed_headers(secrets: list[str], *, message_id: str, timestamp: datetime, body: str,
+                   custom: dict[str, str] | None = None) -> dict[str, str]:
     """Headers of the spec; one signature per secret, so a receiver mid-rotation accepts either key."""
     signatures = " ".join(Webhook(secret).sign(message_id, timestamp, body) for secret in secrets)
     return {
+        **(custom or {}),  # reserved names were refused at registration; the spec's headers win anyway
         "webhook-id": message_id,
         "webhook-timestamp": str(int(timestamp.timestamp())),
         "webhook-signature": signatures,
@@ -28,34 +42,60 @@ def signed_headers(secrets: list[str], *, message_id: str, timestamp: datetime, 
     }
 
 
-def succeeded(attempt: dict[str, Any]) -> bool:
-    status = attempt.get("status_code")
-    return status is not None and 200 <= status < 300
-
-
-async def post_signed(client: aiohttp.ClientSession, *, url: str, secrets: list[str], message_id: str, body: str,
-                      timeout: float) -> dict[str, Any]:
-    """POST `body` to `url` and return the attempt record; never raises for the endpoint's failures."""
-    at = utc_now()
-    headers = signed_headers(secrets, message_id=message_id, timestamp=at, body=body)
-    started = time.perf_counter()
-    status_code: int | None = None
-    error: str | None = None
+@dataclass(frozen=True)
+class Attempt:
+    at: datetime
+    status_code: int | None
+    latency_ms: float
+    error: str | None
     response_body: str | None = None
+    retry_after: float | None = None  # seconds the endpoint asked us to wait (Retry-After)
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    def record(self, *, cycle: int, attempt: int) -> dict[str, Any]:
+        """What the delivery log keeps of it."""
+        return {"at": self.at, "status_code": self.status_code, "latency_ms": self.latency_ms, "error": self.error,
+                "response_body": self.response_body, "cycle": cycle, "attempt": attempt}
+
+
+def _refusal_of(exc: BaseException) -> str | None:
+    while exc is not None:
+        if isinstance(exc, DestinationRefused):
+            return exc.reason
+        exc = exc.__cause__ or getattr(exc, "os_error", None)
+    return None
+
+
+async def post_signed(client: aiohttp.ClientSession, policy: DestinationPolicy, *, url: str, secrets: list[str],
+                      message_id: str, body: str, timeout: float, headers: dict[str, str] | None = None) -> Attempt:
+    """POST `body` to `url`; never raises for the endpoint's failures, or for a refused destination."""
+    at = utc_now()
+    started = time.perf_counter()
+
+    def done(status_code=None, error=None, response_body=None, retry_after=None) -> Attempt:
+        return Attempt(at, status_code, round((time.perf_counter() - started) * 1000, 1), error, response_body,
+                       retry_after)
+
+    # Checked again at every attempt: the allowlist may have changed, and an IP literal skips the resolver.
+    refusal = url_refusal(url, policy)
+    if refusal is not None:
+        return done(error=f"destination refused: {refusal}")
+    signed = signed_headers(secrets, message_id=message_id, timestamp=at, body=body, custom=headers)
     try:
-        # Redirects are not followed: a redirect could lead the request somewhere the URL check never saw.
-        async with client.post(url, data=body.encode(), headers=headers, allow_redirects=False,
+        # Redirects are not followed: a redirect could lead the request somewhere no check has seen.
+        async with client.post(url, data=body.encode(), headers=signed, allow_redirects=False,
                                timeout=aiohttp.ClientTimeout(total=timeout)) as response:
-            status_code = response.status
             raw = await response.content.read(RESPONSE_BODY_LIMIT)
-            response_body = raw.decode("utf-8", errors="replace")
-            if not 200 <= status_code < 300:
-                error = f"HTTP {status_code}"
+            status = response.status
+            return done(status, None if 200 <= status < 300 else f"HTTP {status}",
+                        raw.decode("utf-8", errors="replace"), parse_retry_after(response.headers.get("Retry-After")))
     except asyncio.TimeoutError:
-        error = f"timed out after {timeout:g} s"
+        return done(error=f"timed out after {timeout:g} s")
     except aiohttp.ClientError as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500]
-    return {
-        "at": at, "status_code": status_code, "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-        "error": error, "response_body": response_body,
-    }
+        refused = _refusal_of(exc)
+        if refused is not None:
+            return done(error=f"destination refused: {refused}")
+        return done(error=f"{type(exc).__name__}: {exc}"[:500])

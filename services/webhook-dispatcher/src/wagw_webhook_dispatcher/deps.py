@@ -1,0 +1,41 @@
+"""Everything the handlers depend on, built once by app.py (tests build it with fakes where needed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Protocol
+
+from .deliveries_store import DeliveriesStore
+from .endpoints_store import EndpointsStore
+from .events import WebhookEvents
+from .gate import EndpointGate
+from .retries import RetryPolicy
+from .sender import Attempt
+
+
+class Jobs(Protocol):
+    async def now(self, delivery_id: str, *, cycle: int = 1, attempt: int = 1, subject: str | None = None) -> None: ...
+
+    async def later(self, delivery_id: str, *, cycle: int, attempt: int, delay: float, wait: float,
+                    deferrals: int = 0, subject: str | None = None) -> None: ...
+
+    async def put_off(self, job: dict[str, Any], *, subject: str | None = None) -> float: ...
+
+
+Post = Callable[..., Awaitable[Attempt]]  # post(url=, secrets=, message_id=, body=, headers=)
+Screen = Callable[[str], Awaitable[str | None]]  # why a URL may not be registered, or None
+
+
+@dataclass
+class Deps:
+    endpoints: EndpointsStore
+    deliveries: DeliveriesStore
+    jobs: Jobs
+    events: WebhookEvents
+    post: Post
+    screen: Screen
+    gate: EndpointGate
+    policy: RetryPolicy
+    attempt_timeout: float
+    disable_after: float
+    secret_overlap: float

@@ -1,0 +1,11 @@
+"""The dispatcher's own metrics, on top of the ones every service exposes."""
+
+from prometheus_client import Counter, Histogram
+
+ATTEMPTS = Counter("wagw_webhook_attempts_total", "Delivery attempts, by what they decided",
+                   ["outcome"])  # success, retry, exhausted, gone
+ATTEMPT_LATENCY = Histogram("wagw_webhook_attempt_duration_seconds", "Time one delivery attempt took",
+                            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+DEFERRED = Counter("wagw_webhook_deferred_total", "Attempts put off because their endpoint had all its slots busy")
+DISABLED = Counter("wagw_webhook_endpoints_disabled_total", "Endpoints disabled, by reason", ["reason"])
+RECOVERED = Counter("wagw_webhook_stalled_requeued_total", "Pending deliveries whose job was lost, queued again")

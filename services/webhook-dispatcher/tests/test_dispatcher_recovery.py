@@ -1,0 +1,192 @@
+"""The attempt handler's guards and the recovery paths, with the real stores (the local MongoDB-
+compatible server) and fakes for the broker and the HTTP client: duplicated and superseded jobs,
+a crash between recording an attempt and queueing the next, lost jobs, events left in an outbox."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from harness.infra import MONGO_URI
+from wagw_common.broker import Broker
+from wagw_common.envelope import Envelope
+from wagw_common.storage import utc_now
+from wagw_webhook_dispatcher import delivery_handlers as handlers
+from wagw_webhook_dispatcher.deliveries_store import DeliveriesStore
+from wagw_webhook_dispatcher.deps import Deps
+from wagw_webhook_dispatcher.endpoints_store import EndpointsStore, new_endpoint
+from wagw_webhook_dispatcher.events import WebhookEvents
+from wagw_webhook_dispatcher.gate import EndpointGate
+from wagw_webhook_dispatcher.maintenance import Maintenance
+from wagw_webhook_dispatcher.retries import RetryPolicy
+from wagw_webhook_dispatcher.sender import Attempt
+
+pytestmark = pytest.mark.integration
+
+
+class FakeJobs:
+    def __init__(self):
+        self.queued: list[tuple] = []
+        self.fail_next_later = False
+
+    async def now(self, delivery_id, *, cycle=1, attempt=1, subject=None):
+        self.queued.append(("now", delivery_id, cycle, attempt))
+
+    async def later(self, delivery_id, *, cycle, attempt, delay, wait, deferrals=0, subject=None):
+        if self.fail_next_later:
+            self.fail_next_later = False
+            raise ConnectionError("broker unreachable")
+        self.queued.append(("later", delivery_id, cycle, attempt))
+
+    async def put_off(self, job, *, subject=None):
+        self.queued.append(("put_off", job["delivery_id"], job["cycle"], job["attempt"]))
+        return 0.1
+
+
+class RecordingBroker(Broker):
+    """Makes real envelopes; publishing is recorded, or fails while `down`."""
+
+    def __init__(self):
+        super().__init__("amqp://unused", source="webhook-dispatcher")
+        self.published: list[Envelope] = []
+        self.down = False
+
+    async def publish(self, envelope, **kwargs):
+        if self.down:
+            raise ConnectionError("broker unreachable")
+        self.published.append(envelope)
+
+
+@pytest.fixture
+async def world():
+    client = AsyncMongoClient(MONGO_URI, tz_aware=True)
+    name = f"wagw_test_dispatcher_{uuid.uuid4().hex[:8]}"
+    db = client[name]
+    endpoints, deliveries, broker, jobs, posted = EndpointsStore(db), DeliveriesStore(db), RecordingBroker(), FakeJobs(), []
+    await endpoints.ensure_indexes()
+    await deliveries.ensure_indexes()
+    answers: list[int | None] = []
+
+    async def post(**request):
+        posted.append(request)
+        status = answers.pop(0) if answers else 200
+        return Attempt(utc_now(), status, 1.0, None if status == 200 else f"HTTP {status}", "")
+
+    deps = Deps(endpoints=endpoints, deliveries=deliveries, jobs=jobs,
+                events=WebhookEvents(broker, endpoints.collection, deliveries.collection), post=post,
+                screen=None, gate=EndpointGate(2), policy=RetryPolicy((1.0, 2.0)), attempt_timeout=5,
+                disable_after=3600, secret_overlap=0)
+    endpoint = new_endpoint(tenant_id="u_1", url="https://example.com/h", events=["*"], session_id=None,
+                            description="", headers={}, secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    await endpoints.add(endpoint)
+    delivery = await deliveries.create_once(endpoint=endpoint, event_id="evt_1", event_type="message.sent",
+                                            payload={"type": "message.sent"})
+    yield {"deps": deps, "jobs": jobs, "posted": posted, "answers": answers, "broker": broker,
+           "delivery": delivery, "endpoint": endpoint}
+    await client.drop_database(name)
+    await client.close()
+
+
+def job(delivery, cycle=1, attempt=1, envelope_id=None):
+    data = {"delivery_id": delivery["_id"], "cycle": cycle, "attempt": attempt, "deferrals": 0}
+    return Envelope(type="webhook.delivery.attempt", source="test", data=data, id=envelope_id or uuid.uuid4().hex)
+
+
+async def test_a_duplicated_job_makes_no_second_attempt(world):
+    deps, delivery = world["deps"], world["delivery"]
+    for _ in range(2):
+        await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    stored = await deps.deliveries.get(delivery["_id"])
+    assert stored["status"] == "succeeded" and len(stored["attempts"]) == 1 and len(world["posted"]) == 1
+
+
+async def test_a_job_of_a_previous_cycle_is_ignored_after_a_redelivery(world):
+    deps, delivery = world["deps"], world["delivery"]
+    restarted = await deps.deliveries.start_cycle(delivery["endpoint_id"], delivery["_id"])
+    assert restarted["cycle"] == 2
+    await handlers.when_delivery_job_received_attempt_it(job(delivery, cycle=1), deps=deps)
+    assert world["posted"] == []
+    await handlers.when_delivery_job_received_attempt_it(job(delivery, cycle=2), deps=deps)
+    assert len(world["posted"]) == 1
+
+
+async def test_a_job_that_recorded_its_attempt_but_lost_the_next_one_queues_it_when_redelivered(world):
+    deps, delivery, jobs = world["deps"], world["delivery"], world["jobs"]
+    world["answers"].append(500)
+    jobs.fail_next_later = True
+    first = job(delivery, envelope_id="job-1")
+    with pytest.raises(ConnectionError):  # the consumer will redeliver this very message
+        await handlers.when_delivery_job_received_attempt_it(first, deps=deps)
+    assert (await deps.deliveries.get(delivery["_id"]))["cycle_attempts"] == 1 and jobs.queued == []
+    await handlers.when_delivery_job_received_attempt_it(first, deps=deps)  # the redelivery
+    assert jobs.queued == [("later", delivery["_id"], 1, 2)] and len(world["posted"]) == 1
+    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)  # another copy: nothing
+    assert len(jobs.queued) == 1
+
+
+async def test_a_busy_endpoint_puts_the_job_off_without_an_attempt(world):
+    deps, delivery = world["deps"], world["delivery"]
+    with deps.gate.enter(delivery["endpoint_id"]), deps.gate.enter(delivery["endpoint_id"]):
+        await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    assert world["jobs"].queued == [("put_off", delivery["_id"], 1, 1)] and world["posted"] == []
+    assert (await deps.deliveries.get(delivery["_id"]))["cycle_attempts"] == 0
+
+
+async def test_a_deleted_endpoint_drops_its_delivery(world):
+    deps, delivery = world["deps"], world["delivery"]
+    await deps.endpoints.delete("u_1", delivery["endpoint_id"])
+    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    stored = await deps.deliveries.get(delivery["_id"])
+    assert stored["status"] == "failed" and stored["failure_reason"] == "endpoint_deleted" and world["posted"] == []
+
+
+async def test_stalled_deliveries_are_queued_again_once(world):
+    deps, delivery, jobs = world["deps"], world["delivery"], world["jobs"]
+    maintenance = Maintenance(deps, stalled_after=60, retention_days=30)
+    assert await maintenance.requeue_stalled() == 0  # planned just now: not stalled
+    await deps.deliveries.replan(delivery["_id"], utc_now() - timedelta(minutes=5))
+    assert await maintenance.requeue_stalled() == 1
+    assert jobs.queued == [("now", delivery["_id"], 1, 1)]
+    assert await maintenance.requeue_stalled() == 0  # replanned: not again before another minute
+
+
+async def test_an_event_whose_publish_failed_is_relayed_later(world):
+    deps, delivery, broker = world["deps"], world["delivery"], world["broker"]
+    world["answers"].extend([500, 500, 500])
+    broker.down = True
+    for attempt in (1, 2, 3):
+        await handlers.when_delivery_job_received_attempt_it(job(delivery, attempt=attempt), deps=deps)
+    stored = await deps.deliveries.get(delivery["_id"])
+    assert stored["status"] == "failed" and len(stored["outbox"]) == 1 and broker.published == []
+    broker.down = False
+    assert await deps.events.relay_stale(timedelta(0)) == 1
+    [event] = broker.published
+    assert event.type == "webhook.delivery_exhausted" and event.id == stored["outbox"][0]["id"]
+    assert (await deps.deliveries.get(delivery["_id"]))["outbox"] == []
+
+
+async def test_old_settled_deliveries_are_purged_and_pending_ones_kept(world):
+    deps, delivery = world["deps"], world["delivery"]
+    other = await deps.deliveries.create_once(endpoint=world["endpoint"], event_id="evt_2",
+                                              event_type="message.sent", payload={})
+    await handlers.when_delivery_job_received_attempt_it(job(other), deps=deps)
+    assert await deps.deliveries.purge_settled(utc_now() + timedelta(seconds=1)) == 1
+    assert await deps.deliveries.get(other["_id"]) is None and await deps.deliveries.get(delivery["_id"])
+
+
+async def test_an_attempt_claimed_by_another_job_is_put_off_not_dropped(world):
+    deps, delivery, jobs = world["deps"], world["delivery"], world["jobs"]
+    # As if a replica had taken the attempt and died in the middle: its claim runs for a while yet.
+    assert await deps.deliveries.claim(delivery["_id"], cycle=1, done=0, until=utc_now() + timedelta(seconds=30))
+    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    assert jobs.queued == [("put_off", delivery["_id"], 1, 1)] and world["posted"] == []
+
+
+async def test_a_job_put_off_too_often_is_dropped_for_the_maintenance_loop_to_restart(world):
+    deps, delivery = world["deps"], world["delivery"]
+    tired = Envelope(type="webhook.delivery.attempt", source="test",
+                     data={"delivery_id": delivery["_id"], "cycle": 1, "attempt": 1, "deferrals": 10_000})
+    await handlers.when_delivery_job_received_attempt_it(tired, deps=deps)
+    assert world["jobs"].queued == [] and world["posted"] == []
+    assert (await deps.deliveries.get(delivery["_id"]))["status"] == "pending"
