@@ -26,8 +26,9 @@ async def _pushed(envelope):
 
 
 async def test_a_status_change_is_pushed_to_its_tenant_as_json():
-    [(event, data, room)] = await _pushed(loaded("session.qr_updated", tenant_id="u_42"))
-    assert (event, room) == ("session.qr", "user:u_42")
+    [(event, data, rooms)] = await _pushed(loaded("session.qr_updated", tenant_id="u_42", session_id="s_9"))
+    # One emit to both rooms: python-socketio sends it once to a client that is in both.
+    assert (event, rooms) == ("session.qr", ["user:u_42", "session:s_9"])
     assert data["expires_at"] == "2026-01-01T12:01:00+00:00"  # a string, ready for JSON
 
 

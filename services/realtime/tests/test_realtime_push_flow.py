@@ -1,8 +1,9 @@
-"""Domain events on wagw.events reach the right Socket.IO clients, on any replica."""
+"""Domain events on wagw.events reach the right Socket.IO clients, on any replica; real python-socketio
+clients, real replicas on real ports, a private RabbitMQ vhost. The orchestrator's `session.get` and
+the gateway's `apikey.resolve` are answered by stand-ins on the same broker."""
 
 import asyncio
 import urllib.parse
-from datetime import timedelta
 
 import aiohttp
 import pytest
@@ -10,36 +11,17 @@ import socketio
 
 from harness.flows import wait_until
 from harness.infra import AUTH_HEADERS
-from harness.realtime import RealtimeListener
-from wagw_common import topology
-from wagw_common.consumer import Consumer, Subscription
 from wagw_common.contracts import contract_for
-from wagw_common.errors import NotFound
-from wagw_common.topology import QueueSpec
+from wagw_realtime.catalog import PUSHES
 
 pytestmark = pytest.mark.integration
 SESSION_ID = "s_realtime"
+KEY = "wagw_sk_integration"
 
 
-def status_changed(tenant_id: str, sequence: int, status: str = "CONNECTED") -> dict:
-    return {"tenant_id": tenant_id, "session_id": SESSION_ID, "previous": "QR_REQUIRED", "status": status,
+def status_changed(tenant_id: str, sequence: int, status: str = "CONNECTED", session_id: str = SESSION_ID) -> dict:
+    return {"tenant_id": tenant_id, "session_id": session_id, "previous": "QR_REQUIRED", "status": status,
             "worker_id": "worker-1", "reason": None, "sequence": sequence}
-
-
-@pytest.fixture
-async def listeners():
-    """Socket.IO clients; by default they start on long-polling and upgrade, as browsers do."""
-    opened = []
-
-    async def connect(url: str, token: str, **kwargs) -> RealtimeListener:
-        listener = RealtimeListener(url, token)
-        await listener.client.connect(url, auth={"token": token}, wait_timeout=10, **kwargs)
-        opened.append(listener)
-        return listener
-
-    yield connect
-    for listener in opened:
-        await listener.close()
 
 
 async def test_a_status_change_reaches_only_its_tenant(start_replica, broker, token_for, listeners):
@@ -55,18 +37,35 @@ async def test_a_status_change_reaches_only_its_tenant(start_replica, broker, to
     assert len(mine.events["session.status"]) == 1 and len(theirs.events["session.status"]) == 1
 
 
-async def test_bad_tokens_are_refused(start_replica, token_for):
+def _example(event_type: str, tenant_id: str) -> dict:
+    contract = contract_for(event_type)
+    data = {**contract.example}
+    if "tenant_id" in data:
+        data["tenant_id"] = tenant_id
+    return contract.load(data)  # timestamps as datetimes, as a producer holds them
+
+
+async def test_every_pushed_event_type_reaches_its_audience(start_replica, broker, token_for, listeners):
     url = await start_replica()
-    expired = token_for("u_alice", ttl=-timedelta(seconds=1))
-    for auth, code in (({"token": "not-a-jwt"}, "unauthorized"), (None, "unauthorized"),
-                       ({"token": expired}, "token_expired")):
-        client = socketio.AsyncClient(reconnection=False)
-        refusals = []
-        client.on("connect_error", lambda data: refusals.append(data))
-        with pytest.raises(socketio.exceptions.ConnectionError):
-            await client.connect(url, auth=auth, wait_timeout=5)
-        assert refusals and refusals[0]["data"]["code"] == code
-        await client.disconnect()
+    owner = await listeners(url, token_for("u_alice"), transports=["websocket"])
+    admin = await listeners(url, token_for("u_admin", role="admin"), transports=["websocket"])
+    for event_type in PUSHES:
+        await broker.publish_event(event_type, _example(event_type, "u_alice"))
+    expected: dict[str, int] = {}
+    for event_type, push in PUSHES.items():
+        expected[push.socket_event] = expected.get(push.socket_event, 0) + 1
+
+    async def all_arrived():
+        received = {**owner.events, **{k: v for k, v in admin.events.items() if k == "worker.status"}}
+        return all(len(received.get(event, [])) >= count for event, count in expected.items())
+
+    await wait_until(all_arrived, timeout=10)
+    for event_type, push in PUSHES.items():
+        contract = contract_for(event_type)
+        payload = push.payload(contract.schema().dump(_example(event_type, "u_alice")))
+        audience = admin if push.audience == "admins" else owner
+        assert payload in audience.events[push.socket_event], event_type
+    assert owner.events["worker.status"] == [] and admin.events["session.status"] == []
 
 
 async def test_worker_events_reach_admins_only(start_replica, broker, token_for, listeners):
@@ -81,47 +80,56 @@ async def test_worker_events_reach_admins_only(start_replica, broker, token_for,
     assert user.events["worker.status"] == []
 
 
-async def _answer_session_get(broker, owner: str):
-    """Stands in for the orchestrator's `session.get`: the owner's session has a pending QR."""
-    contract = contract_for("session.get")
-
-    async def session_get(envelope):
-        if envelope.data["tenant_id"] != owner or envelope.data["session_id"] != SESSION_ID:
-            raise NotFound("no such session")
-        return contract.reply().load({**contract.reply_example, "session_id": SESSION_ID, "tenant_id": owner,
-                                      "status": "QR_REQUIRED", "qr": "2@pending-qr",
-                                      "qr_expires_at": "2030-01-01T00:00:00Z"})
-
-    queue = QueueSpec("test.session-get", ((topology.COMMANDS, "session.get"),))
-    consumer = Consumer(broker, Subscription(queue, {"session.get": session_get}), prefetch=4, max_attempts=3)
-    await consumer.start()
-    return consumer
-
-
-async def test_subscribe_sends_the_sessions_state_to_its_owner_only(start_replica, broker, token_for, listeners):
+async def test_subscribe_sends_the_sessions_state_to_its_owner_only(start_replica, stand_ins, token_for, listeners):
     url = await start_replica()
-    orchestrator = await _answer_session_get(broker, owner="u_alice")
-    try:
-        owner = await listeners(url, token_for("u_alice"))
-        assert await owner.client.call("subscribe", {"session_id": SESSION_ID}, timeout=10) == {"ok": True}
-        assert (await owner.wait_for("session.status", timeout=5))["status"] == "QR_REQUIRED"
-        assert (await owner.wait_for("session.qr", timeout=5))["qr"] == "2@pending-qr"
+    owner = await listeners(url, token_for("u_alice"))
+    assert await owner.client.call("subscribe", {"session_id": SESSION_ID}, timeout=10) == {"ok": True,
+                                                                                            "session_id": SESSION_ID}
+    assert await owner.wait_for("session.status", timeout=5) == {
+        "session_id": SESSION_ID, "status": "QR_REQUIRED", "previous": None, "reason": None, "sequence": 5}
+    assert (await owner.wait_for("session.qr", timeout=5))["qr"] == "2@pending-qr"
 
-        stranger = await listeners(url, token_for("u_mallory"))
-        ack = await stranger.client.call("subscribe", {"session_id": SESSION_ID}, timeout=10)
-        assert ack["ok"] is False and ack["error"]["code"] == "not_found"
-        assert (await stranger.wait_for("error", timeout=5))["code"] == "not_found"
-        assert stranger.events["session.qr"] == [] and stranger.events["session.status"] == []
+    stranger = await listeners(url, token_for("u_mallory"))
+    ack = await stranger.client.call("subscribe", {"session_id": SESSION_ID}, timeout=10)
+    assert ack["ok"] is False and ack["error"]["code"] == "not_found"
+    assert (await stranger.wait_for("error", timeout=5))["code"] == "not_found"
+    assert stranger.events["session.qr"] == [] and stranger.events["session.status"] == []
 
-        await stranger.client.emit("subscribe", "garbage")
-        await stranger.wait_for("error", lambda e: e["code"] == "invalid", timeout=5)
-        assert stranger.client.connected  # a bad payload never drops the connection
-    finally:
-        await orchestrator.stop()
+    await stranger.client.emit("subscribe", "garbage")
+    await stranger.wait_for("error", lambda e: e["code"] == "invalid", timeout=5)
+    await stranger.client.emit("subscribe", {"session_id": "s_1", "padding": "x" * 10_000})
+    await stranger.wait_for("error", lambda e: e["code"] == "payload_too_large", timeout=5)
+    await stranger.client.emit("no-such-request", {"x": 1})
+    await stranger.wait_for("error", lambda e: e["code"] == "unknown_event", timeout=5)
+    assert stranger.client.connected  # bad payloads never drop the connection
 
 
-async def test_clients_get_events_whichever_replica_consumed_them(start_replica, broker, token_for, listeners, vhost):
-    first, _second = await start_replica(), await start_replica()
+async def test_an_api_key_connection_gets_its_sessions_state_and_events_only(start_replica, stand_ins, broker,
+                                                                            listeners):
+    url = await start_replica()
+    bot = await listeners(url, auth={"api_key": KEY}, transports=["websocket"])
+    # No subscribe needed: the key's session is its room, and its state comes with the connection.
+    assert (await bot.wait_for("session.status", timeout=10))["sequence"] == 5
+    assert (await bot.wait_for("session.qr", timeout=5))["qr"] == "2@pending-qr"
+    await broker.publish_event("session.status_changed", status_changed("u_alice", 6, session_id="s_other"))
+    await broker.publish_event("session.status_changed", status_changed("u_alice", 6))
+    await bot.wait_for("session.status", lambda e: e["sequence"] == 6, timeout=10)
+    await asyncio.sleep(0.3)
+    assert [e["session_id"] for e in bot.events["session.status"]] == [SESSION_ID, SESSION_ID]
+    ack = await bot.client.call("subscribe", {"session_id": "s_other"}, timeout=5)
+    assert ack["error"]["code"] == "forbidden"
+
+    refused = socketio.AsyncClient(reconnection=False)
+    errors = []
+    refused.on("connect_error", errors.append)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await refused.connect(url, auth={"api_key": "wagw_sk_revoked"}, wait_timeout=5)
+    assert errors[0]["data"]["code"] == "unauthorized"
+
+
+async def test_clients_in_both_rooms_on_two_replicas_get_each_event_exactly_once(
+        start_replica, stand_ins, broker, token_for, listeners, vhost):
+    first, second = await start_replica(), await start_replica()
 
     async def both_replicas_listen():
         # Each replica's client manager binds a queue of its own to the shared fanout exchange.
@@ -131,21 +139,24 @@ async def test_clients_get_events_whichever_replica_consumed_them(start_replica,
                 return response.status == 200 and len(await response.json()) == 2
 
     await wait_until(both_replicas_listen, timeout=10)
-    client = await listeners(first, token_for("u_alice"))
-    # The two replicas compete for the events' queue, so about half are consumed by the one the
-    # client is not connected to; every one must still arrive.
-    for sequence in range(1, 9):
+    clients = []
+    for n, url in enumerate((first, second, first, second)):
+        client = await listeners(url, token_for("u_alice"), transports=["websocket"])
+        if n < 2:  # these two are in the user room and the session's room
+            assert (await client.client.call("subscribe", {"session_id": SESSION_ID}, timeout=10))["ok"]
+        clients.append(client)
+    clients.append(await listeners(first, auth={"api_key": KEY}))  # the session's room only
+    clients.append(await listeners(second, auth={"api_key": KEY}))
+    await asyncio.sleep(0.5)
+    for client in clients:
+        client.events["session.status"].clear()
+        client.events["session.qr"].clear()
+    # The two replicas compete for the events' queue: about half are consumed by the replica a client
+    # is not connected to; every one must still arrive, once.
+    for sequence in range(10, 30):
         await broker.publish_event("session.status_changed", status_changed("u_alice", sequence))
-    await wait_until(lambda: asyncio.sleep(0, len(client.events["session.status"]) == 8), timeout=10)
-    assert sorted(e["sequence"] for e in client.events["session.status"]) == list(range(1, 9))
-
-
-async def test_socketio_sits_beside_the_service_endpoints(start_replica):
-    url = await start_replica()
-    async with aiohttp.ClientSession() as http:
-        for path in ("/healthz", "/readyz", "/metrics"):
-            async with http.get(url + path) as response:
-                assert response.status == 200, path
-        async with http.get(url + "/socket.io/", params={"EIO": "4", "transport": "polling"}) as response:
-            assert response.status == 200 and '"sid"' in await response.text()
-            assert response.headers["X-Correlation-Id"]
+    await wait_until(lambda: asyncio.sleep(0, all(len(c.events["session.status"]) >= 20 for c in clients)),
+                     timeout=15)
+    await asyncio.sleep(0.5)  # a duplicate would have arrived by now
+    for client in clients:
+        assert sorted(e["sequence"] for e in client.events["session.status"]) == list(range(10, 30))

@@ -1,4 +1,4 @@
-"""The Socket.IO handlers with a fake server and a fake RPC client."""
+"""The Socket.IO handlers with a fake server, a fake RPC client and a fake connection quota."""
 
 from datetime import timedelta
 
@@ -6,108 +6,190 @@ import pytest
 import socketio
 
 from wagw_common.contracts import contract_for
+from wagw_common.contracts.identity import api_key_digest
 from wagw_common.errors import RemoteError, Unavailable
-from wagw_common.settings import load
-from wagw_common.tokens import Principal, issue_access_token
-from wagw_realtime.settings import Settings
-from wagw_realtime.sockets import when_client_connects_authenticate, when_client_subscribes_send_session_state
+from wagw_realtime.client_requests import HANDLERS
+from wagw_realtime.protocol import REQUESTS
+from wagw_realtime.sockets import (
+    guarded, when_client_connects_authenticate, when_client_disconnects_forget_it, when_client_sends_an_unknown_event,
+)
 
 pytestmark = pytest.mark.unit
-SETTINGS = load(Settings, {})
+VIEW = {**contract_for("session.get").reply_example, "session_id": "s_1", "tenant_id": "u_7", "status": "QR_REQUIRED",
+        "qr": "2@abc", "qr_expires_at": "2026-01-01T12:01:00Z", "sequence": 4}
+KEY = {"key_id": "k_1", "tenant_id": "u_7", "session_id": "s_1", "scopes": ["*"]}
 
 
-class FakeServer:
-    def __init__(self):
-        self.sessions, self.rooms, self.emitted = {}, [], []
-
-    async def save_session(self, sid, session):
-        self.sessions[sid] = session
-
-    async def get_session(self, sid):
-        return self.sessions[sid]
-
-    async def enter_room(self, sid, room):
-        self.rooms.append(room)
-
-    async def emit(self, event, data, to):
-        self.emitted.append((event, data, to))
+async def connect(edge, auth, sid="sid1"):
+    await when_client_connects_authenticate(sid, {}, auth, edge=edge)
+    edge.sio.manager.connected.add(sid)
+    return edge
 
 
-class FakeRpc:
-    def __init__(self, reply=None, error=None):
-        self.reply, self.error, self.calls = reply, error, []
-
-    async def call(self, message_type, data):
-        self.calls.append((message_type, data))
-        if self.error:
-            raise self.error
-        return self.reply
+async def request(edge, name, data=None, *extra, sid="sid1"):
+    spec = next(r for r in REQUESTS if r.name == name)
+    return await guarded(edge, spec, HANDLERS[name])(sid, data, *extra)
 
 
-def token(role="user", ttl=timedelta(minutes=5), secret=SETTINGS.jwt_secret):
-    return issue_access_token(Principal("u_7", role, "BASIC"), secret=secret, issuer=SETTINGS.jwt_issuer,
-                              audience=SETTINGS.jwt_audience, ttl=ttl)
+async def settle(edge):
+    for task in list(edge.checks):
+        await task
 
 
-async def connect(auth):
-    sio = FakeServer()
-    await when_client_connects_authenticate("sid1", {}, auth, sio=sio, settings=SETTINGS)
-    return sio
+async def test_a_valid_token_joins_the_users_room_and_counts_against_the_user(fakes):
+    edge = await connect(fakes.edge(), {"token": fakes.token()})
+    assert edge.sio.rooms["sid1"] == {"user:u_7"}
+    assert edge.quota.admitted == [("user:u_7", "sid1")] and len(edge.connections) == 1
+    await when_client_disconnects_forget_it("sid1", "client disconnect", edge=edge)
+    assert edge.quota.released == [("user:u_7", "sid1")] and len(edge.connections) == 0
 
 
-async def test_a_valid_token_joins_the_users_room():
-    sio = await connect({"token": token()})
-    assert sio.rooms == ["user:u_7"] and sio.sessions["sid1"]["user_id"] == "u_7"
-
-
-async def test_an_admin_also_joins_the_admins_room():
-    assert (await connect({"token": token(role="admin")})).rooms == ["user:u_7", "admins"]
+async def test_an_admin_also_joins_the_admins_room(fakes):
+    edge = await connect(fakes.edge(), {"token": fakes.token(role="admin")})
+    assert edge.sio.rooms["sid1"] == {"user:u_7", "admins"}
 
 
 @pytest.mark.parametrize("auth, code", [
     (None, "unauthorized"), ({}, "unauthorized"), ("just-a-string", "unauthorized"), ({"token": 42}, "unauthorized"),
-    ({"token": "not.a.jwt"}, "unauthorized"),
-    ({"token": token(secret="another-secret-entirely-0123456789")}, "unauthorized"),
-    ({"token": token(ttl=timedelta(seconds=-5))}, "token_expired"),
+    ({"token": "not.a.jwt"}, "unauthorized"), ({"token": "x" * 10_000}, "unauthorized"),
+    ({"token": "forged"}, "unauthorized"), ({"token": "expired"}, "token_expired"), ({"api_key": 7}, "unauthorized"),
 ])
-async def test_bad_credentials_are_refused_with_a_code(auth, code):
+async def test_bad_credentials_are_refused_with_a_code(fakes, auth, code):
+    if auth == {"token": "forged"}:
+        auth = {"token": fakes.token(secret="another-secret-entirely-0123456789")}
+    if auth == {"token": "expired"}:
+        auth = {"token": fakes.token(ttl=timedelta(seconds=-5))}
+    edge = fakes.edge()
     with pytest.raises(socketio.exceptions.ConnectionRefusedError) as caught:
-        await connect(auth)
+        await connect(edge, auth)
     assert caught.value.error_args["data"]["code"] == code
     assert caught.value.error_args["message"] == caught.value.error_args["data"]["message"]
+    assert len(edge.connections) == 0 and edge.quota.admitted == []
 
 
-async def subscribe(data, rpc):
-    sio = FakeServer()
-    sio.sessions["sid1"] = {"user_id": "u_7", "role": "user", "tier": "BASIC"}
-    ack = await when_client_subscribes_send_session_state("sid1", data, sio=sio, rpc=lambda: rpc)
-    return sio, ack
+async def test_a_user_over_the_connection_limit_is_refused(fakes):
+    edge = fakes.edge(quota=fakes.Quota(admit=False))
+    with pytest.raises(socketio.exceptions.ConnectionRefusedError) as caught:
+        await connect(edge, {"token": fakes.token()})
+    assert caught.value.error_args["data"]["code"] == "too_many_connections" and len(edge.connections) == 0
 
 
-async def test_subscribing_to_an_owned_session_sends_its_state_at_once():
-    view = {**contract_for("session.get").reply_example, "status": "QR_REQUIRED", "qr": "2@abc",
-            "qr_expires_at": "2026-01-01T12:01:00Z"}
-    rpc = FakeRpc(reply=view)
-    sio, ack = await subscribe({"session_id": view["session_id"]}, rpc)
-    assert ack == {"ok": True}
-    assert rpc.calls == [("session.get", {"tenant_id": "u_7", "session_id": view["session_id"]})]
-    assert sio.rooms == [f"session:{view['session_id']}"]
-    assert [(event, to) for event, _, to in sio.emitted] == [("session.status", "sid1"), ("session.qr", "sid1")]
+async def test_an_api_key_is_resolved_by_its_hash_and_limited_to_its_session(fakes):
+    rpc = fakes.Rpc(apikey_resolve=KEY, session_get=VIEW)
+    edge = await connect(fakes.edge(rpc=rpc), {"api_key": "wagw_sk_secret"})
+    await settle(edge)
+    assert rpc.calls[0] == ("apikey.resolve", {"key_hash": api_key_digest("wagw_sk_secret")})
+    assert "wagw_sk_secret" not in repr(rpc.calls)  # the key itself never crosses the broker
+    assert edge.sio.rooms["sid1"] == {"session:s_1"} and edge.quota.admitted == [("key:k_1", "sid1")]
+    # The state of its session follows the connection at once, without a subscribe.
+    assert [(e, to) for e, _, to in edge.sio.emitted] == [("session.status", "sid1"), ("session.qr", "sid1")]
+    assert edge.sio.events("session.status")[0]["sequence"] == 4
+    ack = await request(edge, "subscribe", {"session_id": "s_2"})
+    assert ack["error"]["code"] == "forbidden" and "session:s_2" not in edge.sio.rooms["sid1"]
+    assert (await request(edge, "reauth", {"token": fakes.token()}))["error"]["code"] == "invalid"
 
 
-@pytest.mark.parametrize("data", [None, "s_1", ["s_1"], {}, {"session_id": "bad id!"}, {"session_id": "s_1", "x": 1}])
-async def test_bad_payloads_get_an_error_event(data):
-    sio, ack = await subscribe(data, FakeRpc())
-    [(event, error, to)] = sio.emitted
-    assert (event, to, error["code"]) == ("error", "sid1", "invalid") and ack["ok"] is False
-    assert sio.rooms == []
+@pytest.mark.parametrize("answer, code", [
+    (RemoteError("not_found", "unknown or revoked API key"), "unauthorized"),
+    (Unavailable("no answer"), "unavailable"), (RemoteError("unavailable", "down"), "unavailable"),
+    ({**KEY, "session_id": None}, "forbidden"), ({**KEY, "scopes": ["messages:send"]}, "forbidden"),
+])
+async def test_api_keys_that_cannot_connect(fakes, answer, code):
+    edge = fakes.edge(rpc=fakes.Rpc(apikey_resolve=answer))
+    with pytest.raises(socketio.exceptions.ConnectionRefusedError) as caught:
+        await connect(edge, {"api_key": "wagw_sk_secret"})
+    assert caught.value.error_args["data"]["code"] == code
+
+
+async def test_a_user_level_key_with_the_read_scope_may_follow_its_session(fakes):
+    rpc = fakes.Rpc(apikey_resolve={**KEY, "scopes": ["sessions:read"]}, session_get=VIEW)
+    edge = await connect(fakes.edge(rpc=rpc), {"api_key": "wagw_uk_secret"})
+    assert edge.sio.rooms["sid1"] == {"session:s_1"}
+
+
+async def test_subscribing_to_an_owned_session_sends_its_state_at_once(fakes):
+    rpc = fakes.Rpc(session_get=VIEW)
+    edge = await connect(fakes.edge(rpc=rpc), {"token": fakes.token()})
+    ack = await request(edge, "subscribe", {"sessionId": "s_1"})  # the camelCase spelling is accepted too
+    assert ack == {"ok": True, "session_id": "s_1"}
+    assert rpc.calls == [("session.get", {"tenant_id": "u_7", "session_id": "s_1"})]
+    assert edge.sio.rooms["sid1"] == {"user:u_7", "session:s_1"}
+    assert [(e, to) for e, _, to in edge.sio.emitted] == [("session.status", "sid1"), ("session.qr", "sid1")]
+    assert edge.sio.events("session.qr")[0] == {"session_id": "s_1", "qr": "2@abc",
+                                                "expires_at": "2026-01-01T12:01:00Z", "sequence": 4}
+    assert await request(edge, "unsubscribe", {"session_id": "s_1"}) == {"ok": True, "session_id": "s_1"}
+    assert edge.sio.rooms["sid1"] == {"user:u_7"}
+
+
+@pytest.mark.parametrize("data", [None, "s_1", ["s_1"], {}, {"session_id": "bad id!"}, {"session_id": "s_1", "x": 1},
+                                  {"session_id": b"bad id!"}])
+async def test_bad_payloads_get_an_error_event(fakes, data):
+    edge = await connect(fakes.edge(), {"token": fakes.token()})
+    ack = await request(edge, "subscribe", data)
+    [(event, error, to)] = edge.sio.emitted
+    assert (event, to, error["code"]) == ("error", "sid1", "invalid") and ack == {"ok": False, "error": error}
+    assert edge.sio.rooms["sid1"] == {"user:u_7"}
+
+
+async def test_extra_arguments_and_oversized_payloads_are_refused(fakes):
+    edge = await connect(fakes.edge(), {"token": fakes.token()})
+    assert (await request(edge, "subscribe", {"session_id": "s_1"}, "extra"))["error"]["code"] == "invalid"
+    big = {"session_id": "s_1", "padding": "x" * fakes.settings.max_payload_bytes}
+    assert (await request(edge, "subscribe", big))["error"]["code"] == "payload_too_large"
 
 
 @pytest.mark.parametrize("failure, code", [
     (RemoteError("not_found", "no such session"), "not_found"), (Unavailable("no answer"), "unavailable"),
     (RuntimeError("bug"), "internal"),
 ])
-async def test_a_session_that_cannot_be_checked_is_not_joined(failure, code):
-    sio, ack = await subscribe({"session_id": "s_1"}, FakeRpc(error=failure))
-    assert [(e, d["code"]) for e, d, _ in sio.emitted] == [("error", code)]
-    assert sio.rooms == [] and ack["ok"] is False
+async def test_a_session_that_cannot_be_checked_is_not_joined(fakes, failure, code):
+    edge = await connect(fakes.edge(rpc=fakes.Rpc(session_get=failure)), {"token": fakes.token()})
+    ack = await request(edge, "subscribe", {"session_id": "s_1"})
+    assert [(e, d["code"]) for e, d, _ in edge.sio.emitted] == [("error", code)]
+    assert edge.sio.rooms["sid1"] == {"user:u_7"} and ack["ok"] is False
+
+
+async def test_subscriptions_per_connection_are_limited(fakes):
+    edge = await connect(fakes.edge(rpc=fakes.Rpc(session_get=lambda d: {**VIEW, "session_id": d["session_id"]})),
+                         {"token": fakes.token()})
+    for n in range(fakes.settings.max_subscriptions):
+        assert (await request(edge, "subscribe", {"session_id": f"s_{n}"}))["ok"]
+    assert (await request(edge, "subscribe", {"session_id": "s_0"}))["ok"]  # again: not one more
+    assert (await request(edge, "subscribe", {"session_id": "s_new"}))["error"]["code"] == "too_many_subscriptions"
+
+
+async def test_requests_beyond_the_burst_are_rate_limited(fakes):
+    edge = await connect(fakes.edge(rpc=fakes.Rpc(session_get=VIEW)), {"token": fakes.token()})
+    acks = [await request(edge, "unsubscribe", {"session_id": "s_1"}) for _ in range(12)]
+    assert [a["ok"] for a in acks] == [True] * 10 + [False] * 2
+    assert acks[-1]["error"]["code"] == "rate_limited" and acks[-1]["error"]["details"]["retry_after"] > 0
+
+
+async def test_unknown_events_get_an_error(fakes):
+    edge = await connect(fakes.edge(), {"token": fakes.token()})
+    ack = await when_client_sends_an_unknown_event("hack", "sid1", {"x": 1}, edge=edge)
+    assert ack["error"]["code"] == "unknown_event" and edge.sio.events("error")[0]["details"] == {"event": "hack"}
+
+
+async def test_reauth_extends_the_connection_of_the_same_user(fakes):
+    edge = await connect(fakes.edge(), {"token": fakes.token(ttl=timedelta(seconds=30))})
+    connection = edge.connections.get("sid1")
+    connection.warned = True
+    before = connection.identity.expires_at
+    ack = await request(edge, "reauth", {"token": fakes.token(ttl=timedelta(minutes=15))})
+    assert ack["ok"] and connection.identity.expires_at > before + 600 and connection.warned is False
+    # Promoted to admin by the fresh token: joins the admins' room.
+    assert (await request(edge, "reauth", {"token": fakes.token(role="admin")}))["ok"]
+    assert "admins" in edge.sio.rooms["sid1"]
+
+
+@pytest.mark.parametrize("fresh, code", [
+    ("other-user", "forbidden"), ("expired", "token_expired"), ("garbage", "unauthorized"),
+])
+async def test_reauth_refusals_keep_the_old_token(fakes, fresh, code):
+    edge = await connect(fakes.edge(), {"token": fakes.token()})
+    before = edge.connections.get("sid1").identity
+    token = {"other-user": fakes.token(user_id="u_8"), "expired": fakes.token(ttl=timedelta(seconds=-1)),
+             "garbage": "garbage"}[fresh]
+    ack = await request(edge, "reauth", {"token": token})
+    assert ack["error"]["code"] == code and edge.connections.get("sid1").identity == before

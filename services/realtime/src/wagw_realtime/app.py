@@ -1,4 +1,5 @@
-"""Wiring: the Socket.IO server attached to the service's aiohttp app, and the event consumer."""
+"""Wiring: the Socket.IO server attached to the service's aiohttp app, the event consumer, and the
+loop that watches connected clients' credentials."""
 
 from __future__ import annotations
 
@@ -11,31 +12,40 @@ from aiohttp import web
 
 from wagw_common import topology
 from wagw_common.consumer import Subscription
-from wagw_common.service import RESOURCES, Resources, create_service_app
+from wagw_common.service import Resources, create_service_app
 
+from .connections import Edge, watch_credentials
 from .handlers import CONSUMED_EVENTS, when_domain_event_occurred_push_to_clients
+from .limits import ConnectionQuota
 from .settings import SERVICE, Settings
 from .sockets import create_socket_server, register_handlers
 
 SOCKET_SERVER = web.AppKey("socket_server", socketio.AsyncServer)
+EDGE = web.AppKey("edge", Edge)
 
 
 def create_app(settings: Settings) -> web.Application:
     sio = create_socket_server(settings)
+    edge = Edge(sio=sio, settings=settings)
     # The client manager is open before the first event is pushed and closed after the last one.
-    app = create_service_app(SERVICE, settings, wire=partial(wire, sio=sio), needs_mongo=False,
+    app = create_service_app(SERVICE, settings, wire=partial(wire, edge=edge), needs_mongo=False,
                              contexts=(_client_manager_ctx,))
     app[SOCKET_SERVER] = sio
-    register_handlers(sio, settings=settings, rpc=lambda: app[RESOURCES].rpc)
+    app[EDGE] = edge
+    register_handlers(edge)
     sio.attach(app)  # GET/POST/OPTIONS /socket.io/, beside /healthz, /readyz and /metrics
     app.on_shutdown.append(_disconnect_clients)
     return app
 
 
-async def wire(res: Resources, *, sio: socketio.AsyncServer) -> list[Subscription]:
-    push = partial(when_domain_event_occurred_push_to_clients, emit=sio.emit)
+async def wire(res: Resources, *, edge: Edge) -> list[Subscription]:
+    # Runs before the server listens, so every connection finds these bound.
+    edge.rpc = res.rpc
+    edge.quota = ConnectionQuota(res.redis, edge.settings.max_connections_per_user)
+    res.background.append(asyncio.create_task(watch_credentials(edge)))
+    push = partial(when_domain_event_occurred_push_to_clients, emit=edge.sio.emit)
     # One shared queue: replicas compete, so each event is emitted once, and the client manager
-    # carries it to whichever replica holds the room's clients.
+    # carries it to whichever replica holds the rooms' clients.
     return [Subscription(topology.REALTIME_EVENTS, {event_type: push for event_type in CONSUMED_EVENTS})]
 
 

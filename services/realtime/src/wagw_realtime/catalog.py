@@ -1,9 +1,9 @@
-"""Every Socket.IO event the service pushes: which domain event causes it, who gets it, and what it
-carries. One table, so the frontend's event guide can be generated from it."""
+"""Every Socket.IO event the service pushes: which domain event causes it, which rooms get it, and what
+it carries. One table, so the frontend's event guide (docs/realtime.md) is generated from it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from wagw_common.contracts.fields import MESSAGE_STATUSES
@@ -24,49 +24,96 @@ def session_room(session_id: str) -> str:
 class Push:
     socket_event: str
     fields: tuple[str, ...]
-    audience: str  # TENANT: the room of the event's tenant; ADMINS: every connected administrator
+    audience: str  # TENANT: the tenant's user room and the session's room; ADMINS: every administrator
     summary: str
+    constants: Mapping[str, Any] = field(default_factory=dict)  # payload fields with a fixed value
 
-    def room(self, data: Mapping[str, Any]) -> str:
-        return ADMINS_ROOM if self.audience == ADMINS else user_room(data["tenant_id"])
+    def rooms(self, data: Mapping[str, Any]) -> str | list[str]:
+        """Where the event goes. A client in both of a tenant event's rooms gets it once: python-socketio
+        merges the rooms' members by sid before sending (base_manager.get_participants)."""
+        if self.audience == ADMINS:
+            return ADMINS_ROOM
+        return [user_room(data["tenant_id"]), session_room(data["session_id"])]
 
     def payload(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        return {name: data.get(name) for name in self.fields}
+        return {name: self.constants.get(name, data.get(name)) for name in self.fields}
 
 
 SESSION_QR = Push("session.qr", ("session_id", "qr", "expires_at", "sequence"), TENANT,
                   "A QR code to scan; replaces any earlier one")
 SESSION_STATUS = Push("session.status", ("session_id", "status", "previous", "reason", "sequence"), TENANT,
-                      "A session changed state; ignore one whose sequence is not above the last seen")
+                      "A session changed state (or, with `previous` null, its current state on subscribe)")
+# A session's record is created with sequence 1, so its creation is the first event of its sequence.
+SESSION_CREATED = Push("session.created", ("session_id", "name", "status", "sequence"), TENANT,
+                       "A session record was created", constants={"sequence": 1})
+SESSION_PAIRING_CODE = Push("session.pairing_code", ("session_id", "code", "expires_at", "sequence"), TENANT,
+                            "A pairing code to enter on the phone (Linked devices > Link with phone number)")
+SESSION_UPDATED = Push("session.updated", ("session_id", "name", "description", "sequence"), TENANT,
+                       "A session was renamed or described")
+SESSION_DELETED = Push("session.deleted", ("session_id", "sequence"), TENANT,
+                       "A session was deleted (its API keys stop working; its history is gone)")
 MESSAGE_STATUS = Push("message.status", ("session_id", "message_id", "status", "reason", "at"), TENANT,
                       "An outbound message moved along queued, sent, delivered, read (or failed)")
 MESSAGE_RECEIVED = Push("message.received", ("session_id", "message_id", "chat", "sender", "type", "text", "at"),
-                        TENANT, "A message arrived for one of the user's sessions")
-SESSION_CREATED = Push("session.created", ("session_id", "name", "status"), TENANT, "A session record was created")
-WORKER_STATUS = Push("worker.status", ("worker_id", "state", "reason"), ADMINS, "A worker came online or went offline")
+                        TENANT, "A message arrived for the session")
+WORKER_STATUS = Push("worker.status", ("worker_id", "state", "reason"), ADMINS,
+                     "A worker came online, went offline, started draining or was removed")
 
 # domain event type -> what is pushed for it. Domain events not listed here are not pushed.
 PUSHES: dict[str, Push] = {
     "session.qr_updated": SESSION_QR,
     "session.status_changed": SESSION_STATUS,
     "session.created": SESSION_CREATED,
+    "session.pairing_code": SESSION_PAIRING_CODE,
+    "session.updated": SESSION_UPDATED,
+    "session.deleted": SESSION_DELETED,
     **{f"message.{status}": MESSAGE_STATUS for status in MESSAGE_STATUSES},
     "message.received": MESSAGE_RECEIVED,
     "worker.online": WORKER_STATUS,
     "worker.offline": WORKER_STATUS,
+    "worker.draining": WORKER_STATUS,
+    "worker.removed": WORKER_STATUS,
+}
+
+# What each payload field means, for the frontend guide.
+FIELDS = {
+    "session_id": "the session the event is about",
+    "qr": "the raw QR value: render it as a QR code (any QR library), the phone scans it",
+    "expires_at": "when the QR (or pairing code) stops being valid (ISO 8601, UTC); null when unknown",
+    "sequence": "the session's event number: 1 at creation, +1 for each later session event (see below)",
+    "status": "the new state (session) or step (message)",
+    "previous": "the state before; null in the state sent on subscribe",
+    "reason": "why, when there is a reason (e.g. `qr_timeout`, `session_not_connected`); else null",
+    "name": "the session's display name",
+    "description": "the session's description",
+    "code": "the pairing code to type on the phone",
+    "message_id": "the message's id, as `POST /api/v1/send` answered it (outbound) or as stored (inbound)",
+    "at": "when it happened (ISO 8601, UTC)",
+    "chat": "the chat (a WhatsApp id: `…@s.whatsapp.net` or a group's `…@g.us`)",
+    "sender": "who wrote it (in a group, the member; otherwise the chat)",
+    "type": "the message type (`text`, …)",
+    "text": "the message text",
+    "worker_id": "the worker's id",
+    "state": "`online`, `offline`, `draining` or `removed`",
 }
 
 
 def state_of_session(view: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """What a client subscribing to a session is sent at once: its status, and its QR if one is pending.
+    """What a client subscribing to a session is sent at once: its status, and its QR or pairing code if
+    one is pending.
 
-    `view` is a `session.get` reply (SessionView). Once the view carries the session's event sequence
-    number, these pushes carry it too; until then `sequence` is None and a client just applies them."""
+    `view` is a `session.get` reply (SessionView); both carry the session's latest sequence number, so
+    a client applies them and then ignores any older event still on its way."""
+    sequence = view.get("sequence")
     pushes = [(SESSION_STATUS.socket_event, SESSION_STATUS.payload(
         {"session_id": view["session_id"], "status": view["status"], "previous": None, "reason": None,
-         "sequence": view.get("sequence")}))]
+         "sequence": sequence}))]
     if view.get("qr"):
         pushes.append((SESSION_QR.socket_event, SESSION_QR.payload(
             {"session_id": view["session_id"], "qr": view["qr"], "expires_at": view.get("qr_expires_at"),
-             "sequence": view.get("sequence")})))
+             "sequence": sequence})))
+    if view.get("pairing_code"):
+        pushes.append((SESSION_PAIRING_CODE.socket_event, SESSION_PAIRING_CODE.payload(
+            {"session_id": view["session_id"], "code": view["pairing_code"], "expires_at": None,
+             "sequence": sequence})))
     return pushes

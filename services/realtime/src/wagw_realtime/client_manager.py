@@ -4,13 +4,18 @@ python-socketio's AsyncAioPikaManager opens its publisher on the first emit and 
 the first client. Two faults follow: emits racing on that first publish find the exchange not yet
 declared and are dropped ("'NoneType' object has no attribute 'publish'", seen with concurrent
 consumers), and neither connection is ever closed. Opening both at start-up and closing them at
-shutdown removes the race and gives them the app's lifetime."""
+shutdown removes the race and gives them the app's lifetime.
+
+Its listener also takes one message at a time from the broker (prefetch 1), a round trip per emit
+relayed from another replica; it takes LISTENER_PREFETCH, still handled one by one and in order."""
 
 from __future__ import annotations
 
 import asyncio
 
 import socketio
+
+LISTENER_PREFETCH = 128
 
 
 class RabbitRoomsManager(socketio.AsyncAioPikaManager):
@@ -21,6 +26,11 @@ class RabbitRoomsManager(socketio.AsyncAioPikaManager):
                 channel = await self._channel(connection)
                 self.publisher_exchange = await self._exchange(channel)
                 self.publisher_channel, self.publisher_connection = channel, connection
+
+    async def _queue(self, channel, exchange):
+        # Called by the listener right after its own set_qos(prefetch_count=1): raise it.
+        await channel.set_qos(prefetch_count=LISTENER_PREFETCH)
+        return await super()._queue(channel, exchange)
 
     async def _publish(self, data):
         # The parent takes "connection is set" to mean "exchange is set"; make that true first.

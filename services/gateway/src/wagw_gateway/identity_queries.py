@@ -1,0 +1,38 @@
+"""Identity questions other services ask the gateway over the broker (queue `gateway.queries`).
+
+The gateway owns API keys, stored only as SHA-256 hashes; a service that accepts a key (realtime,
+for a Socket.IO connection limited to the key's session) sends the key's hash and gets back whom
+the key speaks for. The key itself never crosses the broker."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from wagw_common import topology
+from wagw_common.consumer import Subscription
+from wagw_common.contracts.identity import ALL_SCOPES
+from wagw_common.envelope import Envelope
+from wagw_common.errors import NotFound
+
+from .account_state import AccountStates
+from .api_keys import ApiKeyStore
+
+
+async def when_api_key_resolve_requested_answer_its_owner(envelope: Envelope, *, api_keys: ApiKeyStore,
+                                                         accounts: AccountStates | None = None) -> dict:
+    # The same live-key rule as ApiKeyStore.lookup (by hash, not revoked), on the same unique index.
+    doc = await api_keys.collection.find_one({"hash": envelope.data["key_hash"], "revoked": False})
+    if doc is None:
+        raise NotFound("unknown or revoked API key")
+    # ...and as the HTTP edge: a deactivated account's keys speak for nobody.
+    state = await accounts.get(doc["tenant_id"]) if accounts is not None else None
+    if accounts is not None and (state is None or not state.active):
+        raise NotFound("unknown or revoked API key")
+    # A session API key holds every right on its own session; user-level keys list their scopes.
+    return {"key_id": doc["_id"], "tenant_id": doc["tenant_id"], "session_id": doc.get("session_id"),
+            "scopes": list(doc.get("scopes") or [ALL_SCOPES])}
+
+
+def identity_subscription(api_keys: ApiKeyStore, accounts: AccountStates | None = None) -> Subscription:
+    answer = partial(when_api_key_resolve_requested_answer_its_owner, api_keys=api_keys, accounts=accounts)
+    return Subscription(topology.GATEWAY_QUERIES, {"apikey.resolve": answer})

@@ -1,0 +1,53 @@
+"""`apikey.resolve`: the gateway tells other services (realtime) whom an API key speaks for, by its hash."""
+
+import pytest
+
+from wagw_common import topology
+from wagw_common.contracts import contract_for
+from wagw_common.contracts.identity import api_key_digest
+from wagw_common.envelope import Envelope
+from wagw_common.errors import NotFound
+from wagw_gateway.identity_queries import identity_subscription, when_api_key_resolve_requested_answer_its_owner
+
+pytestmark = pytest.mark.unit
+
+
+async def resolve(api_keys, key: str) -> dict:
+    contract = contract_for("apikey.resolve")
+    envelope = Envelope(type="apikey.resolve", source="realtime", data=contract.load({"key_hash": api_key_digest(key)}))
+    result = await when_api_key_resolve_requested_answer_its_owner(envelope, api_keys=api_keys)
+    return contract.reply().load(result)  # the reply honours its contract
+
+
+async def test_a_session_key_resolves_to_its_session_with_every_scope(gateway):
+    key, _ = await gateway.api_keys.create(session_id="s_1", tenant_id="u_1")
+    found = await resolve(gateway.api_keys, key)
+    assert (found["tenant_id"], found["session_id"], found["scopes"]) == ("u_1", "s_1", ["*"])
+
+
+async def test_unknown_and_revoked_keys_are_not_found(gateway):
+    key, granted = await gateway.api_keys.create(session_id="s_1", tenant_id="u_1")
+    with pytest.raises(NotFound):
+        await resolve(gateway.api_keys, key + "x")
+    await gateway.api_keys.revoke("u_1", granted.key_id)
+    with pytest.raises(NotFound):
+        await resolve(gateway.api_keys, key)
+
+
+def test_the_gateway_consumes_its_identity_queue(gateway):
+    subscription = identity_subscription(gateway.api_keys)
+    assert subscription.queue is topology.GATEWAY_QUERIES and set(subscription.handlers) == {"apikey.resolve"}
+    assert topology.GATEWAY_QUERIES in topology.SERVICE_QUEUES["gateway"]
+
+
+async def test_a_deactivated_accounts_keys_are_not_found(gateway, token_for):
+    answer = when_api_key_resolve_requested_answer_its_owner
+    token_for("u_1")  # the account exists
+    key, _ = await gateway.api_keys.create(session_id="s_1", tenant_id="u_1")
+    contract = contract_for("apikey.resolve")
+    envelope = Envelope(type="apikey.resolve", source="realtime", data=contract.load({"key_hash": api_key_digest(key)}))
+    assert (await answer(envelope, api_keys=gateway.api_keys, accounts=gateway.accounts))["tenant_id"] == "u_1"
+    gateway.users.collection.docs["u_1"]["active"] = False
+    gateway.accounts.redis.values.clear()
+    with pytest.raises(NotFound):
+        await answer(envelope, api_keys=gateway.api_keys, accounts=gateway.accounts)
