@@ -90,6 +90,17 @@ class InMemorySessions:
     async def worker_of(self, session_id):
         return (self.docs.get(session_id) or {}).get("worker_id")
 
+    async def claim_slot_release(self, session_id):
+        doc = self.docs.get(session_id)
+        if doc is None or doc["status"] != DELETED or doc.get("slot_released"):
+            return False
+        doc["slot_released"] = True
+        return True
+
+    async def live_on_worker(self, worker_id):
+        return [dict(d) for d in self.docs.values()
+                if d.get("worker_id") == worker_id or (d.get("moved_from") == worker_id and d["status"] == "RECONNECTING")]
+
     async def apply(self, seen, fields, entries):
         doc = self.docs.get(seen["_id"])
         if doc is None or doc["sequence"] != seen["sequence"] or doc["status"] != seen["status"]:
@@ -124,6 +135,28 @@ class InMemoryMessages:
         doc["status"] = status
         doc["timeline"] = [*doc["timeline"], step]
         return dict(doc)
+
+    async def waiting_for(self, session_id, worker_id):
+        found = [dict(d) for d in self.docs.values() if d["session_id"] == session_id and d["direction"] == "outbound"
+                 and d["status"] == "queued" and d.get("routed_to") != worker_id]
+        return sorted(found, key=lambda d: (d["created_at"], d["_id"]))
+
+    async def count_held(self, session_id):
+        return sum(1 for d in self.docs.values() if d["session_id"] == session_id and d["direction"] == "outbound"
+                   and d["status"] == "queued" and d.get("routed_to") is None)
+
+    async def claim_route(self, message_id, worker_id):
+        doc = self.docs.get(message_id)
+        if doc is None or doc["status"] != "queued" or doc.get("routed_to") == worker_id:
+            return False
+        doc["routed_to"] = worker_id
+        return True
+
+    async def delete_for_session(self, session_id):
+        gone = [k for k, d in self.docs.items() if d["session_id"] == session_id]
+        for key in gone:
+            del self.docs[key]
+        return len(gone)
 
 
 @pytest.fixture

@@ -40,6 +40,15 @@ def deps(sessions, relay, broker):
     return dict(sessions=sessions, relay=relay, broker=broker)
 
 
+# What the session-status handler needs besides `deps`: the history it releases held messages from.
+_UPLINK: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _uplink_stores(messages, relay):
+    _UPLINK.update(messages=messages, message_relay=relay)
+
+
 async def _create(deps, limit=5, tenant=TENANT):
     return await sc.when_session_create_requested_create_it(
         env("session.create", tenant_id=tenant, name="Support", description="", session_limit=limit), **deps)
@@ -54,7 +63,7 @@ async def _connect(deps, routes, session_id, worker_id="worker-1", tenant=TENANT
 async def _report_status(deps, session_id, status, worker_id="worker-1", phone=None):
     await wr.when_worker_reports_session_status_apply_it(env(
         "worker.session.status", worker_id=worker_id, session_id=session_id, status=status, reason=None, phone=phone),
-        **deps)
+        **deps, **_UPLINK)
 
 
 async def _connected_session(deps, routes):
@@ -151,7 +160,7 @@ async def test_reports_from_a_worker_that_does_not_hold_the_session_are_ignored(
 
 async def test_send_through_a_connected_session_is_routed_with_a_jid(deps, routes, messages, broker, relay):
     sid = await _connected_session(deps, routes)
-    send = partial(mc.when_send_requested_store_and_route_it, **deps, messages=messages, routes=routes)
+    send = partial(mc.when_send_requested_store_and_route_it, **deps, messages=messages, routes=routes, queue_limit=10)
     command = env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_1", to="+628111222333",
                   type="text", text="Hello")
     await send(command)
@@ -169,7 +178,7 @@ async def test_send_through_a_session_that_cannot_send_fails_with_a_reason(deps,
     view = await _create(deps)
     await mc.when_send_requested_store_and_route_it(
         env("message.send", tenant_id=tenant, session_id=view["session_id"], message_id="m_2", to="628111222333",
-            type="text", text="Hello"), **deps, messages=messages, routes=routes)
+            type="text", text="Hello"), **deps, messages=messages, routes=routes, queue_limit=10)
     stored = messages.docs["m_2"]
     assert stored["status"] == "failed" and [s["status"] for s in stored["timeline"]] == ["queued", "failed"]
     assert relay.types()[-2:] == ["message.queued", "message.failed"]
@@ -180,7 +189,7 @@ async def test_message_status_moves_forward_only(deps, routes, messages, relay):
     sid = await _connected_session(deps, routes)
     await mc.when_send_requested_store_and_route_it(
         env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_3", to="628111222333", type="text",
-            text="Hi"), **deps, messages=messages, routes=routes)
+            text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10)
     report = partial(wr.when_worker_reports_message_status_record_it, messages=messages, relay=relay,
                      broker=deps["broker"])
     for status in ("sent", "read", "delivered", "sent", "failed"):

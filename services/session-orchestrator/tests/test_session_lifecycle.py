@@ -22,7 +22,34 @@ def test_every_command_edge_is_in_the_table():
     for command in lc.Command:
         target = lc.command_target(command)
         for source in lc.command_accepted_from(command):
-            assert lc.can_move(source, target)
+            # FAILOVER of a session already RECONNECTING changes only its worker.
+            assert lc.can_move(source, target) or (command is lc.Command.FAILOVER and source == target)
+
+
+@pytest.mark.parametrize("command, accepted, target", [
+    (lc.Command.PAIR, {lc.DISCONNECTED, lc.LOGGED_OUT, lc.ERROR}, lc.CONNECTING),
+    (lc.Command.DISCONNECT, {lc.CONNECTING, lc.QR_REQUIRED, lc.CONNECTED, lc.RECONNECTING, lc.ERROR}, lc.DISCONNECTED),
+    (lc.Command.LOGOUT, {lc.DISCONNECTED, lc.CONNECTING, lc.QR_REQUIRED, lc.CONNECTED, lc.RECONNECTING, lc.ERROR},
+     lc.LOGGED_OUT),
+    (lc.Command.RESTART, {lc.DISCONNECTED, lc.CONNECTING, lc.QR_REQUIRED, lc.CONNECTED, lc.ERROR}, lc.RECONNECTING),
+    (lc.Command.DELETE, set(lc.TRANSITIONS) - {lc.DELETED}, lc.DELETED),
+    (lc.Command.FAILOVER, {lc.CONNECTING, lc.QR_REQUIRED, lc.CONNECTED, lc.RECONNECTING}, lc.RECONNECTING),
+])
+def test_each_command_row(command, accepted, target):
+    assert lc.command_accepted_from(command) == accepted
+    assert lc.command_target(command) == target
+
+
+def test_deleted_is_final_and_every_other_status_can_be_deleted():
+    assert lc.TRANSITIONS[lc.DELETED] == frozenset()
+    assert all(lc.can_move(status, lc.DELETED) for status in lc.TRANSITIONS if status != lc.DELETED)
+
+
+def test_the_readme_diagram_is_the_table():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert lc.mermaid() in readme, "regenerate the diagram: python -c 'from wagw_session_orchestrator import lifecycle; print(lifecycle.mermaid())'"
 
 
 def test_connect_is_accepted_only_from_resting_states():

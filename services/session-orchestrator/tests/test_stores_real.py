@@ -184,3 +184,59 @@ async def test_history_pages_newest_first_across_equal_timestamps(messages_store
     expected = [m for _, m in sorted(((at, f"m_{i:02d}") for i, at in enumerate(times)), reverse=True)]
     assert seen == expected
     assert await messages_store.get_for_tenant("u_other", "m_00") is None
+
+
+async def test_held_messages_are_found_oldest_first_and_claimed_once_per_worker(messages_store):
+    # routed_to: missing (older documents), None (held), the dead worker, the new worker.
+    await messages_store.insert({**_message("m_a", T0), "outbox": []})
+    await messages_store.insert({**_message("m_b", T0 + timedelta(seconds=1)), "routed_to": None, "outbox": []})
+    await messages_store.insert({**_message("m_c", T0 + timedelta(seconds=2)), "routed_to": "w-dead", "outbox": []})
+    await messages_store.insert({**_message("m_d", T0 + timedelta(seconds=3)), "routed_to": "w-new", "outbox": []})
+    await messages_store.insert({**_message("m_e", T0 + timedelta(seconds=4), status="sent"), "outbox": []})
+    assert await messages_store.count_held("s_1") == 2  # m_a, m_b: handed to nobody
+    waiting = await messages_store.waiting_for("s_1", "w-new")
+    assert [m["_id"] for m in waiting] == ["m_a", "m_b", "m_c"]
+    claims = await asyncio.gather(*(messages_store.claim_route("m_c", "w-new") for _ in range(10)))
+    assert claims.count(True) == 1
+    assert [m["_id"] for m in await messages_store.waiting_for("s_1", "w-new")] == ["m_a", "m_b"]
+    assert await messages_store.delete_for_session("s_1") == 5
+
+
+async def test_history_filters_combine_with_the_cursor(messages_store):
+    for i in range(10):
+        message = _message(f"m_{i}", T0 + timedelta(seconds=i), status="read" if i % 2 else "queued")
+        if i >= 5:
+            message.update(direction="inbound", chat="62822@s.whatsapp.net")
+        await messages_store.insert({**message, "outbox": []})
+    page, cursor = await messages_store.page("u_t", "s_1", limit=2, before=None, filters={"direction": "outbound"})
+    assert [m["_id"] for m in page] == ["m_4", "m_3"]
+    page, cursor = await messages_store.page("u_t", "s_1", limit=2, before=cursor, filters={"direction": "outbound"})
+    assert [m["_id"] for m in page] == ["m_2", "m_1"]
+    window = {"since": T0 + timedelta(seconds=2), "until": T0 + timedelta(seconds=7), "status": "read"}
+    page, cursor = await messages_store.page("u_t", "s_1", limit=10, before=None, filters=window)
+    assert [m["_id"] for m in page] == ["m_5", "m_3"] and cursor is None
+    page, _ = await messages_store.page("u_t", "s_1", limit=1, before=None,
+                                        filters={**window, "chat": "62822@s.whatsapp.net"})
+    assert [m["_id"] for m in page] == ["m_5"]
+
+
+async def test_a_deleted_sessions_slot_is_released_once_and_sessions_are_found_by_worker(sessions_store):
+    base = {"tenant_id": "u_t", "name": "x", "description": "", "qr": None, "qr_expires_at": None, "phone": None,
+            "sequence": 1, "created_at": T0, "updated_at": T0}
+    await sessions_store.insert({**base, "_id": "s_gone", "status": "DELETED", "worker_id": None})
+    await sessions_store.insert({**base, "_id": "s_on", "status": "CONNECTED", "worker_id": "w-1"})
+    await sessions_store.insert({**base, "_id": "s_moving", "status": "RECONNECTING", "worker_id": "w-2",
+                                 "moved_from": "w-1"})
+    await sessions_store.insert({**base, "_id": "s_moved", "status": "CONNECTED", "worker_id": "w-2",
+                                 "moved_from": None})
+    claims = await asyncio.gather(*(sessions_store.claim_slot_release("s_gone") for _ in range(10)))
+    assert claims.count(True) == 1
+    assert await sessions_store.claim_slot_release("s_on") is False
+    assert sorted(s["_id"] for s in await sessions_store.live_on_worker("w-1")) == ["s_moving", "s_on"]
+
+
+async def test_the_retention_sweep_deletes_only_older_messages(messages_store):
+    for i in range(4):
+        await messages_store.insert({**_message(f"m_{i}", T0 + timedelta(days=i)), "outbox": []})
+    assert await messages_store.delete_older_than(T0 + timedelta(days=2)) == 2
+    assert sorted([m["_id"] async for m in messages_store.collection.find({})]) == ["m_2", "m_3"]

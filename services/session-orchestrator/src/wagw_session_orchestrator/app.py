@@ -9,16 +9,21 @@ from functools import partial
 from aiohttp import web
 
 from wagw_common.consumer import Subscription
+from wagw_common.contracts import CATALOG
 from wagw_common.lease import Lease, run_periodically_under_lease
+from wagw_common.logging import get_logger
 from wagw_common.outbox import OutboxRelay
 from wagw_common.service import Resources, create_service_app
 from wagw_common.topology import ORCHESTRATOR_COMMANDS, ORCHESTRATOR_FLEET_EVENTS, ORCHESTRATOR_WORKER_UPLINK
 
-from . import fleet_events, message_commands, session_commands, worker_reports
+from . import clock, failover, fleet_events, message_commands, session_commands, session_control, worker_reports
 from .messages_store import MessagesStore
 from .routing import SessionRoutes
 from .sessions_store import SessionsStore
 from .settings import SERVICE, Settings
+
+log = get_logger(__name__)
+WORKER_LEFT_EVENTS = ("worker.offline", "worker.draining", "worker.removed")
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -34,6 +39,8 @@ async def wire(res: Resources) -> list[Subscription]:
     message_relay = OutboxRelay(messages.collection, res.broker)
     routes = SessionRoutes(res.redis, sessions, ttl_seconds=settings.session_route_ttl)
     res.background.append(asyncio.create_task(_relay_loop(res, settings, (session_relay, message_relay))))
+    if settings.history_retention_days > 0:
+        res.background.append(asyncio.create_task(_retention_loop(res, settings, messages)))
 
     on_sessions = dict(sessions=sessions, relay=session_relay, broker=res.broker)
     on_messages = dict(messages=messages, relay=message_relay, broker=res.broker)
@@ -42,24 +49,43 @@ async def wire(res: Resources) -> list[Subscription]:
             "session.create": partial(session_commands.when_session_create_requested_create_it, **on_sessions),
             "session.connect": partial(session_commands.when_session_connect_requested_assign_a_worker,
                                        **on_sessions, rpc=res.rpc, routes=routes),
+            "session.pair": partial(session_commands.when_session_pair_requested_assign_a_worker,
+                                    **on_sessions, rpc=res.rpc, routes=routes),
+            "session.disconnect": partial(session_control.when_session_disconnect_requested_stop_it,
+                                          **on_sessions, routes=routes),
+            "session.logout": partial(session_control.when_session_logout_requested_unlink_the_phone,
+                                      **on_sessions, routes=routes),
+            "session.restart": partial(session_control.when_session_restart_requested_start_it_again,
+                                       **on_sessions, rpc=res.rpc, routes=routes),
+            "session.update": partial(session_control.when_session_update_requested_rename_it, **on_sessions),
+            "session.delete": partial(session_control.when_session_delete_requested_remove_it,
+                                      **on_sessions, messages=messages, routes=routes),
             "session.get": partial(session_commands.when_session_requested_return_it, sessions=sessions),
             "session.list": partial(session_commands.when_sessions_listed_return_them, sessions=sessions),
             "message.send": partial(message_commands.when_send_requested_store_and_route_it,
-                                    **on_messages, sessions=sessions, routes=routes),
+                                    **on_messages, sessions=sessions, routes=routes,
+                                    queue_limit=settings.send_queue_limit),
             "message.list": partial(message_commands.when_history_requested_return_a_page,
                                     sessions=sessions, messages=messages),
             "message.get": partial(message_commands.when_message_requested_return_it, messages=messages),
         }),
         Subscription(ORCHESTRATOR_WORKER_UPLINK, {
             "worker.session.qr": partial(worker_reports.when_worker_shows_qr_store_it, **on_sessions),
-            "worker.session.status": partial(worker_reports.when_worker_reports_session_status_apply_it, **on_sessions),
+            "worker.session.pairing_code": partial(worker_reports.when_worker_shows_pairing_code_store_it,
+                                                   **on_sessions),
+            "worker.session.status": partial(worker_reports.when_worker_reports_session_status_apply_it, **on_sessions,
+                                             messages=messages, message_relay=message_relay),
             "worker.message.status": partial(worker_reports.when_worker_reports_message_status_record_it, **on_messages),
             "worker.message.inbound": partial(worker_reports.when_worker_receives_message_store_it,
                                               **on_messages, sessions=sessions),
         }),
         Subscription(ORCHESTRATOR_FLEET_EVENTS, {
             "worker.online": fleet_events.when_worker_came_online_note_it,
-            "worker.offline": fleet_events.when_worker_went_offline_note_it,
+            # Offline, draining or gone: its sessions move to healthy workers (the event types the
+            # registry declares; draining and removal arrive with the fleet's lifecycle).
+            **{event_type: partial(failover.when_worker_left_move_its_sessions, **on_sessions, rpc=res.rpc,
+                                   routes=routes)
+               for event_type in WORKER_LEFT_EVENTS if event_type in CATALOG},
         }),
     ]
 
@@ -75,3 +101,17 @@ async def _relay_loop(res: Resources, settings: Settings, relays: tuple[OutboxRe
             await relay.relay_stale(older_than=stale_after)
 
     await run_periodically_under_lease(lease, interval, tick)
+
+
+async def _retention_loop(res: Resources, settings: Settings, messages: MessagesStore) -> None:
+    """One replica at a time deletes history older than `HISTORY_RETENTION_DAYS`."""
+    interval = settings.history_sweep_interval
+    lease = Lease(res.redis, f"{SERVICE}.history-retention", ttl_seconds=max(3 * interval, 5))
+    keep = timedelta(days=settings.history_retention_days)
+
+    async def sweep() -> None:
+        removed = await messages.delete_older_than(clock.now() - keep)
+        if removed:
+            log.info("history.retention_swept", removed=removed, retention_days=settings.history_retention_days)
+
+    await run_periodically_under_lease(lease, interval, sweep)

@@ -38,6 +38,26 @@ def session_qr_updated(broker: Broker, session: dict, *, qr: str, expires_at: da
     }, subject=session["_id"])
 
 
+def session_pairing_code(broker: Broker, session: dict, *, code: str, expires_at: datetime, sequence: int) -> Entry:
+    return outbox_entry(broker, "session.pairing_code", {
+        "tenant_id": session["tenant_id"], "session_id": session["_id"], "code": code, "expires_at": expires_at,
+        "sequence": sequence,
+    }, subject=session["_id"])
+
+
+def session_updated(broker: Broker, session: dict, *, name: str, description: str, sequence: int) -> Entry:
+    return outbox_entry(broker, "session.updated", {
+        "tenant_id": session["tenant_id"], "session_id": session["_id"], "name": name, "description": description,
+        "sequence": sequence,
+    }, subject=session["_id"])
+
+
+def session_deleted(broker: Broker, session: dict, *, sequence: int) -> Entry:
+    return outbox_entry(broker, "session.deleted", {
+        "tenant_id": session["tenant_id"], "session_id": session["_id"], "sequence": sequence,
+    }, subject=session["_id"])
+
+
 def message_status(broker: Broker, message: dict, *, status: str, at: datetime, reason: str | None = None) -> Entry:
     return outbox_entry(broker, f"message.{status}", {
         "tenant_id": message["tenant_id"], "session_id": message["session_id"], "message_id": message["_id"],

@@ -1,7 +1,7 @@
 """What the worker registry tells us about the fleet.
 
-The walking skeleton only listens (the queue and its bindings exist, the handlers are wired);
-moving sessions off an offline worker and restoring them on a returning one come with failover."""
+A worker going offline, draining or leaving is handled by `failover`; a worker coming online is
+noted (it gets new sessions from the registry's selection)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,3 @@ async def when_worker_came_online_note_it(envelope: Envelope) -> None:
     data = envelope.data
     log.info("fleet.worker_online", worker_id=data["worker_id"], reason=data["reason"],
              session_count=len(data["session_ids"]))
-
-
-async def when_worker_went_offline_note_it(envelope: Envelope) -> None:
-    data = envelope.data
-    log.warning("fleet.worker_offline", worker_id=data["worker_id"], reason=data["reason"],
-                session_ids=data["session_ids"])

@@ -20,18 +20,19 @@ DELETED = "DELETED"
 
 _LIVE = frozenset({CONNECTING, QR_REQUIRED, CONNECTED, RECONNECTING})
 
-# Every edge a session may take, whoever causes it. A worker report that is not an edge from the
-# current status (a late QR after CONNECTED, say: uplink messages are handled concurrently) is
-# ignored rather than applied out of order.
+# Every edge a session may take, whoever causes it (a customer's command, a worker's report, the
+# platform's failover). A worker report that is not an edge from the current status (a late QR after
+# CONNECTED, say: uplink messages are handled concurrently) is ignored rather than applied out of order.
+# The diagram in the service's README is drawn from this table (a unit test keeps the two equal).
 TRANSITIONS: dict[str, frozenset[str]] = {
-    DISCONNECTED: frozenset({CONNECTING, DELETED}),
+    DISCONNECTED: frozenset({CONNECTING, RECONNECTING, LOGGED_OUT, DELETED}),
     CONNECTING: frozenset({QR_REQUIRED, CONNECTED, RECONNECTING, DISCONNECTED, LOGGED_OUT, ERROR, DELETED}),
     QR_REQUIRED: frozenset({CONNECTING, CONNECTED, RECONNECTING, DISCONNECTED, LOGGED_OUT, ERROR, DELETED}),
     # No edge back to QR_REQUIRED: an unlinked phone is reported as LOGGED_OUT first.
     CONNECTED: frozenset({CONNECTING, RECONNECTING, DISCONNECTED, LOGGED_OUT, ERROR, DELETED}),
     RECONNECTING: frozenset({CONNECTING, QR_REQUIRED, CONNECTED, DISCONNECTED, LOGGED_OUT, ERROR, DELETED}),
     LOGGED_OUT: frozenset({CONNECTING, DELETED}),
-    ERROR: frozenset({CONNECTING, DISCONNECTED, DELETED}),
+    ERROR: frozenset({CONNECTING, RECONNECTING, DISCONNECTED, LOGGED_OUT, DELETED}),
     DELETED: frozenset(),
 }
 
@@ -39,14 +40,29 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 class Command(str, Enum):
     """What a customer (or the platform on their behalf) asks of a session."""
 
-    CONNECT = "connect"
-    # The deeper lifecycle adds LOGOUT, RESTART, DELETE and FAILOVER here, each with its row below.
+    CONNECT = "connect"        # phase 2: a worker, then a QR code
+    PAIR = "pair"              # phase 2 with a pairing code instead of a QR code
+    DISCONNECT = "disconnect"  # stop it on its worker; the phone stays linked (restore later)
+    LOGOUT = "logout"          # stop it and unlink the phone (a new QR is needed next time)
+    RESTART = "restart"        # stop it and start it again from stored credentials
+    DELETE = "delete"          # stop it and remove it (see the cleanup policy in the README)
+    FAILOVER = "failover"      # the platform moves it off a worker that went offline, drains or left
 
+
+_ANY_BUT_DELETED = frozenset(TRANSITIONS) - {DELETED}
 
 # command -> (the statuses it is accepted from, the status it moves the session to)
 COMMANDS: dict[Command, tuple[frozenset[str], str]] = {
     # A session that is already live is not connected twice: that would start it on two workers.
     Command.CONNECT: (frozenset({DISCONNECTED, LOGGED_OUT, ERROR}), CONNECTING),
+    Command.PAIR: (frozenset({DISCONNECTED, LOGGED_OUT, ERROR}), CONNECTING),
+    Command.DISCONNECT: (frozenset({CONNECTING, QR_REQUIRED, CONNECTED, RECONNECTING, ERROR}), DISCONNECTED),
+    # Also from DISCONNECTED and ERROR: a stopped session may still have a linked phone to unlink.
+    Command.LOGOUT: (frozenset({DISCONNECTED, CONNECTING, QR_REQUIRED, CONNECTED, RECONNECTING, ERROR}), LOGGED_OUT),
+    Command.RESTART: (frozenset({DISCONNECTED, CONNECTING, QR_REQUIRED, CONNECTED, ERROR}), RECONNECTING),
+    Command.DELETE: (_ANY_BUT_DELETED, DELETED),
+    # From RECONNECTING too (its new worker died as well): then only the worker changes, no status edge.
+    Command.FAILOVER: (frozenset({CONNECTING, QR_REQUIRED, CONNECTED, RECONNECTING}), RECONNECTING),
 }
 
 
@@ -65,6 +81,23 @@ def command_accepted_from(command: Command) -> frozenset[str]:
 
 def command_target(command: Command) -> str:
     return COMMANDS[command][1]
+
+
+def mermaid() -> str:
+    """The transition table as a Mermaid state diagram (the service's README shows it; a test keeps
+    the two equal). Edges that a command takes are labelled with it."""
+    labels: dict[tuple[str, str], list[str]] = {}
+    for command, (sources, target) in COMMANDS.items():
+        for source in sources:
+            if source != target:
+                labels.setdefault((source, target), []).append(command.value)
+    lines = ["stateDiagram-v2", f"    [*] --> {DISCONNECTED}: create"]
+    for source, targets in TRANSITIONS.items():
+        for target in sorted(targets):
+            label = ", ".join(sorted(labels.get((source, target), [])))
+            lines.append(f"    {source} --> {target}" + (f": {label}" if label else ""))
+    lines.append(f"    {DELETED} --> [*]")
+    return "\n".join(lines)
 
 
 def is_live(status: str) -> bool:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aio_pika.exceptions import PublishError
-
 from wagw_common.broker import Broker
+from wagw_common.contracts.messages import CONTENT_FIELDS
 from wagw_common.envelope import Envelope
 from wagw_common.errors import NotFound
 from wagw_common.logging import get_logger
@@ -14,7 +13,8 @@ from wagw_common.outbox import OutboxRelay
 
 from . import clock, events
 from .jid import to_jid
-from .lifecycle import CONNECTED, FAILED, QUEUED
+from .lifecycle import CONNECTED, FAILED, QUEUED, RECONNECTING
+from .message_routing import fail, hand_to_worker
 from .messages_store import MessagesStore
 from .routing import SessionRoutes
 from .sessions_store import SessionsStore
@@ -23,28 +23,63 @@ from .views import message_view
 log = get_logger(__name__)
 
 
-def _refusal(session: dict[str, Any] | None) -> str | None:
+# Statuses in which a session is on its way back to a worker: sends wait for it (held), in order.
+_HOLDING = frozenset({RECONNECTING})
+
+
+async def _disposition(session: dict[str, Any] | None, data: dict[str, Any], messages: MessagesStore,
+                       queue_limit: int) -> str:
+    """`route` now, `hold` until the session is CONNECTED again, or the reason it is refused."""
     if session is None:
         return "session_not_found"
-    if session["status"] != CONNECTED:
+    if session["status"] == CONNECTED:
+        return "route"
+    if session["status"] in _HOLDING:
+        return "hold"  # the platform is moving it: nobody asked for this, so no limit applies
+    if not data.get("queue"):
         return "session_not_connected"
-    return None
+    # Asked to wait: up to `queue_limit` per session (counted before the insert, so concurrent sends
+    # can pass it by a few; it bounds the backlog, it is not an exact quota).
+    return "hold" if await messages.count_held(session["_id"]) < queue_limit else "queue_full"
+
+
+async def _content(data: dict[str, Any], messages: MessagesStore) -> tuple[dict[str, Any], str | None]:
+    """The parts besides type and text, with the WhatsApp id of a quoted or reacted-to message; or the
+    reason the send is refused (it names a message this session does not have)."""
+    content = {name: data[name] for name in CONTENT_FIELDS if data.get(name) is not None}
+    target_id = (data.get("reaction") or {}).get("message_id") or data.get("reply_to")
+    if target_id:
+        target = await messages.get(target_id)
+        if target is None or target["session_id"] != data["session_id"] or target["tenant_id"] != data["tenant_id"]:
+            return content, "reaction_target_not_found" if data.get("reaction") else "reply_target_not_found"
+        if target.get("wa_message_id"):
+            content["quoted_wa_message_id"] = target["wa_message_id"]
+    return content, None
 
 
 async def when_send_requested_store_and_route_it(
     envelope: Envelope, *, sessions: SessionsStore, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
-    routes: SessionRoutes,
+    routes: SessionRoutes, queue_limit: int,
 ) -> None:
     data = envelope.data
     session = await sessions.get_for_tenant(data["tenant_id"], data["session_id"])
+    disposition = await _disposition(session, data, messages, queue_limit)
+    content, bad_target = await _content(data, messages)
+    if bad_target and disposition in ("route", "hold"):
+        disposition = bad_target
+    worker_id = await routes.worker_for(data["session_id"]) if disposition == "route" else None
+    if disposition == "route" and worker_id is None:
+        disposition = "session_not_connected"
     now = clock.now()
     message = {
         "_id": data["message_id"], "session_id": data["session_id"], "tenant_id": data["tenant_id"],
-        "direction": "outbound", "chat": to_jid(data["to"]), "type": data["type"], "text": data["text"],
-        "status": QUEUED, "timeline": [{"status": QUEUED, "at": now, "reason": None}], "created_at": now,
+        "direction": "outbound", "chat": to_jid(data["to"]), "type": data["type"], "text": data.get("text"),
+        "content": content, "status": QUEUED, "timeline": [{"status": QUEUED, "at": now, "reason": None}], "created_at": now,
+        # Claimed for its worker in the insert itself, so a concurrent release cannot send it too.
+        "routed_to": worker_id,
     }
     entries = [events.message_status(broker, message, status=QUEUED, at=now)]
-    refusal = _refusal(session)
+    refusal = None if disposition in ("route", "hold") else disposition
     if refusal:
         # Accepted and refused in the same write: the history shows both steps, and nothing is routed.
         message["status"] = FAILED
@@ -59,42 +94,20 @@ async def when_send_requested_store_and_route_it(
         # Routing again is at-least-once; workers drop a message id they have already sent.
         message = existing
         if refusal:
-            await _fail(message, refusal, messages=messages, relay=relay, broker=broker)
+            await fail(message, refusal, messages=messages, relay=relay, broker=broker)
             return
+        if disposition == "route" and existing.get("routed_to") != worker_id:
+            if not await messages.claim_route(existing["_id"], worker_id):
+                return  # a release handed it to the session's worker already
     else:
         await events.publish_outbox(relay, message["_id"], entries)
         if refusal:
             log.info("message.refused", message_id=message["_id"], reason=refusal)
             return
-    await _route(message, messages=messages, relay=relay, broker=broker, routes=routes)
-
-
-async def _route(message: dict[str, Any], *, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
-                 routes: SessionRoutes) -> None:
-    worker_id = await routes.worker_for(message["session_id"])
-    if worker_id is None:
-        await _fail(message, "session_not_connected", messages=messages, relay=relay, broker=broker)
+    if disposition == "hold":
+        log.info("message.held", message_id=message["_id"], session_id=message["session_id"])
         return
-    command = {"session_id": message["session_id"], "message_id": message["_id"], "to": message["chat"],
-               "type": message["type"], "text": message["text"]}
-    try:
-        await broker.send_to_worker(worker_id, "worker.message.send", command, subject=message["_id"])
-    except PublishError as exc:
-        # Unroutable: the worker's queue is gone, so waiting will not help (transient errors propagate
-        # and the command is retried).
-        log.warning("message.worker_unreachable", message_id=message["_id"], worker_id=worker_id, error=repr(exc))
-        await _fail(message, "worker_unreachable", messages=messages, relay=relay, broker=broker)
-        return
-    log.info("message.routed", message_id=message["_id"], worker_id=worker_id)
-
-
-async def _fail(message: dict[str, Any], reason: str, *, messages: MessagesStore, relay: OutboxRelay,
-                broker: Broker) -> None:
-    now = clock.now()
-    entry = events.message_status(broker, message, status=FAILED, at=now, reason=reason)
-    written = await messages.advance(message, FAILED, {"status": FAILED, "at": now, "reason": reason}, entry)
-    if written is not None:
-        await events.publish_outbox(relay, message["_id"], [entry])
+    await hand_to_worker(message, worker_id, messages=messages, relay=relay, broker=broker)
 
 
 async def when_history_requested_return_a_page(
@@ -103,8 +116,13 @@ async def when_history_requested_return_a_page(
     data = envelope.data
     if await sessions.get_for_tenant(data["tenant_id"], data["session_id"]) is None:
         raise NotFound("no such session", {"session_id": data["session_id"]})
+    filters = {name: data.get(name) for name in ("direction", "status", "since", "until")}
+    filters["chat"] = to_jid(data["chat"]) if data.get("chat") else None
+    for name in ("since", "until"):
+        if filters[name] is not None:
+            filters[name] = clock.to_stored_precision(filters[name])
     page, next_cursor = await messages.page(data["tenant_id"], data["session_id"], limit=data["limit"],
-                                            before=data["before"])
+                                            before=data["before"], filters=filters)
     return {"messages": [message_view(m) for m in page], "next_cursor": next_cursor}
 
 

@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from wagw_common import outbox
 
-from .lifecycle import MESSAGE_PREDECESSORS
+from .lifecycle import MESSAGE_PREDECESSORS, QUEUED
 from .pagination import before_filter, encode_cursor
 
 _NO_OUTBOX = {"outbox": 0}
@@ -23,6 +23,7 @@ def _without_outbox(document: dict[str, Any] | None) -> dict[str, Any] | None:
         document.pop("outbox", None)
     return document
 _NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
+_OLDEST_FIRST = [("created_at", ASCENDING), ("_id", ASCENDING)]
 
 
 def inbound_message_id(session_id: str, wa_message_id: str) -> str:
@@ -65,10 +66,42 @@ class MessagesStore:
             return_document=ReturnDocument.AFTER,
         ))
 
-    async def page(self, tenant_id: str, session_id: str, *, limit: int,
-                   before: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of history, newest first, and the cursor of the next page (None on the last)."""
-        query = {"session_id": session_id, "tenant_id": tenant_id, **before_filter(before)}
+    async def waiting_for(self, session_id: str, worker_id: str) -> list[dict[str, Any]]:
+        """Queued outbound messages of a session not yet handed to `worker_id`, oldest first."""
+        query = {"session_id": session_id, "direction": "outbound", "status": QUEUED, "routed_to": {"$ne": worker_id}}
+        return await self.collection.find(query, _NO_OUTBOX).sort(_OLDEST_FIRST).to_list(None)
+
+    async def count_held(self, session_id: str) -> int:
+        """Queued messages of a session handed to no worker yet (waiting for it to connect)."""
+        return await self.collection.count_documents(
+            {"session_id": session_id, "direction": "outbound", "status": QUEUED, "routed_to": None})
+
+    async def claim_route(self, message_id: str, worker_id: str) -> bool:
+        claimed = await self.collection.find_one_and_update(
+            {"_id": message_id, "status": QUEUED, "routed_to": {"$ne": worker_id}}, {"$set": {"routed_to": worker_id}},
+        )
+        return claimed is not None
+
+    async def delete_older_than(self, cutoff) -> int:
+        """The retention sweep: MongoDB's TTL indexes are not on every supported server."""
+        return (await self.collection.delete_many({"created_at": {"$lt": cutoff}})).deleted_count
+
+    async def delete_for_session(self, session_id: str) -> int:
+        return (await self.collection.delete_many({"session_id": session_id})).deleted_count
+
+    async def page(self, tenant_id: str, session_id: str, *, limit: int, before: str | None,
+                   filters: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of history, newest first, and the cursor of the next page (None on the last).
+        `filters`: direction, status, chat (a JID), since (inclusive), until (exclusive)."""
+        query: dict[str, Any] = {"session_id": session_id, "tenant_id": tenant_id, **before_filter(before)}
+        filters = filters or {}
+        for name in ("direction", "status", "chat"):
+            if filters.get(name) is not None:
+                query[name] = filters[name]
+        created = {op: filters[name] for name, op in (("since", "$gte"), ("until", "$lt")) if filters.get(name)}
+        if created:
+            # Next to the cursor's own `$or` on created_at, so both apply.
+            query = {"$and": [query, {"created_at": created}]}
         found = await self.collection.find(query, _NO_OUTBOX).sort(_NEWEST_FIRST).limit(limit + 1).to_list(None)
         page = found[:limit]
         next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["_id"]) if len(found) > limit else None

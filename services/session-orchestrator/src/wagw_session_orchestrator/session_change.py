@@ -14,7 +14,8 @@ from wagw_common.broker import Broker
 from wagw_common.logging import get_logger
 from wagw_common.outbox import OutboxRelay
 
-from . import events
+from . import clock, events
+from .lifecycle import DELETED
 from .sessions_store import SessionsStore
 
 log = get_logger(__name__)
@@ -57,6 +58,28 @@ class SessionChange:
         self.entries.append(events.session_qr_updated(
             self.broker, self.session, qr=qr, expires_at=expires_at, sequence=self._next_sequence(),
         ))
+        return self
+
+    def show_pairing_code(self, code: str, expires_at: datetime) -> "SessionChange":
+        self.fields.update(pairing_code=code, pairing_code_expires_at=expires_at)
+        self.entries.append(events.session_pairing_code(
+            self.broker, self.session, code=code, expires_at=expires_at, sequence=self._next_sequence(),
+        ))
+        return self
+
+    def describe(self, *, name: str, description: str) -> "SessionChange":
+        self.fields.update(name=name, description=description)
+        self.entries.append(events.session_updated(
+            self.broker, self.session, name=name, description=description, sequence=self._next_sequence(),
+        ))
+        return self
+
+    def delete(self, *, reason: str) -> "SessionChange":
+        """DELETED (with its status event), then `session.deleted`: the cue for the owners of what
+        hangs off a session (the gateway's API keys) to clean up."""
+        self.move_to(DELETED, reason=reason, worker_id=None)
+        self.fields.update(qr=None, qr_expires_at=None, deleted_at=clock.now())
+        self.entries.append(events.session_deleted(self.broker, self.session, sequence=self._next_sequence()))
         return self
 
 

@@ -7,13 +7,14 @@ from typing import Any
 
 from wagw_common.broker import Broker
 from wagw_common.envelope import Envelope
-from wagw_common.errors import Conflict, LimitExceeded, NotFound, RemoteError, Unavailable
+from wagw_common.errors import Conflict, LimitExceeded, NotFound, Unavailable
 from wagw_common.logging import get_logger
 from wagw_common.outbox import OutboxRelay
 from wagw_common.rpc import RpcClient
 
 from . import clock, events
 from .lifecycle import CONNECTING, DISCONNECTED, ERROR, Command, command_accepted_from, command_target
+from .placement import select_worker
 from .routing import SessionRoutes
 from .session_change import SessionChange, change_session
 from .sessions_store import SessionsStore
@@ -57,33 +58,50 @@ async def when_session_connect_requested_assign_a_worker(
     envelope: Envelope, *, sessions: SessionsStore, relay: OutboxRelay, broker: Broker, rpc: RpcClient,
     routes: SessionRoutes,
 ) -> dict[str, Any]:
+    return await _assign_and_start(envelope, Command.CONNECT, None, sessions=sessions, relay=relay, broker=broker,
+                                   rpc=rpc, routes=routes)
+
+
+async def when_session_pair_requested_assign_a_worker(
+    envelope: Envelope, *, sessions: SessionsStore, relay: OutboxRelay, broker: Broker, rpc: RpcClient,
+    routes: SessionRoutes,
+) -> dict[str, Any]:
+    """Phase 2 with a pairing code: the worker answers with a code for this phone (worker_reports)."""
+    return await _assign_and_start(envelope, Command.PAIR, envelope.data["phone"], sessions=sessions, relay=relay,
+                                   broker=broker, rpc=rpc, routes=routes)
+
+
+async def _assign_and_start(
+    envelope: Envelope, command: Command, pairing_phone: str | None, *, sessions: SessionsStore, relay: OutboxRelay,
+    broker: Broker, rpc: RpcClient, routes: SessionRoutes,
+) -> dict[str, Any]:
     tenant_id, session_id = envelope.data["tenant_id"], envelope.data["session_id"]
-    session = await _tenant_session(sessions, tenant_id, session_id)
-    accepted = command_accepted_from(Command.CONNECT)
-    _refuse_unless_in(session, accepted)
-    try:
-        worker_id = (await rpc.call("worker.select", {"session_id": session_id}))["worker_id"]
-    except (RemoteError, Unavailable) as exc:
-        raise Unavailable("no worker available", {"reason": exc.message}) from exc
+    session = await tenant_session(sessions, tenant_id, session_id)
+    accepted = command_accepted_from(command)
+    refuse_unless_in(session, accepted)
+    worker_id = await select_worker(rpc, session_id)
 
     def assign(current: dict, change: SessionChange) -> SessionChange:
         # Checked again against the session as it is now: of two concurrent connects only one
         # finds it still connectable when its compare-and-set lands.
-        _refuse_unless_in(current, accepted)
-        return change.move_to(command_target(Command.CONNECT), worker_id=worker_id).set(qr=None, qr_expires_at=None)
+        refuse_unless_in(current, accepted)
+        return change.move_to(command_target(command), worker_id=worker_id).set(
+            qr=None, qr_expires_at=None, pairing_code=None, pairing_code_expires_at=None, moved_from=None)
 
     written = await change_session(sessions, relay, broker, session_id, assign, first_read=session)
     if written is None:
         raise NotFound("no such session", {"session_id": session_id})
     await routes.remember(session_id, worker_id)
+    start = {"session_id": session_id, "restore": False}
+    if pairing_phone:
+        start["pairing_phone"] = pairing_phone
     try:
-        await broker.send_to_worker(worker_id, "worker.session.start", {"session_id": session_id, "restore": False},
-                                    subject=session_id)
+        await broker.send_to_worker(worker_id, "worker.session.start", start, subject=session_id)
     except Exception as exc:
         log.error("session.start_not_delivered", session_id=session_id, worker_id=worker_id, error=repr(exc))
         await _give_up_start(sessions, relay, broker, session_id, worker_id)
         raise Unavailable("the selected worker cannot be reached", {"worker_id": worker_id}) from exc
-    log.info("session.connecting", session_id=session_id, worker_id=worker_id)
+    log.info("session.connecting", session_id=session_id, worker_id=worker_id, pairing=bool(pairing_phone))
     return session_view(written)
 
 
@@ -103,7 +121,7 @@ async def _give_up_start(sessions: SessionsStore, relay: OutboxRelay, broker: Br
 
 
 async def when_session_requested_return_it(envelope: Envelope, *, sessions: SessionsStore) -> dict[str, Any]:
-    session = await _tenant_session(sessions, envelope.data["tenant_id"], envelope.data["session_id"])
+    session = await tenant_session(sessions, envelope.data["tenant_id"], envelope.data["session_id"])
     return session_view(session)
 
 
@@ -113,14 +131,14 @@ async def when_sessions_listed_return_them(envelope: Envelope, *, sessions: Sess
     return {"sessions": [session_view(session, now) for session in found]}
 
 
-async def _tenant_session(sessions: SessionsStore, tenant_id: str, session_id: str) -> dict[str, Any]:
+async def tenant_session(sessions: SessionsStore, tenant_id: str, session_id: str) -> dict[str, Any]:
     session = await sessions.get_for_tenant(tenant_id, session_id)
     if session is None:
         raise NotFound("no such session", {"session_id": session_id})
     return session
 
 
-def _refuse_unless_in(session: dict[str, Any], accepted: frozenset[str]) -> None:
+def refuse_unless_in(session: dict[str, Any], accepted: frozenset[str]) -> None:
     if session["status"] not in accepted:
         raise Conflict(
             f"the session is {session['status']}",

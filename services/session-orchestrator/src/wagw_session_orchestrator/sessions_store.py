@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from wagw_common import outbox
 from wagw_common.storage import utc_now
 
-from .lifecycle import DELETED
+from .lifecycle import DELETED, RECONNECTING
 
 _NO_OUTBOX = {"outbox": 0}
 
@@ -53,6 +53,18 @@ class SessionsStore:
 
     async def release_slot(self, tenant_id: str) -> None:
         await self.counters.update_one({"_id": tenant_id, "count": {"$gt": 0}}, {"$inc": {"count": -1}})
+
+    async def claim_slot_release(self, session_id: str) -> bool:
+        """True once per deleted session: whoever gets True gives the tenant's slot back."""
+        claimed = await self.collection.find_one_and_update(
+            {"_id": session_id, "status": DELETED, "slot_released": {"$ne": True}}, {"$set": {"slot_released": True}},
+        )
+        return claimed is not None
+
+    async def live_on_worker(self, worker_id: str) -> list[dict[str, Any]]:
+        """Sessions a worker holds (or is about to), and those being moved off it (to finish a move)."""
+        query = {"$or": [{"worker_id": worker_id}, {"moved_from": worker_id, "status": RECONNECTING}]}
+        return await self.collection.find(query, _NO_OUTBOX).to_list(None)
 
     async def insert(self, session: dict[str, Any]) -> None:
         await self.collection.insert_one(session)

@@ -22,6 +22,20 @@ class Settings(MongoSettings, CommonSettings):
         "Lifetime of a cached session-to-worker route in Redis (rebuilt from MongoDB on a miss)", int,
     )
 
+    send_queue_limit: int = env_field(
+        "SEND_QUEUE_LIMIT", "100",
+        "Messages one session may hold while not connected when a send asks to be queued (`queue: true`)", int,
+    )
+    history_retention_days: float = env_field(
+        "HISTORY_RETENTION_DAYS", "0",
+        "Days a message is kept in history before a periodic sweep deletes it (0: kept until its session is deleted)",
+        float,
+    )
+    history_sweep_interval: float = env_field(
+        "HISTORY_SWEEP_INTERVAL_SECONDS", "3600", "How often one replica deletes messages older than the retention",
+        float,
+    )
+
 
 SERVICE = "session-orchestrator"
 # This service's own values of the variables every service reads.

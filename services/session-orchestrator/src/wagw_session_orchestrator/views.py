@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from wagw_common.contracts.messages import CONTENT_FIELDS
 from wagw_common.storage import utc_now
 
 
 def session_view(session: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
-    """A QR is shown only while it can still be scanned."""
+    """A QR (or pairing code) is shown only while it can still be used."""
     now = now or utc_now()
     expires_at = session.get("qr_expires_at")
     qr_valid = bool(session.get("qr")) and expires_at is not None and expires_at > now
+    code_expires_at = session.get("pairing_code_expires_at")
+    code_valid = bool(session.get("pairing_code")) and code_expires_at is not None and code_expires_at > now
     return {
         "session_id": session["_id"],
         "tenant_id": session["tenant_id"],
@@ -24,6 +27,8 @@ def session_view(session: dict[str, Any], now: datetime | None = None) -> dict[s
         "qr_expires_at": expires_at if qr_valid else None,
         "phone": session.get("phone"),
         "sequence": session.get("sequence"),
+        "pairing_code": session["pairing_code"] if code_valid else None,
+        "pairing_code_expires_at": code_expires_at if code_valid else None,
         "created_at": session["created_at"],
         "updated_at": session["updated_at"],
     }
@@ -38,7 +43,8 @@ def message_view(message: dict[str, Any]) -> dict[str, Any]:
         "chat": message["chat"],
         "type": message["type"],
         "sender": message.get("sender"),
-        "text": message["text"],
+        "text": message.get("text"),
+        **{part: (message.get("content") or {}).get(part) for part in CONTENT_FIELDS},
         "status": message["status"],
         "timeline": [
             {"status": step["status"], "at": step["at"], "reason": step.get("reason")}

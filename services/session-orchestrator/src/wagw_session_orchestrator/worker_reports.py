@@ -14,7 +14,12 @@ from wagw_common.logging import get_logger
 from wagw_common.outbox import OutboxRelay
 
 from . import clock, events
-from .lifecycle import CONNECTED, QR_REQUIRED, RECEIVED, can_move, is_live, message_may_move
+from .lifecycle import (
+    CONNECTED, CONNECTING, DISCONNECTED, LOGGED_OUT, QR_REQUIRED, RECEIVED, RECONNECTING, can_move, is_live,
+    message_may_move,
+)
+from .message_routing import release_held
+from .placement import stop_on
 from .messages_store import MessagesStore, inbound_message_id
 from .session_change import SessionChange, change_session
 from .sessions_store import SessionsStore
@@ -52,15 +57,39 @@ async def when_worker_shows_qr_store_it(
         log.warning("worker.report_for_unknown_session", report="qr", session_id=data["session_id"])
 
 
-async def when_worker_reports_session_status_apply_it(
+async def when_worker_shows_pairing_code_store_it(
     envelope: Envelope, *, sessions: SessionsStore, relay: OutboxRelay, broker: Broker,
 ) -> None:
     data = envelope.data
+
+    def show(session: dict, change: SessionChange) -> SessionChange | None:
+        if not _from_assigned_worker(session, data["worker_id"], "pairing_code"):
+            return None
+        if session["status"] not in (CONNECTING, RECONNECTING) or session.get("pairing_code") == data["code"]:
+            log.info("worker.pairing_code_ignored", session_id=session["_id"], status=session["status"])
+            return None
+        return change.show_pairing_code(data["code"], clock.to_stored_precision(data["expires_at"]))
+
+    if await change_session(sessions, relay, broker, data["session_id"], show) is None:
+        log.warning("worker.report_for_unknown_session", report="pairing_code", session_id=data["session_id"])
+
+
+async def when_worker_reports_session_status_apply_it(
+    envelope: Envelope, *, sessions: SessionsStore, relay: OutboxRelay, broker: Broker, messages: MessagesStore,
+    message_relay: OutboxRelay,
+) -> None:
+    data = envelope.data
     target = data["status"]
+    stray: list[bool] = []
 
     def apply(session: dict, change: SessionChange) -> SessionChange | None:
         if not _from_assigned_worker(session, data["worker_id"], "status"):
+            stray[:] = [is_live(target)]
             return None
+        if session.get("awaiting_stop") == data["worker_id"] and target in (DISCONNECTED, LOGGED_OUT):
+            return change.set(awaiting_stop=None)  # the stop half of a restart on the same worker
+        if session["status"] == RECONNECTING and target == CONNECTING:
+            return None  # the worker starting it again is part of reconnecting, not news
         if target == session["status"]:
             # Nothing happened that anyone needs to hear about; a newly learnt phone is still kept.
             return change.set(phone=data["phone"]) if data["phone"] and data["phone"] != session.get("phone") else None
@@ -69,13 +98,26 @@ async def when_worker_reports_session_status_apply_it(
             return None
         change.move_to(target, reason=data["reason"])
         if target == CONNECTED or not is_live(target):
-            change.set(qr=None, qr_expires_at=None)
+            change.set(qr=None, qr_expires_at=None, pairing_code=None, pairing_code_expires_at=None, moved_from=None)
         if data["phone"]:
             change.set(phone=data["phone"])
         return change
 
-    if await change_session(sessions, relay, broker, data["session_id"], apply) is None:
+    written = await change_session(sessions, relay, broker, data["session_id"], apply)
+    if written is None:
         log.warning("worker.report_for_unknown_session", report="status", session_id=data["session_id"])
+        return
+    if stray and stray[0]:
+        # A worker runs a session the platform placed elsewhere (it came back after a failover, say):
+        # one session must not be live on two workers, so this one is told to stop it.
+        log.warning("worker.stray_session_stopped", session_id=written["_id"], worker_id=data["worker_id"],
+                    assigned_worker_id=written.get("worker_id"))
+        await stop_on(broker, data["worker_id"], written["_id"], logout=False)
+        return
+    if target == CONNECTED and written["status"] == CONNECTED and written.get("worker_id") == data["worker_id"]:
+        # Every CONNECTED report releases what waits (idempotent: claims), so a retried report
+        # finishes a release that a crash interrupted.
+        await release_held(written["_id"], data["worker_id"], messages=messages, relay=message_relay, broker=broker)
 
 
 async def when_worker_reports_message_status_record_it(
@@ -86,6 +128,11 @@ async def when_worker_reports_message_status_record_it(
     message = await messages.get(data["message_id"])
     if message is None or message["session_id"] != data["session_id"] or message["direction"] != "outbound":
         log.warning("worker.status_for_unknown_message", message_id=data["message_id"], session_id=data["session_id"])
+        return
+    if message.get("routed_to") not in (None, data["worker_id"]):
+        # A worker the message was taken from (it died, the session moved) must not rewrite its history.
+        log.warning("worker.status_from_unrouted_worker", message_id=message["_id"], worker_id=data["worker_id"],
+                    routed_to=message["routed_to"])
         return
     if not message_may_move(message["status"], target):
         log.info("worker.message_status_ignored", message_id=message["_id"], status=message["status"], reported=target)

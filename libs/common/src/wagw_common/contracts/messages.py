@@ -2,26 +2,101 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+import re
+
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from . import fields as f
 from .base import Contract, Kind, StrictSchema
-from .sessions import SessionRef, TenantScoped
+from .sessions import SessionRef, TenantScoped, normalise_phone
 
 _SESSION_ID = "s_8f14e45fceea167a"
 _TENANT_ID = "u_c9f0f895fb98ab91"
 _MESSAGE_ID = "m_45c48cce2e2d7fbd"
 _TIME = "2026-01-01T12:00:00Z"
-MESSAGE_TYPES = ("text",)
+MEDIA_TYPES = ("image", "video", "audio", "document")
+MESSAGE_TYPES = ("text", *MEDIA_TYPES, "location", "contact", "reaction")
+# The part of a message each type needs besides `text` (which is the caption of a media message).
+CONTENT_OF_TYPE = {**{t: "media" for t in MEDIA_TYPES}, "location": "location", "contact": "contact",
+                   "reaction": "reaction"}
+CONTENT_FIELDS = ("media", "location", "contact", "reaction", "reply_to")
+_CHAT_ID = re.compile(r"^([0-9]{6,15}@s\.whatsapp\.net|[0-9]{6,20}(-[0-9]{6,12})?@g\.us)$")
 
 
-class SendMessage(StrictSchema):
+class Recipient(fields.String):
+    """A phone number (normalised to its E.164 digits) or a WhatsApp chat id (`…@s.whatsapp.net`, a
+    group's `…@g.us`), which is kept as it is."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if "@" in text:
+            if not _CHAT_ID.match(text):
+                raise ValidationError("not a WhatsApp chat id (…@s.whatsapp.net or …@g.us)")
+            return text
+        return normalise_phone(text)
+
+
+class Media(StrictSchema):
+    url = fields.Url(required=True, schemes=("http", "https"), validate=validate.Length(max=2048))
+    filename = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=255))
+    mimetype = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Regexp(r"^[a-z]+/[A-Za-z0-9.+-]+$", error="not a MIME type"))
+
+
+class Location(StrictSchema):
+    latitude = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    longitude = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=256))
+    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=512))
+
+
+class ContactCard(StrictSchema):
+    name = f.text(256, required=True)
+    phone = Recipient(required=True)
+
+
+class Reaction(StrictSchema):
+    message_id = f.object_id()  # the message reacted to (an id of this session's history)
+    emoji = fields.String(required=True, validate=validate.Length(max=16))  # empty: remove the reaction
+
+
+class MessageContent(StrictSchema):
+    """What a message carries besides its type and text: checked against the type."""
+
+    type = fields.String(load_default="text", validate=validate.OneOf(MESSAGE_TYPES))
+    text = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=4096))
+    media = fields.Nested(Media, load_default=None, allow_none=True)
+    location = fields.Nested(Location, load_default=None, allow_none=True)
+    contact = fields.Nested(ContactCard, load_default=None, allow_none=True)
+    reaction = fields.Nested(Reaction, load_default=None, allow_none=True)
+    reply_to = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$"))
+
+    @validates_schema(skip_on_field_errors=False)
+    def _parts_match_the_type(self, data, **_kwargs):
+        kind = data.get("type", "text")
+        needed = CONTENT_OF_TYPE.get(kind)
+        errors = {}
+        if kind == "text" and not data.get("text"):
+            errors["text"] = ["required when type is text"]
+        if needed and data.get(needed) is None:
+            errors[needed] = [f"required when type is {kind}"]
+        for part in ("media", "location", "contact", "reaction"):
+            if part != needed and data.get(part) is not None:
+                errors[part] = [f"not allowed when type is {kind}"]
+        if kind in ("location", "contact", "reaction") and data.get("text"):
+            errors["text"] = [f"not allowed when type is {kind} (a caption is for media)"]
+        if errors:
+            raise ValidationError(errors)
+
+
+class SendMessage(MessageContent):
     tenant_id = f.object_id()
     session_id = f.object_id()
     message_id = f.object_id()
-    to = f.chat_id()
-    type = fields.String(load_default="text", validate=validate.OneOf(MESSAGE_TYPES))
-    text = f.text(4096, required=True)
+    to = Recipient(required=True)
+    # Accept it even when the session is not CONNECTED, and send it once it is (a bounded number per
+    # session is held; see the orchestrator's README); without it such a send fails at once.
+    queue = fields.Boolean(load_default=False)
 
 
 class StatusStep(StrictSchema):
@@ -38,7 +113,12 @@ class MessageView(StrictSchema):
     chat = fields.String(required=True)
     sender = fields.String(allow_none=True, load_default=None)  # inbound only: who wrote it (in a group, not the chat)
     type = fields.String(required=True)
-    text = fields.String(required=True)
+    text = fields.String(required=True, allow_none=True)  # the caption of a media message; null when none
+    media = fields.Nested(Media, load_default=None, allow_none=True)
+    location = fields.Nested(Location, load_default=None, allow_none=True)
+    contact = fields.Nested(ContactCard, load_default=None, allow_none=True)
+    reaction = fields.Nested(Reaction, load_default=None, allow_none=True)
+    reply_to = fields.String(load_default=None, allow_none=True)
     status = fields.String(required=True, validate=validate.OneOf((*f.MESSAGE_STATUSES, "received")))
     timeline = fields.List(fields.Nested(StatusStep), required=True)
     created_at = f.timestamp()
@@ -46,7 +126,13 @@ class MessageView(StrictSchema):
 
 class ListMessages(SessionRef):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    before = fields.String(load_default=None, allow_none=True)
+    before = fields.String(load_default=None, allow_none=True)  # the cursor a previous page gave
+    direction = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("outbound", "inbound")))
+    status = fields.String(load_default=None, allow_none=True,
+                           validate=validate.OneOf((*f.MESSAGE_STATUSES, "received")))
+    chat = Recipient(load_default=None, allow_none=True)
+    since = fields.AwareDateTime(load_default=None, allow_none=True)  # created at or after
+    until = fields.AwareDateTime(load_default=None, allow_none=True)  # created before
 
 
 class MessageList(StrictSchema):
@@ -98,8 +184,10 @@ CONTRACTS = [
     Contract("message.send", Kind.COMMAND, SendMessage, "Send a message through a session (accepted, then routed)",
              {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "message_id": _MESSAGE_ID,
               "to": "628123456789", "type": "text", "text": "Hello"}, tags=("messages",)),
-    Contract("message.list", Kind.QUERY, ListMessages, "A session's message history, newest first",
-             {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "limit": 50, "before": None},
+    Contract("message.list", Kind.QUERY, ListMessages,
+             "A session's message history, newest first, filtered by direction, status, chat and time range",
+             {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "limit": 50, "before": None, "direction": "outbound",
+              "status": None, "chat": None, "since": "2026-01-01T00:00:00Z", "until": None},
              reply=MessageList, reply_example={"messages": [_VIEW], "next_cursor": None}, tags=("messages",)),
     Contract("message.get", Kind.QUERY, GetMessage, "One message with its status timeline",
              {"tenant_id": _TENANT_ID, "message_id": _MESSAGE_ID}, reply=MessageView, reply_example=_VIEW,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+import re
+
+import phonenumbers
+from marshmallow import ValidationError, fields, validate
 
 from . import fields as f
 from .base import Contract, Kind, StrictSchema
@@ -10,6 +13,29 @@ from .base import Contract, Kind, StrictSchema
 _SESSION_ID = "s_8f14e45fceea167a"
 _TENANT_ID = "u_c9f0f895fb98ab91"
 _TIME = "2026-01-01T12:00:00Z"
+_SEPARATORS = re.compile(r"[\s().-]")
+
+
+def normalise_phone(value: str) -> str:
+    """An international phone number as typed (`+62 812-3456-789`, `628123456789`) -> its digits in
+    E.164 (`628123456789`); ValidationError with the reason when it is not a valid number."""
+    digits = _SEPARATORS.sub("", value.strip())
+    if not re.fullmatch(r"\+?[0-9]{6,15}", digits):
+        raise ValidationError("must be an international phone number (country code first, digits, optional +)")
+    try:
+        number = phonenumbers.parse("+" + digits.removeprefix("+"), None)
+    except phonenumbers.NumberParseException:
+        raise ValidationError("not a phone number: the country code is unknown") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError("not a valid phone number for its country code")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).removeprefix("+")
+
+
+class PhoneNumber(fields.String):
+    """An international phone number as typed, loaded as its E.164 digits."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return normalise_phone(super()._deserialize(value, attr, data, **kwargs))
 
 
 class TenantScoped(StrictSchema):
@@ -26,6 +52,19 @@ class CreateSession(TenantScoped):
     session_limit = fields.Integer(required=True, validate=validate.Range(min=0, max=10_000))
 
 
+class UpdateSession(SessionRef):
+    """Rename and/or describe: at least one of the two."""
+
+    name = f.text(100)
+    description = fields.String(validate=validate.Length(max=500))
+
+
+class PairSession(SessionRef):
+    """Connect with a pairing code: the phone number (international format) the code is for."""
+
+    phone = PhoneNumber(required=True)
+
+
 class SessionView(StrictSchema):
     session_id = f.object_id()
     tenant_id = f.object_id()
@@ -38,6 +77,9 @@ class SessionView(StrictSchema):
     phone = fields.String(allow_none=True, load_default=None)
     # The sequence number of the session's latest event, so a client can tell what it has missed.
     sequence = fields.Integer(allow_none=True, load_default=None)
+    # Set after a pairing-code connect, until the phone confirms it.
+    pairing_code = fields.String(allow_none=True, load_default=None)
+    pairing_code_expires_at = fields.AwareDateTime(allow_none=True, load_default=None)
     created_at = f.timestamp()
     updated_at = f.timestamp()
 
@@ -71,6 +113,28 @@ class SessionQrUpdated(StrictSchema):
     sequence = fields.Integer(required=True, validate=validate.Range(min=1))
 
 
+class SessionUpdated(StrictSchema):
+    tenant_id = f.object_id()
+    session_id = f.object_id()
+    name = f.text(100, required=True)
+    description = fields.String(required=True)
+    sequence = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class SessionDeleted(StrictSchema):
+    tenant_id = f.object_id()
+    session_id = f.object_id()
+    sequence = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class SessionPairingCode(StrictSchema):
+    tenant_id = f.object_id()
+    session_id = f.object_id()
+    code = f.text(16, required=True)
+    expires_at = f.timestamp()
+    sequence = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
 _VIEW_EXAMPLE = {
     "session_id": _SESSION_ID, "tenant_id": _TENANT_ID, "name": "Support line", "description": "",
     "status": "DISCONNECTED", "worker_id": None, "qr": None, "qr_expires_at": None, "phone": None,
@@ -91,6 +155,30 @@ CONTRACTS = [
     Contract("session.list", Kind.QUERY, TenantScoped, "Every session of the tenant",
              {"tenant_id": _TENANT_ID}, reply=SessionList, reply_example={"sessions": [_VIEW_EXAMPLE]},
              tags=("sessions",)),
+    Contract("session.update", Kind.QUERY, UpdateSession, "Rename and/or describe a session",
+             {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "name": "Sales line", "description": "Team B"},
+             reply=SessionView, reply_example={**_VIEW_EXAMPLE, "name": "Sales line", "description": "Team B"},
+             tags=("sessions",)),
+    Contract("session.pair", Kind.QUERY, PairSession,
+             "Phase 2 with a pairing code: assign a worker, which answers with a code for the phone number",
+             {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "phone": "+628123456789"},
+             reply=SessionView, reply_example={**_VIEW_EXAMPLE, "status": "CONNECTING", "worker_id": "worker-1"},
+             tags=("sessions",)),
+    Contract("session.disconnect", Kind.QUERY, SessionRef,
+             "Stop a session on its worker; the phone stays linked, so a later restart restores it",
+             {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID}, reply=SessionView, reply_example=_VIEW_EXAMPLE,
+             tags=("sessions",)),
+    Contract("session.logout", Kind.QUERY, SessionRef, "Stop a session and unlink the phone (LOGGED_OUT)",
+             {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID}, reply=SessionView,
+             reply_example={**_VIEW_EXAMPLE, "status": "LOGGED_OUT"}, tags=("sessions",)),
+    Contract("session.restart", Kind.QUERY, SessionRef,
+             "Stop a session and start it again on a worker from its stored credentials (RECONNECTING)",
+             {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID}, reply=SessionView,
+             reply_example={**_VIEW_EXAMPLE, "status": "RECONNECTING", "worker_id": "worker-1"}, tags=("sessions",)),
+    Contract("session.delete", Kind.QUERY, SessionRef,
+             "Stop a session, unlink the phone and remove it with its history (see the cleanup policy)",
+             {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID}, reply=SessionView,
+             reply_example={**_VIEW_EXAMPLE, "status": "DELETED"}, tags=("sessions",)),
     Contract("session.created", Kind.EVENT, SessionCreated, "A session record was created",
              {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "name": "Support line", "status": "DISCONNECTED"},
              tags=("sessions",)),
@@ -99,5 +187,15 @@ CONTRACTS = [
               "worker_id": "worker-1", "reason": None, "sequence": 3}, tags=("sessions",)),
     Contract("session.qr_updated", Kind.EVENT, SessionQrUpdated, "A new QR code is waiting to be scanned",
              {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "qr": "2@AbCdEf==,xyz==,abc==,1",
+              "expires_at": "2026-01-01T12:01:00Z", "sequence": 2}, tags=("sessions",)),
+    Contract("session.updated", Kind.EVENT, SessionUpdated, "A session was renamed or described",
+             {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "name": "Sales line", "description": "Team B",
+              "sequence": 4}, tags=("sessions",)),
+    Contract("session.deleted", Kind.EVENT, SessionDeleted,
+             "A session was deleted: its API keys are to be revoked and its history is gone",
+             {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "sequence": 7}, tags=("sessions",)),
+    Contract("session.pairing_code", Kind.EVENT, SessionPairingCode,
+             "A pairing code to enter on the phone (Linked devices > Link with phone number)",
+             {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "code": "ABCD-EFGH",
               "expires_at": "2026-01-01T12:01:00Z", "sequence": 2}, tags=("sessions",)),
 ]

@@ -1,0 +1,254 @@
+"""Disconnect, logout, restart, rename, delete, pairing, failover and held messages, against
+in-memory stores and a recording broker (events are real and contract-checked)."""
+
+from datetime import datetime, timedelta, timezone
+from functools import partial
+
+import pytest
+
+from wagw_common.envelope import Envelope
+from wagw_common.errors import Conflict, DomainError, NotFound
+from wagw_session_orchestrator import failover
+from wagw_session_orchestrator import message_commands as mc
+from wagw_session_orchestrator import session_commands as sc
+from wagw_session_orchestrator import session_control as ctl
+from wagw_session_orchestrator import worker_reports as wr
+
+pytestmark = [pytest.mark.unit, pytest.mark.asyncio]
+
+TENANT = "u_tenant"
+LATER = datetime.now(timezone.utc) + timedelta(minutes=1)
+
+
+class FakeRpc:
+    """`worker.select` answers the next worker of a list (the last one again when it runs out)."""
+
+    def __init__(self, *worker_ids):
+        self.worker_ids = list(worker_ids)
+
+    async def call(self, request_type, data, **_kwargs):
+        assert request_type == "worker.select"
+        worker_id = self.worker_ids.pop(0) if len(self.worker_ids) > 1 else self.worker_ids[0]
+        return {"worker_id": worker_id}
+
+
+def env(message_type, **data):
+    return Envelope(type=message_type, source="test", data=data)
+
+
+@pytest.fixture
+def deps(sessions, relay, broker):
+    return dict(sessions=sessions, relay=relay, broker=broker)
+
+
+@pytest.fixture
+def uplink(deps, messages, relay):
+    async def report(session_id, status, worker_id="worker-1", phone=None):
+        await wr.when_worker_reports_session_status_apply_it(
+            env("worker.session.status", worker_id=worker_id, session_id=session_id, status=status, reason=None,
+                phone=phone), **deps, messages=messages, message_relay=relay)
+    return report
+
+
+@pytest.fixture
+def connected(deps, routes, uplink):
+    async def make(worker_id="worker-1"):
+        view = await sc.when_session_create_requested_create_it(
+            env("session.create", tenant_id=TENANT, name="Support", description="", session_limit=5), **deps)
+        await sc.when_session_connect_requested_assign_a_worker(
+            env("session.connect", tenant_id=TENANT, session_id=view["session_id"]), **deps, rpc=FakeRpc(worker_id),
+            routes=routes)
+        await uplink(view["session_id"], "CONNECTED", worker_id=worker_id, phone="628123456789")
+        return view["session_id"]
+    return make
+
+
+def _ref(session_id, **extra):
+    return dict(tenant_id=TENANT, session_id=session_id, **extra)
+
+
+def _commands(broker, worker_id, command_type):
+    return [e.data for e in broker.to_worker(worker_id) if e.type == command_type]
+
+
+async def test_disconnect_stops_it_on_its_worker_and_a_second_disconnect_is_a_conflict(
+        deps, routes, broker, relay, connected):
+    sid = await connected()
+    view = await ctl.when_session_disconnect_requested_stop_it(env("session.disconnect", **_ref(sid)), **deps,
+                                                              routes=routes)
+    assert view["status"] == "DISCONNECTED" and view["worker_id"] is None
+    assert _commands(broker, "worker-1", "worker.session.stop") == [{"session_id": sid, "logout": False}]
+    assert relay.of_type("session.status_changed")[-1]["previous"] == "CONNECTED"
+    with pytest.raises(Conflict) as refused:
+        await ctl.when_session_disconnect_requested_stop_it(env("session.disconnect", **_ref(sid)), **deps,
+                                                           routes=routes)
+    assert refused.value.details["status"] == "DISCONNECTED"
+    assert await routes.worker_for(sid) is None
+
+
+async def test_the_workers_report_of_the_stop_is_dropped(deps, routes, sessions, relay, connected, uplink):
+    sid = await connected()
+    await ctl.when_session_disconnect_requested_stop_it(env("session.disconnect", **_ref(sid)), **deps, routes=routes)
+    before = len(relay.flushed)
+    await uplink(sid, "DISCONNECTED")
+    assert len(relay.flushed) == before and (await sessions.get(sid))["status"] == "DISCONNECTED"
+
+
+async def test_logout_unlinks_the_phone_and_forgets_it(deps, routes, broker, connected):
+    sid = await connected()
+    view = await ctl.when_session_logout_requested_unlink_the_phone(env("session.logout", **_ref(sid)), **deps,
+                                                                   routes=routes)
+    assert view["status"] == "LOGGED_OUT" and view["phone"] is None
+    assert _commands(broker, "worker-1", "worker.session.stop") == [{"session_id": sid, "logout": True}]
+
+
+async def test_restart_on_the_same_worker_goes_reconnecting_then_connected_without_flapping(
+        deps, routes, broker, relay, sessions, connected, uplink):
+    sid = await connected()
+    view = await ctl.when_session_restart_requested_start_it_again(
+        env("session.restart", **_ref(sid)), **deps, rpc=FakeRpc("worker-1"), routes=routes)
+    assert view["status"] == "RECONNECTING"
+    sent = [(e.type, e.data) for e in broker.to_worker("worker-1")][-2:]
+    assert sent == [("worker.session.stop", {"session_id": sid, "logout": False}),
+                    ("worker.session.start", {"session_id": sid, "restore": True})]
+    # What the worker says while it stops and restores: only CONNECTED is news.
+    for status in ("DISCONNECTED", "CONNECTING", "CONNECTED"):
+        await uplink(sid, status)
+    changes = [(e["previous"], e["status"]) for e in relay.of_type("session.status_changed")][-2:]
+    assert changes == [("CONNECTED", "RECONNECTING"), ("RECONNECTING", "CONNECTED")]
+
+
+async def test_rename_and_describe_emit_session_updated(deps, relay, connected):
+    sid = await connected()
+    view = await ctl.when_session_update_requested_rename_it(
+        env("session.update", **_ref(sid, name="Sales", description="team B")), **deps)
+    assert (view["name"], view["description"]) == ("Sales", "team B")
+    [updated] = relay.of_type("session.updated")
+    assert updated["name"] == "Sales" and updated["sequence"] == view["sequence"]
+    with pytest.raises(DomainError):
+        await ctl.when_session_update_requested_rename_it(env("session.update", **_ref(sid)), **deps)
+
+
+async def test_delete_cleans_up_and_a_second_delete_is_not_found(
+        deps, routes, broker, relay, sessions, messages, connected):
+    sid = await connected()
+    await mc.when_send_requested_store_and_route_it(
+        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_1", to="628111222333", type="text",
+            text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10)
+    used = sessions.counts[TENANT]
+    delete = partial(ctl.when_session_delete_requested_remove_it, **deps, messages=messages, routes=routes)
+    view = await delete(env("session.delete", **_ref(sid)))
+    assert view["status"] == "DELETED"
+    assert relay.types()[-2:] == ["session.status_changed", "session.deleted"]
+    assert _commands(broker, "worker-1", "worker.session.stop")[-1] == {"session_id": sid, "logout": True}
+    assert sessions.counts[TENANT] == used - 1 and messages.docs == {}
+    assert await routes.worker_for(sid) is None
+    with pytest.raises(NotFound):
+        await delete(env("session.delete", **_ref(sid)))
+    assert sessions.counts[TENANT] == used - 1  # the slot is given back once
+
+
+async def test_pairing_code_connect(deps, routes, broker, relay):
+    view = await sc.when_session_create_requested_create_it(
+        env("session.create", tenant_id=TENANT, name="Support", description="", session_limit=5), **deps)
+    sid = view["session_id"]
+    await sc.when_session_pair_requested_assign_a_worker(
+        env("session.pair", **_ref(sid, phone="628123456789")), **deps, rpc=FakeRpc("worker-1"), routes=routes)
+    [start] = _commands(broker, "worker-1", "worker.session.start")
+    assert start == {"session_id": sid, "restore": False, "pairing_phone": "628123456789"}
+    await wr.when_worker_shows_pairing_code_store_it(
+        env("worker.session.pairing_code", worker_id="worker-1", session_id=sid, code="K7QD-2MXP", expires_at=LATER),
+        **deps)
+    [shown] = relay.of_type("session.pairing_code")
+    assert shown["code"] == "K7QD-2MXP"
+    got = await sc.when_session_requested_return_it(env("session.get", **_ref(sid)), sessions=deps["sessions"])
+    assert got["pairing_code"] == "K7QD-2MXP"
+
+
+async def test_failover_moves_every_session_restores_it_and_releases_held_messages_in_order(
+        deps, routes, broker, relay, sessions, messages, connected, uplink):
+    sids = [await connected("worker-1") for _ in range(3)]
+    send = partial(mc.when_send_requested_store_and_route_it, **deps, messages=messages, routes=routes, queue_limit=10)
+    # Handed to worker-1, which dies before sending it.
+    await send(env("message.send", tenant_id=TENANT, session_id=sids[0], message_id="m_lost", to="628111222333",
+                   type="text", text="1"))
+    await failover.when_worker_left_move_its_sessions(
+        env("worker.offline", worker_id="worker-1", state="offline", reason="heartbeat timeout", session_ids=sids[:1]),
+        **deps, rpc=FakeRpc("worker-2", "worker-3"), routes=routes)
+    moved = {sid: await sessions.get(sid) for sid in sids}
+    assert all(s["status"] == "RECONNECTING" and s["worker_id"] in ("worker-2", "worker-3") for s in moved.values())
+    new_worker = moved[sids[0]]["worker_id"]
+    starts = _commands(broker, new_worker, "worker.session.start")
+    assert {"session_id": sids[0], "restore": True} in starts
+    assert await routes.worker_for(sids[0]) == new_worker
+    # While it moves, sends are held (accepted, not routed, not failed).
+    await send(env("message.send", tenant_id=TENANT, session_id=sids[0], message_id="m_held", to="628111222333",
+                   type="text", text="2"))
+    assert messages.docs["m_held"]["status"] == "queued" and messages.docs["m_held"]["routed_to"] is None
+    # The new worker's CONNECTED releases both, oldest first, exactly once.
+    await uplink(sids[0], "CONNECTING", worker_id=new_worker)
+    await uplink(sids[0], "CONNECTED", worker_id=new_worker, phone="628123456789")
+    await uplink(sids[0], "CONNECTED", worker_id=new_worker, phone="628123456789")  # a duplicate report
+    released = [d["message_id"] for d in _commands(broker, new_worker, "worker.message.send")]
+    assert released == ["m_lost", "m_held"]
+    changes = [(e["previous"], e["status"]) for e in relay.of_type("session.status_changed")
+               if e["session_id"] == sids[0]][-2:]
+    assert changes == [("CONNECTED", "RECONNECTING"), ("RECONNECTING", "CONNECTED")]
+    # A late report from the dead worker changes nothing.
+    await wr.when_worker_reports_message_status_record_it(
+        env("worker.message.status", worker_id="worker-1", session_id=sids[0], message_id="m_lost", status="failed",
+            reason="x", at=LATER), messages=messages, relay=relay, broker=deps["broker"])
+    assert messages.docs["m_lost"]["status"] == "queued"
+
+
+async def test_failover_is_idempotent(deps, routes, broker, sessions, connected):
+    sid = await connected("worker-1")
+    event = env("worker.offline", worker_id="worker-1", state="offline", reason="heartbeat timeout", session_ids=[sid])
+    handle = partial(failover.when_worker_left_move_its_sessions, **deps, routes=routes)
+    await handle(event, rpc=FakeRpc("worker-2"))
+    await handle(event, rpc=FakeRpc("worker-3"))  # redelivered: not moved again, its start is sent again
+    assert (await sessions.get(sid))["worker_id"] == "worker-2"
+    assert len(_commands(broker, "worker-2", "worker.session.start")) == 2
+    assert _commands(broker, "worker-3", "worker.session.start") == []
+
+
+async def test_a_session_reported_live_by_a_worker_that_does_not_hold_it_is_stopped_there(
+        deps, routes, broker, connected, uplink):
+    sid = await connected("worker-1")
+    await uplink(sid, "CONNECTED", worker_id="worker-9")
+    assert _commands(broker, "worker-9", "worker.session.stop") == [{"session_id": sid, "logout": False}]
+
+
+async def test_send_to_a_disconnected_session_is_queued_on_request_up_to_the_limit(deps, routes, messages, broker,
+                                                                                   connected, uplink):
+    sid = await connected()
+    await ctl.when_session_disconnect_requested_stop_it(env("session.disconnect", **_ref(sid)), **deps, routes=routes)
+    send = partial(mc.when_send_requested_store_and_route_it, **deps, messages=messages, routes=routes, queue_limit=2)
+    for i in range(3):
+        await send(env("message.send", tenant_id=TENANT, session_id=sid, message_id=f"m_{i}", to="628111222333",
+                       type="text", text=str(i), queue=True))
+    await send(env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_now", to="628111222333",
+                   type="text", text="now"))
+    assert [messages.docs[f"m_{i}"]["status"] for i in range(3)] == ["queued", "queued", "failed"]
+    assert messages.docs["m_2"]["timeline"][-1]["reason"] == "queue_full"
+    assert messages.docs["m_now"]["timeline"][-1]["reason"] == "session_not_connected"
+
+
+async def test_media_location_contact_reaction_and_reply_reach_the_worker(deps, routes, messages, broker, connected):
+    sid = await connected()
+    send = partial(mc.when_send_requested_store_and_route_it, **deps, messages=messages, routes=routes, queue_limit=2)
+    base = dict(tenant_id=TENANT, session_id=sid, to="628111222333")
+    media = {"url": "https://example.com/a.pdf", "filename": "a.pdf", "mimetype": "application/pdf"}
+    await send(env("message.send", **base, message_id="m_doc", type="document", text="the invoice", media=media))
+    await send(env("message.send", **base, message_id="m_loc", type="location",
+                   location={"latitude": -6.2, "longitude": 106.8, "name": "Office", "address": None}))
+    await send(env("message.send", **base, message_id="m_re", type="reaction",
+                   reaction={"message_id": "m_doc", "emoji": "👍"}))
+    await send(env("message.send", **base, message_id="m_reply", type="text", text="yes", reply_to="m_doc"))
+    await send(env("message.send", **base, message_id="m_bad", type="text", text="?", reply_to="m_nope"))
+    routed = {d["message_id"]: d for d in _commands(broker, "worker-1", "worker.message.send")}
+    assert routed["m_doc"]["media"] == media and routed["m_doc"]["text"] == "the invoice"
+    assert routed["m_loc"]["location"]["name"] == "Office" and "text" not in routed["m_loc"]
+    assert routed["m_re"]["reaction"] == {"message_id": "m_doc", "emoji": "👍"}
+    assert routed["m_reply"]["reply_to"] == "m_doc"
+    assert "m_bad" not in routed and messages.docs["m_bad"]["timeline"][-1]["reason"] == "reply_target_not_found"

@@ -1,0 +1,249 @@
+"""Every session command and every message type against the running platform (one simulated
+worker): the state machine's transitions and refusals, QR images, pairing codes, the tier limit
+under concurrent creates, sending, history filters and pagination, inbound messages, delete."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+
+from harness.api import GatewayClient
+from harness.flows import wait_until
+from harness.tiers import set_tier
+
+pytestmark = pytest.mark.e2e
+DONE = {"sent", "delivered", "read"}
+
+
+class Phone:
+    """The simulated worker's control API: what the person with the phone does."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str):
+        self.http, self.url = http, url
+
+    async def post(self, path: str, **kwargs) -> dict:
+        async with self.http.post(self.url + path, **kwargs) as response:
+            body = await response.json(content_type=None)
+            assert response.status in (200, 202), (path, response.status, body)
+            return body
+
+
+async def _status(api, token, session_id, *wanted, timeout=20.0) -> dict:
+    async def reached():
+        _, body, _ = await api.request("GET", f"/sessions/{session_id}", token=token, expect=200)
+        return body["session"]["status"] in wanted and body["session"]
+    return await wait_until(reached, timeout=timeout)
+
+
+async def _message(api, token, message_id, wanted=DONE, timeout=60.0) -> dict:
+    last = {}
+
+    async def reached():
+        status, body, _ = await api.request("GET", f"/messages/{message_id}", token=token)
+        last.update(status=status, body=body)
+        return status == 200 and body["message"]["status"] in wanted and body["message"]
+    try:
+        return await wait_until(reached, timeout=timeout)
+    except TimeoutError:
+        raise AssertionError(f"{message_id} never reached {sorted(wanted)}: {last}") from None
+
+
+@pytest.fixture
+async def world(platform):
+    worker_id = next(iter(platform.workers))
+    async with aiohttp.ClientSession() as http:
+        api = GatewayClient(platform.url("gateway"), http)
+        customer = await api.sign_up()
+        await set_tier(platform, customer.email, "PRO")
+        yield api, customer.token, Phone(http, platform.worker_url(worker_id)), worker_id, customer
+
+
+async def _connected(api, token, phone, name="line") -> tuple[str, str]:
+    _, created, _ = await api.request("POST", "/sessions", token=token, json={"name": name}, expect=201)
+    session_id = created["session"]["session_id"]
+    await api.request("POST", f"/sessions/{session_id}/connect", token=token, expect=202)
+    await _status(api, token, session_id, "QR_REQUIRED")
+    await phone.post(f"/sessions/{session_id}/scan")
+    await _status(api, token, session_id, "CONNECTED")
+    return session_id, created["api_key"]
+
+
+async def test_tier_limit_holds_under_20_concurrent_creates(platform):
+    async with aiohttp.ClientSession() as http:
+        api = GatewayClient(platform.url("gateway"), http)
+        customer = await api.sign_up()
+        await set_tier(platform, customer.email, "PRO")  # 5 sessions
+        answers = await asyncio.gather(*(
+            api.request("POST", "/sessions", token=customer.token, json={"name": f"s{i}"}) for i in range(20)))
+        statuses = sorted(status for status, _, _ in answers)
+        assert statuses.count(201) == 5 and statuses.count(403) == 15, statuses
+        assert {body["error"]["code"] for status, body, _ in answers if status == 403} == {"limit_exceeded"}
+        _, listed, _ = await api.request("GET", "/sessions", token=customer.token, expect=200)
+        assert len(listed["sessions"]) == 5
+
+
+async def test_qr_flow_with_images_then_every_command_and_its_refusals(world):
+    api, token, phone, worker_id, _ = world
+    _, created, _ = await api.request("POST", "/sessions", token=token, json={"name": "Support"}, expect=201)
+    sid = created["session"]["session_id"]
+    assert created["session"]["status"] == "DISCONNECTED"
+    status, body, _ = await api.request("GET", f"/sessions/{sid}/qr", token=token)
+    assert status == 404 and body["error"]["code"] == "no_qr"
+    _, connecting, _ = await api.request("POST", f"/sessions/{sid}/connect", token=token, expect=202)
+    assert connecting["session"]["status"] == "CONNECTING" and connecting["session"]["worker_id"] == worker_id
+    await _status(api, token, sid, "QR_REQUIRED")
+    _, raw, _ = await api.request("GET", f"/sessions/{sid}/qr", token=token, expect=200)
+    assert raw["qr"] and raw["expires_at"]
+    for kind, magic, content_type in (("png", b"\x89PNG", "image/png"), ("svg", b"<svg", "image/svg+xml")):
+        async with api.http.get(f"{api.base}/sessions/{sid}/qr", params={"format": kind},
+                                headers={"Authorization": f"Bearer {token}"}) as response:
+            assert response.status == 200 and response.content_type == content_type
+            assert (await response.read()).startswith(magic)
+    status, body, _ = await api.request("GET", f"/sessions/{sid}/qr?format=gif", token=token)
+    assert status in (400, 422), body
+
+    # An illegal command answers 409 with the current status.
+    status, body, _ = await api.request("POST", f"/sessions/{sid}/connect", token=token)
+    assert status == 409 and body["error"]["details"]["status"] == "QR_REQUIRED"
+    await phone.post(f"/sessions/{sid}/scan")
+    await _status(api, token, sid, "CONNECTED")
+
+    _, renamed, _ = await api.request("PATCH", f"/sessions/{sid}", token=token,
+                                      json={"name": "Sales", "description": "team B"}, expect=200)
+    assert (renamed["session"]["name"], renamed["session"]["description"]) == ("Sales", "team B")
+
+    _, restarted, _ = await api.request("POST", f"/sessions/{sid}/restart", token=token, expect=202)
+    assert restarted["session"]["status"] == "RECONNECTING"
+    await _status(api, token, sid, "CONNECTED")
+
+    # The phone loses its connection (worker report), then a restart restores it.
+    await phone.post(f"/sessions/{sid}/disconnect")
+    await _status(api, token, sid, "DISCONNECTED")
+    await api.request("POST", f"/sessions/{sid}/restart", token=token, expect=202)
+    await _status(api, token, sid, "CONNECTED")
+
+    _, stopped, _ = await api.request("POST", f"/sessions/{sid}/disconnect", token=token, expect=200)
+    assert stopped["session"]["status"] == "DISCONNECTED" and stopped["session"]["worker_id"] is None
+    status, body, _ = await api.request("POST", f"/sessions/{sid}/disconnect", token=token)
+    assert status == 409 and body["error"]["details"]["status"] == "DISCONNECTED"
+
+    _, out, _ = await api.request("POST", f"/sessions/{sid}/logout", token=token, expect=200)
+    assert out["session"]["status"] == "LOGGED_OUT" and out["session"]["phone"] is None
+    status, body, _ = await api.request("POST", f"/sessions/{sid}/restart", token=token)
+    assert status == 409 and body["error"]["details"]["status"] == "LOGGED_OUT"
+    await api.request("POST", f"/sessions/{sid}/connect", token=token, expect=202)
+    await _status(api, token, sid, "QR_REQUIRED")  # logged out: a new QR, no restore
+
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
+    status, body, _ = await api.request("GET", f"/sessions/{sid}", token=token)
+    assert status == 404
+    status, body, _ = await api.request("DELETE", f"/sessions/{sid}", token=token)
+    assert status == 404
+
+
+async def test_pairing_code_connect(world):
+    api, token, phone, _, _ = world
+    _, created, _ = await api.request("POST", "/sessions", token=token, json={"name": "Paired"}, expect=201)
+    sid = created["session"]["session_id"]
+    status, body, _ = await api.request("POST", f"/sessions/{sid}/pair", token=token, json={"phone": "+1234"})
+    assert status in (400, 422) and "phone" in body["error"]["details"], body
+    await api.request("POST", f"/sessions/{sid}/pair", token=token, json={"phone": "+62 812-3456-789"}, expect=202)
+
+    async def code_shown():
+        _, body, _ = await api.request("GET", f"/sessions/{sid}", token=token, expect=200)
+        return body["session"]["pairing_code"]
+
+    code = await wait_until(code_shown)
+    await phone.post(f"/sessions/{sid}/pairing-code", json={"code": code})
+    session = await _status(api, token, sid, "CONNECTED")
+    assert session["pairing_code"] is None
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
+
+
+async def test_every_message_type_inbound_filters_and_pagination(world):
+    api, token, phone, _, _ = world
+    sid, key = await _connected(api, token, phone, "Messaging")
+    to = "+62 812-3456-789"
+    bodies = {
+        "text": {"to": to, "text": "hello"},
+        "image": {"to": to, "type": "image", "text": "a photo",
+                  "media": {"url": "https://example.com/a.jpg", "mimetype": "image/jpeg"}},
+        "video": {"to": to, "type": "video", "media": {"url": "https://example.com/a.mp4"}},
+        "audio": {"to": to, "type": "audio", "media": {"url": "https://example.com/a.ogg"}},
+        "document": {"to": to, "type": "document", "text": "invoice",
+                     "media": {"url": "https://example.com/a.pdf", "filename": "invoice.pdf"}},
+        "location": {"to": to, "type": "location", "location": {"latitude": -6.2, "longitude": 106.8, "name": "HQ"}},
+        "contact": {"to": to, "type": "contact", "contact": {"name": "Budi", "phone": "+628111222333"}},
+    }
+    ids = {}
+    for kind, body in bodies.items():
+        _, accepted, _ = await api.request("POST", "/send", api_key=key, json=body, expect=202)
+        ids[kind] = accepted["message_id"]
+    _, accepted, _ = await api.request("POST", "/send", api_key=key, json={
+        "to": to, "type": "reaction", "reaction": {"message_id": ids["text"], "emoji": "👍"}}, expect=202)
+    ids["reaction"] = accepted["message_id"]
+    _, accepted, _ = await api.request("POST", "/send", api_key=key, json={
+        "to": to, "text": "replying", "reply_to": ids["image"]}, expect=202)
+    ids["reply"] = accepted["message_id"]
+    for kind, message_id in ids.items():
+        message = await _message(api, token, message_id)
+        assert message["chat"] == "628123456789@s.whatsapp.net", message
+    image = await _message(api, token, ids["image"])
+    assert image["type"] == "image" and image["media"]["url"] == "https://example.com/a.jpg" and image["text"] == "a photo"
+    assert (await _message(api, token, ids["reply"]))["reply_to"] == ids["image"]
+
+    # Invalid input is refused at the edge with the reason.
+    for bad in ({"to": "+1234", "text": "x"}, {"to": to, "type": "image"}, {"to": to, "type": "location",
+                                                                          "location": {"latitude": 99, "longitude": 0}}):
+        status, body, _ = await api.request("POST", "/send", api_key=key, json=bad)
+        assert status in (400, 422), body
+    # A reply to a message the session does not have fails with a reason.
+    _, accepted, _ = await api.request("POST", "/send", api_key=key, json={"to": to, "text": "?", "reply_to": "m_nope"},
+                                       expect=202)
+    failed = await _message(api, token, accepted["message_id"], {"failed"})
+    assert failed["timeline"][-1]["reason"] == "reply_target_not_found"
+
+    # Inbound.
+    await phone.post(f"/sessions/{sid}/inbound", json={"text": "hi there", "chat": "628999888777@s.whatsapp.net"})
+
+    async def inbound_stored():
+        _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
+                                       params={"direction": "inbound"}, expect=200)
+        return page["messages"]
+
+    [received] = await wait_until(inbound_stored)
+    assert received["text"] == "hi there" and received["status"] == "received"
+    _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
+                                   params={"chat": "+628999888777"}, expect=200)
+    assert [m["message_id"] for m in page["messages"]] == [received["message_id"]]
+    _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
+                                   params={"status": "failed"}, expect=200)
+    assert [m["message_id"] for m in page["messages"]] == [accepted["message_id"]]
+
+    # Pagination: pages of 3 walk the whole history once, newest first.
+    _, everything, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
+                                         params={"limit": "200"}, expect=200)
+    seen, cursor = [], None
+    while True:
+        params = {"limit": "3", **({"before": cursor} if cursor else {})}
+        _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token, params=params, expect=200)
+        seen += [m["message_id"] for m in page["messages"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [m["message_id"] for m in everything["messages"]] and len(seen) == len(ids) + 2
+
+    # Not connected: a send fails at once, or waits when asked to and goes out on the next connect.
+    await api.request("POST", f"/sessions/{sid}/disconnect", token=token, expect=200)
+    _, refused, _ = await api.request("POST", "/send", api_key=key, json={"to": to, "text": "now?"}, expect=202)
+    assert (await _message(api, token, refused["message_id"], {"failed"}))["timeline"][-1]["reason"] == \
+        "session_not_connected"
+    _, waiting, _ = await api.request("POST", "/send", api_key=key, json={"to": to, "text": "later", "queue": True},
+                                      expect=202)
+    assert (await _message(api, token, waiting["message_id"], {"queued"}))["status"] == "queued"
+    await api.request("POST", f"/sessions/{sid}/restart", token=token, expect=202)
+    await _status(api, token, sid, "CONNECTED")
+    await _message(api, token, waiting["message_id"])
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
