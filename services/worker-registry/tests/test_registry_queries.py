@@ -15,8 +15,8 @@ NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def worker(worker_id: str, free: int, state: str = "online") -> dict:
-    return {"_id": worker_id, "version": "1", "state": state, "max_sessions": 10, "session_count": 10 - free,
-            "free": free, "last_heartbeat_at": NOW, "pending": []}
+    return {"_id": worker_id, "version": "1", "state": state, "max_sessions": 10,
+            "free": free, "last_heartbeat_at": NOW, "registered_at": NOW, "pending": [], "environment": "production"}
 
 
 @dataclass
@@ -41,8 +41,8 @@ class FakeStore:
         w["pending"].append({"session_id": session_id, "at": now})
         return True
 
-    async def list(self, state=None):
-        return [w for w in self.workers if state in (None, w["state"])]
+    async def list(self, state=None, environment=None):
+        return [w for w in self.workers if state in (None, w["state"]) and environment in (None, w["environment"])]
 
 
 def select(session_id: str) -> Envelope:
@@ -73,10 +73,12 @@ async def test_select_without_free_capacity_is_unavailable():
         await queries.when_worker_requested_choose_one(select("s_1"), store=store)
 
 
-async def test_list_filters_by_state_and_shows_the_view_only():
-    store = FakeStore([worker("a", 2), worker("b", 5, state="offline")])
+async def test_list_filters_by_state_and_environment_and_shows_the_view_only():
+    store = FakeStore([worker("a", 2), worker("b", 5, state="offline"), {**worker("c", 1), "environment": "eu"}])
     envelope = Envelope(type="worker.list", source="test", data={"state": "offline"})
     reply = await queries.when_fleet_requested_list_workers(envelope, store=store)
     assert [w["worker_id"] for w in reply["workers"]] == ["b"]
-    assert set(reply["workers"][0]) == {"worker_id", "version", "state", "max_sessions", "session_count",
-                                        "last_heartbeat_at"}
+    assert "sessions" not in reply["workers"][0] and reply["workers"][0]["score"] is None
+    envelope = Envelope(type="worker.list", source="test", data={"state": None, "environment": "eu"})
+    reply = await queries.when_fleet_requested_list_workers(envelope, store=store)
+    assert [w["worker_id"] for w in reply["workers"]] == ["c"]

@@ -1,9 +1,20 @@
-"""Shared by the simulator's tests: an in-memory uplink recording what the simulated
-sessions report (the protocol's place in unit tests)."""
+"""Shared by the simulator's tests: an in-memory uplink recording what the simulated sessions report
+(the protocol's place in unit tests), and, for the integration tests, a private RabbitMQ vhost and a
+stand-in for the platform's side of the broker."""
 
 import asyncio
+import base64
+import json
+import secrets
+import urllib.error
+import urllib.request
+from urllib.parse import quote
 
 import pytest
+import pytest_asyncio
+from wagw_common import topology
+from wagw_common.broker import Broker
+from wagw_common.envelope import Envelope, parse_envelope
 
 
 class FakeUplink:
@@ -20,6 +31,9 @@ class FakeUplink:
 
     async def session_qr(self, session_id, qr, expires_at):
         self._record("qr", session_id, qr, expires_at)
+
+    async def session_pairing_code(self, session_id, code, expires_at):
+        self._record("pairing_code", session_id, code, expires_at)
 
     async def message_status(self, session_id, message_id, status, *, reason=None):
         self._record("message", session_id, message_id, status, reason)
@@ -43,3 +57,79 @@ class FakeUplink:
 @pytest.fixture
 def uplink() -> FakeUplink:
     return FakeUplink()
+
+
+MANAGEMENT = "http://127.0.0.1:15672/api"
+
+
+def rabbitmq_management(method: str, path: str, body: dict | None = None):
+    request = urllib.request.Request(f"{MANAGEMENT}{path}", method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"content-type": "application/json",
+                                              "authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        raw = response.read()
+    return json.loads(raw) if raw else None
+
+
+@pytest.fixture
+def management():
+    """The RabbitMQ management API: management(method, path, body=None) -> the JSON answer."""
+    return rabbitmq_management
+
+
+@pytest.fixture
+def vhost():
+    name = f"wagw-test-simulator-{secrets.token_hex(4)}"
+    rabbitmq_management("PUT", f"/vhosts/{quote(name, safe='')}")
+    rabbitmq_management("PUT", f"/permissions/{quote(name, safe='')}/guest", {"configure": ".*", "write": ".*", "read": ".*"})
+    yield name
+    try:
+        rabbitmq_management("DELETE", f"/vhosts/{quote(name, safe='')}")
+    except urllib.error.HTTPError as exc:
+        if exc.code != 404:  # a test may have removed it already
+            raise
+
+
+@pytest.fixture
+def amqp_url(vhost):
+    # A dropped connection is retried after half a second rather than aio-pika's default five.
+    return f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}?reconnect_interval=0.5"
+
+
+class Platform:
+    """Plays the platform's side: sends worker commands, watches everything workers publish."""
+
+    def __init__(self, amqp_url: str):
+        self.broker = Broker(amqp_url, source="test/platform")
+        self.uplink: asyncio.Queue[Envelope] = asyncio.Queue()
+
+    async def start(self, *, listen: bool = True) -> None:
+        await self.broker.connect(10)
+        if listen:
+            await self.listen()
+
+    async def listen(self) -> None:
+        channel = await self.broker.channel(prefetch=100)
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind(topology.WORKER_UPLINK, routing_key="#")
+        await queue.consume(self._on_uplink, no_ack=True)
+
+    async def _on_uplink(self, message) -> None:
+        self.uplink.put_nowait(parse_envelope(message.body))
+
+    async def next(self, message_type: str, timeout: float = 10, **match) -> dict:
+        async def wait():
+            while True:
+                envelope = await self.uplink.get()
+                if envelope.type == message_type and all(envelope.data.get(k) == v for k, v in match.items()):
+                    return envelope.data
+        return await asyncio.wait_for(wait(), timeout)
+
+
+@pytest_asyncio.fixture
+async def platform(amqp_url):
+    platform = Platform(amqp_url)
+    await platform.start(listen=False)
+    yield platform
+    await platform.broker.close()

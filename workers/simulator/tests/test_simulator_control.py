@@ -78,3 +78,12 @@ async def test_an_invalid_session_id_or_route_is_a_404_in_the_error_envelope(cli
     assert await error_of(await client.post("/sessions/a%20b/scan")) == (404, "not_found")
     assert await error_of(await client.get("/nothing")) == (404, "not_found")
     assert await error_of(await client.get("/sessions/s_1/scan")) == (405, "method_not_allowed")
+
+
+async def test_entering_the_pairing_code_connects_the_session(client, whatsapp, uplink):
+    await whatsapp.start_session("s_1", restore=False, pairing_phone="628123456789")
+    code = whatsapp.snapshot()[0]["pairing_code"]
+    assert await error_of(await client.post("/sessions/s_1/pairing-code", json={"code": "ZZZZ-ZZZZ"})) == (409, "conflict")
+    assert await error_of(await client.post("/sessions/s_1/pairing-code", json={"cod": code})) == (400, "invalid")
+    response = await client.post("/sessions/s_1/pairing-code", json={"code": code})
+    assert response.status == 200 and (await response.json())["status"] == "CONNECTED"

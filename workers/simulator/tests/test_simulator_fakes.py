@@ -5,7 +5,7 @@ import pytest
 from wagw_common.contracts import contract_for
 from wagw_common.settings import SettingsError, load
 
-from wagw_worker_simulator.fakes import fake_phone, new_qr, new_wa_message_id
+from wagw_worker_simulator.fakes import fake_phone, new_pairing_code, new_qr, new_wa_message_id
 from wagw_worker_simulator.settings import Settings
 
 pytestmark = pytest.mark.unit
@@ -30,6 +30,13 @@ def test_a_session_keeps_its_fake_phone_number_and_it_fits_the_contract():
     assert fake_phone("s_1").isdigit() and len(fake_phone("s_1")) == 12
     status = {"worker_id": "w", "session_id": "s_1", "status": "CONNECTED", "reason": None, "phone": fake_phone("s_1")}
     contract_for("worker.session.status").dump(status)
+
+
+def test_a_pairing_code_is_two_groups_of_four_and_passes_its_contract():
+    code = new_pairing_code()
+    assert len(code) == 9 and code[4] == "-" and code.replace("-", "").isalnum() and code == code.upper()
+    data = {"worker_id": "w", "session_id": "s_1", "code": code, "expires_at": datetime(2026, 1, 1, tzinfo=timezone.utc)}
+    assert contract_for("worker.session.pairing_code").dump(data)["code"] == code
 
 
 def test_wa_message_ids_look_like_whatsapps():

@@ -139,3 +139,32 @@ async def test_closing_cancels_pending_receipts_and_qr_refreshes(uplink):
     count = len(uplink.sent)
     await asyncio.sleep(0.05)
     assert len(uplink.sent) == count
+
+
+async def test_a_session_started_with_a_pairing_phone_shows_a_code_and_connects_when_it_is_entered(whatsapp, uplink):
+    await whatsapp.start_session("s_1", restore=False, pairing_phone="+628123456789")
+    assert uplink.kinds() == ["status:CONNECTING", "pairing_code"]
+    _, _, code, expires_at = uplink.sent[-1]
+    assert expires_at == T0 + timedelta(seconds=60) and len(code) == 9 and code[4] == "-"
+    with pytest.raises(WrongState, match="not the session's pairing code"):
+        await whatsapp.enter_code("s_1", "AAAA-AAAA")
+    session = await whatsapp.enter_code("s_1", code.replace("-", "").lower())
+    assert session.status == "CONNECTED" and session.pairing_code is None
+    with pytest.raises(WrongState):
+        await whatsapp.enter_code("s_1", code)
+
+
+async def test_an_unentered_pairing_code_expires_into_a_disconnect(uplink):
+    app = SimulatedWhatsApp(uplink, Timing(qr_ttl=0.05, qr_refresh=60, status_delay=0), clock=lambda: T0)
+    await app.start_session("s_1", restore=False, pairing_phone="628123456789")
+    await uplink.wait_for(3)
+    assert uplink.sent[-1][:4] == ("status", "s_1", "DISCONNECTED", "pairing code expired")
+    assert app.held_sessions() == []
+    await app.close()
+
+
+async def test_preloaded_sessions_are_held_connected_without_a_report(whatsapp, uplink):
+    whatsapp.preload(["s_1", "s_2"])
+    assert whatsapp.held_sessions() == [{"session_id": "s_1", "status": "CONNECTED"},
+                                        {"session_id": "s_2", "status": "CONNECTED"}]
+    assert uplink.sent == []

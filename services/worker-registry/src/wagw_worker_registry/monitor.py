@@ -1,9 +1,11 @@
-"""The singleton loop (one replica at a time, under a Redis lease): declare silent workers offline
-and relay events a crash left in the outbox."""
+"""The singleton loop (one replica at a time, under a Redis lease): declare workers that missed
+their heartbeats offline (allowing for the registry's own delay in reading them), relay events a
+crash left in the outbox, delete removed workers."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from functools import partial
 
 from wagw_common.lease import Lease, run_periodically_under_lease
@@ -17,12 +19,18 @@ from .store import WorkerStore
 log = get_logger(__name__)
 
 
-async def mark_silent_workers_offline(*, store: WorkerStore, offline_after: float) -> int:
-    cutoff = fleet.silent_cutoff(utc_now(), offline_after)
+async def mark_silent_workers_offline(*, store: WorkerStore) -> int:
+    now = utc_now()
+    # A heartbeat still waiting in the registry's queue is not a missed one: when the registry is
+    # behind (a burst, an overloaded database), deadlines are stretched by that much.
+    behind = await store.heartbeat_delay()
+    if behind > 1.0:
+        log.warning("worker.registry_behind", seconds=round(behind, 1))
     declared = 0
-    for doc in await store.silent(cutoff):
+    for doc in await store.silent(now - timedelta(seconds=behind)):
         # The state is checked again in the guarded write: a replica that lost the race emits nothing.
-        change = await store.apply(doc["_id"], lambda d: None if d is None else fleet.timed_out(d, cutoff=cutoff))
+        change = await store.apply(doc["_id"], lambda d: None if d is None else
+                                   fleet.timed_out(d, now=now, behind=behind))
         if change is not None:
             declared += 1
             log.warning("worker.declared_offline", worker_id=doc["_id"], reason="heartbeat timeout",
@@ -30,9 +38,10 @@ async def mark_silent_workers_offline(*, store: WorkerStore, offline_after: floa
     return declared
 
 
-async def tick(*, store: WorkerStore, offline_after: float) -> None:
-    await mark_silent_workers_offline(store=store, offline_after=offline_after)
+async def tick(*, store: WorkerStore) -> None:
+    await mark_silent_workers_offline(store=store)
     await store.relay.relay_stale()
+    await store.forget_removed()
 
 
 def start(res: Resources, store: WorkerStore) -> asyncio.Task:
@@ -40,6 +49,5 @@ def start(res: Resources, store: WorkerStore) -> asyncio.Task:
     # Named after the database: two registries sharing a Redis but not a database never block each other.
     lease = Lease(res.redis, f"{settings.mongodb_database}.worker-monitor",
                   ttl_seconds=max(3 * settings.monitor_interval, 5))
-    work = partial(tick, store=store, offline_after=settings.offline_after)
-    loop = run_periodically_under_lease(lease, settings.monitor_interval, work)
+    loop = run_periodically_under_lease(lease, settings.monitor_interval, partial(tick, store=store))
     return asyncio.create_task(loop, name="worker-monitor")

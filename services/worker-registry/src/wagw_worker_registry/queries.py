@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from wagw_common.envelope import Envelope
-from wagw_common.errors import Unavailable
+from wagw_common.errors import NotFound, Unavailable
 from wagw_common.logging import get_logger
 from wagw_common.storage import utc_now
 
-from . import selection, views
+from . import score, views
+from .fleet import REMOVED
 from .store import WorkerStore
 
 log = get_logger(__name__)
 
-# How many of the emptiest workers are ranked per choice; enough to survive a few concurrent
-# claims on the same workers without reading the whole fleet.
-CANDIDATES = 20
+# How many of the emptiest workers are scored per choice: enough to find a healthy one among them
+# and to survive a few concurrent claims, without reading the whole fleet.
+CANDIDATES = 50
 
 
 async def when_worker_requested_choose_one(envelope: Envelope, *, store: WorkerStore) -> dict:
@@ -24,9 +25,10 @@ async def when_worker_requested_choose_one(envelope: Envelope, *, store: WorkerS
     if already is not None:
         return {"worker_id": already["_id"]}
     for _ in range(2):  # look again once if every candidate filled up under us
-        ranked = selection.rank([views.candidate(d) for d in await store.with_free_capacity(CANDIDATES)])
+        now = utc_now()
+        ranked = score.rank([views.candidate(d) for d in await store.with_free_capacity(CANDIDATES)], now)
         for worker_id in ranked:
-            if await store.claim(worker_id, session_id, utc_now()):
+            if await store.claim(worker_id, session_id, now):
                 log.info("worker.selected", worker_id=worker_id, session_id=session_id)
                 return {"worker_id": worker_id}
         if not ranked:
@@ -36,4 +38,20 @@ async def when_worker_requested_choose_one(envelope: Envelope, *, store: WorkerS
 
 
 async def when_fleet_requested_list_workers(envelope: Envelope, *, store: WorkerStore) -> dict:
-    return views.worker_list(await store.list(envelope.data.get("state")))
+    docs = await store.list(envelope.data.get("state"), envelope.data.get("environment"))
+    return views.worker_list(docs, utc_now())
+
+
+async def existing(store: WorkerStore, worker_id: str) -> dict:
+    doc = await store.get(worker_id)
+    if doc is None or doc["state"] == REMOVED:
+        raise NotFound(f"no worker {worker_id}")
+    return doc
+
+
+async def when_worker_requested_describe_it(envelope: Envelope, *, store: WorkerStore) -> dict:
+    return views.worker_detail(await existing(store, envelope.data["worker_id"]), utc_now())
+
+
+async def when_fleet_stats_requested_sum_them_up(envelope: Envelope, *, store: WorkerStore) -> dict:
+    return views.fleet_stats(await store.list())

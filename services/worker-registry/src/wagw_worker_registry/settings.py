@@ -5,12 +5,23 @@ from dataclasses import dataclass
 from wagw_common.settings import CommonSettings, MongoSettings, env_field
 
 
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def _names(raw: str) -> frozenset[str]:
+    return frozenset(name.strip() for name in raw.split(",") if name.strip())
+
+
 @dataclass(frozen=True)
 class Settings(MongoSettings, CommonSettings):
-    offline_after: float = env_field(
-        "WORKER_OFFLINE_AFTER_SECONDS", "30",
-        "A worker whose last heartbeat is older than this is declared offline (workers beat every 10 s by default)",
-        float,
+    missed_heartbeats: int = env_field(
+        "WORKER_MISSED_HEARTBEATS", "3",
+        "Heartbeats a worker may miss (at the interval it registered with) before it is declared offline",
+        _positive_int,
     )
     monitor_interval: float = env_field(
         "WORKER_MONITOR_INTERVAL_SECONDS", "5",
@@ -19,6 +30,12 @@ class Settings(MongoSettings, CommonSettings):
     assignment_grace: float = env_field(
         "WORKER_ASSIGNMENT_GRACE_SECONDS", "60",
         "How long a session chosen for a worker counts against its capacity before a heartbeat confirms it", float,
+    )
+    trusted_users: frozenset[str] = env_field(
+        "WORKER_TRUSTED_USERS", "",
+        "Broker users (comma-separated) that may speak for any worker, besides the registry's own; "
+        "every other worker must use its own user, worker.<worker id>",
+        _names,
     )
 
 

@@ -9,21 +9,21 @@ from aiohttp import web
 from structlog.contextvars import bind_contextvars
 from wagw_common.logging import configure_logging, get_logger
 from wagw_common.settings import load
+from wagw_worker_sdk import Worker, WorkerIdentity
 
 from . import VERSION
 from .control import create_control_app
-from .protocol import WorkerIdentity, WorkerProtocol
 from .settings import Settings
 from .whatsapp import SimulatedWhatsApp, Timing
 
 log = get_logger(__name__)
 
 
-def build(settings: Settings) -> tuple[WorkerProtocol, SimulatedWhatsApp]:
+def build(settings: Settings) -> tuple[Worker, SimulatedWhatsApp]:
     identity = WorkerIdentity(worker_id=settings.worker_id, max_sessions=settings.capacity, version=VERSION,
                               endpoint=f"http://{settings.host}:{settings.control_port}")
-    protocol = WorkerProtocol(identity, amqp_url=settings.amqp_url, heartbeat_interval=settings.heartbeat_interval,
-                              startup_timeout=settings.startup_timeout)
+    protocol = Worker(identity, amqp_url=settings.amqp_url, heartbeat_interval=settings.heartbeat_interval,
+                      startup_timeout=settings.startup_timeout)
     timing = Timing(qr_ttl=settings.qr_ttl, qr_refresh=settings.qr_refresh, qr_max_refreshes=settings.qr_max_refreshes,
                     status_delay=settings.status_delay, auto_scan=settings.auto_scan)
     return protocol, SimulatedWhatsApp(protocol.uplink, timing)

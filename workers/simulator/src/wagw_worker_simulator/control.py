@@ -1,4 +1,5 @@
-"""The control API: tests and people play the phone here (scan a QR, write to the session, drop it)."""
+"""The control API: tests and people play the phone here (scan a QR, enter a pairing code, write to the
+session, drop it)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from marshmallow import ValidationError, fields, validate
 from wagw_common.broker import TRANSIENT_ERRORS
 from wagw_common.contracts import StrictSchema
 from wagw_common.http import BadRequest, correlation_middleware, error_middleware, error_response, read_json
+from wagw_worker_sdk import Worker
 
-from .protocol import WorkerProtocol
 from .whatsapp import NotHeld, SimulatedWhatsApp, WrongState
 
 WHATSAPP = web.AppKey("whatsapp", SimulatedWhatsApp)
-PROTOCOL = web.AppKey("protocol", WorkerProtocol)
+PROTOCOL = web.AppKey("protocol", Worker)
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -23,6 +24,10 @@ class InboundBody(StrictSchema):
     text = fields.String(required=True, validate=validate.Length(min=1, max=65536))
     chat = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=128))
     sender = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=128))
+
+
+class PairingCodeBody(StrictSchema):
+    code = fields.String(required=True, validate=validate.Length(min=8, max=9))
 
 
 @web.middleware
@@ -75,6 +80,13 @@ async def scan(request: web.Request) -> web.Response:
     return web.json_response(session.view())
 
 
+async def enter_code(request: web.Request) -> web.Response:
+    session_id = _session_id(request)
+    body = PairingCodeBody().load(await read_json(request))
+    session = await request.app[WHATSAPP].enter_code(session_id, body["code"])
+    return web.json_response(session.view())
+
+
 async def inbound(request: web.Request) -> web.Response:
     session_id = _session_id(request)
     body = InboundBody().load(await read_json(request))
@@ -89,7 +101,7 @@ async def disconnect(request: web.Request) -> web.Response:
     return web.json_response({"session_id": session_id, "status": "DISCONNECTED"})
 
 
-def create_control_app(whatsapp: SimulatedWhatsApp, protocol: WorkerProtocol) -> web.Application:
+def create_control_app(whatsapp: SimulatedWhatsApp, protocol: Worker) -> web.Application:
     app = web.Application(middlewares=[correlation_middleware, error_middleware, mapped_errors],
                           client_max_size=256 * 1024)
     app[WHATSAPP] = whatsapp
@@ -98,6 +110,7 @@ def create_control_app(whatsapp: SimulatedWhatsApp, protocol: WorkerProtocol) ->
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/sessions", list_sessions)
     app.router.add_post("/sessions/{session_id}/scan", scan)
+    app.router.add_post("/sessions/{session_id}/pairing-code", enter_code)
     app.router.add_post("/sessions/{session_id}/inbound", inbound)
     app.router.add_post("/sessions/{session_id}/disconnect", disconnect)
     return app

@@ -23,5 +23,12 @@ def fake_phone(session_id: str) -> str:
     return f"628{digits}"
 
 
+def new_pairing_code() -> str:
+    """Shaped like WhatsApp's: eight letters and digits, shown as two groups of four."""
+    alphabet = "ABCDEFGHJKLMNPQRSTVWXYZ23456789"
+    code = "".join(secrets.choice(alphabet) for _ in range(8))
+    return f"{code[:4]}-{code[4:]}"
+
+
 def new_wa_message_id() -> str:
     return "3EB0" + secrets.token_hex(8).upper()

@@ -1,7 +1,8 @@
 """Simulated WhatsApp sessions: what a Baileys-based worker would do, minus WhatsApp.
 
 A started session shows a QR (refreshed while nobody scans it, up to a limit) until the control
-API "scans" it; a restored one connects at once from its stored credentials. Sends produce
+API "scans" it, or, started with a pairing phone, a pairing code until the control API "enters" it
+on the phone; a restored one connects at once from its stored credentials. Sends produce
 sent → delivered → read receipts. Everything is reported through an `Uplink` (the protocol)."""
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Awaitable, Callable
 from wagw_common.logging import get_logger
 from wagw_common.storage import utc_now
 
-from .fakes import DEFAULT_CONTACT, fake_phone, new_qr, new_wa_message_id
-from .uplink import Uplink
+from wagw_worker_sdk.uplink import Uplink
+
+from .fakes import DEFAULT_CONTACT, fake_phone, new_pairing_code, new_qr, new_wa_message_id
 
 log = get_logger(__name__)
 
@@ -48,12 +50,13 @@ class SimulatedSession:
     qr_expires_at: datetime | None = None
     qr_refreshes: int = 0
     phone: str | None = None
+    pairing_code: str | None = None
     tasks: set[asyncio.Task] = field(default_factory=set, repr=False)
 
     def view(self) -> dict:
         expires = self.qr_expires_at.isoformat().replace("+00:00", "Z") if self.qr_expires_at else None
         return {"session_id": self.session_id, "status": self.status, "qr": self.qr, "qr_expires_at": expires,
-                "phone": self.phone, "qr_refreshes": self.qr_refreshes}
+                "phone": self.phone, "qr_refreshes": self.qr_refreshes, "pairing_code": self.pairing_code}
 
 
 class SimulatedWhatsApp:
@@ -69,7 +72,7 @@ class SimulatedWhatsApp:
     def held_sessions(self) -> list[dict[str, str]]:
         return [{"session_id": s.session_id, "status": s.status} for s in self.sessions.values()]
 
-    async def start_session(self, session_id: str, *, restore: bool) -> None:
+    async def start_session(self, session_id: str, *, restore: bool, pairing_phone: str | None = None) -> None:
         session = self.sessions.get(session_id)
         if session is not None:
             await self._announce_again(session)  # a repeated start (redelivery): say where we are
@@ -78,6 +81,10 @@ class SimulatedWhatsApp:
         await self.uplink.session_status(session_id, CONNECTING)
         if restore:
             await self._connect(session)  # stored credentials: no QR needed
+            return
+        if pairing_phone:
+            await self._show_pairing_code(session)
+            self._spawn_for(session, self._expire_pairing_code)
             return
         await self._show_qr(session)
         self._spawn_for(session, self._keep_qr_fresh)
@@ -92,13 +99,15 @@ class SimulatedWhatsApp:
         # Reported even for a session we do not hold, so the platform converges either way.
         await self.uplink.session_status(session_id, status, reason="logged out" if logout else "stopped")
 
-    async def send_message(self, session_id: str, message_id: str, to: str, text: str) -> None:
+    async def send_message(self, session_id: str, message_id: str, to: str, text: str, **content) -> None:
+        """Any message type (`content`: its media, location, contact, reaction) goes the same way here."""
         session = self.sessions.get(session_id)
         if session is None or session.status != CONNECTED:
             await self.uplink.message_status(session_id, message_id, "failed", reason="session not connected")
             return
         # "sent" before the command is acknowledged: a crash in between resends, never loses it.
         await self.uplink.message_status(session_id, message_id, "sent")
+        log.info("simulator.message_sent", session_id=session_id, message_id=message_id)  # tests count sends
         task = asyncio.create_task(self._receipts_for(session_id, message_id))
         self._receipts.add(task)
         task.add_done_callback(self._receipts.discard)
@@ -111,6 +120,21 @@ class SimulatedWhatsApp:
             raise WrongState(f"session is {session.status}, not waiting for a QR scan")
         await self._connect(session)
         return session
+
+    async def enter_code(self, session_id: str, code: str) -> SimulatedSession:
+        """The phone's owner types the pairing code in WhatsApp (Linked devices)."""
+        session = self._held(session_id)
+        if session.pairing_code is None:
+            raise WrongState(f"session is {session.status}, not waiting for a pairing code")
+        if code.replace("-", "").upper() != session.pairing_code.replace("-", ""):
+            raise WrongState("that is not the session's pairing code")
+        await self._connect(session)
+        return session
+
+    def preload(self, session_ids: list[str]) -> None:
+        """Hold these sessions as connected without a word on the broker (a load test's starting fleet)."""
+        for session_id in session_ids:
+            self.sessions[session_id] = SimulatedSession(session_id, status=CONNECTED, phone=fake_phone(session_id))
 
     async def receive(self, session_id: str, *, text: str, chat: str | None = None, sender: str | None = None) -> str:
         session = self._held(session_id)
@@ -150,8 +174,19 @@ class SimulatedWhatsApp:
         await self.uplink.session_qr(session.session_id, session.qr, session.qr_expires_at)
         await self.uplink.session_status(session.session_id, QR_REQUIRED)
 
+    async def _show_pairing_code(self, session: SimulatedSession) -> None:
+        session.pairing_code = new_pairing_code()
+        await self.uplink.session_pairing_code(session.session_id, session.pairing_code,
+                                               self.clock() + timedelta(seconds=self.timing.qr_ttl))
+
+    async def _expire_pairing_code(self, session: SimulatedSession) -> None:
+        await asyncio.sleep(self.timing.qr_ttl)
+        if self.sessions.get(session.session_id) is session and session.status != CONNECTED:
+            self._forget(session)
+            await self.uplink.session_status(session.session_id, DISCONNECTED, reason="pairing code expired")
+
     async def _connect(self, session: SimulatedSession) -> None:
-        session.status, session.qr, session.qr_expires_at = CONNECTED, None, None
+        session.status, session.qr, session.qr_expires_at, session.pairing_code = CONNECTED, None, None, None
         session.phone = fake_phone(session.session_id)
         self._cancel_tasks(session)
         await self.uplink.session_status(session.session_id, CONNECTED, phone=session.phone)
@@ -159,6 +194,9 @@ class SimulatedWhatsApp:
     async def _announce_again(self, session: SimulatedSession) -> None:
         if session.status == QR_REQUIRED:
             await self.uplink.session_qr(session.session_id, session.qr, session.qr_expires_at)
+        elif session.pairing_code is not None:
+            await self.uplink.session_pairing_code(session.session_id, session.pairing_code,
+                                                   self.clock() + timedelta(seconds=self.timing.qr_ttl))
         await self.uplink.session_status(session.session_id, session.status, phone=session.phone)
 
     async def _keep_qr_fresh(self, session: SimulatedSession) -> None:

@@ -1,7 +1,9 @@
-"""The worker protocol (what a worker publishes and consumes) and the registry's queries and events.
+"""The worker protocol: what a worker publishes (uplink) and what it consumes (its command queue),
+and the identity rule the platform holds every worker message to.
 
-A worker publishes to the uplink exchange with the message type as routing key, and consumes
-its own command queue, bound to the downlink exchange with its worker id."""
+A worker publishes to the uplink exchange with the message type as routing key, and consumes its
+own command queue, bound to the downlink exchange with its worker id. The registry's queries and
+fleet events are in `fleet`."""
 
 from __future__ import annotations
 
@@ -9,16 +11,49 @@ from marshmallow import fields, validate
 
 from . import fields as f
 from .base import Contract, Kind, StrictSchema
+from .messages import MESSAGE_TYPES, ContactCard, Location, Media, Reaction
 
 _WORKER = "worker-1"
 _SESSION_ID = "s_8f14e45fceea167a"
 _MESSAGE_ID = "m_45c48cce2e2d7fbd"
 _TIME = "2026-01-01T12:00:00Z"
 WORKER_SESSION_STATUSES = ("CONNECTING", "QR_REQUIRED", "CONNECTED", "RECONNECTING", "DISCONNECTED", "LOGGED_OUT", "ERROR")
+# How a heartbeat's sessions are summed up: bucket -> the statuses it counts.
+BREAKDOWN_BUCKETS: dict[str, tuple[str, ...]] = {
+    "connected": ("CONNECTED",), "connecting": ("CONNECTING", "RECONNECTING"), "qr_required": ("QR_REQUIRED",),
+    "disconnected": ("DISCONNECTED", "LOGGED_OUT"), "error": ("ERROR",),
+}
+DEFAULT_HEARTBEAT_INTERVAL = 10.0
 
+
+# ---- identity: who may speak for a worker --------------------------------------------------------
+
+def broker_user_for(worker_id: str) -> str:
+    """The RabbitMQ user a worker's own credentials carry (`scripts`/ops create it, see docs/workers.md)."""
+    return f"worker.{worker_id}"
+
+
+def source_for(worker_id: str) -> str:
+    """The envelope `source` of everything a worker publishes."""
+    return f"worker/{worker_id}"
+
+
+def may_speak_for(worker_id: str, *, user_id: str | None, source: str, trusted_users: frozenset[str]) -> bool:
+    """A worker message is accepted only from the worker itself: its AMQP `user_id` (which RabbitMQ
+    checks against the connection's user) is the worker's own broker user, or a platform user trusted
+    to speak for any worker (a local simulator, the load generator); and its `source` names the worker."""
+    if user_id is None or source != source_for(worker_id):
+        return False
+    return user_id == broker_user_for(worker_id) or user_id in trusted_users
+
+
+# ---- what a worker publishes -----------------------------------------------------------------------
 
 class Capacity(StrictSchema):
     max_sessions = fields.Integer(required=True, validate=validate.Range(min=1, max=100_000))
+    # Optional: they let the registry read cpu_percent and memory_mb as a share of what the worker has.
+    cpu_cores = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0.1, max=1024))
+    memory_limit_mb = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=1))
 
 
 class WorkerRegister(StrictSchema):
@@ -27,6 +62,9 @@ class WorkerRegister(StrictSchema):
     capacity = fields.Nested(Capacity, required=True)
     environment = fields.String(load_default="development", validate=validate.Length(max=64))
     endpoint = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=256))
+    # The registry declares the worker offline after a few of these intervals without a heartbeat.
+    heartbeat_interval_seconds = fields.Float(load_default=DEFAULT_HEARTBEAT_INTERVAL,
+                                              validate=validate.Range(min=0.1, max=3600))
 
 
 class HeldSession(StrictSchema):
@@ -36,7 +74,7 @@ class HeldSession(StrictSchema):
 
 class WorkerHeartbeat(StrictSchema):
     worker_id = f.worker_id()
-    sessions = fields.List(fields.Nested(HeldSession), required=True)
+    sessions = fields.List(fields.Nested(HeldSession), required=True, validate=validate.Length(max=100_000))
     cpu_percent = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100 * 1024))
     memory_mb = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
 
@@ -50,6 +88,13 @@ class WorkerSessionQr(StrictSchema):
     worker_id = f.worker_id()
     session_id = f.object_id()
     qr = f.text(4096, required=True)
+    expires_at = f.timestamp()
+
+
+class WorkerSessionPairingCode(StrictSchema):
+    worker_id = f.worker_id()
+    session_id = f.object_id()
+    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Z0-9]{4}-?[A-Z0-9]{4}$"))
     expires_at = f.timestamp()
 
 
@@ -81,9 +126,14 @@ class WorkerInboundMessage(StrictSchema):
     at = f.timestamp()
 
 
+# ---- what a worker consumes ------------------------------------------------------------------------
+
 class StartSession(StrictSchema):
     session_id = f.object_id()
     restore = fields.Boolean(load_default=False)
+    # Link by pairing code for this phone (international digits) instead of a QR code.
+    pairing_phone = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Regexp(r"^\+?[0-9]{6,15}$", error="must be an international number"))
 
 
 class StopSession(StrictSchema):
@@ -95,83 +145,80 @@ class DeliverMessage(StrictSchema):
     session_id = f.object_id()
     message_id = f.object_id()
     to = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    type = fields.String(required=True, validate=validate.OneOf(("text",)))
-    text = f.text(4096, required=True)
+    type = fields.String(required=True, validate=validate.OneOf(MESSAGE_TYPES))
+    text = fields.String(load_default="", validate=validate.Length(max=4096))  # a media message's caption
+    # The part each type needs (see `messages.MessageContent`): media by URL, a location, a contact card,
+    # a reaction (to one of this session's messages); and the message a reply quotes.
+    media = fields.Nested(Media, load_default=None, allow_none=True)
+    location = fields.Nested(Location, load_default=None, allow_none=True)
+    contact = fields.Nested(ContactCard, load_default=None, allow_none=True)
+    reaction = fields.Nested(Reaction, load_default=None, allow_none=True)
+    reply_to = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    # The WhatsApp id of the message a reply or a reaction is about, when the platform knows it (inbound).
+    quoted_wa_message_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
 
 
-class SelectWorker(StrictSchema):
+class AssignedSession(StrictSchema):
     session_id = f.object_id()
+    # What the registry's knowledge is based on: a stop for this session sent later than this wins.
+    as_of = f.timestamp()
 
 
-class SelectedWorker(StrictSchema):
-    worker_id = f.worker_id()
+class SessionsAssigned(StrictSchema):
+    reason = fields.String(required=True, validate=validate.OneOf(("registered",)))
+    sessions = fields.List(fields.Nested(AssignedSession), required=True)
 
 
-class ListWorkers(StrictSchema):
-    state = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(f.WORKER_STATES))
+class HeartbeatRequest(StrictSchema):
+    reason = fields.String(load_default="health check", validate=validate.Length(max=200))
 
 
-class WorkerView(StrictSchema):
-    worker_id = f.worker_id()
-    version = fields.String(required=True)
-    state = fields.String(required=True, validate=validate.OneOf(f.WORKER_STATES))
-    max_sessions = fields.Integer(required=True)
-    session_count = fields.Integer(required=True)
-    last_heartbeat_at = fields.AwareDateTime(required=True)
+def _uplink(message_type: str, schema, summary: str, example: dict) -> Contract:
+    return Contract(message_type, Kind.WORKER_UPLINK, schema, summary, {"worker_id": _WORKER, **example},
+                    tags=("workers",))
 
 
-class WorkerList(StrictSchema):
-    workers = fields.List(fields.Nested(WorkerView), required=True)
+def _command(message_type: str, schema, summary: str, example: dict) -> Contract:
+    return Contract(message_type, Kind.WORKER_COMMAND, schema, summary, example, tags=("workers",))
 
-
-class WorkerStateChanged(StrictSchema):
-    worker_id = f.worker_id()
-    state = fields.String(required=True, validate=validate.OneOf(f.WORKER_STATES))
-    reason = fields.String(load_default=None, allow_none=True)
-    session_ids = fields.List(fields.String(), load_default=list)
-
-
-_WORKER_VIEW = {"worker_id": _WORKER, "version": "1.4.0", "state": "online", "max_sessions": 50,
-                "session_count": 12, "last_heartbeat_at": _TIME}
 
 CONTRACTS = [
-    Contract("worker.register", Kind.WORKER_UPLINK, WorkerRegister, "A worker announces itself and its capacity",
-             {"worker_id": _WORKER, "version": "1.4.0", "capacity": {"max_sessions": 50},
-              "environment": "production", "endpoint": None}, tags=("workers",)),
-    Contract("worker.heartbeat", Kind.WORKER_UPLINK, WorkerHeartbeat, "Periodic liveness with every held session",
-             {"worker_id": _WORKER, "sessions": [{"session_id": _SESSION_ID, "status": "CONNECTED"}],
-              "cpu_percent": 12.5, "memory_mb": 310.0}, tags=("workers",)),
-    Contract("worker.unregister", Kind.WORKER_UPLINK, WorkerUnregister, "A worker leaves (graceful shutdown)",
-             {"worker_id": _WORKER, "reason": "shutdown"}, tags=("workers",)),
-    Contract("worker.session.qr", Kind.WORKER_UPLINK, WorkerSessionQr, "A session needs this QR code scanned",
-             {"worker_id": _WORKER, "session_id": _SESSION_ID, "qr": "2@AbCdEf==,xyz==,abc==,1",
-              "expires_at": "2026-01-01T12:01:00Z"}, tags=("workers",)),
-    Contract("worker.session.status", Kind.WORKER_UPLINK, WorkerSessionStatus, "A held session changed state",
-             {"worker_id": _WORKER, "session_id": _SESSION_ID, "status": "CONNECTED", "reason": None,
-              "phone": "628123456789"}, tags=("workers",)),
-    Contract("worker.message.status", Kind.WORKER_UPLINK, WorkerMessageStatus, "An outbound message moved on",
-             {"worker_id": _WORKER, "session_id": _SESSION_ID, "message_id": _MESSAGE_ID, "status": "delivered",
-              "reason": None, "at": _TIME}, tags=("workers",)),
-    Contract("worker.message.inbound", Kind.WORKER_UPLINK, WorkerInboundMessage, "A message arrived at a held session",
-             {"worker_id": _WORKER, "session_id": _SESSION_ID, "wa_message_id": "3EB0C767D26A1D0B8E3F",
-              "chat": "628123456789@s.whatsapp.net", "sender": "628123456789@s.whatsapp.net", "type": "text",
-              "text": "Hi there", "at": _TIME}, tags=("workers",)),
-    Contract("worker.session.start", Kind.WORKER_COMMAND, StartSession,
-             "Start (or, with restore, resume from stored credentials) a session",
-             {"session_id": _SESSION_ID, "restore": False}, tags=("workers",)),
-    Contract("worker.session.stop", Kind.WORKER_COMMAND, StopSession, "Stop a session; with logout, unlink the phone",
-             {"session_id": _SESSION_ID, "logout": False}, tags=("workers",)),
-    Contract("worker.message.send", Kind.WORKER_COMMAND, DeliverMessage, "Send a message through a held session",
+    _uplink("worker.register", WorkerRegister,
+            "A worker announces itself and its capacity; sent at start and after every broker reconnect",
+            {"version": "1.4.0", "capacity": {"max_sessions": 50, "cpu_cores": 2, "memory_limit_mb": 2048},
+             "environment": "production", "endpoint": "http://10.0.3.7:8090", "heartbeat_interval_seconds": 10}),
+    _uplink("worker.heartbeat", WorkerHeartbeat,
+            "Periodic liveness with every held session's status and the worker's CPU and memory use",
+            {"sessions": [{"session_id": _SESSION_ID, "status": "CONNECTED"}], "cpu_percent": 12.5,
+             "memory_mb": 310.0}),
+    _uplink("worker.unregister", WorkerUnregister, "A worker leaves (graceful shutdown); its sessions are moved",
+            {"reason": "shutdown"}),
+    _uplink("worker.session.qr", WorkerSessionQr, "A session needs this QR code scanned",
+            {"session_id": _SESSION_ID, "qr": "2@AbCdEf==,xyz==,abc==,1", "expires_at": "2026-01-01T12:01:00Z"}),
+    _uplink("worker.session.pairing_code", WorkerSessionPairingCode,
+            "A session started with a pairing phone shows this code, to be entered on that phone",
+            {"session_id": _SESSION_ID, "code": "K7QD-2MXP", "expires_at": "2026-01-01T12:03:00Z"}),
+    _uplink("worker.session.status", WorkerSessionStatus, "A held session changed state",
+            {"session_id": _SESSION_ID, "status": "CONNECTED", "reason": None, "phone": "628123456789"}),
+    _uplink("worker.message.status", WorkerMessageStatus, "An outbound message moved on",
+            {"session_id": _SESSION_ID, "message_id": _MESSAGE_ID, "status": "delivered", "reason": None, "at": _TIME}),
+    _uplink("worker.message.inbound", WorkerInboundMessage, "A message arrived at a held session",
+            {"session_id": _SESSION_ID, "wa_message_id": "3EB0C767D26A1D0B8E3F",
+             "chat": "628123456789@s.whatsapp.net", "sender": "628123456789@s.whatsapp.net", "type": "text",
+             "text": "Hi there", "at": _TIME}),
+    _command("worker.session.start", StartSession,
+             "Start a session (a QR follows, or a pairing code with `pairing_phone`); with restore, resume it "
+             "from stored credentials",
+             {"session_id": _SESSION_ID, "restore": False, "pairing_phone": None}),
+    _command("worker.session.stop", StopSession, "Stop a session; with logout, unlink the phone",
+             {"session_id": _SESSION_ID, "logout": False}),
+    _command("worker.message.send", DeliverMessage, "Send a message through a held session",
              {"session_id": _SESSION_ID, "message_id": _MESSAGE_ID, "to": "628123456789@s.whatsapp.net",
-              "type": "text", "text": "Hello"}, tags=("workers",)),
-    Contract("worker.select", Kind.QUERY, SelectWorker, "Choose the best worker for a new session",
-             {"session_id": _SESSION_ID}, reply=SelectedWorker, reply_example={"worker_id": _WORKER},
-             tags=("workers",)),
-    Contract("worker.list", Kind.QUERY, ListWorkers, "The fleet, optionally filtered by state",
-             {"state": None}, reply=WorkerList, reply_example={"workers": [_WORKER_VIEW]}, tags=("workers",)),
-    Contract("worker.online", Kind.EVENT, WorkerStateChanged, "A worker registered or came back",
-             {"worker_id": _WORKER, "state": "online", "reason": "registered", "session_ids": []}, tags=("workers",)),
-    Contract("worker.offline", Kind.EVENT, WorkerStateChanged, "A worker stopped heartbeating or unregistered",
-             {"worker_id": _WORKER, "state": "offline", "reason": "heartbeat timeout",
-              "session_ids": [_SESSION_ID]}, tags=("workers",)),
+              "type": "text", "text": "Hello"}),
+    _command("worker.sessions.assigned", SessionsAssigned,
+             "The registry's answer to a registration: the sessions this worker should hold; restore each one "
+             "not held yet (start with restore), unless a stop for it arrived that is newer than `as_of`",
+             {"reason": "registered", "sessions": [{"session_id": _SESSION_ID, "as_of": _TIME}]}),
+    _command("worker.heartbeat.request", HeartbeatRequest, "Send a heartbeat now (an administrator's health check)",
+             {"reason": "health check"}),
 ]

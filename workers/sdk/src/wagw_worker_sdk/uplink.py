@@ -1,14 +1,19 @@
 """What a worker publishes: each message checked against its contract first, always carrying the
-worker's id, sent to the uplink exchange with the message type as routing key."""
+worker's id and its envelope source, sent to the uplink exchange with the message type as routing key."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Protocol
 
-from wagw_common import topology
-from wagw_common.broker import Broker
+from wagw_common.contracts import contract_for
+from wagw_common.contracts.workers import source_for
+from wagw_common.envelope import Envelope
 from wagw_common.storage import utc_now
+
+
+class Publisher(Protocol):
+    async def publish_uplink(self, envelope: Envelope) -> None: ...
 
 
 class Uplink(Protocol):
@@ -19,6 +24,8 @@ class Uplink(Protocol):
 
     async def session_qr(self, session_id: str, qr: str, expires_at: datetime) -> None: ...
 
+    async def session_pairing_code(self, session_id: str, code: str, expires_at: datetime) -> None: ...
+
     async def message_status(self, session_id: str, message_id: str, status: str, *,
                              reason: str | None = None) -> None: ...
 
@@ -26,15 +33,20 @@ class Uplink(Protocol):
 
 
 class WorkerUplink:
-    def __init__(self, broker: Broker, worker_id: str):
-        self.broker = broker
+    def __init__(self, link: Publisher, worker_id: str):
+        self.link = link
         self.worker_id = worker_id
+        self.source = source_for(worker_id)
 
-    async def publish(self, message_type: str, data: dict[str, Any]) -> None:
+    def envelope(self, message_type: str, data: dict[str, Any]) -> Envelope:
         data = {"worker_id": self.worker_id, **data}
-        envelope = self.broker.envelope(message_type, data, subject=data.get("session_id"))
-        # Mandatory: an uplink nobody listens to is an error worth seeing, not a silent drop.
-        await self.broker.publish(envelope, exchange=topology.WORKER_UPLINK, routing_key=message_type)
+        return Envelope(type=message_type, source=self.source, data=contract_for(message_type).dump(data),
+                        subject=data.get("session_id"))
+
+    async def publish(self, message_type: str, data: dict[str, Any]) -> Envelope:
+        envelope = self.envelope(message_type, data)
+        await self.link.publish_uplink(envelope)
+        return envelope
 
     async def session_status(self, session_id: str, status: str, *, reason: str | None = None,
                              phone: str | None = None) -> None:
@@ -43,6 +55,10 @@ class WorkerUplink:
 
     async def session_qr(self, session_id: str, qr: str, expires_at: datetime) -> None:
         await self.publish("worker.session.qr", {"session_id": session_id, "qr": qr, "expires_at": expires_at})
+
+    async def session_pairing_code(self, session_id: str, code: str, expires_at: datetime) -> None:
+        await self.publish("worker.session.pairing_code",
+                           {"session_id": session_id, "code": code, "expires_at": expires_at})
 
     async def message_status(self, session_id: str, message_id: str, status: str, *, reason: str | None = None) -> None:
         await self.publish("worker.message.status", {"session_id": session_id, "message_id": message_id,

@@ -1,0 +1,13 @@
+"""A small SDK for workers of the WhatsApp Gateway: everything of the worker protocol except WhatsApp.
+
+`Worker` registers, heartbeats, consumes its own command queue and dispatches each command to a
+`WorkerHandler` (the part that talks to WhatsApp: Baileys, whatsmeow, or the simulator). `BrokerLink`
+is the broker connection; one link can carry many workers (the load-test fleet)."""
+
+from .link import BrokerLink
+from .uplink import WorkerUplink
+from .usage import ProcessUsage, ShareOfProcessUsage
+from .worker import Worker, WorkerHandler, WorkerIdentity
+
+__all__ = ["BrokerLink", "ProcessUsage", "ShareOfProcessUsage", "Worker", "WorkerHandler", "WorkerIdentity",
+           "WorkerUplink"]

@@ -1,0 +1,115 @@
+"""The commands a worker consumes: each validated against its contract, dispatched to the worker's
+handler, and acknowledged once done. Malformed ones go to the queue's dead-letter queue at once; a
+failing one is retried once (a fresh delivery), then dead-lettered."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Awaitable, Callable, Protocol
+
+from aio_pika.abc import AbstractIncomingMessage
+from wagw_common.contracts import Kind, contract_for
+from wagw_common.envelope import Envelope, MalformedMessage, parse_envelope
+from wagw_common.logging import correlation_scope, get_logger
+
+log = get_logger(__name__)
+
+
+class WorkerHandler(Protocol):
+    """What a worker implementation (real or simulated WhatsApp) provides to the SDK."""
+
+    def held_sessions(self) -> list[dict[str, str]]:
+        """Every session held now, as `{"session_id", "status"}` (the heartbeat's list)."""
+
+    async def start_session(self, session_id: str, *, restore: bool, pairing_phone: str | None = None) -> None: ...
+
+    async def stop_session(self, session_id: str, *, logout: bool) -> None: ...
+
+    async def send_message(self, session_id: str, message_id: str, to: str, text: str, **content) -> None:
+        """`content`: the rest of `worker.message.send` (type, media, location, contact, reaction, reply_to, ...)."""
+
+
+class Recovery:
+    """Which sessions of a `worker.sessions.assigned` to restore: those not held yet, unless a stop for
+    the session was handled that is newer than what the registry's list is based on (`as_of`)."""
+
+    def __init__(self) -> None:
+        self._stopped_at: dict[str, datetime] = {}
+
+    def stopped(self, session_id: str, at: datetime) -> None:
+        self._stopped_at[session_id] = at
+
+    def started(self, session_id: str) -> None:
+        self._stopped_at.pop(session_id, None)
+
+    def to_restore(self, assigned: list[dict], held: set[str]) -> list[str]:
+        restore = []
+        for item in assigned:
+            session_id, stopped_at = item["session_id"], self._stopped_at.get(item["session_id"])
+            if session_id in held or (stopped_at is not None and stopped_at > item["as_of"]):
+                continue
+            restore.append(session_id)
+        return restore
+
+
+class CommandDispatcher:
+    def __init__(self, handler: WorkerHandler, *, beat_now: Callable[[], Awaitable[None]],
+                 on_assigned: Callable[[list[str]], None] = lambda restored: None):
+        self.handler = handler
+        self.beat_now = beat_now
+        self.on_assigned = on_assigned
+        self.recovery = Recovery()
+        self._table: dict[str, Callable[[Envelope], Awaitable[None]]] = {
+            "worker.session.start": self._start,
+            "worker.session.stop": self._stop,
+            "worker.message.send": self._send,
+            "worker.sessions.assigned": self._assigned,
+            "worker.heartbeat.request": lambda _envelope: self.beat_now(),
+        }
+
+    async def handle(self, message: AbstractIncomingMessage) -> None:
+        try:
+            envelope = parse_envelope(message.body)
+            contract = contract_for(envelope.type)
+            if contract.kind is not Kind.WORKER_COMMAND or envelope.type not in self._table:
+                raise MalformedMessage(f"{envelope.type!r} is not a command this worker handles")
+            envelope = Envelope(type=envelope.type, source=envelope.source, data=contract.load(envelope.data),
+                                subject=envelope.subject, correlation_id=envelope.correlation_id, id=envelope.id,
+                                time=envelope.time)
+        except MalformedMessage as exc:
+            log.warning("worker.command_malformed_rejected", reason=exc.reason, details=exc.details,
+                        message_type=message.type)
+            await message.reject(requeue=False)
+            return
+        with correlation_scope(envelope.correlation_id, message_type=envelope.type, envelope_id=envelope.id):
+            try:
+                await self._table[envelope.type](envelope)
+            except Exception as exc:
+                log.error("worker.command_failed", error=repr(exc), redelivered=message.redelivered, exc_info=exc)
+                await message.reject(requeue=not message.redelivered)
+                return
+            await message.ack()
+            log.info("worker.command_handled", session_id=envelope.data.get("session_id"))
+
+    async def _start(self, envelope: Envelope) -> None:
+        data = envelope.data
+        self.recovery.started(data["session_id"])
+        await self.handler.start_session(data["session_id"], restore=data["restore"], pairing_phone=data["pairing_phone"])
+
+    async def _stop(self, envelope: Envelope) -> None:
+        self.recovery.stopped(envelope.data["session_id"], envelope.time)
+        await self.handler.stop_session(envelope.data["session_id"], logout=envelope.data["logout"])
+
+    async def _send(self, envelope: Envelope) -> None:
+        d = dict(envelope.data)
+        await self.handler.send_message(d.pop("session_id"), d.pop("message_id"), d.pop("to"), d.pop("text"), **d)
+
+    async def _assigned(self, envelope: Envelope) -> None:
+        held = {s["session_id"] for s in self.handler.held_sessions()}
+        restore = self.recovery.to_restore(envelope.data["sessions"], held)
+        for session_id in restore:
+            await self.handler.start_session(session_id, restore=True, pairing_phone=None)
+        log.info("worker.sessions_restored", assigned=len(envelope.data["sessions"]), restored=len(restore))
+        if restore:
+            await self.beat_now()  # the registry learns at once that they are back
+        self.on_assigned(restore)

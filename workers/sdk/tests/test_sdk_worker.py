@@ -1,0 +1,227 @@
+"""The worker side of the protocol without a broker: what a worker publishes, and how it treats commands."""
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from wagw_common.envelope import Envelope, MalformedMessage
+
+from wagw_worker_sdk import Worker, WorkerIdentity
+from wagw_worker_sdk.commands import Recovery
+
+pytestmark = pytest.mark.unit
+
+T0 = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+
+
+class FakeLink:
+    """Records what the worker publishes; consuming and reconnecting are no-ops."""
+
+    def __init__(self, user: str = "guest"):
+        self.user = user
+        self.connected = True
+        self.published: list[Envelope] = []
+        self.declared: list[tuple[str, bool]] = []
+
+    async def publish_uplink(self, envelope: Envelope) -> None:
+        self.published.append(envelope)
+
+    async def consume(self, spec, on_message, *, declare):
+        self.declared.append((spec.name, declare))
+        return None, "tag"
+
+    def on_reconnect(self, callback):
+        return lambda: None
+
+
+class Sessions:
+    """A minimal worker implementation: remembers what it was asked."""
+
+    def __init__(self, held=()):
+        self.held = {s: "CONNECTED" for s in held}
+        self.calls: list[tuple] = []
+
+    def held_sessions(self):
+        return [{"session_id": s, "status": st} for s, st in self.held.items()]
+
+    async def start_session(self, session_id, *, restore, pairing_phone=None):
+        self.calls.append(("start", session_id, restore, pairing_phone))
+        self.held[session_id] = "CONNECTED" if restore else "QR_REQUIRED"
+
+    async def stop_session(self, session_id, *, logout):
+        self.calls.append(("stop", session_id, logout))
+        self.held.pop(session_id, None)
+
+    async def send_message(self, session_id, message_id, to, text, **content):
+        self.calls.append(("send", session_id, message_id, content.get("type")))
+
+
+@dataclass
+class FakeMessage:
+    body: bytes
+    redelivered: bool = False
+    type: str | None = None
+    outcome: str | None = None
+
+    async def ack(self):
+        self.outcome = "ack"
+
+    async def reject(self, requeue: bool = False):
+        self.outcome = "requeued" if requeue else "rejected"
+
+
+def command(message_type: str, data: dict, at: datetime | None = None) -> FakeMessage:
+    envelope = Envelope(type=message_type, source="session-orchestrator", data=data, **({"time": at} if at else {}))
+    return FakeMessage(envelope.to_json())
+
+
+@pytest.fixture
+def link():
+    return FakeLink()
+
+
+async def started(link, handler=None, **kw) -> tuple[Worker, Sessions]:
+    worker = Worker(WorkerIdentity("sim-worker-1", max_sessions=5, version="1.0", cpu_cores=2), link=link,
+                    heartbeat_interval=60, **kw)
+    handler = handler or Sessions()
+    await worker.start(handler)
+    return worker, handler
+
+
+async def handle(worker: Worker, message: FakeMessage) -> FakeMessage:
+    await worker._dispatcher.handle(message)
+    return message
+
+
+async def test_a_worker_registers_then_beats_once_the_registry_answered(link):
+    worker, _ = await started(link, Sessions(held=["s_1"]))
+    await asyncio.sleep(0.05)
+    [register] = link.published  # no heartbeat before the answer: it could wipe the list to restore
+    assert (register.type, register.source) == ("worker.register", "worker/sim-worker-1")
+    assert register.data == {"worker_id": "sim-worker-1", "version": "1.0", "environment": "development",
+                             "endpoint": None, "heartbeat_interval_seconds": 60.0,
+                             "capacity": {"max_sessions": 5, "cpu_cores": 2.0, "memory_limit_mb": None}}
+    await handle(worker, command("worker.sessions.assigned", {"reason": "registered", "sessions": []}))
+    for _ in range(100):
+        if len(link.published) > 1:
+            break
+        await asyncio.sleep(0.01)
+    beat = link.published[1]
+    assert beat.type == "worker.heartbeat" and beat.data["sessions"] == [{"session_id": "s_1", "status": "CONNECTED"}]
+    assert beat.data["memory_mb"] > 0 and beat.data["cpu_percent"] >= 0
+    assert worker.registered and link.declared == [("worker.sim-worker-1.commands", True)]
+    await worker.abandon()
+
+
+async def test_without_an_answer_the_first_heartbeat_goes_after_one_interval(link):
+    worker = Worker(WorkerIdentity("sim-worker-1", max_sessions=5, version="1.0"), link=link, heartbeat_interval=0.2)
+    await worker.start(Sessions())
+    await asyncio.sleep(1.1)
+    assert [e.type for e in link.published][:2] == ["worker.register", "worker.heartbeat"]
+    await worker.abandon()
+
+
+async def test_with_its_own_credentials_a_worker_only_looks_its_queue_up():
+    link = FakeLink(user="worker.sim-worker-1")
+    worker, _ = await started(link)
+    assert worker.provisioned and link.declared == [("worker.sim-worker-1.commands", False)]
+    await worker.abandon()
+
+
+async def test_every_uplink_carries_the_worker_id_and_breaks_no_contract(link):
+    worker, _ = await started(link)
+    await worker.uplink.session_status("s_1", "CONNECTED", phone="628123")
+    status = link.published[-1]
+    assert status.data["worker_id"] == "sim-worker-1" and status.subject == "s_1"
+    with pytest.raises(MalformedMessage):
+        await worker.uplink.session_status("s_1", "HAPPY")
+    assert link.published[-1] is status
+    await worker.abandon()
+
+
+async def test_commands_reach_the_handler_and_are_acknowledged(link):
+    worker, sessions = await started(link)
+    assert (await handle(worker, command("worker.session.start", {"session_id": "s_1"}))).outcome == "ack"
+    assert (await handle(worker, command("worker.session.start", {"session_id": "s_2", "pairing_phone": "+62812345678"}))
+            ).outcome == "ack"
+    assert (await handle(worker, command("worker.message.send", {"session_id": "s_1", "message_id": "m_1",
+                                                                 "to": "6281", "type": "text", "text": "hi"}))).outcome == "ack"
+    assert (await handle(worker, command("worker.session.stop", {"session_id": "s_1", "logout": True}))).outcome == "ack"
+    assert sessions.calls == [("start", "s_1", False, None), ("start", "s_2", False, "+62812345678"),
+                              ("send", "s_1", "m_1", "text"), ("stop", "s_1", True)]
+    await worker.abandon()
+
+
+async def test_a_heartbeat_request_is_answered_with_a_heartbeat(link):
+    worker, _ = await started(link)
+    before = len(link.published)
+    assert (await handle(worker, command("worker.heartbeat.request", {}))).outcome == "ack"
+    assert [e.type for e in link.published[before:]] == ["worker.heartbeat"]
+    await worker.abandon()
+
+
+@pytest.mark.parametrize("message", [
+    FakeMessage(b"not json"),
+    command("worker.session.start", {"session_id": "not a valid id!"}),
+    command("worker.session.start", {"session_id": "s_1", "surprise": 1}),
+    command("worker.heartbeat", {"worker_id": "w", "sessions": []}),  # an uplink type is not a command
+    command("session.create", {"tenant_id": "u_1", "name": "x", "session_limit": 1}),
+])
+async def test_a_malformed_command_is_rejected_without_requeue(link, message):
+    worker, sessions = await started(link)
+    assert (await handle(worker, message)).outcome == "rejected" and sessions.calls == []
+    await worker.abandon()
+
+
+async def test_a_failing_command_is_retried_once_then_dead_lettered(link):
+    class Broken(Sessions):
+        async def stop_session(self, session_id, *, logout):
+            raise RuntimeError("boom")
+
+    worker, _ = await started(link, Broken())
+    first = await handle(worker, command("worker.session.stop", {"session_id": "s_1"}))
+    again = command("worker.session.stop", {"session_id": "s_1"})
+    again.redelivered = True
+    assert (first.outcome, (await handle(worker, again)).outcome) == ("requeued", "rejected")
+    await worker.abandon()
+
+
+async def test_assigned_sessions_not_held_are_restored_then_reported_at_once(link):
+    worker, sessions = await started(link, Sessions(held=["s_held"]))
+    before = len(link.published)
+    assigned = {"reason": "registered", "sessions": [{"session_id": "s_held", "as_of": T0},
+                                                     {"session_id": "s_lost", "as_of": T0}]}
+    await handle(worker, command("worker.sessions.assigned", assigned))
+    assert sessions.calls == [("start", "s_lost", True, None)]
+    assert worker.assigned.is_set() and worker.restored == ["s_lost"]
+    beat = link.published[before:][-1]
+    assert beat.type == "worker.heartbeat" and {s["session_id"] for s in beat.data["sessions"]} == {"s_held", "s_lost"}
+    await worker.abandon()
+
+
+async def test_a_stop_newer_than_the_assignment_wins_over_it(link):
+    worker, sessions = await started(link)
+    await handle(worker, command("worker.session.stop", {"session_id": "s_gone"}, at=T0 + timedelta(seconds=5)))
+    assigned = {"reason": "registered", "sessions": [{"session_id": "s_gone", "as_of": T0},
+                                                     {"session_id": "s_kept", "as_of": T0 + timedelta(seconds=9)}]}
+    await handle(worker, command("worker.sessions.assigned", assigned))
+    assert [c for c in sessions.calls if c[0] == "start"] == [("start", "s_kept", True, None)]
+    await worker.abandon()
+
+
+def test_recovery_restores_what_is_neither_held_nor_stopped_since():
+    recovery = Recovery()
+    recovery.stopped("s_2", T0)
+    recovery.stopped("s_3", T0)
+    recovery.started("s_3")  # started again after the stop: the stop no longer counts
+    assigned = [{"session_id": s, "as_of": T0 - timedelta(seconds=1)} for s in ("s_1", "s_2", "s_3", "s_4")]
+    assert recovery.to_restore(assigned, held={"s_4"}) == ["s_1", "s_3"]
+
+
+async def test_a_worker_given_both_or_neither_connection_is_refused(link):
+    identity = WorkerIdentity("w", max_sessions=1, version="1")
+    with pytest.raises(ValueError):
+        Worker(identity)
+    with pytest.raises(ValueError):
+        Worker(identity, amqp_url="amqp://x/", link=link)
