@@ -19,16 +19,22 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from wagw_common.errors import RemoteError
 from wagw_common.http import correlation_middleware, error_middleware
 from wagw_common.settings import load
+from wagw_common.storage import utc_now
 from wagw_common.tokens import Principal
 
+from wagw_gateway.account_state import AccountStates
 from wagw_gateway.api_keys import ApiKeyStore
 from wagw_gateway.app import mount
 from wagw_gateway.auth import issue_token
 from wagw_gateway.dependencies import Gateway
 from wagw_gateway.errors import api_error_middleware
 from wagw_gateway.idempotency import IdempotencyStore
+from wagw_gateway.login_guard import LoginGuard
 from wagw_gateway.passwords import Passwords
+from wagw_gateway.ratelimit import decide
+from wagw_gateway.refresh_tokens import RefreshTokenStore
 from wagw_gateway.settings import Settings
+from wagw_gateway.usage import SendCounter
 from wagw_gateway.users import UserStore
 
 MAX_BODY_BYTES = 2048
@@ -44,7 +50,11 @@ def _matches(doc: dict, query: dict) -> bool:
             for op, value in want.items():
                 if op == "$lt" and not (have is not None and have < value):
                     return False
-                if op == "$regex":
+                if op == "$gt" and not (have is not None and have > value):
+                    return False
+                if op == "$ne" and have == value:
+                    return False
+                if op not in {"$lt", "$gt", "$ne"}:
                     raise NotImplementedError(op)
         elif want is None:
             if doc.get(key) is not None:
@@ -52,6 +62,32 @@ def _matches(doc: dict, query: dict) -> bool:
         elif doc.get(key) != want:
             return False
     return True
+
+
+def _apply(doc: dict, update: dict) -> None:
+    doc.update(copy.deepcopy(update.get("$set", {})))
+    for key, by in update.get("$inc", {}).items():
+        doc[key] = doc.get(key, 0) + by
+
+
+class FakeCursor:
+    def __init__(self, docs):
+        self.docs = docs
+
+    def sort(self, key, direction=1):
+        self.docs.sort(key=lambda d: d.get(key), reverse=direction < 0)
+        return self
+
+    def skip(self, n):
+        self.docs = self.docs[n:]
+        return self
+
+    def limit(self, n):
+        self.docs = self.docs[:n]
+        return self
+
+    async def to_list(self, length=None):
+        return self.docs
 
 
 class _Result:
@@ -80,17 +116,28 @@ class FakeCollection:
     async def find_one(self, query: dict, projection=None):
         return next((copy.deepcopy(d) for d in self.docs.values() if _matches(d, query)), None)
 
-    async def find_one_and_update(self, query, update, return_document=ReturnDocument.BEFORE, **_):
+    async def find_one_and_update(self, query, update, return_document=ReturnDocument.BEFORE, upsert=False, **_):
         for doc in self.docs.values():
             if _matches(doc, query):
                 before = copy.deepcopy(doc)
-                doc.update(copy.deepcopy(update["$set"]))
+                _apply(doc, update)
                 return copy.deepcopy(doc) if return_document == ReturnDocument.AFTER else before
+        if upsert:
+            doc = {k: v for k, v in query.items() if not k.startswith("$")}
+            _apply(doc, {**update, "$set": {**update.get("$setOnInsert", {}), **update.get("$set", {})}})
+            self.docs[doc["_id"]] = doc
+            return copy.deepcopy(doc) if return_document == ReturnDocument.AFTER else None
         return None
 
-    async def update_one(self, query, update):
-        found = await self.find_one_and_update(query, update)
+    async def update_one(self, query, update, upsert=False):
+        found = await self.find_one_and_update(query, update, upsert=upsert)
         return _Result(matched_count=int(found is not None))
+
+    def find(self, query=None, projection=None):
+        return FakeCursor([copy.deepcopy(d) for d in self.docs.values() if _matches(d, query or {})])
+
+    async def count_documents(self, query):
+        return sum(1 for d in self.docs.values() if _matches(d, query))
 
     async def delete_one(self, query):
         doc = await self.find_one(query)
@@ -108,6 +155,7 @@ class FakeCollection:
 class FakeRedis:
     def __init__(self):
         self.values: dict[str, str] = {}
+        self.ttls: dict[str, int | None] = {}
         self.broken = False
 
     def _check(self):
@@ -118,10 +166,59 @@ class FakeRedis:
         self._check()
         return self.values.get(key)
 
-    async def set(self, key, value, ex=None, **_):
+    async def set(self, key, value, ex=None, nx=False, **_):
         self._check()
-        self.values[key] = value
+        if nx and key in self.values:
+            return None
+        self.values[key] = str(value)
+        self.ttls[key] = ex
         return True
+
+    async def incr(self, key):
+        self._check()
+        self.values[key] = str(int(self.values.get(key, 0)) + 1)
+        return int(self.values[key])
+
+    async def decr(self, key):
+        self._check()
+        self.values[key] = str(int(self.values.get(key, 0)) - 1)
+        return int(self.values[key])
+
+    async def delete(self, *keys):
+        self._check()
+        return sum(self.values.pop(k, None) is not None for k in keys)
+
+    async def ttl(self, key):
+        self._check()
+        return self.ttls.get(key) or -1
+
+
+class MemoryLimiter:
+    """The rate limiter's behaviour without Redis (the Lua script is checked against Redis itself in
+    test_stores_integration.py): fixed windows, nothing counted when a window is full."""
+
+    def __init__(self, redis: FakeRedis):
+        self.redis = redis
+        self.windows: dict[str, list] = {}  # key -> [used, resets_at]
+        self.now = 0.0
+
+    async def hit(self, limits, *, counters=()):
+        if self.redis.broken:
+            return None
+        for limit in limits:
+            window = self.windows.get(limit.redis_key)
+            if window is None or window[1] <= self.now:
+                self.windows[limit.redis_key] = [0, self.now + limit.window]
+        state = [(self.windows[lim.redis_key][0], int((self.windows[lim.redis_key][1] - self.now) * 1000))
+                 for lim in limits]
+        full = next((i + 1 for i, lim in enumerate(limits) if state[i][0] >= lim.limit), 0)
+        if not full:
+            for lim in limits:
+                self.windows[lim.redis_key][0] += 1
+            state = [(used + 1, pttl) for used, pttl in state]
+            for counter in counters:
+                await self.redis.incr(counter)
+        return decide(list(limits), full, state)
 
 
 class FakeRpc:
@@ -158,12 +255,16 @@ def settings() -> Settings:
 @pytest_asyncio.fixture
 async def gateway(settings) -> Gateway:
     cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # argon2id still, just fast
+    redis = FakeRedis()
+    users = UserStore(FakeCollection())
     gw = Gateway(
-        settings=settings, passwords=Passwords(cheap), users=UserStore(FakeCollection()),
-        api_keys=ApiKeyStore(FakeCollection(), FakeRedis()), idempotency=IdempotencyStore(FakeCollection()),
-        rpc=FakeRpc(), commands=FakeBroker(),
+        settings=settings, passwords=Passwords(cheap), users=users, api_keys=ApiKeyStore(FakeCollection(), redis),
+        idempotency=IdempotencyStore(FakeCollection()), rpc=FakeRpc(), commands=FakeBroker(),
+        refresh_tokens=RefreshTokenStore(FakeCollection()), accounts=AccountStates(users, redis),
+        limiter=MemoryLimiter(redis), usage=SendCounter(FakeCollection(), redis),
+        login_guard=LoginGuard(redis, max_failures=settings.login_max_failures, lockout_seconds=settings.login_lockout),
     )
-    for store in (gw.users, gw.api_keys, gw.idempotency):
+    for store in (gw.users, gw.api_keys, gw.idempotency, gw.refresh_tokens):
         await store.ensure_indexes()
     return gw
 
@@ -177,10 +278,21 @@ async def client(gateway, settings):
         yield test_client
 
 
+def add_account(gateway, user_id: str, role: str = "user", tier: str = "BASIC", **fields) -> dict:
+    """An account in the fake users collection, as registration would store it."""
+    doc = {"_id": user_id, "email": f"{user_id}@example.com", "name": None, "password_hash": "$argon2id$x",
+           "role": role, "tier": tier, "created_at": utc_now(), "active": True, "token_generation": 0, **fields}
+    gateway.users.collection.docs.setdefault(user_id, doc)
+    return gateway.users.collection.docs[user_id]
+
+
 @pytest.fixture
-def token_for(settings):
+def token_for(settings, gateway):
+    """An access token for `user_id`, whose account is created if missing."""
     def make(user_id: str = "u_alice", role: str = "user", tier: str = "BASIC") -> str:
-        return issue_token(Principal(user_id=user_id, role=role, tier=tier), settings)
+        account = add_account(gateway, user_id, role, tier)
+        return issue_token(Principal(user_id=user_id, role=account["role"], tier=account["tier"],
+                                     generation=account["token_generation"]), settings)
 
     return make
 
@@ -204,3 +316,14 @@ async def assert_error(resp, status: int, code: str) -> dict:
 @pytest.fixture
 def expect_error():
     return assert_error
+
+
+@pytest.fixture
+def key_for(gateway):
+    """A session API key of `session_id`, owned by `tenant_id` (whose account is created if missing)."""
+    async def make(session_id: str = "s_1", tenant_id: str = "u_1") -> str:
+        add_account(gateway, tenant_id)
+        key, _ = await gateway.api_keys.create(session_id=session_id, tenant_id=tenant_id)
+        return key
+
+    return make

@@ -3,7 +3,10 @@
 from datetime import timedelta
 
 import pytest
+from wagw_common.settings import load
 from wagw_common.tokens import Principal, issue_access_token
+
+from wagw_gateway.settings import Settings
 
 pytestmark = pytest.mark.unit
 
@@ -50,8 +53,39 @@ async def test_a_session_api_key_is_not_an_access_token(client, expect_error):
 
 
 @pytest.mark.asyncio
-async def test_valid_token_for_a_deleted_account_is_401(client, auth, expect_error):
-    await expect_error(await client.get(ME, headers=auth("u_gone")), 401, "unauthorized")
+async def test_valid_token_for_a_deleted_account_is_401(client, settings, expect_error):
+    await expect_error(await client.get(ME, headers={"Authorization": f"Bearer {_token(settings)}"}), 401,
+                       "unauthorized")
+
+
+async def test_tokens_signed_with_a_retired_key_still_work_during_rotation(client, gateway, settings, auth):
+    auth()  # the account exists
+    retired = "the-previous-secret-0123456789abcdef"
+    old_token = {"Authorization": f"Bearer {_token(settings, secret=retired)}"}
+    assert (await client.get(ME, headers=old_token)).status == 401
+    gateway.settings = load(Settings, {"JWT_SECRET": settings.jwt_secret, "JWT_PREVIOUS_SECRETS": f" {retired} ,"})
+    assert gateway.settings.jwt_verification_secrets == [settings.jwt_secret, retired]
+    assert (await client.get(ME, headers=old_token)).status == 200
+
+
+async def test_a_password_change_retires_older_tokens(client, gateway, auth, expect_error):
+    headers = auth()
+    gateway.users.collection.docs["u_alice"]["token_generation"] = 1
+    gateway.accounts.redis.values.clear()
+    error = await expect_error(await client.get(ME, headers=headers), 401, "unauthorized")
+    assert "revoked" in error["message"]
+
+
+async def test_a_deactivated_account_is_refused_and_the_fresh_role_counts(client, gateway, auth, expect_error):
+    admin = auth(role="admin")
+    gateway.rpc.replies["worker.list"] = {"workers": []}
+    assert (await client.get("/api/v1/workers", headers=admin)).status == 200
+    gateway.users.collection.docs["u_alice"]["role"] = "user"  # demoted: the token still says admin
+    gateway.accounts.redis.values.clear()
+    await expect_error(await client.get("/api/v1/workers", headers=admin), 403, "forbidden")
+    gateway.users.collection.docs["u_alice"]["active"] = False
+    gateway.accounts.redis.values.clear()
+    await expect_error(await client.get(ME, headers=admin), 401, "unauthorized")
 
 
 @pytest.mark.asyncio
@@ -59,6 +93,6 @@ async def test_workers_need_the_admin_role(client, gateway, auth, expect_error):
     gateway.rpc.replies["worker.list"] = {"workers": []}
     await expect_error(await client.get("/api/v1/workers", headers=auth(role="user")), 403, "forbidden")
     await expect_error(await client.get("/api/v1/workers"), 401, "unauthorized")
-    resp = await client.get("/api/v1/workers?state=online", headers=auth(role="admin"))
+    resp = await client.get("/api/v1/workers?state=online", headers=auth("u_root", role="admin"))
     assert resp.status == 200 and await resp.json() == {"workers": []}
     assert gateway.rpc.calls == [("worker.list", {"state": "online"})]

@@ -25,6 +25,7 @@ async def test_create_session_uses_the_callers_tier_and_returns_a_key_once(clien
     assert resp.status == 201
     body = await resp.json()
     assert body["session"]["session_id"] == "s_1" and body["api_key"].startswith("wagw_sk_")
+    assert body["api_key_id"].startswith("k_")
     assert gateway.rpc.calls == [("session.create", {"name": "Support", "description": "",
                                                      "tenant_id": alice["user_id"], "session_limit": 5})]
     assert await gateway.api_keys.lookup(body["api_key"]) is not None
@@ -50,8 +51,8 @@ async def test_session_limit_is_403(client, gateway, alice, auth, expect_error):
 async def test_routes_pass_the_authenticated_tenant(client, gateway, auth):
     gateway.rpc.replies.update({
         "session.list": {"sessions": [VIEW]}, "session.get": VIEW, "session.connect": {**VIEW, "status": "CONNECTING"},
-        "message.list": {"messages": [], "next_cursor": None}, "message.get": {"message_id": "m_1"},
-        "webhook.endpoint.list": {"endpoints": []}, "webhook.delivery.list": {"deliveries": []},
+        "message.list": {"messages": [], "next_cursor": None},
+        "message.get": {"message_id": "m_1", "session_id": "s_1"},
     })
     h = auth("u_alice")
     assert (await (await client.get("/api/v1/sessions", headers=h)).json()) == {"sessions": [VIEW]}
@@ -60,12 +61,11 @@ async def test_routes_pass_the_authenticated_tenant(client, gateway, auth):
     assert resp.status == 202 and (await resp.json())["session"]["status"] == "CONNECTING"
     resp = await client.get("/api/v1/sessions/s_1/messages?limit=10&before=m_9", headers=h)
     assert await resp.json() == {"messages": [], "next_cursor": None}
-    assert (await (await client.get("/api/v1/messages/m_1", headers=h)).json()) == {"message": {"message_id": "m_1"}}
-    assert (await (await client.get("/api/v1/webhooks", headers=h)).json()) == {"endpoints": []}
-    assert (await (await client.get("/api/v1/webhooks/wh_1/deliveries", headers=h)).json()) == {"deliveries": []}
+    assert (await (await client.get("/api/v1/messages/m_1", headers=h)).json()) == {
+        "message": {"message_id": "m_1", "session_id": "s_1"}}
     assert all(data["tenant_id"] == "u_alice" for _, data in gateway.rpc.calls)
     listed = {"tenant_id": "u_alice", "session_id": "s_1", "limit": 10, "before": "m_9"}
-    assert ("message.list", listed) in gateway.rpc.calls
+    assert any(t == "message.list" and listed.items() <= data.items() for t, data in gateway.rpc.calls)
 
 
 @pytest.mark.asyncio
@@ -101,3 +101,29 @@ async def test_webhook_create_checks_a_session_filter_belongs_to_the_caller(clie
     assert endpoint["tenant_id"] == "u_alice" and endpoint["secret"] == "whsec_x"
     await expect_error(await client.post("/api/v1/webhooks", json={"url": "ftp://x"}, headers=auth()),
                        422, "validation_failed")
+
+
+@pytest.mark.asyncio
+async def test_a_key_for_session_a_never_acts_on_session_b(client, gateway, key_for, expect_error):
+    """Route by route: the other session's id is a 404 before any service is asked."""
+    key = {"X-API-Key": await key_for(session_id="s_a", tenant_id="u_alice")}
+    gateway.rpc.replies.update({
+        "session.list": {"sessions": [{**VIEW, "session_id": "s_a"}, {**VIEW, "session_id": "s_b"}]},
+        "session.get": lambda data: {**VIEW, "session_id": data["session_id"]},
+        "session.connect": lambda data: {**VIEW, "session_id": data["session_id"]},
+        "message.list": {"messages": [], "next_cursor": None},
+        "message.get": {"message_id": "m_b", "session_id": "s_b", "tenant_id": "u_alice"},
+    })
+    for method, path in (("GET", "/api/v1/sessions/s_b"), ("POST", "/api/v1/sessions/s_b/connect"),
+                         ("GET", "/api/v1/sessions/s_b/qr"), ("GET", "/api/v1/sessions/s_b/messages"),
+                         ("GET", "/api/v1/messages/m_b")):
+        calls = len(gateway.rpc.calls)
+        await expect_error(await client.request(method, path, headers=key), 404, "not_found")
+        assert path == "/api/v1/messages/m_b" or len(gateway.rpc.calls) == calls
+    resp = await client.post("/api/v1/sessions/s_b/messages", json={"to": "628123456789", "text": "x"}, headers=key)
+    await expect_error(resp, 404, "not_found")
+    assert gateway.commands.sent == []
+    listed = await (await client.get("/api/v1/sessions", headers=key)).json()
+    assert [s["session_id"] for s in listed["sessions"]] == ["s_a"]
+    assert (await client.get("/api/v1/sessions/s_a", headers=key)).status == 200
+    await expect_error(await client.post("/api/v1/sessions", json={"name": "x"}, headers=key), 403, "forbidden")

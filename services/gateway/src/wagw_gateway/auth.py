@@ -1,7 +1,10 @@
-"""Who is calling: a user with an access token (JWT), or a session with its API key.
+"""Authentication, scopes and rate limits, stated per view with one decorator.
 
-Each view states what it needs with a decorator, which puts the principal on the request; a
-later scope or rate-limit check slots into the same decorators."""
+`@authenticated(scope=..., keys=..., users=..., admin=...)` accepts an access token (a logged-in user,
+who holds every scope) and/or an API key (which holds only its scopes, perhaps for one session). It
+checks the account is still active (and, for a token, of the account's current generation), puts the
+`Caller` on the request and counts the request against its rate limit. Send routes count themselves
+(`admit_send`), after validation, so a refused body costs no send budget."""
 
 from __future__ import annotations
 
@@ -9,16 +12,21 @@ import functools
 from datetime import timedelta
 
 from aiohttp import web
-from wagw_common.tokens import ADMIN_ROLE, InvalidToken, Principal, issue_access_token, verify_access_token
+from wagw_common.tokens import InvalidToken, Principal, issue_access_token, verify_access_token
 
-from .api_keys import KEY_PREFIX, SessionKey, looks_like_key
+from .api_keys import KEY_PREFIXES, ApiKey, looks_like_key
+from .callers import CALLER, Caller, client_address
 from .dependencies import gateway_of
 from .errors import ApiError
+from .ratelimit import RATE_LIMIT, Limit
 from .settings import Settings
+from .usage import counter_key, today
 
-USER = web.RequestKey("user", Principal)
-SESSION_KEY = web.RequestKey("session_key", SessionKey)
+USER = web.RequestKey("user", Principal)  # the logged-in user, when an access token was used
+SESSION_KEY = web.RequestKey("session_key", ApiKey)  # the API key, when one was used
+SEND_DAY = web.RequestKey("send_day", str)
 API_KEY_HEADER = "X-API-Key"
+BEARER, API_KEY = "bearerAuth", "apiKeyAuth"  # the security schemes of the API reference
 
 
 def unauthorized(message: str) -> ApiError:
@@ -37,51 +45,133 @@ def _bearer(request: web.Request) -> str | None:
     return credentials.strip()
 
 
-def user_required(handler):
-    @functools.wraps(handler)
-    async def wrapper(request: web.Request):
-        token = _bearer(request)
-        if token is None:
-            raise unauthorized("an access token is required (Authorization: Bearer <token>)")
-        if token.startswith(KEY_PREFIX):
-            raise unauthorized("a session API key cannot be used here; log in for an access token")
-        settings = gateway_of(request).settings
-        try:
-            principal = verify_access_token(token, secrets=[settings.jwt_secret], issuer=settings.jwt_issuer,
-                                            audience=settings.jwt_audience)
-        except InvalidToken as exc:
-            raise unauthorized(str(exc)) from None
-        request[USER] = principal
-        return await handler(request)
+async def _as_user(request: web.Request, token: str) -> Caller:
+    gw = gateway_of(request)
+    settings = gw.settings
+    try:
+        principal = verify_access_token(token, secrets=settings.jwt_verification_secrets, issuer=settings.jwt_issuer,
+                                        audience=settings.jwt_audience)
+    except InvalidToken as exc:
+        raise unauthorized(str(exc)) from None
+    state = await gw.accounts.get(principal.user_id)
+    if state is None:
+        raise unauthorized("the account no longer exists")
+    if not state.active:
+        raise unauthorized("the account is deactivated")
+    if state.token_generation != principal.generation:
+        raise unauthorized("the token was revoked (the password changed); log in again")
+    request[USER] = Principal(state.user_id, state.role, state.tier, state.token_generation)
+    return Caller(tenant_id=state.user_id, role=state.role, tier=state.tier)
 
-    wrapper.auth = getattr(handler, "auth", "access token")  # read by the API reference generator
-    return wrapper
+
+async def _as_key(request: web.Request, key: str) -> Caller:
+    gw = gateway_of(request)
+    if not looks_like_key(key):
+        raise unauthorized(f"not an API key (they start with {' or '.join(KEY_PREFIXES)})")
+    found = await gw.api_keys.lookup(key)
+    if found is None:
+        raise unauthorized("unknown or revoked API key")
+    state = await gw.accounts.get(found.tenant_id)
+    if state is None or not state.active:
+        raise unauthorized("the key's account is deactivated")
+    request[SESSION_KEY] = found
+    gw.api_keys.touch_soon(found.key_id)
+    return Caller(tenant_id=found.tenant_id, role=state.role, tier=state.tier, key=found)
+
+
+async def _identify(request: web.Request, *, users: bool, keys: bool) -> Caller:
+    bearer = _bearer(request)
+    bearer_is_key = bearer is not None and bearer.startswith(KEY_PREFIXES)
+    if users and bearer is not None and not bearer_is_key:
+        return await _as_user(request, bearer)
+    if keys:
+        key = request.headers.get(API_KEY_HEADER, "").strip() or bearer
+        if key:
+            return await _as_key(request, key)
+        wanted = "an access token (Authorization: Bearer) or " if users else ""
+        raise unauthorized(f"{wanted}an API key ({API_KEY_HEADER} header) is required")
+    if bearer is None:
+        raise unauthorized("an access token is required (Authorization: Bearer <token>)")
+    raise unauthorized("an API key cannot be used here; log in for an access token")
+
+
+async def enforce(request: web.Request, limits: list[Limit], counters: tuple[str, ...] = ()) -> None:
+    decision = await gateway_of(request).limiter.hit(limits, counters=counters)
+    if decision is None:
+        return
+    request[RATE_LIMIT] = decision
+    if not decision.allowed:
+        raise ApiError(429, "rate_limited", f"too many requests; retry in {max(1, decision.reset)} s",
+                       {"limit": decision.scope, "retry_after": max(1, decision.reset)}, headers=decision.headers())
+
+
+def _caller_limit(caller: Caller, settings: Settings) -> Limit:
+    if caller.key is not None:
+        return Limit("api-key", caller.key.key_id, settings.rate_limit_api_key)
+    return Limit("user", caller.tenant_id, settings.rate_limit_user)
+
+
+async def admit_send(request: web.Request) -> str:
+    """Count one message against the caller's limit and the tier's send rate, and in today's usage.
+    Returns the day it was counted on (to take it back if the broker refuses the message)."""
+    gw, caller, day = gateway_of(request), request[CALLER], today()
+    send_rate = gw.settings.tier_send_rates.get(caller.tier, min(gw.settings.tier_send_rates.values()))
+    await enforce(request, [_caller_limit(caller, gw.settings), Limit("send", caller.tenant_id, send_rate)],
+                  counters=(counter_key(caller.tenant_id, day),))
+    request[SEND_DAY] = day
+    return day
+
+
+def _describe(users: bool, keys: bool, admin: bool, scope: str | None) -> str:
+    if admin:
+        return "access token (admin)"
+    kinds = " or ".join(k for k, on in (("access token", users), ("API key", keys)) if on)
+    return f"{kinds} (`{scope}`)" if scope and keys else kinds
+
+
+def authenticated(*, scope: str | None = None, users: bool = True, keys: bool = True, admin: bool = False,
+                  send: bool = False):
+    """`send=True`: the view calls `admit_send` itself once the body is valid."""
+    def decorate(handler):
+        @functools.wraps(handler)
+        async def wrapper(request: web.Request):
+            caller = await _identify(request, users=users, keys=keys)
+            if admin and not caller.is_admin:
+                raise ApiError(403, "forbidden", "this needs an administrator")
+            if scope and not caller.allows(scope):
+                raise ApiError(403, "insufficient_scope", f"this API key does not hold the scope {scope}",
+                               {"required_scope": scope})
+            request[CALLER] = caller
+            if not send:
+                await enforce(request, [_caller_limit(caller, gateway_of(request).settings)])
+            return await handler(request)
+
+        # Read by the API reference: who may call, with which scope.
+        wrapper.auth = _describe(users, keys, admin, scope)
+        wrapper.security = [s for s, on in ((BEARER, users), (API_KEY, keys)) if on]
+        wrapper.scope = scope
+        return wrapper
+
+    return decorate
+
+
+def user_required(handler):
+    """A logged-in user (access token) only."""
+    return authenticated(keys=False)(handler)
 
 
 def admin_required(handler):
-    @functools.wraps(handler)
-    async def check_role(request: web.Request):
-        if request[USER].role != ADMIN_ROLE:
-            raise ApiError(403, "forbidden", "this needs an administrator")
-        return await handler(request)
-
-    check_role.auth = "access token (admin)"
-    return user_required(check_role)
+    """A logged-in administrator only."""
+    return authenticated(keys=False, admin=True)(handler)
 
 
-def session_key_required(handler):
+def address_limited(handler):
+    """The per-client-address limit of the /auth routes (no authentication)."""
     @functools.wraps(handler)
     async def wrapper(request: web.Request):
-        key = request.headers.get(API_KEY_HEADER, "").strip() or _bearer(request)
-        if not key:
-            raise unauthorized(f"a session API key is required ({API_KEY_HEADER} header)")
-        if not looks_like_key(key):
-            raise unauthorized(f"not a session API key (they start with {KEY_PREFIX})")
-        found = await gateway_of(request).api_keys.lookup(key)
-        if found is None:
-            raise unauthorized("unknown or revoked API key")
-        request[SESSION_KEY] = found
+        settings = gateway_of(request).settings
+        address = client_address(request, settings.trusted_proxy_hops)
+        await enforce(request, [Limit("auth-ip", address, settings.rate_limit_auth)])
         return await handler(request)
 
-    wrapper.auth = "session API key"
     return wrapper

@@ -10,10 +10,15 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from .account_state import AccountStates
 from .api_keys import ApiKeyStore
 from .idempotency import IdempotencyStore
+from .login_guard import LoginGuard
 from .passwords import Passwords
+from .ratelimit import RateLimiter
+from .refresh_tokens import RefreshTokenStore
 from .settings import Settings
+from .usage import SendCounter
 from .users import UserStore
 
 
@@ -35,6 +40,11 @@ class Gateway:
     idempotency: IdempotencyStore | None = None
     rpc: Rpc | None = None
     commands: CommandSender | None = None
+    refresh_tokens: RefreshTokenStore | None = None
+    accounts: AccountStates | None = None
+    limiter: RateLimiter | None = None
+    usage: SendCounter | None = None
+    login_guard: LoginGuard | None = None
 
 
 GATEWAY = web.AppKey("gateway", Gateway)

@@ -11,6 +11,8 @@ from wagw_common.errors import DomainError
 from wagw_common.http import error_response
 from wagw_common.logging import get_logger
 
+from .ratelimit import RATE_LIMIT
+
 log = get_logger(__name__)
 
 RETRY_AFTER_SECONDS = "5"
@@ -41,6 +43,11 @@ class ApiError(Exception):
         return error_response(self.status, self.code, self.message, self.details, headers=self.headers)
 
 
+def not_found(what: str) -> ApiError:
+    """Also for another tenant's id: the two are indistinguishable on purpose."""
+    return ApiError(404, "not_found", f"no such {what}")
+
+
 def unavailable(message: str = "a service the request needs is unavailable; retry later") -> ApiError:
     return ApiError(503, "unavailable", message, headers={"Retry-After": RETRY_AFTER_SECONDS})
 
@@ -58,6 +65,16 @@ def from_domain_error(err: DomainError) -> ApiError:
 
 @web.middleware
 async def api_error_middleware(request: web.Request, handler):
+    """Expected failures -> the error envelope; every answer carries the rate limit that applied."""
+    response = await _answer(request, handler)
+    decision = request.get(RATE_LIMIT)
+    if decision is not None:
+        for name, value in decision.headers().items():
+            response.headers.setdefault(name, value)
+    return response
+
+
+async def _answer(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as err:

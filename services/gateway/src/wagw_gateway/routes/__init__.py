@@ -2,9 +2,10 @@
 
 from aiohttp import web
 
-from . import accounts, messages, sessions, webhooks, workers
+from . import accounts, admin, dashboard, docs, keys, me, messages, session_lifecycle, sessions, webhooks, workers
 
 
 def add_routes(app: web.Application) -> None:
-    for module in (accounts, sessions, messages, webhooks, workers):
+    for module in (accounts, me, sessions, session_lifecycle, messages, keys, webhooks, workers, admin, docs,
+                   dashboard):
         app.router.add_routes(module.routes)

@@ -1,22 +1,26 @@
-"""Sending (with a session API key) and message history (with an access token)."""
+"""Sending and message history. `POST /send` is the thin path for a key bound to one session: no
+request/reply, 202 once the broker confirmed the command. `POST /sessions/{id}/messages` sends
+through a named session (after checking it is the caller's)."""
 
 from __future__ import annotations
 
-import re
 import secrets
 
 from aiohttp import web
-from wagw_common.contracts.messages import ListMessages, SendMessage
+from wagw_common.contracts.messages import ListMessages, MessageList, MessageView, SendMessage
 from wagw_common.envelope import MalformedMessage
 from wagw_common.logging import get_logger
 
-from ..auth import SESSION_KEY, USER, session_key_required, user_required
-from ..dependencies import Gateway, gateway_of
-from ..errors import ApiError, unavailable
-from ..idempotency import Outcome, body_hash
+from ..apidoc import api_doc
+from ..auth import admit_send, authenticated
+from ..callers import CALLER
+from ..dependencies import gateway_of
+from ..errors import ApiError, not_found, unavailable
+from ..idempotent import IDEMPOTENCY_HEADER, idempotency_key, release, request_digest, settle
 from ..schemas import SendAccepted
-from ..validation import invalid, load_body, load_query
+from ..validation import load_body, load_query
 from .paths import API, param
+from .sessions import SESSION, fetch_session
 
 log = get_logger(__name__)
 routes = web.RouteTableDef()
@@ -24,82 +28,96 @@ routes = web.RouteTableDef()
 _SEND = SendMessage(exclude=("tenant_id", "session_id", "message_id"))
 _LIST = ListMessages(exclude=("tenant_id", "session_id"))
 _ACCEPTED = SendAccepted()
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+TAGS = ("messages",)
 
 
-@routes.get(f"{API}/sessions/{param('session_id')}/messages")
-@user_required
+@routes.get(f"{SESSION}/messages")
+@api_doc(tags=TAGS, query=_LIST, responses={200: MessageList})
+@authenticated(scope="messages:read")
 async def list_messages(request: web.Request) -> web.Response:
-    """A session's message history, newest first (`limit`, `before` cursor)."""
+    """A session's message history, newest first (`limit`, `before` cursor; `direction`, `status`, `chat`, `since`, `until`)."""
+    caller, session_id = request[CALLER], request.match_info["session_id"]
+    if not caller.may_act_on(session_id):
+        raise not_found("session")
     query = load_query(request, _LIST)
-    session_id = request.match_info["session_id"]
     reply = await gateway_of(request).rpc.call(
-        "message.list", {**query, "tenant_id": request[USER].user_id, "session_id": session_id}, subject=session_id)
+        "message.list", {**query, "tenant_id": caller.tenant_id, "session_id": session_id}, subject=session_id)
     return web.json_response({"messages": reply["messages"], "next_cursor": reply["next_cursor"]})
 
 
 @routes.get(f"{API}/messages/{param('message_id')}")
-@user_required
+@api_doc(tags=TAGS, responses={200: {"message": MessageView}})
+@authenticated(scope="messages:read")
 async def get_message(request: web.Request) -> web.Response:
     """One message with its status timeline."""
+    caller = request[CALLER]
     message = await gateway_of(request).rpc.call(
-        "message.get", {"tenant_id": request[USER].user_id, "message_id": request.match_info["message_id"]})
+        "message.get", {"tenant_id": caller.tenant_id, "message_id": request.match_info["message_id"]})
+    if not caller.may_act_on(message.get("session_id", "")):
+        raise not_found("message")
     return web.json_response({"message": message})
 
 
 @routes.post(f"{API}/send")
-@session_key_required
+@api_doc(tags=TAGS, body=_SEND, responses={202: SendAccepted}, errors=(409,),
+         headers={IDEMPOTENCY_HEADER: "makes a retried send a no-op (kept 24 hours)"})
+@authenticated(scope="messages:send", users=False, send=True)
 async def send(request: web.Request) -> web.Response:
     """Send a message through the key's session: 202 with a message id once the broker has it (`Idempotency-Key` supported)."""
-    gw, key = gateway_of(request), request[SESSION_KEY]
+    session_id = request[CALLER].session_restriction
+    if session_id is None:
+        raise ApiError(403, "forbidden", "this key is not bound to one session: send with "
+                                         "POST /api/v1/sessions/{session_id}/messages instead")
+    return await queue_message(request, session_id, await load_body(request, _SEND))
+
+
+@routes.post(f"{SESSION}/messages")
+@api_doc(tags=TAGS, body=_SEND, responses={202: SendAccepted}, errors=(409,),
+         headers={IDEMPOTENCY_HEADER: "makes a retried send a no-op (kept 24 hours)"})
+@authenticated(scope="messages:send", send=True)
+async def send_through_session(request: web.Request) -> web.Response:
+    """Send a message through one of the caller's sessions: 202 with a message id once the broker has it."""
+    caller, session_id = request[CALLER], request.match_info["session_id"]
     body = await load_body(request, _SEND)
-    idempotency_key = _idempotency_key(request)
+    if caller.session_restriction != session_id:
+        await fetch_session(request, session_id)  # one of the caller's own, or 404
+    return await queue_message(request, session_id, body)
+
+
+async def queue_message(request: web.Request, session_id: str, body: dict) -> web.Response:
+    """Idempotency first (a replay costs no send budget), then the rate limits, then the broker."""
+    gw, caller = gateway_of(request), request[CALLER]
+    key, scope = idempotency_key(request), caller.idempotency_scope
     message_id = "m_" + secrets.token_hex(8)
-    if idempotency_key:
-        claim = await gw.idempotency.claim(key.key_id, idempotency_key, body_hash(body), {"message_id": message_id})
-        if claim.outcome is Outcome.REPLAY:
-            return web.json_response(claim.response["body"], status=claim.response["status"],
-                                     headers={"Idempotent-Replayed": "true"})
-        if claim.outcome is Outcome.MISMATCH:
-            raise ApiError(422, "idempotency_mismatch", f"this {IDEMPOTENCY_HEADER} was used with a different body")
-        if claim.outcome is Outcome.BUSY:
-            raise ApiError(409, "idempotency_in_progress", f"a request with this {IDEMPOTENCY_HEADER} is in progress",
-                           headers={"Retry-After": "1"})
-        message_id = claim.reserved["message_id"]
-    await _queue(gw, key, idempotency_key, {**body, "tenant_id": key.tenant_id, "session_id": key.session_id,
-                                            "message_id": message_id})
-    accepted = _ACCEPTED.dump({"message_id": message_id, "status": "queued"})
-    if idempotency_key:
-        try:
-            await gw.idempotency.complete(key.key_id, idempotency_key, 202, accepted)
-        except Exception as exc:  # the message is queued; a retry resumes with the same message id
-            log.warning("send.idempotency_record_failed", error=repr(exc))
-    gw.api_keys.touch_soon(key.key_id)
-    return web.json_response(accepted, status=202)
-
-
-async def _queue(gw: Gateway, key, idempotency_key: str | None, command: dict) -> None:
-    """Answer only once the broker confirmed the command (no request/reply on this path)."""
+    if key:
+        claim = await gw.idempotency.claim(scope, key, request_digest(request, body), {"message_id": message_id})
+        settled = settle(claim)
+        if settled is not None:
+            return settled
+        message_id = claim.reserved["message_id"]  # an attempt that died half-way is resumed with its id
     try:
-        await gw.commands.send_command("message.send", command, subject=key.session_id)
+        day = await admit_send(request)
+    except ApiError:
+        if key:
+            await release(request, scope, key)
+        raise
+    command = {**body, "tenant_id": caller.tenant_id, "session_id": session_id, "message_id": message_id}
+    try:
+        await gw.commands.send_command("message.send", command, subject=session_id)
     except MalformedMessage:
         raise
     except Exception as exc:
-        log.warning("send.publish_failed", message_id=command["message_id"], error=repr(exc))
-        if idempotency_key:
-            try:
-                await gw.idempotency.release(key.key_id, idempotency_key)
-            except Exception as release_exc:  # the claim goes stale and a retry resumes it
-                log.warning("send.idempotency_release_failed", error=repr(release_exc))
+        log.warning("send.publish_failed", message_id=message_id, error=repr(exc))
+        await gw.usage.uncount(caller.tenant_id, day)
+        if key:
+            await release(request, scope, key)
         raise unavailable("the message could not be queued; retry later") from None
-    log.info("send.queued", message_id=command["message_id"], session_id=key.session_id)
-
-
-def _idempotency_key(request: web.Request) -> str | None:
-    value = request.headers.get(IDEMPOTENCY_HEADER)
-    if value is None:
-        return None
-    if not _IDEMPOTENCY_KEY.match(value):
-        raise invalid({IDEMPOTENCY_HEADER: ["must be 1 to 255 printable ASCII characters without spaces"]})
-    return value
+    gw.usage.counted(caller.tenant_id, day)
+    log.info("send.queued", message_id=message_id, session_id=session_id)
+    accepted = _ACCEPTED.dump({"message_id": message_id, "status": "queued"})
+    if key:
+        try:
+            await gw.idempotency.complete(scope, key, 202, accepted)
+        except Exception as exc:  # the message is queued; a retry resumes with the same message id
+            log.warning("send.idempotency_record_failed", error=repr(exc))
+    return web.json_response(accepted, status=202)

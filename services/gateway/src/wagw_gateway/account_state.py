@@ -1,0 +1,71 @@
+"""What every authenticated request needs to know about its account: active, role, tier, token
+generation. Read from MongoDB and cached in Redis briefly; a change overwrites the cached copy at
+once, so a deactivated account, a demoted admin or a changed password takes effect immediately.
+
+Cache fills use SET NX: a fill that read MongoDB just before a change cannot overwrite the fresher
+value the change wrote. With Redis down every request reads MongoDB."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from redis.exceptions import RedisError
+from wagw_common.logging import get_logger
+
+from .users import User, UserStore
+
+log = get_logger(__name__)
+CACHE_TTL_SECONDS = 60
+_GONE = "gone"
+
+
+@dataclass(frozen=True)
+class AccountState:
+    user_id: str
+    active: bool
+    role: str
+    tier: str
+    token_generation: int
+
+
+def state_of(user: User) -> AccountState:
+    return AccountState(user_id=user.user_id, active=user.active, role=user.role, tier=user.tier,
+                        token_generation=user.token_generation)
+
+
+class AccountStates:
+    def __init__(self, users: UserStore, redis):
+        self.users = users
+        self.redis = redis
+
+    @staticmethod
+    def _key(user_id: str) -> str:
+        return f"gateway:account:{user_id}"
+
+    async def get(self, user_id: str) -> AccountState | None:
+        """None: no such account (deleted, or never existed)."""
+        try:
+            raw = await self.redis.get(self._key(user_id))
+        except (RedisError, OSError) as exc:
+            log.warning("account_state.cache_unavailable", error=repr(exc))
+            raw = None
+        if raw is not None:
+            return None if raw == _GONE else AccountState(**json.loads(raw))
+        user = await self.users.by_id(user_id)
+        state = state_of(user) if user is not None else None
+        await self._write(user_id, state, only_if_absent=True)
+        return state
+
+    async def changed(self, user: User) -> AccountState:
+        """Call after every write to an account's active flag, role, tier or password."""
+        state = state_of(user)
+        await self._write(user.user_id, state, only_if_absent=False)
+        return state
+
+    async def _write(self, user_id: str, state: AccountState | None, *, only_if_absent: bool) -> None:
+        value = json.dumps(asdict(state)) if state is not None else _GONE
+        try:
+            await self.redis.set(self._key(user_id), value, ex=CACHE_TTL_SECONDS, nx=only_if_absent)
+        except (RedisError, OSError) as exc:
+            log.warning("account_state.cache_unavailable", error=repr(exc))
