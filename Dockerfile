@@ -23,9 +23,10 @@ COPY requirements/runtime.txt requirements/runtime.txt
 RUN pip wheel --wheel-dir /wheels -r requirements/runtime.txt
 COPY libs/common libs/common
 COPY services services
+COPY workers/sdk workers/sdk
 COPY workers/simulator workers/simulator
 # Non-editable wheels of our own packages; their dependencies are already among the wheels above.
-RUN pip wheel --no-deps --wheel-dir /wheels/own libs/common services/* workers/simulator
+RUN pip wheel --no-deps --wheel-dir /wheels/own libs/common services/* workers/sdk workers/simulator
 
 # --- runtime: python, the pinned dependencies, our packages, a non-root user. Nothing else.
 FROM ${PYTHON_IMAGE} AS runtime

@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 ARGS ?=
 
-.PHONY: help up down status test unit integration e2e docs infra-start infra-stop infra-status bootstrap clean
+.PHONY: help up down status test unit integration e2e docs infra-start infra-stop infra-status bootstrap clean bench-realtime bench-workers worker-credentials
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -29,6 +29,16 @@ integration: ## integration tests only
 
 e2e: ## end-to-end tests only
 	@scripts/test.sh -m e2e $(ARGS)
+
+bench-realtime: ## Socket.IO push latency, 1,000 clients, beside a bare python-socketio baseline (bench/results/)
+	@scripts/bootstrap.sh >/dev/null && scripts/infra.sh start >/dev/null && .venv/bin/python bench/realtime/run.py $(ARGS)
+
+bench-workers: ## 1,000 simulated workers x 50 sessions into the registry: heartbeat lag, CPU, broker baseline (bench/results/)
+	@scripts/bootstrap.sh >/dev/null && scripts/infra.sh start >/dev/null && .venv/bin/python bench/workers/run.py $(ARGS)
+
+worker-credentials: ## a worker's own broker user and queue: make worker-credentials WORKER_ID=w-1 (AMQP_URL: admin)
+	@test -n "$(WORKER_ID)" || { echo "usage: make worker-credentials WORKER_ID=<worker id>" >&2; exit 2; }
+	@.venv/bin/python -m wagw_worker_registry.credentials create "$(WORKER_ID)"
 
 docs: ## regenerate the reference sections of README.md and docs/messages.md from the code
 	@scripts/bootstrap.sh >/dev/null && .venv/bin/python tools/docs/generate.py

@@ -2,7 +2,8 @@
 # Installs what the platform and its tests need on this machine:
 #   1. Debian packages (the servers, Python's venv module, ...) when missing;
 #   2. the virtualenv .venv with requirements/dev.txt (the pinned runtime + test tools + every
-#      package of this repository in editable mode).
+#      package of this repository in editable mode);
+#   3. the npm tools the tests use (tools/asyncapi), from their lock file.
 # Fast when nothing changed: .venv/.bootstrap-stamp holds a hash of requirements/*.txt and every
 # pyproject.toml, and pip only runs when that hash changes.
 #
@@ -34,7 +35,10 @@ SYSTEM_PACKAGES=(
     "iproute2:command -v ss"
     "make:command -v make"
     # ---- more system packages for the tests go here, e.g. a browser for UI tests: ----
-    # "chromium:command -v chromium"
+    "chromium:command -v chromium"
+    # Node runs the AsyncAPI Initiative's parser over docs/asyncapi.yaml (tools/asyncapi).
+    "nodejs:command -v node"
+    "npm:command -v npm"
 )
 
 # Debian's own python3 can only create a venv with python3-venv installed (its ensurepip is cut
@@ -132,6 +136,19 @@ setup_venv() {
     say ".venv ready"
 }
 
+# The npm tools of the tests (tools/asyncapi), installed from their lock file when it changed.
+setup_node_tools() {
+    local dir="$ROOT/tools/asyncapi" want
+    [[ -f "$dir/package-lock.json" ]] || return 0
+    want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+    if [[ -f "$dir/node_modules/.bootstrap-stamp" && "$(cat "$dir/node_modules/.bootstrap-stamp")" == "$want" ]]; then
+        return 0
+    fi
+    say "installing the npm tools of tools/asyncapi"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci failed in tools/asyncapi"
+    echo "$want" >"$dir/node_modules/.bootstrap-stamp"
+}
+
 case "${1:-}" in
     --system)
         install_system_packages
@@ -139,6 +156,7 @@ case "${1:-}" in
     "")
         install_system_packages
         setup_venv
+        setup_node_tools
         ;;
     *)
         sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2

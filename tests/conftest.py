@@ -20,6 +20,8 @@ def platform():
     redis.Redis.from_url(run.redis_url).flushdb()
     for name in ("gateway", "session-orchestrator", "worker-registry", "webhook-dispatcher", "realtime"):
         run.add_service(name)
+    # The dashboard the gateway serves tells browsers where this run's realtime service is.
+    run.services["gateway"].env["DASHBOARD_REALTIME_URL"] = run.url("realtime")
     run.add_worker()
     try:
         asyncio.run(run.start())

@@ -8,6 +8,8 @@ import pytest
 
 from harness.flows import wait_until, walking_skeleton
 from harness.infra import rabbitmqctl
+from wagw_common.broker import Broker
+from wagw_common.rpc import RpcClient
 
 pytestmark = pytest.mark.e2e
 
@@ -42,9 +44,26 @@ async def test_services_survive_a_broker_restart(platform):
 
     await wait_until(all_ready, timeout=90, interval=1)
     assert all(p.alive for p in [*platform.services.values(), *platform.workers.values()])
+    # A long outage is a missed heartbeat: the registry may have declared the worker offline, and
+    # its next heartbeat brings it back. Wait for that, as the platform's own users would.
+    await _wait_until_workers_online(platform)
     await walking_skeleton(platform)
 
 
 async def rabbitmqctl_async(*args: str) -> str:
     return await asyncio.to_thread(rabbitmqctl, *args)
 
+
+async def _wait_until_workers_online(platform) -> None:
+    broker = Broker(platform.vhost.amqp_url, source="test")
+    await broker.connect(startup_timeout=10)
+    rpc = RpcClient(broker, default_timeout=5)
+    await rpc.start()
+    try:
+        async def all_online():
+            online = (await rpc.call("worker.list", {"state": "online"}))["workers"]
+            return set(platform.workers) <= {w["worker_id"] for w in online}
+
+        await wait_until(all_online, timeout=30, interval=0.5)
+    finally:
+        await broker.close()

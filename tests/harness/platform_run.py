@@ -40,7 +40,11 @@ class PlatformRun:
             "JWT_SECRET": JWT_SECRET,
             "LOG_LEVEL": "info",
             "STARTUP_TIMEOUT_SECONDS": "30",
-            "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+            "WEBHOOK_ALLOWED_DESTINATIONS": "127.0.0.1/32",  # the tests' local sinks
+            # Every test signs up and sends from 127.0.0.1, faster than a customer may: the gateway's
+            # limits are lifted here, and tested with their real values by tests/e2e/test_gateway_limits.py.
+            "RATE_LIMIT_AUTH_PER_MINUTE": "100000",
+            "TIER_SEND_RATES_PER_MINUTE": "BASIC=100000,PRO=100000,MAX=100000",
         }
 
     def add_service(self, name: str, replica: int = 0, **env: str) -> ServiceProcess:
@@ -60,8 +64,9 @@ class PlatformRun:
         process = ServiceProcess(
             name=f"worker-{worker_id}", module="wagw_worker_simulator", port=port, log_dir=self.log_dir,
             ready_path="/readyz",  # ready once its registration was routed to the registry
+            # Room for every session the tests of one run create on a shared platform.
             env={**self.common_env(), "WORKER_ID": worker_id, "SIMULATOR_CONTROL_PORT": str(port),
-                 "HEARTBEAT_INTERVAL_SECONDS": "2", **env},
+                 "HEARTBEAT_INTERVAL_SECONDS": "2", "WORKER_CAPACITY": "1000", **env},
         )
         self.workers[worker_id] = process
         return process

@@ -107,7 +107,7 @@ def test_image_is_multi_stage_on_python_slim_with_no_build_tools_at_the_end():
     builder, final = stages[0], stages[-1]
     assert any("pip wheel" in run and "requirements/runtime.txt" in run for run in instructions(builder, "RUN"))
     own = " ".join(instructions(builder, "RUN"))
-    for package in ("libs/common", "services/*", "workers/simulator"):
+    for package in ("libs/common", "services/*", "workers/sdk", "workers/simulator"):
         assert package in own, f"the builder makes no wheel of {package}"
     final_text = "\n".join(final)
     assert "apt-get" not in final_text and "build-essential" not in final_text
@@ -175,7 +175,8 @@ def test_every_dependency_of_our_packages_is_pinned_for_the_offline_install():
 
     pinned = {norm(line.split("==")[0]) for line in (REPO / "requirements/runtime.txt").read_text().splitlines()
               if "==" in line and not line.startswith("#")}
-    packages = [REPO / "libs/common", REPO / "workers/simulator", *sorted((REPO / "services").iterdir())]
+    packages = [REPO / "libs/common", REPO / "workers/sdk", REPO / "workers/simulator",
+                *sorted((REPO / "services").iterdir())]
     for package in packages:
         project = tomllib.loads((package / "pyproject.toml").read_text())["project"]
         for requirement in project.get("dependencies", []):

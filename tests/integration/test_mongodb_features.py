@@ -107,3 +107,74 @@ async def test_periodic_expiry_by_delete(db):
     await db.inbox.insert_many([{"_id": "old", "at": now - timedelta(days=8)}, {"_id": "new", "at": now}])
     result = await db.inbox.delete_many({"at": {"$lt": now - timedelta(days=7)}})
     assert result.deleted_count == 1
+
+
+async def test_missing_fields_match_ne_and_none_and_and_combines_ranges(db):
+    """Held messages: `routed_to` missing, null, or another worker; a cursor and a time range together."""
+    now = utc_now()
+    await db.messages.insert_many([
+        {"_id": "m_missing", "at": now - timedelta(seconds=3)}, {"_id": "m_null", "routed_to": None, "at": now},
+        {"_id": "m_w1", "routed_to": "w-1", "at": now}, {"_id": "m_w2", "routed_to": "w-2", "at": now}])
+    not_w2 = await db.messages.find({"routed_to": {"$ne": "w-2"}}).sort("_id", ASCENDING).to_list(None)
+    assert [m["_id"] for m in not_w2] == ["m_missing", "m_null", "m_w1"]
+    unrouted = await db.messages.find({"routed_to": None}).sort("_id", ASCENDING).to_list(None)
+    assert [m["_id"] for m in unrouted] == ["m_missing", "m_null"]
+    assert await db.messages.count_documents({"routed_to": None}) == 2
+    both = {"$and": [{"$or": [{"_id": {"$lt": "m_w2"}}]}, {"at": {"$gte": now - timedelta(seconds=1), "$lt": now + timedelta(seconds=1)}}]}
+    assert [m["_id"] for m in await db.messages.find(both).sort("_id", ASCENDING).to_list(None)] == ["m_null", "m_w1"]
+
+
+async def test_webhook_dispatcher_guards_streaks_and_keyset_pages(db):
+    """Attempt claims guarded by several fields, failure streaks (`$ne: None`, `$lte`), a cycle `$inc`
+    with `$set`, an index on an array member (`outbox.at`), string keyset pages, `$in` deletes."""
+    now = utc_now()
+    await db.deliveries.create_index([("outbox.at", ASCENDING)])
+    await db.deliveries.create_index([("endpoint_id", ASCENDING), ("sort_key", DESCENDING)])
+    await db.deliveries.insert_many([{"_id": f"dl_{i}", "endpoint_id": "wh_1", "sort_key": f"2026{i:02d}-dl_{i}",
+                                      "status": "pending", "cycle": 1, "cycle_attempts": 0,
+                                      "claimed_until": now - timedelta(days=1), "outbox": []} for i in range(5)])
+    claim = ({"_id": "dl_0", "status": "pending", "cycle": 1, "cycle_attempts": 0, "claimed_until": {"$lt": now}},
+             {"$set": {"claimed_until": now + timedelta(seconds=30)}})
+    assert sum(r.modified_count for r in await asyncio.gather(*(db.deliveries.update_one(*claim) for _ in range(10)))) == 1
+    again = await db.deliveries.find_one_and_update({"_id": "dl_0"}, {"$inc": {"cycle": 1}, "$set": {"cycle_attempts": 0}},
+                                                    return_document=ReturnDocument.AFTER)
+    assert again["cycle"] == 2
+    page = await db.deliveries.find({"endpoint_id": "wh_1", "sort_key": {"$lt": "202603-dl_3"}}, {"outbox": 0}
+                                    ).sort("sort_key", DESCENDING).limit(2).to_list(None)
+    assert [d["_id"] for d in page] == ["dl_2", "dl_1"]
+    await db.endpoints.insert_one({"_id": "wh_1", "failing_since": None, "enabled": True})
+    assert await db.endpoints.count_documents({"failing_since": {"$ne": None}}) == 0
+    await db.endpoints.update_one({"_id": "wh_1", "failing_since": None}, {"$set": {"failing_since": now}})
+    assert await db.endpoints.count_documents({"failing_since": {"$lte": now}, "enabled": True}) == 1
+    await db.deliveries.update_many({"_id": {"$in": ["dl_3", "dl_4"]}}, {"$set": {"status": "failed"}})
+    assert (await db.deliveries.delete_many({"status": {"$in": ["succeeded", "failed"]}})).deleted_count == 2
+
+
+async def test_worker_registry_newest_wins_with_max_and_its_lookups(db):
+    """The registry's heartbeat hot path and recovery queries: `$max` keeps the newest of two
+    embedded documents (compared by their first field, a time) whatever the write order, also on an
+    upsert and over null; `$max` on dates; `$or` over array members with `$in`; dotted queries into
+    embedded documents; newest-first with a limit; delete by `_id` `$in` and an empty array."""
+    t0 = utc_now()
+    older = {"sent_at": t0, "session_count": 9, "breakdown": {"connected": 9}}
+    newer = {"sent_at": t0 + timedelta(seconds=1), "session_count": 3, "breakdown": {"connected": 3}}
+    await db.workers.insert_one({"_id": "w-1", "beat": {"sent_at": None, "session_count": 0}, "seen": t0,
+                                 "free": 5, "pending": [], "outbox": [], "state": "online"})
+    for beat in (newer, older):  # handled out of order
+        await db.workers.update_one({"_id": "w-1"}, {"$max": {"beat": beat, "seen": beat["sent_at"]},
+                                                     "$inc": {"rev": 1, "free": 0}})
+    doc = await db.workers.find_one({"_id": "w-1"})
+    assert (doc["beat"], doc["seen"], doc["rev"]) == (newer, newer["sent_at"], 2)
+    await db.sessions.update_one({"_id": "w-1"}, {"$max": {"latest": {"sent_at": t0, "sessions": [
+        {"session_id": "s_1", "status": "CONNECTED"}]}}}, upsert=True)
+    await db.workers.insert_one({"_id": "w-2", "beat": newer, "seen": t0, "state": "removed", "outbox": [],
+                                 "pending": [{"session_id": "s_2", "at": t0}]})
+    assert [d["_id"] for d in await db.sessions.find({"latest.sessions.session_id": {"$in": ["s_1", "s_9"]}})
+            .to_list(None)] == ["w-1"]
+    either = {"$or": [{"_id": {"$in": ["w-1"]}}, {"pending.session_id": {"$in": ["s_2"]}}]}
+    assert sorted(d["_id"] for d in await db.workers.find(either).to_list(None)) == ["w-1", "w-2"]
+    assert await db.workers.count_documents({"beat.session_count": 3}) == 2
+    newest = await db.workers.find({}, {"seen": 1}).sort("seen", DESCENDING).limit(1).to_list(None)
+    assert newest[0]["_id"] == "w-1"
+    gone = await db.workers.delete_many({"state": "removed", "outbox": [], "_id": {"$in": ["w-2", "w-3"]}})
+    assert gone.deleted_count == 1 and await db.workers.count_documents({}) == 1

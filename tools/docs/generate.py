@@ -3,7 +3,10 @@
 - README.md, between the `configuration` markers: every environment variable, from the settings classes;
 - README.md, `http-routes`: every route of the gateway, from its router;
 - README.md, `socketio`: every Socket.IO event, from the realtime service's catalog;
+- docs/realtime.md, `realtime-events`: the frontend's event reference, from the same catalog and protocol;
+- docs/webhooks.md, `webhook-events`: the event catalog a webhook endpoint subscribes to, from the contracts;
 - docs/messages.md: every command, query, event and worker-protocol message, from the contracts.
+- docs/asyncapi.yaml: the worker protocol as an AsyncAPI 3.0 document, from the same contracts (worker_protocol_doc.py).
 
 `python tools/docs/generate.py` rewrites them; `--check` fails if they are stale (a test runs it)."""
 
@@ -20,6 +23,7 @@ from marshmallow import validate as mv
 
 from wagw_common.contracts import CATALOG, Kind
 from wagw_common.settings import variables_of
+from worker_protocol_doc import asyncapi_yaml  # beside this script
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {
@@ -91,10 +95,54 @@ def socketio_table() -> str:
     lines = ["| Socket.IO event | sent to | payload | caused by | meaning |", "|---|---|---|---|---|"]
     for name, row in by_event.items():
         push = row["push"]
-        audience = "the session's owner" if push.audience == "tenant" else "administrators"
+        audience = "the session's owner and subscribers" if push.audience == "tenant" else "administrators"
         payload = ", ".join(f"`{f}`" for f in push.fields)
         lines.append(f"| `{name}` | {audience} | {payload} | {', '.join(row['causes'])} | {push.summary} |")
     return "\n".join(lines) + "\n"
+
+
+def realtime_reference() -> str:
+    """docs/realtime.md's reference part: every pushed event with an example, client requests, errors."""
+    from wagw_realtime.catalog import ADMINS_ROOM, FIELDS, PUSHES, session_room, user_room
+    from wagw_realtime.protocol import CONTROL_EVENTS, ERROR_CODES, REQUESTS
+
+    rooms = {"tenant": f"`{user_room('<tenant_id>')}`, `{session_room('<session_id>')}`", "admins": f"`{ADMINS_ROOM}`"}
+    by_event: dict[str, dict] = {}
+    for domain_event, push in PUSHES.items():
+        by_event.setdefault(push.socket_event, {"push": push, "causes": []})["causes"].append(domain_event)
+    out = ["### Events the server pushes", "", "| event | rooms | payload | caused by | meaning |", "|---|---|---|---|---|"]
+    for name, row in by_event.items():
+        push = row["push"]
+        out.append(f"| `{name}` | {rooms[push.audience]} | {', '.join(f'`{f}`' for f in push.fields)} | "
+                   f"{', '.join(f'`{c}`' for c in row['causes'])} | {push.summary} |")
+    for name, row in by_event.items():
+        contract = CATALOG[row["causes"][0]]
+        example = row["push"].payload(contract.schema().dump(contract.load(contract.example)))
+        out += ["", f"#### `{name}`", "", row["push"].summary + ".", "", "```json", json.dumps(example, indent=2), "```"]
+    out += ["", "### Payload fields", "", "| field | meaning |", "|---|---|"]
+    out += [f"| `{name}` | {meaning} |" for name, meaning in FIELDS.items()]
+    out += ["", "### Requests a client sends", "", "| event | payload | ack on success | what |", "|---|---|---|---|"]
+    out += [f"| `{r.name}` | {r.payload} | {r.ack} | {r.summary} |" for r in REQUESTS]
+    out += ["", "A failed request's ack is `{ok: false, error: {code, message, details}}`, and the same error comes as "
+            "an `error` event.", "", "### Control events", "", "| event | payload | meaning |", "|---|---|---|"]
+    out += [f"| `{name}` | {payload} | {meaning} |" for name, payload, meaning in CONTROL_EVENTS]
+    out += ["", "### Error codes", "", "| code | where | meaning |", "|---|---|---|"]
+    out += [f"| `{code}` | {where} | {meaning} |" for code, (where, meaning) in ERROR_CODES.items()]
+    return "\n".join(out) + "\n"
+
+
+def webhook_events_reference() -> str:
+    """docs/webhooks.md's catalog: each subscribable event, its data's fields and a whole example body."""
+    from wagw_common.contracts.webhooks import event_catalog
+
+    catalog = event_catalog()
+    out = ["| event type | what happened |", "|---|---|"]
+    out += [f"| [`{e['type']}`](#{e['type'].replace('.', '')}) | {e['summary']} |" for e in catalog]
+    for entry in catalog:
+        out += ["", f"### `{entry['type']}`", "", entry["summary"] + ".", ""]
+        out += _schema_table(CATALOG[entry["type"]].schema)
+        out += ["", "```json", json.dumps(entry["example"], indent=2), "```"]
+    return "\n".join(out) + "\n"
 
 
 def _describe_field(field: mf.Field) -> str:
@@ -149,9 +197,14 @@ def outputs() -> dict[Path, str]:
     for marker, content in (("configuration", configuration_table()), ("http-routes", http_routes_table()),
                             ("socketio", socketio_table())):
         text = _replace_between(text, marker, content)
+    realtime = ROOT / "docs" / "realtime.md"
+    webhooks = ROOT / "docs" / "webhooks.md"
     return {
         readme: text,
         ROOT / "docs" / "messages.md": messages_reference(),
+        ROOT / "docs" / "asyncapi.yaml": asyncapi_yaml(),
+        realtime: _replace_between(realtime.read_text(), "realtime-events", realtime_reference()),
+        webhooks: _replace_between(webhooks.read_text(), "webhook-events", webhook_events_reference()),
     }
 
 

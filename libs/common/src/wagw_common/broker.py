@@ -104,7 +104,9 @@ class Broker:
         correlation_id: str | None = None,
         persistent: bool = True,
         retry: bool = True,
+        expiration: float | None = None,
     ) -> None:
+        """`expiration` (seconds): the message's own TTL in a queue (a wait queue's jitter)."""
         message = Message(
             envelope.to_json(),
             content_type=CONTENT_TYPE,
@@ -115,6 +117,7 @@ class Broker:
             app_id=self.source,
             timestamp=envelope.time,
             reply_to=reply_to,
+            expiration=expiration,
         )
         started = time.perf_counter()
         try:

@@ -102,7 +102,8 @@ class Consumer:
                 handler = self.subscription.handlers.get(envelope.type)
                 if handler is None:
                     raise MalformedMessage(f"no handler for {envelope.type!r} on this queue")
-                envelope = replace(envelope, data=contract_for(envelope.type).load(envelope.data))
+                envelope = replace(envelope, data=contract_for(envelope.type).load(envelope.data),
+                                   user_id=message.user_id)
             except MalformedMessage as exc:
                 return await self._dead_letter(message, exc, envelope)
             return await self._run(message, envelope, handler)

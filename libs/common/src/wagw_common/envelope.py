@@ -40,6 +40,9 @@ class Envelope:
     correlation_id: str = field(default_factory=lambda: current_correlation_id() or new_correlation_id())
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     time: datetime = field(default_factory=_utc_now)
+    # Who published it, as the broker authenticated them (the AMQP `user_id` property, which RabbitMQ
+    # checks against the connection's user); set by the consumer, never part of the JSON.
+    user_id: str | None = field(default=None, compare=False)
 
     def to_json(self) -> bytes:
         body = {

@@ -93,6 +93,17 @@ class TokenSettings:
     )
     jwt_issuer: str = env_field("JWT_ISSUER", "wagw-gateway", "Issuer (iss) of access tokens")
     jwt_audience: str = env_field("JWT_AUDIENCE", "wagw-api", "Audience (aud) of access tokens")
+    jwt_previous_secrets: tuple = env_field(
+        "JWT_PREVIOUS_SECRETS", "",
+        "Comma-separated retired JWT keys still accepted when verifying (never used to sign), so rotating "
+        "JWT_SECRET logs nobody out; drop them once the access token lifetime has passed",
+        lambda raw: tuple(s.strip() for s in raw.split(",") if s.strip()),
+    )
+
+    @property
+    def jwt_verification_secrets(self) -> list[str]:
+        """The keys a token may be signed with: the current one first, then the retired ones."""
+        return [self.jwt_secret, *(s for s in self.jwt_previous_secrets if s != self.jwt_secret)]
 
 
 bool_from_env = _bool

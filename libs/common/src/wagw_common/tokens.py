@@ -29,6 +29,8 @@ class Principal:
     user_id: str
     role: str
     tier: str
+    # The account's token generation: bumped when its password changes, so older tokens stop working.
+    generation: int = 0
 
 
 def key_id(secret: str) -> str:
@@ -38,8 +40,8 @@ def key_id(secret: str) -> str:
 
 def issue_access_token(principal: Principal, *, secret: str, issuer: str, audience: str, ttl: timedelta) -> str:
     now = utc_now()
-    claims = {"sub": principal.user_id, "role": principal.role, "tier": principal.tier, "iss": issuer, "aud": audience,
-              "iat": now, "nbf": now, "exp": now + ttl}
+    claims = {"sub": principal.user_id, "role": principal.role, "tier": principal.tier, "gen": principal.generation,
+              "iss": issuer, "aud": audience, "iat": now, "nbf": now, "exp": now + ttl}
     return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": key_id(secret)})
 
 
@@ -59,4 +61,6 @@ def verify_access_token(token: str, *, secrets: list[str], issuer: str, audience
         raise TokenExpired("token expired") from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken("invalid token") from exc
-    return Principal(user_id=claims["sub"], role=claims.get("role", "user"), tier=claims.get("tier", "BASIC"))
+    generation = claims.get("gen", 0)
+    return Principal(user_id=claims["sub"], role=claims.get("role", "user"), tier=claims.get("tier", "BASIC"),
+                     generation=generation if isinstance(generation, int) else -1)

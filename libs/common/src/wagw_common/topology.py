@@ -60,7 +60,8 @@ ORCHESTRATOR_WORKER_UPLINK = QueueSpec(
 )
 # Event bindings name each type: a new event type must not reach a consumer that has no handler for it.
 ORCHESTRATOR_FLEET_EVENTS = QueueSpec(
-    "session-orchestrator.fleet-events", ((EVENTS, "worker.online"), (EVENTS, "worker.offline"))
+    "session-orchestrator.fleet-events",
+    ((EVENTS, "worker.online"), (EVENTS, "worker.offline"), (EVENTS, "worker.draining"), (EVENTS, "worker.removed")),
 )
 REGISTRY_WORKER_UPLINK = QueueSpec(
     "worker-registry.worker-uplink",
@@ -71,17 +72,55 @@ WEBHOOK_COMMANDS = QueueSpec("webhook-dispatcher.commands", ((COMMANDS, "webhook
 WEBHOOK_EVENTS = QueueSpec("webhook-dispatcher.events", ((EVENTS, "session.*"), (EVENTS, "message.*")))
 # Delivery jobs are published straight to this queue through the default exchange.
 WEBHOOK_DELIVERIES = QueueSpec("webhook-dispatcher.deliveries")
+
+
+@dataclass(frozen=True)
+class WaitQueueSpec:
+    """A queue nobody consumes: a message waits there `delay_ms` at most (less if it carries a shorter
+    expiration), then expires and is dead-lettered into `target` through the default exchange.
+    Messages expire only from the head of a queue, so every delay has a queue of its own."""
+
+    name: str
+    delay_ms: int
+    target: str
+
+    def arguments(self) -> dict:
+        return {
+            "x-queue-type": "quorum",
+            "x-message-ttl": self.delay_ms,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": self.target,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        }
+
+
+def _delay_label(delay_ms: int) -> str:
+    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if delay_ms % size == 0:
+            return f"{delay_ms // size}{unit}"
+    return f"{delay_ms}ms"
+
+
+def webhook_wait_queue(delay_seconds: float) -> WaitQueueSpec:
+    """The dispatcher's retry schedule is a setting, so its wait queues are named by their delay
+    (`webhook-dispatcher.wait.5m`): a queue's TTL never changes once declared."""
+    delay_ms = max(1, round(delay_seconds * 1000))
+    return WaitQueueSpec(f"webhook-dispatcher.wait.{_delay_label(delay_ms)}", delay_ms, WEBHOOK_DELIVERIES.name)
 REALTIME_EVENTS = QueueSpec(
     "realtime.events",
-    ((EVENTS, "session.*"), (EVENTS, "message.*"), (EVENTS, "worker.online"), (EVENTS, "worker.offline")),
+    ((EVENTS, "session.*"), (EVENTS, "message.*"), (EVENTS, "worker.online"), (EVENTS, "worker.offline"),
+     (EVENTS, "worker.draining"), (EVENTS, "worker.removed")),
 )
+# Identity questions other services ask the gateway (it owns API keys), e.g. realtime's `apikey.resolve`.
+GATEWAY_QUERIES = QueueSpec("gateway.queries", ((COMMANDS, "apikey.*"),))
 
 SERVICE_QUEUES: dict[str, tuple[QueueSpec, ...]] = {
     "session-orchestrator": (ORCHESTRATOR_COMMANDS, ORCHESTRATOR_WORKER_UPLINK, ORCHESTRATOR_FLEET_EVENTS),
     "worker-registry": (REGISTRY_WORKER_UPLINK, REGISTRY_COMMANDS),
     "webhook-dispatcher": (WEBHOOK_COMMANDS, WEBHOOK_EVENTS, WEBHOOK_DELIVERIES),
     "realtime": (REALTIME_EVENTS,),
-    "gateway": (),
+    "gateway": (GATEWAY_QUERIES,),
 }
 
 
