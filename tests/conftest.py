@@ -30,4 +30,5 @@ def platform():
         raise
     yield run
     run.stop()
+    run.drop_databases()
     asyncio.run(delete_vhost(vhost))

@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pymongo
+
 from .infra import MONGO_URI, REPO, Vhost, private_redis_url
 from .processes import ServiceProcess, free_port
 
@@ -83,6 +85,16 @@ class PlatformRun:
     def stop(self) -> None:
         for process in [*self.workers.values(), *self.services.values()]:
             process.stop()
+
+    def drop_databases(self) -> None:
+        """The run's databases go with it, so the local server does not pile up one set per run."""
+        client = pymongo.MongoClient(MONGO_URI, serverSelectionTimeoutMS=3000)
+        try:
+            for name in client.list_database_names():
+                if name.startswith(f"wagw_t{self.run_id}_"):
+                    client.drop_database(name)
+        finally:
+            client.close()
 
     def url(self, name: str) -> str:
         return self.services[name].url
