@@ -42,6 +42,8 @@ class PlatformRun:
             "JWT_SECRET": JWT_SECRET,
             "LOG_LEVEL": "info",
             "STARTUP_TIMEOUT_SECONDS": "30",
+            # Two cores run every process of the platform and the tests: give replies room under load.
+            "RPC_TIMEOUT_SECONDS": "10",
             "WEBHOOK_ALLOWED_DESTINATIONS": "127.0.0.1/32",  # the tests' local sinks
             # Every test signs up and sends from 127.0.0.1, faster than a customer may: the gateway's
             # limits are lifted here, and tested with their real values by tests/e2e/test_gateway_limits.py.
