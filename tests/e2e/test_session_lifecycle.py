@@ -181,6 +181,10 @@ async def test_every_message_type_inbound_filters_and_pagination(world):
     for kind, body in bodies.items():
         _, accepted, _ = await api.request("POST", "/send", api_key=key, json=body, expect=202)
         ids[kind] = accepted["message_id"]
+    # A client reacts to (or replies to) a message it has seen sent: commands of one session are not
+    # yet ordered, so a reaction accepted before its target is stored fails (reaction_target_not_found).
+    await _message(api, token, ids["text"])
+    await _message(api, token, ids["image"])
     _, accepted, _ = await api.request("POST", "/send", api_key=key, json={
         "to": to, "type": "reaction", "reaction": {"message_id": ids["text"], "emoji": "👍"}}, expect=202)
     ids["reaction"] = accepted["message_id"]
