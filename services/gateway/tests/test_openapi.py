@@ -85,3 +85,8 @@ async def test_the_document_and_the_page_are_served(client):
         for method, op in item.items():
             if method != "parameters":
                 assert f'id="{op["operationId"]}"' in html
+
+
+def test_readiness_documents_its_own_503_body(document):
+    unready = document["paths"]["/readyz"]["get"]["responses"]["503"]["content"]["application/json"]["schema"]
+    assert set(unready["properties"]) == {"ready", "checks"}

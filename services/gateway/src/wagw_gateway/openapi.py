@@ -33,8 +33,9 @@ RATE_HEADERS = {name: {"description": text, "schema": _NUMBER} for name, text in
 # The routes every service has, from wagw_common.service: documented here, as they are not the gateway's own.
 SERVICE_ROUTES = {
     "/healthz": Operation(tags=("operations",), responses={200: {"status": mf.String(), "service": mf.String()}}),
-    "/readyz": Operation(tags=("operations",), responses={200: {"ready": mf.Boolean(), "checks": mf.Dict(
-        keys=mf.String(), values=mf.Boolean())}}, errors=(503,)),
+    # Not ready is 503 with the same body (which dependency is down), not the error envelope.
+    "/readyz": Operation(tags=("operations",), responses={status: {"ready": mf.Boolean(), "checks": mf.Dict(
+        keys=mf.String(), values=mf.Boolean())} for status in (200, 503)}),
     "/metrics": Operation(tags=("operations",), responses={200: mf.String()}, content_type="text/plain"),
 }
 DESCRIPTION = f"""The public HTTP API of the WhatsApp Gateway platform.
