@@ -313,5 +313,16 @@ async def main() -> int:
     return 0
 
 
+async def run_cancellable() -> int:
+    """SIGTERM or SIGINT cancels the run, so the registry, the fleet, the vhost and the database are cleaned up."""
+    task = asyncio.current_task()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
+    return await main()
+
+
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    try:
+        sys.exit(asyncio.run(run_cancellable()))
+    except asyncio.CancelledError:
+        sys.exit("interrupted")

@@ -44,7 +44,7 @@ async def test_a_drained_worker_takes_no_new_session_and_names_its_sessions_then
     assert await observer.select("s_new") == worker.worker_id
 
 
-async def test_a_worker_is_removed_only_offline_or_with_force_and_may_register_again(
+async def test_a_worker_is_removed_only_offline_or_with_force_and_registers_again_if_it_runs_on(
         start_registry, observer, start_worker, database):
     await start_registry()
     worker, whatsapp = await start_worker()
@@ -73,6 +73,9 @@ async def test_a_worker_is_removed_only_offline_or_with_force_and_may_register_a
     forced = await observer.ask("worker.remove", worker_id=again.worker_id, force=True)
     assert forced["worker_id"] == again.worker_id
     await observer.next_event("worker.removed", again.worker_id)
+    # Still running: its next heartbeat is from a worker the registry does not know, which it asks to
+    # register again (as after a lost database).
+    assert (await observer.next_event("worker.online", again.worker_id))["reason"] == "registered"
 
 
 async def test_a_health_check_asks_a_live_worker_to_beat_and_declares_a_silent_one_offline(

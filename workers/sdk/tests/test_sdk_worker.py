@@ -225,3 +225,15 @@ async def test_a_worker_given_both_or_neither_connection_is_refused(link):
         Worker(identity)
     with pytest.raises(ValueError):
         Worker(identity, amqp_url="amqp://x/", link=link)
+
+
+async def test_asked_to_register_again_the_worker_registers_again(link):
+    worker, _ = await started(link)
+    before = len([e for e in link.published if e.type == "worker.register"])
+    assert (await handle(worker, command("worker.register.request", {}))).outcome == "ack"
+    for _ in range(100):
+        if len([e for e in link.published if e.type == "worker.register"]) > before:
+            break
+        await asyncio.sleep(0.01)
+    assert len([e for e in link.published if e.type == "worker.register"]) == before + 1
+    await worker.abandon()

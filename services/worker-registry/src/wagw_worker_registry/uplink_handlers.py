@@ -3,6 +3,7 @@ first held to the identity rule (identity.py): a worker may speak only for itsel
 
 from __future__ import annotations
 
+import time
 from functools import partial
 
 from aio_pika.exceptions import PublishError
@@ -63,8 +64,10 @@ async def when_heartbeat_received_mark_seen(envelope: Envelope, *, store: Worker
     worker_id = speakers.require(envelope)
     doc = await store.get(worker_id, with_sessions=False)
     if doc is None or doc["state"] == fleet.REMOVED:
-        # A worker registers before it beats; one we do not know re-registers when it reconnects.
+        # A worker registers before it beats: one we do not know (removed, or its record lost) is
+        # asked to register again, at most once per its heartbeat interval in this replica.
         log.warning("worker.heartbeat_from_unknown_worker_ignored", worker_id=worker_id)
+        await _ask_to_register(store, worker_id)
         return
     steady = fleet.steady_heartbeat(doc, msg=msg, now=utc_now(), sent_at=envelope.time, missed=missed)
     if steady is not None:
@@ -76,6 +79,23 @@ async def when_heartbeat_received_mark_seen(envelope: Envelope, *, store: Worker
         if change is None or change.events:
             _log_outcome("worker.heartbeat", worker_id, change, session_count=len(msg["sessions"]))
     HEARTBEAT_LAG.observe(max(0.0, (utc_now() - envelope.time).total_seconds()))
+
+
+_ASKED: dict[str, float] = {}
+ASK_AGAIN_AFTER = 10.0
+
+
+async def _ask_to_register(store: WorkerStore, worker_id: str) -> None:
+    now = time.monotonic()
+    if now - _ASKED.get(worker_id, -ASK_AGAIN_AFTER) < ASK_AGAIN_AFTER:
+        return
+    if len(_ASKED) > 10_000:
+        _ASKED.clear()
+    _ASKED[worker_id] = now
+    try:
+        await store.broker.send_to_worker(worker_id, "worker.register.request", {"reason": "unknown worker"})
+    except PublishError:
+        log.warning("worker.register_request_unroutable", worker_id=worker_id)
 
 
 async def when_worker_unregisters_mark_offline(envelope: Envelope, *, store: WorkerStore, speakers: Speakers) -> None:

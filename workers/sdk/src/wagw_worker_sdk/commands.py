@@ -54,10 +54,12 @@ class Recovery:
 
 class CommandDispatcher:
     def __init__(self, handler: WorkerHandler, *, beat_now: Callable[[], Awaitable[None]],
-                 on_assigned: Callable[[list[str]], None] = lambda restored: None):
+                 on_assigned: Callable[[list[str]], None] = lambda restored: None,
+                 register_again: Callable[[], None] = lambda: None):
         self.handler = handler
         self.beat_now = beat_now
         self.on_assigned = on_assigned
+        self.register_again = register_again
         self.recovery = Recovery()
         self._table: dict[str, Callable[[Envelope], Awaitable[None]]] = {
             "worker.session.start": self._start,
@@ -65,6 +67,7 @@ class CommandDispatcher:
             "worker.message.send": self._send,
             "worker.sessions.assigned": self._assigned,
             "worker.heartbeat.request": lambda _envelope: self.beat_now(),
+            "worker.register.request": self._register_again,
         }
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
@@ -103,6 +106,10 @@ class CommandDispatcher:
     async def _send(self, envelope: Envelope) -> None:
         d = dict(envelope.data)
         await self.handler.send_message(d.pop("session_id"), d.pop("message_id"), d.pop("to"), d.pop("text"), **d)
+
+    async def _register_again(self, _envelope: Envelope) -> None:
+        log.warning("worker.registry_asked_to_register_again")
+        self.register_again()
 
     async def _assigned(self, envelope: Envelope) -> None:
         held = {s["session_id"] for s in self.handler.held_sessions()}

@@ -74,7 +74,8 @@ class Worker:
         return self.link.user == broker_user_for(self.worker_id)
 
     async def start(self, handler: WorkerHandler) -> None:
-        self._dispatcher = CommandDispatcher(handler, beat_now=self.heartbeat, on_assigned=self._on_assigned)
+        self._dispatcher = CommandDispatcher(handler, beat_now=self.heartbeat, on_assigned=self._on_assigned,
+                                             register_again=self._on_reconnect)
         if self._owns_link:
             await self.link.connect(self.startup_timeout)
         self._queue, self._consumer_tag = await self.link.consume(
@@ -192,7 +193,8 @@ class Worker:
                 log.warning("worker.heartbeat_failed", worker_id=self.worker_id, error=repr(exc))
 
     def _on_reconnect(self) -> None:
-        # The registry may have declared us offline while we were away: introduce ourselves again.
+        # After a reconnect, the registry may have declared us offline while we were away; when it
+        # asks (it lost or removed our record), it does not know us at all: introduce ourselves again.
         self.registered = False
         self._spawn(self._reannounce(), name=f"reannounce:{self.worker_id}")
 

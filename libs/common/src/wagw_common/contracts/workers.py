@@ -173,6 +173,10 @@ class HeartbeatRequest(StrictSchema):
     reason = fields.String(load_default="health check", validate=validate.Length(max=200))
 
 
+class RegisterRequest(StrictSchema):
+    reason = fields.String(load_default="unknown worker", validate=validate.Length(max=200))
+
+
 def _uplink(message_type: str, schema, summary: str, example: dict) -> Contract:
     return Contract(message_type, Kind.WORKER_UPLINK, schema, summary, {"worker_id": _WORKER, **example},
                     tags=("workers",))
@@ -221,4 +225,7 @@ CONTRACTS = [
              {"reason": "registered", "sessions": [{"session_id": _SESSION_ID, "as_of": _TIME}]}),
     _command("worker.heartbeat.request", HeartbeatRequest, "Send a heartbeat now (an administrator's health check)",
              {"reason": "health check"}),
+    _command("worker.register.request", RegisterRequest,
+             "Register again: the registry does not know this worker (its record was removed, or lost)",
+             {"reason": "unknown worker"}),
 ]
