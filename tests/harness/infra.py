@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import random
 import subprocess
 import urllib.parse
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,3 +71,14 @@ def rabbitmqctl(*args: str) -> str:
     if result.returncode != 0:
         raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {result.stderr or result.stdout}")
     return result.stdout
+
+
+def management(method: str, path: str, body: dict | None = None):
+    """The RabbitMQ management API, synchronously (for fixtures): `path` below /api, JSON in and out."""
+    request = urllib.request.Request(f"{MANAGEMENT}/api{path}", method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"content-type": "application/json",
+                                              "authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        raw = response.read()
+    return json.loads(raw) if raw else None

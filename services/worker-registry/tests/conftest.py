@@ -6,10 +6,7 @@ other services (watching fleet events, asking the registry questions)."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import secrets
-import urllib.request
 from contextlib import AsyncExitStack
 from urllib.parse import quote
 
@@ -22,26 +19,17 @@ from wagw_common.broker import Broker
 from wagw_common.envelope import Envelope, parse_envelope
 from wagw_common.rpc import RpcClient
 from wagw_common.settings import load
+from harness.flows import wait_until as harness_wait_until
+from harness.infra import management
 from wagw_worker_sdk import Worker, WorkerIdentity
 
 from wagw_worker_registry.app import create_app
 from wagw_worker_registry.settings import Settings
 from wagw_worker_simulator.whatsapp import SimulatedWhatsApp
 
-MANAGEMENT = "http://127.0.0.1:15672/api"
 MONGODB_URI = "mongodb://127.0.0.1:27017/"
 HEARTBEAT = 0.5
 MISSED = 6  # offline 3 s after the last heartbeat (a loaded test machine delays some)
-
-
-def management(method: str, path: str, body: dict | None = None):
-    request = urllib.request.Request(f"{MANAGEMENT}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"content-type": "application/json",
-                                              "authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        raw = response.read()
-    return json.loads(raw) if raw else None
 
 
 @pytest.fixture
@@ -164,17 +152,6 @@ def start_worker(amqp_url, stack):
     return start
 
 
-async def until(probe, timeout: float = 10, every: float = 0.1):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(every)
-
-
 @pytest.fixture
 def wait_until():
-    return until
+    return harness_wait_until

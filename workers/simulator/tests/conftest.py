@@ -3,14 +3,12 @@
 stand-in for the platform's side of the broker."""
 
 import asyncio
-import base64
-import json
 import secrets
 import urllib.error
-import urllib.request
 from urllib.parse import quote
 
 import pytest
+from harness.infra import management as rabbitmq_management
 import pytest_asyncio
 from wagw_common import topology
 from wagw_common.broker import Broker
@@ -57,19 +55,6 @@ class FakeUplink:
 @pytest.fixture
 def uplink() -> FakeUplink:
     return FakeUplink()
-
-
-MANAGEMENT = "http://127.0.0.1:15672/api"
-
-
-def rabbitmq_management(method: str, path: str, body: dict | None = None):
-    request = urllib.request.Request(f"{MANAGEMENT}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"content-type": "application/json",
-                                              "authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        raw = response.read()
-    return json.loads(raw) if raw else None
 
 
 @pytest.fixture
