@@ -8,6 +8,11 @@
 # outboxes). So the build copies the module and adds one lock around the write commands.
 # tests/integration/test_mongodb_features.py proves the guarantee against the built server.
 #
+# A second change: the SQLite backend looks documents up by `_id` with the path `->'$._id'` while the
+# `_id` index is built on `->"_id"`, so SQLite never uses the index and every lookup by id scans the
+# table (1,000 workers heartbeating into one collection: 25 writes/s instead of 100). The build makes
+# the lookup use the indexed expression; both return the same value.
+#
 # usage: build.sh <output binary>   (GO may name the go command to use)
 set -euo pipefail
 
@@ -45,6 +50,10 @@ for command in MsgUpdate MsgFindAndModify MsgDelete MsgInsert; do
 " "$file"
     grep -q "writeMu.Lock" "$file" || { echo "patching $command failed" >&2; exit 1; }
 done
+
+metadata="$src_copy/internal/backends/sqlite/metadata/metadata.go"
+sed -i "s|IDColumn = DefaultColumn + \"->'\\\$._id'\"|IDColumn = DefaultColumn + \`->\"_id\"\`|" "$metadata"
+grep -q 'IDColumn = DefaultColumn + `->"_id"`' "$metadata" || { echo "patching IDColumn failed" >&2; exit 1; }
 
 cd "$here"
 CGO_ENABLED=0 "$go" build -trimpath -o "$out" .
