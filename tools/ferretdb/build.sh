@@ -11,7 +11,10 @@
 # A second change: the SQLite backend looks documents up by `_id` with the path `->'$._id'` while the
 # `_id` index is built on `->"_id"`, so SQLite never uses the index and every lookup by id scans the
 # table (1,000 workers heartbeating into one collection: 25 writes/s instead of 100). The build makes
-# the lookup use the indexed expression; both return the same value.
+# the lookup use the indexed expression; both return the same value. And it only narrows a query to
+# the `_id` when the filter holds nothing else, so a guarded update ({_id, status: ...}) scans the whole
+# collection under the write lock; the build narrows any filter that names an `_id` string (every
+# caller filters the rows again with the whole filter, as they must when pushdown is disabled).
 #
 # usage: build.sh <output binary>   (GO may name the go command to use)
 set -euo pipefail
@@ -54,6 +57,10 @@ done
 metadata="$src_copy/internal/backends/sqlite/metadata/metadata.go"
 sed -i "s|IDColumn = DefaultColumn + \"->'\\\$._id'\"|IDColumn = DefaultColumn + \`->\"_id\"\`|" "$metadata"
 grep -q 'IDColumn = DefaultColumn + `->"_id"`' "$metadata" || { echo "patching IDColumn failed" >&2; exit 1; }
+
+collection="$src_copy/internal/backends/sqlite/collection.go"
+sed -i '0,/if params.Filter.Len() == 1 {/s//if params.Filter.Len() >= 1 { \/\/ any filter naming an _id (patched)/' "$collection"
+grep -q 'if params.Filter.Len() >= 1 {' "$collection" || { echo "patching the _id pushdown failed" >&2; exit 1; }
 
 cd "$here"
 CGO_ENABLED=0 "$go" build -trimpath -o "$out" .
