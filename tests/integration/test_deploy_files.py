@@ -284,8 +284,48 @@ def published(service: dict) -> set[int]:
 def test_compose_publishes_only_the_edges():
     services = compose()["services"]
     for name, service in services.items():
-        expected = {EDGE_PORTS[name]} if name in EDGE_PORTS else ({15672} if name == "rabbitmq" else set())
+        expected = {EDGE_PORTS[name]} if name in EDGE_PORTS else {LOCAL_ONLY[name]} if name in LOCAL_ONLY else set()
         assert published(service) == expected, name
+        if name in LOCAL_ONLY:
+            assert all(str(p).startswith("127.0.0.1:") for p in service["ports"]), f"{name}: localhost only"
+
+
+LOCAL_ONLY = {"rabbitmq": 15672, "prometheus": 9090, "grafana": 3000}
+
+
+def test_compose_mongodb_is_a_replica_set_the_services_name():
+    mongodb = compose()["services"]["mongodb"]
+    command = mongodb["command"]
+    replica_set = command[command.index("--replSet") + 1]
+    check = " ".join(mongodb["healthcheck"]["test"])
+    assert "rs.initiate" in check and f"_id: '{replica_set}'" in check and "host: 'mongodb:27017'" in check
+    assert "quit(1)" in check, "the healthcheck fails until the member is primary"
+    for process in (p for p in PROCESSES if p.database):
+        assert f"replicaSet={replica_set}" in environment(process.name)["MONGODB_URI"]
+
+
+def test_compose_runs_prometheus_and_grafana_wired_to_the_monitoring_files():
+    services = compose()["services"]
+    mounts = {name: {v.split(":")[1]: v.split(":")[0] for v in services[name]["volumes"] if v.startswith("./")}
+              for name in ("prometheus", "grafana")}
+    for name, found in mounts.items():
+        for source in found.values():
+            assert (REPO / source).exists(), f"{name} mounts {source}, which does not exist"
+    prometheus_config = yaml.safe_load((REPO / mounts["prometheus"]["/etc/prometheus/prometheus.yml"]).read_text())
+    assert "/etc/prometheus/alerts.yml" in prometheus_config["rule_files"]
+    assert mounts["prometheus"]["/etc/prometheus/alerts.yml"] == "./deploy/monitoring/alerts.yml"
+    (job,) = [j for j in prometheus_config["scrape_configs"] if j["job_name"] == "wagw"]
+    targets = {c["names"][0]: c["port"] for c in job["dns_sd_configs"]}
+    assert targets == {p.name: p.port for p in SERVICES}
+    assert targets.keys() <= services.keys()
+    assert any(r.get("target_label") == "service" for r in job["relabel_configs"])
+    provisioning = REPO / mounts["grafana"]["/etc/grafana/provisioning"]
+    datasource = yaml.safe_load((provisioning / "datasources/prometheus.yml").read_text())["datasources"][0]
+    assert datasource["url"] == "http://prometheus:9090" and datasource["type"] == "prometheus"
+    provider = yaml.safe_load((provisioning / "dashboards/wagw.yml").read_text())["providers"][0]
+    dashboards = REPO / mounts["grafana"][provider["options"]["path"]]
+    assert (dashboards / "wagw.json").exists()
+    assert "GF_SECURITY_ADMIN_PASSWORD" in services["grafana"]["environment"]
 
 
 def test_compose_infrastructure_is_the_real_thing_with_healthchecks_and_volumes():
@@ -493,7 +533,12 @@ def test_platform_pods_are_probed_hardened_and_stop_gracefully(process):
     container = spec["containers"][0]
     assert container["image"] == IMAGE
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    assert spec["terminationGracePeriodSeconds"] == 30
+    if process in SERVICES:
+        # preStop sleep, then the service's own bounded drain (listener, consumers, in-flight work).
+        assert container["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]
+        assert spec["terminationGracePeriodSeconds"] >= 40
+    else:
+        assert spec["terminationGracePeriodSeconds"] >= 30
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert process.port in ports.values()
     for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
@@ -514,6 +559,34 @@ def test_every_workload_has_a_service_selecting_its_pods():
     for _, deployment in kind("Deployment"):
         service = next(s for s in services if s["metadata"]["name"] == deployment["metadata"]["name"])
         assert service["spec"]["type"] == "ClusterIP"
+
+
+def test_every_service_scales_horizontally_and_survives_voluntary_disruptions():
+    autoscalers = {d["spec"]["scaleTargetRef"]["name"]: d for _, d in kind("HorizontalPodAutoscaler")}
+    budgets = [d for _, d in kind("PodDisruptionBudget")]
+    for _, deployment in kind("Deployment"):
+        name = deployment["metadata"]["name"]
+        assert "replicas" not in deployment["spec"], f"{name}: the autoscaler owns the replica count"
+        hpa = autoscalers[name]
+        assert hpa["apiVersion"] == "autoscaling/v2" and hpa["spec"]["scaleTargetRef"]["kind"] == "Deployment"
+        assert 2 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"], name
+        assert any(m["type"] == "Resource" for m in hpa["spec"]["metrics"]), name
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        mine = [b for b in budgets if b["spec"]["selector"]["matchLabels"].items() <= labels.items()]
+        assert len(mine) == 1, f"{name}: one PodDisruptionBudget"
+        assert mine[0]["spec"].get("minAvailable") == 1 or mine[0]["spec"].get("maxUnavailable") == 1, name
+        # CPU utilisation needs a CPU request to be measured against.
+        assert deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+    assert set(autoscalers) == {p.name for p in SERVICES}
+
+
+def test_retired_jwt_keys_come_from_the_secret_when_set():
+    optional = commented_keys(K8S / "secrets.example.env")
+    assert "JWT_PREVIOUS_SECRETS" in optional
+    for process in (p for p in SERVICES if p.jwt):
+        _, doc = platform_workloads()[process.name]
+        ref = container_env(process, doc)["JWT_PREVIOUS_SECRETS"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": SECRET, "key": "JWT_PREVIOUS_SECRETS", "optional": True}
 
 
 def test_dev_infrastructure_is_mongodb_replica_set_rabbitmq_management_and_redis():

@@ -5,6 +5,7 @@
 - README.md, `socketio`: every Socket.IO event, from the realtime service's catalog;
 - docs/realtime.md, `realtime-events`: the frontend's event reference, from the same catalog and protocol;
 - docs/webhooks.md, `webhook-events`: the event catalog a webhook endpoint subscribes to, from the contracts;
+- docs/metrics.md, `metrics`: every Prometheus metric of every service, from the metric registry (metrics_doc.py);
 - docs/messages.md: every command, query, event and worker-protocol message, from the contracts.
 - docs/asyncapi.yaml: the worker protocol as an AsyncAPI 3.0 document, from the same contracts (worker_protocol_doc.py).
 
@@ -23,17 +24,11 @@ from marshmallow import validate as mv
 
 from wagw_common.contracts import CATALOG, Kind
 from wagw_common.settings import variables_of
+from metrics_doc import SERVICES as PLATFORM_SERVICES, metrics_reference  # beside this script
 from worker_protocol_doc import asyncapi_yaml  # beside this script
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = {
-    "gateway": "wagw_gateway",
-    "session-orchestrator": "wagw_session_orchestrator",
-    "worker-registry": "wagw_worker_registry",
-    "webhook-dispatcher": "wagw_webhook_dispatcher",
-    "realtime": "wagw_realtime",
-    "worker simulator": "wagw_worker_simulator",
-}
+SERVICES = {**PLATFORM_SERVICES, "worker simulator": "wagw_worker_simulator"}
 KIND_TITLES = {
     Kind.COMMAND: "Commands (fire and forget, on `wagw.commands`)",
     Kind.QUERY: "Queries (request/reply, on `wagw.commands`)",
@@ -199,12 +194,14 @@ def outputs() -> dict[Path, str]:
         text = _replace_between(text, marker, content)
     realtime = ROOT / "docs" / "realtime.md"
     webhooks = ROOT / "docs" / "webhooks.md"
+    metrics = ROOT / "docs" / "metrics.md"
     return {
         readme: text,
         ROOT / "docs" / "messages.md": messages_reference(),
         ROOT / "docs" / "asyncapi.yaml": asyncapi_yaml(),
         realtime: _replace_between(realtime.read_text(), "realtime-events", realtime_reference()),
         webhooks: _replace_between(webhooks.read_text(), "webhook-events", webhook_events_reference()),
+        metrics: _replace_between(metrics.read_text(), "metrics", metrics_reference()),
     }
 
 

@@ -23,6 +23,7 @@ from .metrics import DEPENDENCY_UP
 from .rpc import RpcClient
 from .settings import CommonSettings, load
 from .lease import Lease, run_periodically_under_lease
+from .state_metrics import StateMetrics, queue_depth_probe
 from .storage import MongoInbox, connect_mongo, connect_redis, utc_now
 
 log = get_logger(__name__)
@@ -39,6 +40,9 @@ class Resources:
     broker: Broker | None = None
     rpc: RpcClient | None = None
     background: list[asyncio.Task] = field(default_factory=list)
+    # Gauges of shared state (queue depths, documents by status), read when /metrics is scraped.
+    state_metrics: StateMetrics = field(default_factory=StateMetrics)
+    consumers: list[Consumer] = field(default_factory=list)
 
 
 RESOURCES = web.AppKey("resources", Resources)
@@ -64,6 +68,7 @@ def create_service_app(
         client_max_size=client_max_size,
     )
     app[RESOURCES] = Resources(settings=settings, service=service)
+    app[RESOURCES].state_metrics.add("readiness", lambda: _readiness(app[RESOURCES]))
     if needs_mongo:
         app.cleanup_ctx.append(_mongo_ctx)
     app.cleanup_ctx.append(_redis_ctx)
@@ -73,10 +78,28 @@ def create_service_app(
         app.cleanup_ctx.append(_consumers_ctx(wire))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    metrics = make_aiohttp_handler()
-    metrics.__doc__ = "Prometheus metrics of this process"
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", _metrics_handler())
+    # SIGTERM: the listener is closed first (aiohttp), then this stops the consumers taking messages
+    # while in-flight HTTP requests and messages finish; the cleanup contexts wait for them.
+    app.on_shutdown.append(_stop_taking_messages)
     return app
+
+
+def _metrics_handler():
+    exposition = make_aiohttp_handler()
+
+    async def metrics(request: web.Request) -> web.StreamResponse:
+        """Prometheus metrics of this process"""
+        await request.app[RESOURCES].state_metrics.refresh()
+        return await exposition(request)
+
+    return metrics
+
+
+async def _stop_taking_messages(app: web.Application) -> None:
+    consumers = app[RESOURCES].consumers
+    log.info("service.stopping", messages_in_flight=sum(c.in_flight for c in consumers))
+    await asyncio.gather(*(c.pause() for c in consumers))
 
 
 async def _mongo_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -117,6 +140,8 @@ def _consumers_ctx(wire):
         ]
         for consumer in consumers:
             await consumer.start()
+        res.consumers.extend(consumers)
+        res.state_metrics.add("queues", queue_depth_probe(res.broker, [s.queue.name for s in subscriptions]))
         yield
         # Graceful shutdown: stop taking messages, finish those in hand, then stop background loops.
         await asyncio.gather(*(c.stop() for c in consumers))
@@ -155,7 +180,13 @@ async def _check(name: str, probe) -> bool:
 
 async def readyz(request: web.Request) -> web.Response:
     """Ready: broker, database and Redis reachable; 503 when one is not (readiness probe)."""
-    res = request.app[RESOURCES]
+    checks = await _readiness(request.app[RESOURCES])
+    ready = all(checks.values())
+    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+async def _readiness(res: Resources) -> dict[str, bool]:
+    """Each dependency's check, also recorded in `wagw_dependency_up` (refreshed by scrapes too)."""
 
     async def broker_probe():
         if not res.broker or not res.broker.is_connected:
@@ -165,8 +196,7 @@ async def readyz(request: web.Request) -> web.Response:
     if res.db is not None:
         checks["mongodb"] = await _check("mongodb", lambda: res.db.command("ping"))
     checks["redis"] = await _check("redis", lambda: res.redis.ping())
-    ready = all(checks.values())
-    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+    return checks
 
 
 def run_service(service: str, settings_cls: type, create_app: Callable[[Any], web.Application], **defaults: str) -> None:
@@ -177,3 +207,4 @@ def run_service(service: str, settings_cls: type, create_app: Callable[[Any], we
     # aiohttp turns SIGTERM into a graceful stop: no new connections, cleanup contexts unwound.
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None, shutdown_timeout=15,
                 access_log=None)
+    log.info("service.stopped")

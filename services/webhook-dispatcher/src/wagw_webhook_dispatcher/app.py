@@ -16,6 +16,7 @@ from wagw_common.lease import Lease, run_periodically_under_lease
 from wagw_common.service import RESOURCES, Resources, create_service_app
 
 from . import delivery_handlers as deliveries_h
+from . import gauges
 from . import endpoint_handlers as endpoints_h
 from .deliveries_store import DeliveriesStore
 from .deps import Deps
@@ -58,6 +59,7 @@ async def wire(res: Resources, app: web.Application) -> list[Subscription]:
     endpoints, deliveries = EndpointsStore(res.db), DeliveriesStore(res.db)
     await endpoints.ensure_indexes()
     await deliveries.ensure_indexes()
+    res.state_metrics.add("webhooks", gauges.probe(endpoints.collection, deliveries.collection))
     await deliveries.upgrade_earlier_deliveries()
     policy = RetryPolicy(settings.retry_schedule, settings.retry_jitter, settings.busy_schedule)
     jobs = DeliveryJobs(res.broker, policy)

@@ -2,7 +2,7 @@
 
 from prometheus_client import Counter, Histogram
 
-ATTEMPTS = Counter("wagw_webhook_attempts_total", "Delivery attempts, by what they decided",
+ATTEMPTS = Counter("wagw_webhook_attempts_total", "Delivery attempts, by what they decided (success, retry, exhausted, gone)",
                    ["outcome"])  # success, retry, exhausted, gone
 ATTEMPT_LATENCY = Histogram("wagw_webhook_attempt_duration_seconds", "Time one delivery attempt took",
                             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))

@@ -9,7 +9,7 @@ from wagw_common import topology
 from wagw_common.consumer import Subscription
 from wagw_common.service import Resources, create_service_app
 
-from . import admin, monitor, queries, uplink_handlers
+from . import admin, gauges, monitor, queries, uplink_handlers
 from .identity import Speakers, own_user
 from .settings import SERVICE, Settings
 from .store import WorkerStore
@@ -19,6 +19,7 @@ async def wire(res: Resources) -> list[Subscription]:
     settings = res.settings
     store = WorkerStore(res.db, res.broker)
     await store.ensure_indexes()
+    res.state_metrics.add("workers", gauges.probe(store))
     speakers = Speakers(settings.trusted_users | {own_user(settings.amqp_url)})
     missed = settings.missed_heartbeats
     uplink = {

@@ -1,0 +1,84 @@
+"""Gauges that describe shared state (queue depths, documents by status), computed when scraped.
+
+A count of database state must be the same whichever replica is scraped, so it is never kept as an
+in-process counter: each probe reads the broker or the database, at most once per `max_age` seconds
+(a scrape inside that window is served from the last reading). Every replica reports the same
+values; dashboards and alerts aggregate these gauges with `max()`, never `sum()`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Awaitable, Callable, Iterable
+
+from prometheus_client import Gauge
+
+from .logging import get_logger
+from .metrics import DEAD_LETTER_MESSAGES, QUEUE_MESSAGES, STATE_REFRESH_FAILURES
+
+log = get_logger(__name__)
+
+Probe = Callable[[], Awaitable[None]]
+DEFAULT_MAX_AGE = 5.0
+PROBE_TIMEOUT = 5.0
+
+
+class StateMetrics:
+    def __init__(self, max_age: float = DEFAULT_MAX_AGE):
+        self.max_age = max_age
+        self._probes: dict[str, Probe] = {}
+        self._read_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    def add(self, name: str, probe: Probe) -> None:
+        self._probes[name] = probe
+
+    async def refresh(self) -> None:
+        """Run every probe unless they ran less than `max_age` ago; a failing probe keeps its last values."""
+        async with self._lock:
+            if time.monotonic() - self._read_at < self.max_age:
+                return
+            await asyncio.gather(*(self._run(name, probe) for name, probe in self._probes.items()))
+            self._read_at = time.monotonic()
+
+    async def _run(self, name: str, probe: Probe) -> None:
+        try:
+            await asyncio.wait_for(probe(), PROBE_TIMEOUT)
+        except Exception as exc:
+            STATE_REFRESH_FAILURES.labels(name).inc()
+            log.warning("metrics.probe_failed", probe=name, error=repr(exc))
+
+
+def set_counts(gauge: Gauge, known: Iterable[str], counts: dict[str, int]) -> None:
+    """Set one labelled gauge per value: the known values first at zero, so a status nobody is in
+    reads 0 instead of keeping its last count."""
+    for value in known:
+        gauge.labels(value).set(0)
+    for value, count in counts.items():
+        gauge.labels(str(value)).set(count)
+
+
+async def count_by(collection, field: str, match: dict | None = None) -> dict[str, int]:
+    """Documents of a collection counted by one field's value, in one aggregation."""
+    pipeline = ([{"$match": match}] if match else []) + [{"$group": {"_id": f"${field}", "n": {"$sum": 1}}}]
+    cursor = await collection.aggregate(pipeline)
+    return {str(row["_id"]): int(row["n"]) async for row in cursor}
+
+
+def queue_depth_probe(broker, queue_names: list[str]) -> Probe:
+    """Ready messages in each queue and in its dead-letter queue, by a passive declare on a channel of
+    its own (a passive declare of a missing queue closes its channel)."""
+
+    async def probe() -> None:
+        channel = await broker.connection.channel()
+        try:
+            for name in queue_names:
+                queue = await channel.declare_queue(name, passive=True)
+                QUEUE_MESSAGES.labels(name).set(queue.declaration_result.message_count)
+                dead = await channel.declare_queue(f"{name}.dead-letter", passive=True)
+                DEAD_LETTER_MESSAGES.labels(name).set(dead.declaration_result.message_count)
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+
+    return probe

@@ -1,0 +1,24 @@
+"""Sessions and messages by status, counted from the database when /metrics is scraped (see
+wagw_common.state_metrics): right whichever replica answers, and however many there are."""
+
+from __future__ import annotations
+
+from prometheus_client import Gauge
+
+from wagw_common.contracts.fields import MESSAGE_STATUSES, SESSION_STATUSES
+from wagw_common.state_metrics import count_by, set_counts
+
+from .lifecycle import RECEIVED
+
+SESSIONS = Gauge("wagw_sessions", "Sessions by status (deleted ones not counted)", ["status"])
+MESSAGES = Gauge("wagw_messages", "Messages in the history by status (outbound: queued to read or failed; "
+                 "inbound: received)", ["status"])
+
+
+def probe(sessions_collection, messages_collection):
+    async def read() -> None:
+        by_status = await count_by(sessions_collection, "status", {"status": {"$ne": "DELETED"}})
+        set_counts(SESSIONS, [s for s in SESSION_STATUSES if s != "DELETED"], by_status)
+        set_counts(MESSAGES, (*MESSAGE_STATUSES, RECEIVED), await count_by(messages_collection, "status"))
+
+    return read
