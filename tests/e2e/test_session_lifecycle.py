@@ -181,10 +181,8 @@ async def test_every_message_type_inbound_filters_and_pagination(world):
     for kind, body in bodies.items():
         _, accepted, _ = await api.request("POST", "/send", api_key=key, json=body, expect=202)
         ids[kind] = accepted["message_id"]
-    # A client reacts to (or replies to) a message it has seen sent: commands of one session are not
-    # yet ordered, so a reaction accepted before its target is stored fails (reaction_target_not_found).
-    await _message(api, token, ids["text"])
-    await _message(api, token, ids["image"])
+    # A reaction and a reply right after their targets' sends, without waiting: one session's sends
+    # are handled in the order they were accepted, so the targets are stored first.
     _, accepted, _ = await api.request("POST", "/send", api_key=key, json={
         "to": to, "type": "reaction", "reaction": {"message_id": ids["text"], "emoji": "👍"}}, expect=202)
     ids["reaction"] = accepted["message_id"]
@@ -239,11 +237,15 @@ async def test_every_message_type_inbound_filters_and_pagination(world):
             break
     assert seen == [m["message_id"] for m in everything["messages"]] and len(seen) == len(ids) + 2
 
-    # Not connected: a send fails at once, or waits when asked to and goes out on the next connect.
+    # Not connected: a send is refused at once (409, with the status), or waits when asked to and goes
+    # out on the next connect.
     await api.request("POST", f"/sessions/{sid}/disconnect", token=token, expect=200)
-    _, refused, _ = await api.request("POST", "/send", api_key=key, json={"to": to, "text": "now?"}, expect=202)
-    assert (await _message(api, token, refused["message_id"], {"failed"}))["timeline"][-1]["reason"] == \
-        "session_not_connected"
+    status, refused, _ = await api.request("POST", "/send", api_key=key, json={"to": to, "text": "now?"})
+    assert status == 409 and refused["error"]["code"] == "session_not_connected", refused
+    assert refused["error"]["details"]["status"] == "DISCONNECTED"
+    status, refused, _ = await api.request("POST", f"/sessions/{sid}/messages", token=token,
+                                           json={"to": to, "text": "now?"})
+    assert status == 409 and refused["error"]["code"] == "session_not_connected", refused
     _, waiting, _ = await api.request("POST", "/send", api_key=key, json={"to": to, "text": "later", "queue": True},
                                       expect=202)
     assert (await _message(api, token, waiting["message_id"], {"queued"}))["status"] == "queued"
@@ -251,3 +253,59 @@ async def test_every_message_type_inbound_filters_and_pagination(world):
     await _status(api, token, sid, "CONNECTED")
     await _message(api, token, waiting["message_id"])
     await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
+
+
+def _sends_seen_by(platform, worker_id: str) -> list[str]:
+    """The message ids the simulated worker sent, in its own order (it takes one command at a time)."""
+    import json
+
+    sent = []
+    for line in platform.workers[worker_id].log_path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("event") == "simulator.message_sent":
+            sent.append(record.get("message_id"))
+    return sent
+
+
+async def test_rapid_sends_reach_the_worker_in_order_and_replies_find_their_target(world, platform):
+    api, token, phone, worker_id, _ = world
+    sid, key = await _connected(api, token, phone, "Ordered")
+    to = "+62 812-3456-789"
+    accepted = []
+    for n in range(20):  # back to back, no waiting: each POST answers once the broker has the command
+        _, body, _ = await api.request("POST", "/send", api_key=key, json={"to": to, "text": f"#{n}"}, expect=202)
+        accepted.append(body["message_id"])
+        if n % 5 == 0:  # a reply and a reaction to the message just accepted, at once
+            _, reply, _ = await api.request("POST", "/send", api_key=key, expect=202,
+                                            json={"to": to, "text": "re", "reply_to": body["message_id"]})
+            _, reaction, _ = await api.request("POST", "/send", api_key=key, expect=202, json={
+                "to": to, "type": "reaction", "reaction": {"message_id": body["message_id"], "emoji": "👍"}})
+            accepted += [reply["message_id"], reaction["message_id"]]
+    for message_id in accepted:
+        message = await _message(api, token, message_id)
+        assert "failed" not in [step["status"] for step in message["timeline"]], message
+
+    async def all_seen():
+        seen = [m for m in _sends_seen_by(platform, worker_id) if m in set(accepted)]
+        return len(seen) == len(accepted) and seen
+
+    assert await wait_until(all_seen, timeout=30) == accepted
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
+
+
+async def test_a_deleted_sessions_keys_stop_working(world):
+    api, token, phone, _, _ = world
+    sid, key = await _connected(api, token, phone, "Short-lived")
+    _, user_key, _ = await api.request("POST", "/api-keys", token=token, expect=201, json={
+        "name": "bound", "scopes": ["messages:send", "messages:read"], "session_id": sid})
+    await api.request("POST", "/send", api_key=key, json={"to": "+62 812-3456-789", "text": "bye"}, expect=202)
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
+    for secret in (key, user_key["api_key"]):
+        status, body, _ = await api.request("POST", "/send", api_key=secret,
+                                            json={"to": "+62 812-3456-789", "text": "after"})
+        assert status == 401, body
+    _, listed, _ = await api.request("GET", "/api-keys", token=token, expect=200)
+    assert sid not in {k.get("session_id") for k in listed["keys"]}

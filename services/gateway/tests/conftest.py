@@ -241,10 +241,11 @@ class FakeBroker:
         self.sent: list[tuple[str, dict, str | None]] = []
         self.failure: Exception | None = None
 
-    async def send_command(self, command_type, data, *, subject=None):
+    async def send_command(self, command_type, data, *, subject=None, routing_key=None):
         if self.failure is not None:
             raise self.failure
         self.sent.append((command_type, data, subject))
+        self.routing_keys = [*getattr(self, "routing_keys", []), routing_key or command_type]
 
 
 @pytest.fixture

@@ -64,3 +64,12 @@ async def test_release_frees_an_unanswered_claim_only(store):
     await store.complete("k_1", "key", 202, {})
     await store.release("k_1", "key")
     assert (await store.claim("k_1", "key", "h2", {})).outcome is Outcome.REPLAY
+
+
+@pytest.mark.asyncio
+async def test_an_attempt_whose_publish_may_have_landed_is_resumed_at_once_with_its_ids(store):
+    """A publish whose confirm was lost may have reached the broker: the retry must send the same id."""
+    await store.claim("k_1", "key", "h1", {"message_id": "m_1"})
+    await store.abandon("k_1", "key")
+    resumed = await store.claim("k_1", "key", "h1", {"message_id": "m_2"})
+    assert resumed.outcome is Outcome.RESUME and resumed.reserved == {"message_id": "m_1"}

@@ -90,3 +90,15 @@ async def test_the_document_and_the_page_are_served(client):
 def test_readiness_documents_its_own_503_body(document):
     unready = document["paths"]["/readyz"]["get"]["responses"]["503"]["content"]["application/json"]["schema"]
     assert set(unready["properties"]) == {"ready", "checks"}
+
+
+def test_created_resources_link_to_the_operations_that_take_their_id(document):
+    """OpenAPI links, for clients and for the stateful fuzzer (tests/e2e/test_gateway_fuzz.py)."""
+    created = document["paths"]["/api/v1/sessions"]["post"]["responses"]["201"]["links"]
+    targets = {link["operationId"] for link in created.values()}
+    session_ops = {op["operationId"] for path, ops in document["paths"].items() if path.startswith("/api/v1/sessions/{")
+                   for op in ops.values() if isinstance(op, dict) and "operationId" in op}
+    assert targets == session_ops
+    assert all(link["parameters"] == {"session_id": "$response.body#/session/session_id"} for link in created.values())
+    sent = document["paths"]["/api/v1/send"]["post"]["responses"]["202"]["links"]
+    assert {link["parameters"]["message_id"] for link in sent.values()} == {"$response.body#/message_id"}

@@ -73,6 +73,9 @@ class InMemorySessions:
     async def release_slot(self, tenant_id):
         self.counts[tenant_id] -= 1
 
+    async def record_status(self, session):
+        self.recorded = [*getattr(self, "recorded", []), (session["_id"], session["status"])]
+
     async def insert(self, session):
         self.docs[session["_id"]] = {k: v for k, v in session.items() if k != "outbox"}
 
@@ -100,6 +103,9 @@ class InMemorySessions:
     async def live_on_worker(self, worker_id):
         return [dict(d) for d in self.docs.values()
                 if d.get("worker_id") == worker_id or (d.get("moved_from") == worker_id and d["status"] == "RECONNECTING")]
+
+    async def waiting_for_a_worker(self):
+        return [dict(d) for d in self.docs.values() if d["status"] == "RECONNECTING" and d.get("worker_id") is None]
 
     async def apply(self, seen, fields, entries):
         doc = self.docs.get(seen["_id"])
@@ -136,10 +142,17 @@ class InMemoryMessages:
         doc["timeline"] = [*doc["timeline"], step]
         return dict(doc)
 
+    async def record_overtaken(self, message, step, entry):
+        doc = self.docs.get(message["_id"])
+        if doc is None or doc["status"] != message["status"] or len(doc["timeline"]) != len(message["timeline"]):
+            return None
+        doc["timeline"] = [*doc["timeline"], step]
+        return dict(doc)
+
     async def waiting_for(self, session_id, worker_id):
         found = [dict(d) for d in self.docs.values() if d["session_id"] == session_id and d["direction"] == "outbound"
                  and d["status"] == "queued" and d.get("routed_to") != worker_id]
-        return sorted(found, key=lambda d: (d["created_at"], d["_id"]))
+        return sorted(found, key=lambda d: (d.get("order", 0), d["created_at"], d["_id"]))
 
     async def count_held(self, session_id):
         return sum(1 for d in self.docs.values() if d["session_id"] == session_id and d["direction"] == "outbound"

@@ -45,8 +45,8 @@ _UPLINK: dict = {}
 
 
 @pytest.fixture(autouse=True)
-def _uplink_stores(messages, relay):
-    _UPLINK.update(messages=messages, message_relay=relay)
+def _uplink_stores(messages, relay, routes):
+    _UPLINK.update(messages=messages, message_relay=relay, routes=routes)
 
 
 async def _create(deps, limit=5, tenant=TENANT):
@@ -196,8 +196,26 @@ async def test_message_status_moves_forward_only(deps, routes, messages, relay):
         await report(env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_3",
                          status=status, reason=None, at=datetime.now(timezone.utc)))
     assert messages.docs["m_3"]["status"] == "read"
-    assert [s["status"] for s in messages.docs["m_3"]["timeline"]] == ["queued", "sent", "read"]
-    assert [t for t in relay.types() if t.startswith("message.")] == ["message.queued", "message.sent", "message.read"]
+    # `delivered` came after `read` (receipts race): the status stays, the step and its event are kept, once.
+    assert [s["status"] for s in messages.docs["m_3"]["timeline"]] == ["queued", "sent", "read", "delivered"]
+    assert [t for t in relay.types() if t.startswith("message.")] == [
+        "message.queued", "message.sent", "message.read", "message.delivered"]
+
+
+async def test_a_sent_report_overtaken_by_a_receipt_still_reaches_the_customer(deps, routes, messages, relay):
+    sid = await _connected_session(deps, routes)
+    await mc.when_send_requested_store_and_route_it(
+        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_4", to="628111222333", type="text",
+            text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10)
+    report = partial(wr.when_worker_reports_message_status_record_it, messages=messages, relay=relay,
+                     broker=deps["broker"])
+    for status in ("delivered", "sent", "sent", "read"):
+        await report(env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_4",
+                         status=status, reason=None, at=datetime.now(timezone.utc)))
+    assert messages.docs["m_4"]["status"] == "read"
+    assert [s["status"] for s in messages.docs["m_4"]["timeline"]] == ["queued", "delivered", "sent", "read"]
+    assert [t for t in relay.types() if t.startswith("message.")] == [
+        "message.queued", "message.delivered", "message.sent", "message.read"]
 
 
 async def test_inbound_message_is_stored_once(deps, routes, messages, relay):
@@ -222,3 +240,19 @@ async def test_get_and_list_are_tenant_scoped(deps):
             env("session.get", tenant_id=OTHER, session_id=view["session_id"]), sessions=deps["sessions"])
     listed = await sc.when_sessions_listed_return_them(env("session.list", tenant_id=OTHER), sessions=deps["sessions"])
     assert listed == {"sessions": []}
+
+
+async def test_a_failure_from_a_worker_the_session_moved_away_from_is_ignored(deps, routes, messages, relay, sessions):
+    """A worker restarted after a failover reads its old commands for a session that now lives elsewhere:
+    its `failed` (session not held) must not fail the message, which the new worker will send."""
+    sid = await _connected_session(deps, routes)
+    await mc.when_send_requested_store_and_route_it(
+        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_5", to="628111222333", type="text",
+            text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10)
+    sessions.docs[sid]["worker_id"] = "worker-2"  # moved by a failover
+    report = partial(wr.when_worker_reports_message_status_record_it, messages=messages, relay=relay,
+                     broker=deps["broker"], sessions=sessions)
+    await report(env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_5",
+                     status="failed", reason="session not connected", at=datetime.now(timezone.utc)))
+    assert messages.docs["m_5"]["status"] == "queued"
+    assert "message.failed" not in relay.types()

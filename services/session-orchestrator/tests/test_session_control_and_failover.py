@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 
 import pytest
+from wagw_common.errors import Unavailable
 
 from wagw_common.envelope import Envelope
 from wagw_common.errors import Conflict, DomainError, NotFound
@@ -42,11 +43,11 @@ def deps(sessions, relay, broker):
 
 
 @pytest.fixture
-def uplink(deps, messages, relay):
+def uplink(deps, messages, relay, routes):
     async def report(session_id, status, worker_id="worker-1", phone=None):
         await wr.when_worker_reports_session_status_apply_it(
             env("worker.session.status", worker_id=worker_id, session_id=session_id, status=status, reason=None,
-                phone=phone), **deps, messages=messages, message_relay=relay)
+                phone=phone), **deps, messages=messages, message_relay=relay, routes=routes)
     return report
 
 
@@ -252,3 +253,50 @@ async def test_media_location_contact_reaction_and_reply_reach_the_worker(deps, 
     assert routed["m_re"]["reaction"] == {"message_id": "m_doc", "emoji": "👍"}
     assert routed["m_reply"]["reply_to"] == "m_doc"
     assert "m_bad" not in routed and messages.docs["m_bad"]["timeline"][-1]["reason"] == "reply_target_not_found"
+
+
+class NoWorkerRpc:
+    async def call(self, request_type, data, **_kwargs):
+        raise Unavailable("no worker can take a session")
+
+
+async def test_with_no_worker_a_session_waits_holding_its_sends_until_one_comes_online(
+        deps, routes, broker, sessions, messages, connected):
+    sid = await connected("worker-1")
+    offline = env("worker.offline", worker_id="worker-1", state="offline", reason="heartbeat timeout", session_ids=[sid])
+    await failover.when_worker_left_move_its_sessions(offline, **deps, rpc=NoWorkerRpc(), routes=routes)
+    waiting = await sessions.get(sid)
+    assert (waiting["status"], waiting["worker_id"], waiting["moved_from"]) == ("RECONNECTING", None, "worker-1")
+    assert await routes.worker_for(sid) is None
+    starts_before = len(_commands(broker, "worker-1", "worker.session.start"))
+    await failover.when_worker_left_move_its_sessions(offline, **deps, rpc=NoWorkerRpc(), routes=routes)  # redelivered
+    assert len(_commands(broker, "worker-1", "worker.session.start")) == starts_before
+    send = partial(mc.when_send_requested_store_and_route_it, **deps, messages=messages, routes=routes, queue_limit=10)
+    await send(env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_1", to="628111222333",
+                   type="text", text="1"))
+    assert messages.docs["m_1"]["status"] == "queued" and messages.docs["m_1"]["routed_to"] is None
+    online = env("worker.online", worker_id="worker-2", reason="registered", session_ids=[])
+    await failover.when_worker_came_online_place_waiting(online, **deps, rpc=FakeRpc("worker-2"), routes=routes)
+    placed = await sessions.get(sid)
+    assert (placed["status"], placed["worker_id"]) == ("RECONNECTING", "worker-2")
+    assert {"session_id": sid, "restore": True} in _commands(broker, "worker-2", "worker.session.start")
+    assert await routes.worker_for(sid) == "worker-2"
+
+
+async def test_a_waiting_session_is_adopted_by_the_worker_that_comes_back_with_it(
+        deps, routes, broker, sessions, messages, connected, uplink):
+    sid = await connected("worker-1")
+    offline = env("worker.offline", worker_id="worker-1", state="offline", reason="heartbeat timeout", session_ids=[sid])
+    await failover.when_worker_left_move_its_sessions(offline, **deps, rpc=NoWorkerRpc(), routes=routes)
+    send = partial(mc.when_send_requested_store_and_route_it, **deps, messages=messages, routes=routes, queue_limit=10)
+    for n in range(3):
+        await send(env("message.send", tenant_id=TENANT, session_id=sid, message_id=f"m_{n}", to="628111222333",
+                       type="text", text=str(n)))
+    await uplink(sid, "CONNECTED", worker_id="worker-1", phone="628123456789")
+    back = await sessions.get(sid)
+    assert (back["status"], back["worker_id"]) == ("CONNECTED", "worker-1")
+    assert await routes.worker_for(sid) == "worker-1"
+    assert [d["message_id"] for d in _commands(broker, "worker-1", "worker.message.send")] == ["m_0", "m_1", "m_2"]
+    # Another worker claiming it afterwards is a stray and is told to stop.
+    await uplink(sid, "CONNECTED", worker_id="worker-3")
+    assert _commands(broker, "worker-3", "worker.session.stop") == [{"session_id": sid, "logout": False}]

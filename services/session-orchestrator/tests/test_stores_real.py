@@ -233,6 +233,9 @@ async def test_a_deleted_sessions_slot_is_released_once_and_sessions_are_found_b
     assert claims.count(True) == 1
     assert await sessions_store.claim_slot_release("s_on") is False
     assert sorted(s["_id"] for s in await sessions_store.live_on_worker("w-1")) == ["s_moving", "s_on"]
+    await sessions_store.insert({**base, "_id": "s_waiting", "status": "RECONNECTING", "worker_id": None,
+                                 "moved_from": "w-1"})
+    assert [s["_id"] for s in await sessions_store.waiting_for_a_worker()] == ["s_waiting"]
 
 
 async def test_the_retention_sweep_deletes_only_older_messages(messages_store):
@@ -240,3 +243,55 @@ async def test_the_retention_sweep_deletes_only_older_messages(messages_store):
         await messages_store.insert({**_message(f"m_{i}", T0 + timedelta(days=i)), "outbox": []})
     assert await messages_store.delete_older_than(T0 + timedelta(days=2)) == 2
     assert sorted([m["_id"] async for m in messages_store.collection.find({})]) == ["m_2", "m_3"]
+
+
+async def test_held_sends_past_their_age_expire_once_and_never_when_a_release_won(messages_store, broker):
+    from wagw_session_orchestrator import clock, held_expiry
+
+    now = clock.now()
+    old, young = now - timedelta(hours=2), now - timedelta(seconds=10)
+    await messages_store.insert({**_message("m_old", old), "routed_to": None, "outbox": []})
+    await messages_store.insert({**_message("m_claimed", old), "routed_to": None, "outbox": []})
+    await messages_store.insert({**_message("m_routed", old), "routed_to": "w-1", "outbox": []})  # the worker's now
+    await messages_store.insert({**_message("m_young", young), "routed_to": None, "outbox": []})
+    assert await messages_store.claim_route("m_claimed", "w-2")  # a release got there first
+    relay = OutboxRelay(messages_store.collection, broker)
+    sweeps = await asyncio.gather(*(held_expiry.expire_held(messages_store, relay, broker, max_age=3600)
+                                    for _ in range(5)))
+    assert sum(sweeps) == 1
+    expired = await messages_store.get("m_old")
+    assert expired["status"] == "failed" and expired["timeline"][-1]["reason"] == "expired"
+    assert [(await messages_store.get(m))["status"] for m in ("m_claimed", "m_routed", "m_young")] == ["queued"] * 3
+    failed = [e for _, _, e in broker.sent if e.type == "message.failed"]
+    assert [(e.data["message_id"], e.data["reason"]) for e in failed] == [("m_old", "expired")]
+    assert not await messages_store.claim_route("m_old", "w-2")  # an expired message is never sent
+
+
+async def test_every_status_change_lands_in_the_status_cache_newest_sequence_first(db, broker):
+    from redis.asyncio import Redis
+    from wagw_common import session_status
+
+    redis = Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), decode_responses=True)
+    try:
+        await redis.ping()
+    except Exception as exc:
+        pytest.skip(f"no Redis: {exc}")
+    store = SessionsStore(db, redis)
+    session_id = f"s_{secrets.token_hex(6)}"
+    base = {"_id": session_id, "tenant_id": "u_t", "name": "x", "description": "", "status": "DISCONNECTED",
+            "worker_id": None, "qr": None, "qr_expires_at": None, "phone": None, "sequence": 1,
+            "created_at": T0, "updated_at": T0}
+    try:
+        await store.insert(base)
+        assert await session_status.read(redis, session_id) == "DISCONNECTED"
+        relay = OutboxRelay(store.collection, broker)
+        await change_session(store, relay, broker, session_id, lambda s, c: c.move_to(CONNECTING))
+        assert await session_status.read(redis, session_id) == "CONNECTING"
+        await session_status.record(redis, session_id, "DISCONNECTED", 1)  # a late, older write loses
+        assert await session_status.read(redis, session_id) == "CONNECTING"
+        await change_session(store, relay, broker, session_id, lambda s, c: c.set(qr="x"))  # no status change
+        await change_session(store, relay, broker, session_id, lambda s, c: c.move_to(QR_REQUIRED))
+        assert await session_status.read(redis, session_id) == "QR_REQUIRED"
+    finally:
+        await redis.delete(session_status.status_key(session_id))
+        await redis.aclose()

@@ -72,6 +72,8 @@ class Broker:
         queue = await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments())
         for exchange, key in spec.bindings:
             await queue.bind(exchange, routing_key=key)
+        for exchange, key in spec.retired_bindings:
+            await queue.unbind(exchange, routing_key=key)  # a no-op when absent
         return queue
 
     async def channel(self, prefetch: int) -> AbstractChannel:
@@ -139,6 +141,11 @@ class Broker:
     async def _publish_with_retry(self, message: Message, exchange: str, routing_key: str, mandatory: bool) -> None:
         # A robust connection restores itself in the background; a publish that fails meanwhile is
         # retried for a bounded time. A lost confirm may mean a duplicate: consumers are idempotent.
+        try:  # the usual case first, without building a retry loop for every message (docs/performance.md)
+            return await self._publish_once(message, exchange, routing_key, mandatory)
+        except Exception as exc:
+            if not _is_transient(exc):
+                raise
         async for attempt in AsyncRetrying(
             stop=stop_after_delay(self.publish_retry_seconds),
             wait=wait_exponential(multiplier=0.1, max=2),
@@ -154,9 +161,11 @@ class Broker:
         await self.publish(envelope, exchange=topology.EVENTS, routing_key=event_type, mandatory=False)
         return envelope
 
-    async def send_command(self, command_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:
+    async def send_command(self, command_type: str, data: dict[str, Any], *, subject: str | None = None,
+                           routing_key: str | None = None) -> Envelope:
+        """`routing_key` defaults to the type (a sharded command names its shard, e.g. `message.send.3`)."""
         envelope = self.envelope(command_type, data, subject=subject)
-        await self.publish(envelope, exchange=topology.COMMANDS, routing_key=command_type)
+        await self.publish(envelope, exchange=topology.COMMANDS, routing_key=routing_key or command_type)
         return envelope
 
     async def send_to_worker(self, worker_id: str, command_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:

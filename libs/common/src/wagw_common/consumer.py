@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, Mapping, Protocol
 
+import aiormq
 from aio_pika.abc import AbstractIncomingMessage
 
 from .broker import Broker
@@ -45,6 +46,9 @@ class Subscription:
     # Handlers that are idempotent by themselves (e.g. heartbeats) skip the inbox: it would cost a
     # write per message for nothing.
     use_inbox: bool = True
+    # Messages with the same key (e.g. a session id) are handled one after another, in delivery order;
+    # others still run side by side. None: every message at once, up to the prefetch.
+    serialize_by: Callable[[Envelope], str | None] | None = None
 
 
 def _retry_pause(attempt: int) -> float:
@@ -60,24 +64,48 @@ class Consumer:
         self.max_attempts = max_attempts
         self.inbox = inbox if subscription.use_inbox else None
         self._in_flight: set[asyncio.Task] = set()
+        self._turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # key -> (lock, [holders and waiters])
         self._queue = None
         self._tag = None
 
-    async def start(self) -> None:
-        channel = await self.broker.channel(self.prefetch)
-        self._queue = await self.broker.declare_queue(self.subscription.queue, channel)
-        self._tag = await self._queue.consume(self._on_message)
+    async def start(self, attempts: int = 5) -> None:
+        for attempt in range(1, attempts + 1):
+            try:
+                channel = await self.broker.channel(self.prefetch)
+                self._queue = await self.broker.declare_queue(self.subscription.queue, channel)
+                self._tag = await self._queue.consume(self._on_message)
+                break
+            except (aiormq.exceptions.AMQPError, ConnectionError) as exc:
+                # A quorum queue that another replica declares at this very moment may not be running
+                # yet: RabbitMQ answers the consume with INTERNAL_ERROR and closes the connection. The
+                # robust connection comes back by itself; then the queue is there and running.
+                if attempt == attempts:
+                    raise
+                log.warning("consumer.start_retry", queue=self.queue_name, attempt=attempt, error=repr(exc))
+                await asyncio.sleep(0.5 * attempt)
+                if self.broker.connection is not None:
+                    await asyncio.wait_for(self.broker.connection.connected.wait(), 60)
         log.info("consumer.started", queue=self.queue_name, types=sorted(self.subscription.handlers))
 
-    async def stop(self, grace: float = 10.0) -> None:
-        """Stop taking messages, then let the ones in hand finish (bounded by `grace`)."""
-        if self._queue is not None and self._tag is not None and self.broker.is_connected:
+    @property
+    def in_flight(self) -> int:
+        """Messages being handled right now."""
+        return len(self._in_flight)
+
+    async def pause(self) -> None:
+        """Stop taking messages (the first step of a graceful stop); those in hand carry on."""
+        tag, self._tag = self._tag, None
+        if self._queue is not None and tag is not None and self.broker.is_connected:
             # A cancel on a channel that is reconnecting would wait forever, hence the bound. If it
             # fails, the unacknowledged messages go back to the queue when the connection closes.
             try:
-                await asyncio.wait_for(self._queue.cancel(self._tag), 5)
+                await asyncio.wait_for(self._queue.cancel(tag), 5)
             except Exception as exc:
                 log.warning("consumer.cancel_failed", queue=self.queue_name, error=repr(exc))
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop taking messages, then let the ones in hand finish (bounded by `grace`)."""
+        await self.pause()
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=grace)
 
@@ -87,10 +115,23 @@ class Consumer:
         started = time.perf_counter()
         try:
             outcome = await self._handle(message)
+        except Exception as exc:
+            # Never leave a message unacknowledged behind an error (it would sit "unacked" until the
+            # channel closes, i.e. be lost to this consumer): back to the queue, after a pause.
+            log.error("message.handling_crashed", queue=self.queue_name, error=repr(exc), exc_info=exc)
+            outcome = await self._requeue(message)
         finally:
             self._in_flight.discard(task)
         MESSAGES_CONSUMED.labels(self.queue_name, outcome).inc()
         HANDLER_LATENCY.labels(self.queue_name).observe(time.perf_counter() - started)
+
+    async def _requeue(self, message: AbstractIncomingMessage) -> str:
+        await asyncio.sleep(1.0)
+        try:
+            await message.nack(requeue=True)
+        except Exception as exc:  # the channel is gone: the broker requeues it by itself
+            log.warning("message.requeue_failed", queue=self.queue_name, error=repr(exc))
+        return "retry"
 
     async def _handle(self, message: AbstractIncomingMessage) -> str:
         try:
@@ -109,12 +150,29 @@ class Consumer:
             return await self._run(message, envelope, handler)
 
     async def _run(self, message: AbstractIncomingMessage, envelope: Envelope, handler: Handler) -> str:
-        is_request = bool(message.reply_to)
-        if not is_request and self.inbox is not None and await self.inbox.seen(envelope.id):
-            log.info("message.duplicate_skipped")
-            await message.ack()
-            return "ack"
+        key = self.subscription.serialize_by(envelope) if self.subscription.serialize_by else None
+        if key is None:
+            return await self._run_now(message, envelope, handler)
+        # Nothing awaits between the delivery and this point, and asyncio's locks are fair (first come,
+        # first served), so messages of one key take their turns in delivery order.
+        lock, users = self._turns.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
         try:
+            async with lock:
+                return await self._run_now(message, envelope, handler)
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._turns[key]
+
+    async def _run_now(self, message: AbstractIncomingMessage, envelope: Envelope, handler: Handler) -> str:
+        is_request = bool(message.reply_to)
+        try:
+            # Inside the try: the inbox is in the database, which may be away (a retry, like the handler's).
+            if not is_request and self.inbox is not None and await self.inbox.seen(envelope.id):
+                log.info("message.duplicate_skipped")
+                await message.ack()
+                return "ack"
             result = await handler(envelope)
         except DomainError as err:
             log.info("message.rejected", code=err.code, reason=err.message)
@@ -127,7 +185,11 @@ class Consumer:
         if is_request:
             await reply_to_request(self.broker, message, envelope, result=result)
         elif self.inbox is not None:
-            await self.inbox.remember(envelope.id, envelope.type)
+            try:
+                await self.inbox.remember(envelope.id, envelope.type)
+            except Exception as exc:
+                # The work is done; a redelivery would meet handlers idempotent on their own ids.
+                log.warning("inbox.remember_failed", error=repr(exc))
         await message.ack()
         log.info("message.handled")
         return "ack"

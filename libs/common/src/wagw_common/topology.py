@@ -5,6 +5,7 @@ Every durable queue is a quorum queue that dead-letters (at least once) into its
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 
 from aio_pika import ExchangeType
@@ -32,6 +33,12 @@ DELIVERY_LIMIT = 20
 class QueueSpec:
     name: str
     bindings: tuple[tuple[str, str], ...] = field(default=())
+    # Bindings an earlier version declared and this one no longer wants: removed at declaration
+    # (a declaration only ever adds bindings, so a broker that ran the old version keeps them otherwise).
+    retired_bindings: tuple[tuple[str, str], ...] = field(default=())
+    # One consumer at a time takes the whole queue (the others wait as stand-ins): what keeps a
+    # shard's messages in order across replicas.
+    single_active_consumer: bool = False
 
     @property
     def dead_letter_name(self) -> str:
@@ -45,6 +52,7 @@ class QueueSpec:
             "x-dead-letter-routing-key": self.name,
             "x-dead-letter-strategy": "at-least-once",
             "x-overflow": "reject-publish",
+            **({"x-single-active-consumer": True} if self.single_active_consumer else {}),
         }
 
 
@@ -52,12 +60,43 @@ def dead_letter_arguments() -> dict:
     return {"x-queue-type": "quorum"}
 
 
+# The orchestrator's request/reply queries have a queue of their own, so a backlog of sends or
+# session commands never holds up a read (and its RPC timeout).
+ORCHESTRATOR_QUERY_TYPES = ("session.get", "session.list", "message.list", "message.get")
+ORCHESTRATOR_COMMAND_TYPES = ("session.create", "session.connect", "session.pair", "session.disconnect",
+                              "session.logout", "session.restart", "session.update", "session.delete")
 ORCHESTRATOR_COMMANDS = QueueSpec(
-    "session-orchestrator.commands", ((COMMANDS, "session.*"), (COMMANDS, "message.*"))
+    "session-orchestrator.commands",
+    tuple((COMMANDS, t) for t in ORCHESTRATOR_COMMAND_TYPES) + ((COMMANDS, "message.send"),),
+    retired_bindings=((COMMANDS, "session.*"), (COMMANDS, "message.*")),
 )
+ORCHESTRATOR_QUERIES = QueueSpec("session-orchestrator.queries", tuple((COMMANDS, t) for t in ORCHESTRATOR_QUERY_TYPES))
+# Sends are sharded by session: `message.send.<shard>` reaches one queue, consumed by one replica at
+# a time (single active consumer), which handles one session's sends one after another. So a
+# session's sends reach its worker in the order they were accepted, with any number of replicas.
+# The shard count is part of the topology (queue names): changing it reorders only what is in flight.
+SEND_SHARDS = 4
+ORCHESTRATOR_SENDS = tuple(
+    QueueSpec(f"session-orchestrator.sends.{shard}", ((COMMANDS, f"message.send.{shard}"),),
+              single_active_consumer=True)
+    for shard in range(SEND_SHARDS)
+)
+
+
+def send_routing_key(session_id: str) -> str:
+    """`message.send.<shard>`: a stable hash of the session id (the same in every process)."""
+    return f"message.send.{zlib.crc32(session_id.encode()) % SEND_SHARDS}"
+
+
+# Workers' reports: about sessions (QR, status: what a failover waits for) on a queue of their own,
+# so they never wait behind a backlog of message receipts; one consumer at a time, so a session's
+# reports are applied in the order its worker sent them (CONNECTING, then CONNECTED).
 ORCHESTRATOR_WORKER_UPLINK = QueueSpec(
-    "session-orchestrator.worker-uplink", ((WORKER_UPLINK, "worker.session.*"), (WORKER_UPLINK, "worker.message.*"))
+    "session-orchestrator.worker-uplink", ((WORKER_UPLINK, "worker.message.*"),),
+    retired_bindings=((WORKER_UPLINK, "worker.session.*"),),
 )
+ORCHESTRATOR_SESSION_REPORTS = QueueSpec("session-orchestrator.session-reports", ((WORKER_UPLINK, "worker.session.*"),),
+                                         single_active_consumer=True)
 # Event bindings name each type: a new event type must not reach a consumer that has no handler for it.
 ORCHESTRATOR_FLEET_EVENTS = QueueSpec(
     "session-orchestrator.fleet-events",
@@ -114,13 +153,16 @@ REALTIME_EVENTS = QueueSpec(
 )
 # Identity questions other services ask the gateway (it owns API keys), e.g. realtime's `apikey.resolve`.
 GATEWAY_QUERIES = QueueSpec("gateway.queries", ((COMMANDS, "apikey.*"),))
+# A deleted session's API keys are the gateway's to revoke.
+GATEWAY_SESSION_EVENTS = QueueSpec("gateway.session-events", ((EVENTS, "session.deleted"),))
 
 SERVICE_QUEUES: dict[str, tuple[QueueSpec, ...]] = {
-    "session-orchestrator": (ORCHESTRATOR_COMMANDS, ORCHESTRATOR_WORKER_UPLINK, ORCHESTRATOR_FLEET_EVENTS),
+    "session-orchestrator": (ORCHESTRATOR_COMMANDS, ORCHESTRATOR_QUERIES, *ORCHESTRATOR_SENDS,
+                             ORCHESTRATOR_WORKER_UPLINK, ORCHESTRATOR_SESSION_REPORTS, ORCHESTRATOR_FLEET_EVENTS),
     "worker-registry": (REGISTRY_WORKER_UPLINK, REGISTRY_COMMANDS),
     "webhook-dispatcher": (WEBHOOK_COMMANDS, WEBHOOK_EVENTS, WEBHOOK_DELIVERIES),
     "realtime": (REALTIME_EVENTS,),
-    "gateway": (GATEWAY_QUERIES,),
+    "gateway": (GATEWAY_QUERIES, GATEWAY_SESSION_EVENTS),
 }
 
 

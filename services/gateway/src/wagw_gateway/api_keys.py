@@ -141,6 +141,14 @@ class ApiKeyStore:
         await self._cache_set(before["hash"], _TOMBSTONE, only_if_absent=False)
         return True
 
+    async def revoke_for_session(self, tenant_id: str, session_id: str) -> int:
+        """Revoke every live key bound to a session (its own key and user keys restricted to it)."""
+        revoked = 0
+        for doc in await self.collection.find({"tenant_id": tenant_id, "session_id": session_id,
+                                                "revoked": False}).to_list(None):
+            revoked += await self.revoke(tenant_id, doc["_id"])
+        return revoked
+
     async def rotate(self, tenant_id: str, key_id: str) -> tuple[str, dict[str, Any]] | None:
         """A new secret for the same key (id, name, scopes, session); the old secret stops at once."""
         current = await self.get(tenant_id, key_id)

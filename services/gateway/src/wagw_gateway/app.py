@@ -20,6 +20,7 @@ from .passwords import Passwords
 from .ratelimit import RateLimiter
 from .refresh_tokens import RefreshTokenStore
 from .routes import add_routes
+from .session_events import session_events_subscription
 from .routes.docs import CACHE as OPENAPI_CACHE
 from .settings import SERVICE, Settings
 from .usage import SendCounter
@@ -44,7 +45,8 @@ def mount(app: web.Application, gateway: Gateway) -> None:
 
 
 async def bind(gateway: Gateway, res: Resources) -> list:
-    """Runs once MongoDB, Redis and the broker are open. The gateway consumes only identity queries."""
+    """Runs once MongoDB, Redis and the broker are open. The gateway consumes identity queries and
+    the deletion of sessions (to revoke their keys)."""
     gateway.users = UserStore(res.db["users"])
     gateway.api_keys = ApiKeyStore(res.db["api_keys"], res.redis)
     gateway.idempotency = IdempotencyStore(res.db["idempotency"])
@@ -56,13 +58,15 @@ async def bind(gateway: Gateway, res: Resources) -> list:
                                      lockout_seconds=gateway.settings.login_lockout)
     gateway.rpc = res.rpc
     gateway.commands = res.broker
+    gateway.redis = res.redis
     for store in (gateway.users, gateway.api_keys, gateway.idempotency, gateway.refresh_tokens):
         await store.ensure_indexes()
     lease = Lease(res.redis, "gateway.purge", ttl_seconds=PURGE_INTERVAL_SECONDS * 2)
     res.background.append(asyncio.create_task(
         run_periodically_under_lease(lease, PURGE_INTERVAL_SECONDS, partial(purge_expired, gateway))))
     res.background.append(asyncio.create_task(gateway.usage.run()))
-    return [identity_subscription(gateway.api_keys, gateway.accounts)]  # apikey.resolve, asked by realtime
+    return [identity_subscription(gateway.api_keys, gateway.accounts),  # apikey.resolve, asked by realtime
+            session_events_subscription(gateway.api_keys)]  # session.deleted: its keys are revoked
 
 
 async def purge_expired(gateway: Gateway) -> None:

@@ -28,7 +28,8 @@ class Rpc(Protocol):
 
 
 class CommandSender(Protocol):
-    async def send_command(self, command_type: str, data: dict[str, Any], *, subject: str | None = None) -> Any: ...
+    async def send_command(self, command_type: str, data: dict[str, Any], *, subject: str | None = None,
+                           routing_key: str | None = None) -> Any: ...
 
 
 @dataclass
@@ -45,6 +46,8 @@ class Gateway:
     limiter: RateLimiter | None = None
     usage: SendCounter | None = None
     login_guard: LoginGuard | None = None
+    # Where the orchestrator caches each session's status (read before accepting a send); None: unknown.
+    redis: Any = None
 
 
 GATEWAY = web.AppKey("gateway", Gateway)

@@ -89,6 +89,12 @@ class IdempotencyStore:
         """The attempt failed before doing anything: let the next one start afresh."""
         await self.collection.delete_one({"_id": self._id(scope, key), "response": None})
 
+    async def abandon(self, scope: str, key: str) -> None:
+        """The attempt failed after it may have done something (a publish whose confirm was lost may
+        have reached the broker): the next attempt resumes at once, with the same reservation."""
+        await self.collection.update_one({"_id": self._id(scope, key), "response": None},
+                                         {"$set": {"claimed_at": utc_now() - ABANDONED_AFTER - timedelta(seconds=1)}})
+
     async def purge_expired(self) -> int:
         result = await self.collection.delete_many({"created_at": {"$lt": utc_now() - RETENTION}})
         return result.deleted_count

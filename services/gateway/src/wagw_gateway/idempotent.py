@@ -63,6 +63,14 @@ async def release(request: web.Request, scope: str, key: str) -> None:
         log.warning("idempotency.release_failed", error=repr(exc))
 
 
+async def abandon(request: web.Request, scope: str, key: str) -> None:
+    """The attempt failed after it may have taken effect: the next one resumes it with the same ids."""
+    try:
+        await gateway_of(request).idempotency.abandon(scope, key)
+    except Exception as exc:  # the claim goes stale and a retry resumes it anyway, later
+        log.warning("idempotency.abandon_failed", error=repr(exc))
+
+
 def _without(body: Any, paths: tuple[str, ...]) -> Any:
     body = json.loads(json.dumps(body))
     for path in paths:

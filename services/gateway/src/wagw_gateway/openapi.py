@@ -165,6 +165,35 @@ class _Builder:
         return statuses - set(doc.responses)
 
 
+# OpenAPI links: what a created resource's id opens next (clients and stateful fuzzers follow them).
+# (path, method, status) of the creation -> (the id's path parameter, where the id is in its answer,
+# the path prefix of the operations that take it).
+LINKS = {
+    ("/api/v1/sessions", "post", "201"): ("session_id", "/session/session_id", "/api/v1/sessions/{session_id}"),
+    ("/api/v1/webhooks", "post", "201"): ("endpoint_id", "/endpoint/endpoint_id", "/api/v1/webhooks/{endpoint_id}"),
+    ("/api/v1/api-keys", "post", "201"): ("key_id", "/key/key_id", "/api/v1/api-keys/{key_id}"),
+    ("/api/v1/send", "post", "202"): ("message_id", "/message_id", "/api/v1/messages/{message_id}"),
+}
+
+
+def _add_links(document: dict[str, Any]) -> None:
+    paths = document.get("paths", {})
+    for (path, method, status), (parameter, pointer, prefix) in LINKS.items():
+        answer = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if answer is None:
+            continue
+        links = {}
+        for target, operations in paths.items():
+            if target != prefix and not target.startswith(prefix + "/"):
+                continue
+            for target_method, operation in operations.items():
+                if isinstance(operation, dict) and "operationId" in operation:
+                    links[operation["operationId"]] = {"operationId": operation["operationId"],
+                                                       "parameters": {parameter: f"$response.body#{pointer}"}}
+        if links:
+            answer["links"] = links
+
+
 def build_document(app: web.Application) -> dict[str, Any]:
     builder = _Builder()
     paths: dict[str, dict[str, Any]] = {}
@@ -177,4 +206,6 @@ def build_document(app: web.Application) -> dict[str, Any]:
         entry["operations"][route.method.lower()] = builder.operation(route.handler, path, bool(parameters))
     for path, entry in paths.items():
         builder.spec.path(path=path, operations=entry["operations"], parameters=entry["parameters"] or None)
-    return builder.spec.to_dict()
+    document = builder.spec.to_dict()
+    _add_links(document)
+    return document

@@ -14,9 +14,11 @@ from wagw_common.lease import Lease, run_periodically_under_lease
 from wagw_common.logging import get_logger
 from wagw_common.outbox import OutboxRelay
 from wagw_common.service import Resources, create_service_app
-from wagw_common.topology import ORCHESTRATOR_COMMANDS, ORCHESTRATOR_FLEET_EVENTS, ORCHESTRATOR_WORKER_UPLINK
+from wagw_common.topology import (ORCHESTRATOR_COMMANDS, ORCHESTRATOR_FLEET_EVENTS, ORCHESTRATOR_QUERIES,
+                                   ORCHESTRATOR_SENDS, ORCHESTRATOR_SESSION_REPORTS, ORCHESTRATOR_WORKER_UPLINK)
 
-from . import clock, failover, fleet_events, message_commands, session_commands, session_control, worker_reports
+from . import clock, failover, gauges, message_commands, session_commands, session_control, worker_reports
+from . import held_expiry
 from .messages_store import MessagesStore
 from .routing import SessionRoutes
 from .sessions_store import SessionsStore
@@ -32,18 +34,23 @@ def create_app(settings: Settings) -> web.Application:
 
 async def wire(res: Resources) -> list[Subscription]:
     settings: Settings = res.settings
-    sessions, messages = SessionsStore(res.db), MessagesStore(res.db)
+    sessions, messages = SessionsStore(res.db, res.redis), MessagesStore(res.db)
     await sessions.ensure_indexes()
     await messages.ensure_indexes()
+    res.state_metrics.add("sessions_messages", gauges.probe(sessions.collection, messages.collection))
     session_relay = OutboxRelay(sessions.collection, res.broker)
     message_relay = OutboxRelay(messages.collection, res.broker)
     routes = SessionRoutes(res.redis, sessions, ttl_seconds=settings.session_route_ttl)
     res.background.append(asyncio.create_task(_relay_loop(res, settings, (session_relay, message_relay))))
+    res.background.append(asyncio.create_task(held_expiry.run(
+        res.redis, SERVICE, messages, message_relay, res.broker, max_age=settings.send_queue_max_age)))
     if settings.history_retention_days > 0:
         res.background.append(asyncio.create_task(_retention_loop(res, settings, messages)))
 
     on_sessions = dict(sessions=sessions, relay=session_relay, broker=res.broker)
     on_messages = dict(messages=messages, relay=message_relay, broker=res.broker)
+    send = partial(message_commands.when_send_requested_store_and_route_it, **on_messages, sessions=sessions,
+                   routes=routes, queue_limit=settings.send_queue_limit)
     return [
         Subscription(ORCHESTRATOR_COMMANDS, {
             "session.create": partial(session_commands.when_session_create_requested_create_it, **on_sessions),
@@ -60,27 +67,38 @@ async def wire(res: Resources) -> list[Subscription]:
             "session.update": partial(session_control.when_session_update_requested_rename_it, **on_sessions),
             "session.delete": partial(session_control.when_session_delete_requested_remove_it,
                                       **on_sessions, messages=messages, routes=routes),
+            # Sends published before sends were sharded (by a gateway of the previous version).
+            "message.send": send,
+        }),
+        # Reads on their own queue: never stuck behind a backlog of sends or commands.
+        Subscription(ORCHESTRATOR_QUERIES, {
             "session.get": partial(session_commands.when_session_requested_return_it, sessions=sessions),
             "session.list": partial(session_commands.when_sessions_listed_return_them, sessions=sessions),
-            "message.send": partial(message_commands.when_send_requested_store_and_route_it,
-                                    **on_messages, sessions=sessions, routes=routes,
-                                    queue_limit=settings.send_queue_limit),
             "message.list": partial(message_commands.when_history_requested_return_a_page,
                                     sessions=sessions, messages=messages),
             "message.get": partial(message_commands.when_message_requested_return_it, messages=messages),
         }),
-        Subscription(ORCHESTRATOR_WORKER_UPLINK, {
+        # One session's sends one after another, in the order they were accepted (see topology).
+        *(Subscription(shard, {"message.send": send}, serialize_by=_session_of) for shard in ORCHESTRATOR_SENDS),
+        # Applied in the order the worker sent them (single active consumer, then one at a time per
+        # session). A redelivery (a crash before the ack) repeats a report already applied, which
+        # the lifecycle turns into a no-op, so these skip the inbox and its two database round trips.
+        Subscription(ORCHESTRATOR_SESSION_REPORTS, {
             "worker.session.qr": partial(worker_reports.when_worker_shows_qr_store_it, **on_sessions),
             "worker.session.pairing_code": partial(worker_reports.when_worker_shows_pairing_code_store_it,
                                                    **on_sessions),
             "worker.session.status": partial(worker_reports.when_worker_reports_session_status_apply_it, **on_sessions,
-                                             messages=messages, message_relay=message_relay),
-            "worker.message.status": partial(worker_reports.when_worker_reports_message_status_record_it, **on_messages),
+                                             messages=messages, message_relay=message_relay, routes=routes),
+        }, serialize_by=_session_of, use_inbox=False),
+        Subscription(ORCHESTRATOR_WORKER_UPLINK, {
+            "worker.message.status": partial(worker_reports.when_worker_reports_message_status_record_it, **on_messages,
+                                             sessions=sessions),
             "worker.message.inbound": partial(worker_reports.when_worker_receives_message_store_it,
                                               **on_messages, sessions=sessions),
         }),
         Subscription(ORCHESTRATOR_FLEET_EVENTS, {
-            "worker.online": fleet_events.when_worker_came_online_note_it,
+            "worker.online": partial(failover.when_worker_came_online_place_waiting, **on_sessions, rpc=res.rpc,
+                                     routes=routes),
             # Offline, draining or gone: its sessions move to healthy workers (the event types the
             # registry declares; draining and removal arrive with the fleet's lifecycle).
             **{event_type: partial(failover.when_worker_left_move_its_sessions, **on_sessions, rpc=res.rpc,
@@ -88,6 +106,10 @@ async def wire(res: Resources) -> list[Subscription]:
                for event_type in WORKER_LEFT_EVENTS if event_type in CATALOG},
         }),
     ]
+
+
+def _session_of(envelope) -> str:
+    return envelope.data["session_id"]
 
 
 async def _relay_loop(res: Resources, settings: Settings, relays: tuple[OutboxRelay, ...]) -> None:

@@ -6,6 +6,10 @@ compare-and-set (RECONNECTING, `moved_from` the old worker) and started with `re
 resumes the WhatsApp login from its stored credentials, so no QR is needed). The new worker's
 CONNECTED report ends the move and releases the messages held meanwhile (worker_reports).
 
+When no worker can take a session, it waits RECONNECTING with no worker (its sends are still held)
+rather than failing: the next worker to come online gets it (`when_worker_came_online_place_waiting`),
+or the worker that held it, back with it, adopts it by reporting it live (worker_reports).
+
 The handler is idempotent: a session already moved is skipped, except that one still RECONNECTING
 and `moved_from` this worker gets its start command again (a crash may have come between the move
 and the start; a worker ignores a start for a session it already holds)."""
@@ -22,7 +26,7 @@ from wagw_common.logging import get_logger
 from wagw_common.outbox import OutboxRelay
 from wagw_common.rpc import RpcClient
 
-from .lifecycle import CONNECTED, ERROR, RECONNECTING, Command, command_accepted_from
+from .lifecycle import CONNECTED, RECONNECTING, Command, command_accepted_from
 from .placement import select_worker, stop_on
 from .routing import SessionRoutes
 from .session_change import SessionChange, change_session
@@ -30,7 +34,10 @@ from .session_control import start_or_give_up
 from .sessions_store import SessionsStore
 
 log = get_logger(__name__)
-MOVES_AT_ONCE = 16
+# Each move waits mostly on round trips (the registry's choice, one write, two publishes), so a
+# worker's sessions are moved in one wave rather than several: with 16 at once, 20 sessions took two
+# waves, each as long as the slowest move. The bound only keeps a very large worker from flooding.
+MOVES_AT_ONCE = 64
 _MOVABLE = command_accepted_from(Command.FAILOVER)
 
 
@@ -46,7 +53,7 @@ async def when_worker_left_move_its_sessions(
             found[session_id] = session
     to_move = [s for s in found.values() if s.get("worker_id") == worker_id and s["status"] in _MOVABLE]
     to_finish = [s for s in found.values() if s.get("moved_from") == worker_id and s["status"] == RECONNECTING
-                 and s.get("worker_id") != worker_id]
+                 and s.get("worker_id") not in (worker_id, None)]
     log.warning("failover.started", worker_id=worker_id, reason=reason, to_move=len(to_move), to_finish=len(to_finish))
     gate = asyncio.Semaphore(MOVES_AT_ONCE)
 
@@ -74,14 +81,17 @@ def _restorable(session: dict[str, Any]) -> bool:
     return bool(session.get("phone")) or session["status"] in (CONNECTED, RECONNECTING)
 
 
-async def _move(session: dict[str, Any], worker_id: str, reason: str, *, sessions: SessionsStore,
+async def _move(session: dict[str, Any], worker_id: str | None, reason: str, *, sessions: SessionsStore,
                 relay: OutboxRelay, broker: Broker, rpc: RpcClient, routes: SessionRoutes) -> None:
     session_id = session["_id"]
     restore = _restorable(session)
     try:
         new_worker = await select_worker(rpc, session_id)
     except Unavailable:
-        await change_session(sessions, relay, broker, session_id, _fail_if_still_on(worker_id), first_read=session)
+        written = await change_session(sessions, relay, broker, session_id, _wait_if_still_on(worker_id),
+                                       first_read=session)
+        if written is not None and written.get("worker_id") is None:
+            await routes.forget(session_id)
         log.error("failover.no_worker", session_id=session_id, worker_id=worker_id)
         return
 
@@ -90,25 +100,52 @@ async def _move(session: dict[str, Any], worker_id: str, reason: str, *, session
             return None  # moved, stopped or deleted meanwhile
         if current["status"] != RECONNECTING:
             change.move_to(RECONNECTING, reason=reason, worker_id=new_worker)
-        return change.set(worker_id=new_worker, moved_from=worker_id, qr=None, qr_expires_at=None,
-                          pairing_code=None, awaiting_stop=None)
+        return change.set(worker_id=new_worker, moved_from=worker_id or current.get("moved_from"), qr=None,
+                          qr_expires_at=None, pairing_code=None, awaiting_stop=None)
 
     written = await change_session(sessions, relay, broker, session_id, move, first_read=session)
     if written is None or written.get("worker_id") != new_worker:
         return
     await routes.remember(session_id, new_worker)
     # A draining (or removed but running) worker still holds it: one session must not be live on two
-    # workers, so the old one stops it first. To a dead worker this waits in its queue, which cleans
-    # up if it ever comes back.
-    await stop_on(broker, worker_id, session_id, logout=False)
-    await start_or_give_up(sessions, relay, broker, session_id, new_worker, restore=restore)
+    # workers for long, so the old one is told to stop it. To a dead worker this waits in its queue,
+    # which cleans up if it ever comes back. The two commands go to two queues (no order between them
+    # either way), so they are published together: each publish waits for the broker's confirm, and
+    # a quorum queue confirms only once its log is on disk.
+    await asyncio.gather(stop_on(broker, worker_id, session_id, logout=False),
+                         start_or_give_up(sessions, relay, broker, session_id, new_worker, restore=restore))
     log.info("failover.session_moved", session_id=session_id, from_worker=worker_id, to_worker=new_worker)
 
 
-def _fail_if_still_on(worker_id: str):
-    def fail(current: dict, change: SessionChange) -> SessionChange | None:
-        if current.get("worker_id") != worker_id or current["status"] not in _MOVABLE:
-            return None
-        return change.move_to(ERROR, reason="no_worker_available", worker_id=None).set(qr=None, qr_expires_at=None)
+def _wait_if_still_on(worker_id: str | None):
+    def wait(current: dict, change: SessionChange) -> SessionChange | None:
+        if current.get("worker_id") != worker_id or current["status"] not in _MOVABLE or worker_id is None:
+            return None  # moved, stopped or deleted meanwhile; or already waiting
+        if current["status"] != RECONNECTING:
+            change.move_to(RECONNECTING, reason="no_worker_available", worker_id=None)
+        return change.set(worker_id=None, moved_from=worker_id, qr=None, qr_expires_at=None, pairing_code=None,
+                          awaiting_stop=None)
 
-    return fail
+    return wait
+
+
+async def when_worker_came_online_place_waiting(
+    envelope: Envelope, *, sessions: SessionsStore, relay: OutboxRelay, broker: Broker, rpc: RpcClient,
+    routes: SessionRoutes,
+) -> None:
+    """Sessions left without a worker (none could take them) are placed now that one is online."""
+    data = envelope.data
+    log.info("fleet.worker_online", worker_id=data["worker_id"], reason=data["reason"],
+             session_count=len(data["session_ids"]))
+    waiting = await sessions.waiting_for_a_worker()
+    if not waiting:
+        return
+    log.warning("failover.placing_waiting", count=len(waiting), worker_id=data["worker_id"])
+    gate = asyncio.Semaphore(MOVES_AT_ONCE)
+
+    async def bounded(session: dict[str, Any]) -> None:
+        async with gate:
+            await _move(session, None, "worker_online", sessions=sessions, relay=relay, broker=broker, rpc=rpc,
+                        routes=routes)
+
+    await asyncio.gather(*(bounded(s) for s in waiting))

@@ -120,3 +120,9 @@ RECEIVED = "received"  # the status of an inbound message; it has no timeline of
 def message_may_move(current: str, target: str) -> bool:
     return current in MESSAGE_PREDECESSORS.get(target, frozenset())
 
+
+def message_overtaken(current: str, target: str) -> bool:
+    """`target` is a step the message went through although a later status was reported first
+    (receipts race one another): it belongs in the timeline, and its event to the customer."""
+    return current != FAILED and target not in (QUEUED, FAILED) and target in MESSAGE_PREDECESSORS.get(current, frozenset())
+

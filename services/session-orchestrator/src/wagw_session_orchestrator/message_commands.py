@@ -70,11 +70,15 @@ async def when_send_requested_store_and_route_it(
     worker_id = await routes.worker_for(data["session_id"]) if disposition == "route" else None
     if disposition == "route" and worker_id is None:
         disposition = "session_not_connected"
+    if disposition == "session_not_connected":
+        # The gateway refuses these itself from the status cache: this one found it empty or behind.
+        await sessions.record_status(session)
     now = clock.now()
     message = {
         "_id": data["message_id"], "session_id": data["session_id"], "tenant_id": data["tenant_id"],
         "direction": "outbound", "chat": to_jid(data["to"]), "type": data["type"], "text": data.get("text"),
         "content": content, "status": QUEUED, "timeline": [{"status": QUEUED, "at": now, "reason": None}], "created_at": now,
+        "order": clock.order(),
         # Claimed for its worker in the insert itself, so a concurrent release cannot send it too.
         "routed_to": worker_id,
     }

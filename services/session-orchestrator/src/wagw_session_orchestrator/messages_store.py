@@ -24,6 +24,7 @@ def _without_outbox(document: dict[str, Any] | None) -> dict[str, Any] | None:
     return document
 _NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
 _OLDEST_FIRST = [("created_at", ASCENDING), ("_id", ASCENDING)]
+_ACCEPTED_FIRST = [("order", ASCENDING), *_OLDEST_FIRST]  # `order`: see clock.order
 
 
 def inbound_message_id(session_id: str, wa_message_id: str) -> str:
@@ -39,6 +40,7 @@ class MessagesStore:
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("session_id", ASCENDING), *_NEWEST_FIRST])
         await self.collection.create_index([(f"{outbox.FIELD}.at", ASCENDING)])  # the relay's scan
+        await self.collection.create_index([("status", ASCENDING), ("created_at", ASCENDING)])  # held expiry
 
     async def insert(self, message: dict[str, Any]) -> bool:
         """False when a message with this id exists already (a redelivered command or report)."""
@@ -66,15 +68,41 @@ class MessagesStore:
             return_document=ReturnDocument.AFTER,
         ))
 
+    async def record_overtaken(self, message: dict[str, Any], step: dict[str, Any],
+                               entry: dict[str, Any]) -> dict[str, Any] | None:
+        """Keep the step (and its event) of a status reported after a later one, without moving the
+        status back. Guarded on the status and timeline as read, so a concurrent change or a duplicate
+        report adds nothing: None, and the caller reads again."""
+        return _without_outbox(await self.collection.find_one_and_update(
+            {"_id": message["_id"], "session_id": message["session_id"], "status": message["status"],
+             "timeline": {"$size": len(message["timeline"])}},
+            {"$push": {"timeline": step, **outbox.push(entry)}},
+            return_document=ReturnDocument.AFTER,
+        ))
+
     async def waiting_for(self, session_id: str, worker_id: str) -> list[dict[str, Any]]:
         """Queued outbound messages of a session not yet handed to `worker_id`, oldest first."""
         query = {"session_id": session_id, "direction": "outbound", "status": QUEUED, "routed_to": {"$ne": worker_id}}
-        return await self.collection.find(query, _NO_OUTBOX).sort(_OLDEST_FIRST).to_list(None)
+        return await self.collection.find(query, _NO_OUTBOX).sort(_ACCEPTED_FIRST).to_list(None)
 
     async def count_held(self, session_id: str) -> int:
         """Queued messages of a session handed to no worker yet (waiting for it to connect)."""
         return await self.collection.count_documents(
             {"session_id": session_id, "direction": "outbound", "status": QUEUED, "routed_to": None})
+
+    async def held_before(self, cutoff, limit: int = 500) -> list[dict[str, Any]]:
+        """Held messages (queued, handed to no worker) accepted before `cutoff`, oldest first."""
+        query = {"status": QUEUED, "created_at": {"$lt": cutoff}, "direction": "outbound", "routed_to": None}
+        return await self.collection.find(query, _NO_OUTBOX).sort(_OLDEST_FIRST).limit(limit).to_list(None)
+
+    async def fail_held(self, message: dict[str, Any], step: dict[str, Any],
+                        entry: dict[str, Any]) -> dict[str, Any] | None:
+        """Fail a message only while it is still held (queued, no worker): None if a release won."""
+        return _without_outbox(await self.collection.find_one_and_update(
+            {"_id": message["_id"], "status": QUEUED, "routed_to": None},
+            {"$set": {"status": step["status"]}, "$push": {"timeline": step, **outbox.push(entry)}},
+            return_document=ReturnDocument.AFTER,
+        ))
 
     async def claim_route(self, message_id: str, worker_id: str) -> bool:
         claimed = await self.collection.find_one_and_update(

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis.asyncio as aioredis
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from wagw_common import outbox
+from wagw_common import outbox, session_status
 from wagw_common.storage import utc_now
 
 from .lifecycle import DELETED, RECONNECTING
@@ -27,9 +28,17 @@ def _without_outbox(document: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 class SessionsStore:
-    def __init__(self, db: AsyncDatabase):
+    """`redis`: where every status change is also recorded (`wagw_common.session_status`), for the
+    gateway to refuse sends to a session that cannot take them; None in tests that do not need it."""
+
+    def __init__(self, db: AsyncDatabase, redis: aioredis.Redis | None = None):
         self.collection = db["sessions"]
         self.counters = db["tenant_session_counts"]
+        self.redis = redis
+
+    async def record_status(self, session: dict[str, Any]) -> None:
+        if self.redis is not None:
+            await session_status.record(self.redis, session["_id"], session["status"], session["sequence"])
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("tenant_id", ASCENDING), ("created_at", ASCENDING)])
@@ -66,8 +75,13 @@ class SessionsStore:
         query = {"$or": [{"worker_id": worker_id}, {"moved_from": worker_id, "status": RECONNECTING}]}
         return await self.collection.find(query, _NO_OUTBOX).to_list(None)
 
+    async def waiting_for_a_worker(self) -> list[dict[str, Any]]:
+        """Sessions a failover could place nowhere: RECONNECTING with no worker."""
+        return await self.collection.find({"status": RECONNECTING, "worker_id": None}, _NO_OUTBOX).to_list(None)
+
     async def insert(self, session: dict[str, Any]) -> None:
         await self.collection.insert_one(session)
+        await self.record_status(session)
 
     async def get(self, session_id: str) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": session_id}, _NO_OUTBOX)
@@ -94,7 +108,10 @@ class SessionsStore:
         if entries:
             update["$inc"] = {"sequence": len(entries)}
             update["$push"] = outbox.push(*entries)
-        return _without_outbox(await self.collection.find_one_and_update(
+        written = _without_outbox(await self.collection.find_one_and_update(
             {"_id": seen["_id"], "sequence": seen["sequence"], "status": seen["status"]}, update,
             return_document=ReturnDocument.AFTER,
         ))
+        if written is not None and "status" in fields:
+            await self.record_status(written)
+        return written

@@ -26,6 +26,11 @@ class Settings(MongoSettings, CommonSettings):
         "SEND_QUEUE_LIMIT", "100",
         "Messages one session may hold while not connected when a send asks to be queued (`queue: true`)", int,
     )
+    send_queue_max_age: float = env_field(
+        "SEND_QUEUE_MAX_AGE_SECONDS", "86400",
+        "Longest a held send (queued while its session is not connected) waits; then it fails with `expired`",
+        float,
+    )
     history_retention_days: float = env_field(
         "HISTORY_RETENTION_DAYS", "0",
         "Days a message is kept in history before a periodic sweep deletes it (0: kept until its session is deleted)",

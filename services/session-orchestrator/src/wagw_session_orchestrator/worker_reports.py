@@ -16,10 +16,11 @@ from wagw_common.outbox import OutboxRelay
 from . import clock, events
 from .lifecycle import (
     CONNECTED, CONNECTING, DISCONNECTED, LOGGED_OUT, QR_REQUIRED, RECEIVED, RECONNECTING, can_move, is_live,
-    message_may_move,
+    FAILED, QUEUED, message_may_move, message_overtaken,
 )
 from .message_routing import release_held
 from .placement import stop_on
+from .routing import SessionRoutes
 from .messages_store import MessagesStore, inbound_message_id
 from .session_change import SessionChange, change_session
 from .sessions_store import SessionsStore
@@ -76,14 +77,18 @@ async def when_worker_shows_pairing_code_store_it(
 
 async def when_worker_reports_session_status_apply_it(
     envelope: Envelope, *, sessions: SessionsStore, relay: OutboxRelay, broker: Broker, messages: MessagesStore,
-    message_relay: OutboxRelay,
+    message_relay: OutboxRelay, routes: SessionRoutes,
 ) -> None:
     data = envelope.data
     target = data["status"]
     stray: list[bool] = []
+    moved_from: list[str | None] = []
 
     def apply(session: dict, change: SessionChange) -> SessionChange | None:
-        if not _from_assigned_worker(session, data["worker_id"], "status"):
+        if session.get("worker_id") is None and session["status"] == RECONNECTING and target == CONNECTED:
+            # Waiting for a worker after a failover found none: the worker that held it is back with it.
+            change.set(worker_id=data["worker_id"])
+        elif not _from_assigned_worker(session, data["worker_id"], "status"):
             stray[:] = [is_live(target)]
             return None
         if session.get("awaiting_stop") == data["worker_id"] and target in (DISCONNECTED, LOGGED_OUT):
@@ -97,6 +102,7 @@ async def when_worker_reports_session_status_apply_it(
             log.info("worker.status_ignored", session_id=session["_id"], status=session["status"], reported=target)
             return None
         change.move_to(target, reason=data["reason"])
+        moved_from[:] = [session.get("moved_from")] if target == CONNECTED else []
         if target == CONNECTED or not is_live(target):
             change.set(qr=None, qr_expires_at=None, pairing_code=None, pairing_code_expires_at=None, moved_from=None)
         if data["phone"]:
@@ -114,7 +120,11 @@ async def when_worker_reports_session_status_apply_it(
                     assigned_worker_id=written.get("worker_id"))
         await stop_on(broker, data["worker_id"], written["_id"], logout=False)
         return
+    if moved_from and moved_from[0]:
+        log.info("failover.session_back", session_id=written["_id"], moved_from=moved_from[0],
+                 worker_id=data["worker_id"])  # the end of a move (the failover figure is read from these)
     if target == CONNECTED and written["status"] == CONNECTED and written.get("worker_id") == data["worker_id"]:
+        await routes.remember(written["_id"], data["worker_id"])  # new after an adoption; refreshed otherwise
         # Every CONNECTED report releases what waits (idempotent: claims), so a retried report
         # finishes a release that a crash interrupted.
         await release_held(written["_id"], data["worker_id"], messages=messages, relay=message_relay, broker=broker)
@@ -122,6 +132,7 @@ async def when_worker_reports_session_status_apply_it(
 
 async def when_worker_reports_message_status_record_it(
     envelope: Envelope, *, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
+    sessions: SessionsStore | None = None,
 ) -> None:
     data = envelope.data
     target = data["status"]
@@ -134,16 +145,34 @@ async def when_worker_reports_message_status_record_it(
         log.warning("worker.status_from_unrouted_worker", message_id=message["_id"], worker_id=data["worker_id"],
                     routed_to=message["routed_to"])
         return
-    if not message_may_move(message["status"], target):
-        log.info("worker.message_status_ignored", message_id=message["_id"], status=message["status"], reported=target)
-        return
+    if target == FAILED and message["status"] == QUEUED and sessions is not None:
+        session = await sessions.get(data["session_id"])
+        if session is not None and session.get("worker_id") not in (None, data["worker_id"]):
+            # The session moved to another worker (failover) before this one, restarted, read its old
+            # commands: it cannot send for a session it no longer holds, the new worker will (release).
+            log.info("worker.failure_from_former_worker", message_id=message["_id"], worker_id=data["worker_id"],
+                     assigned_worker_id=session.get("worker_id"))
+            return
     at = clock.to_stored_precision(data["at"])
     entry = events.message_status(broker, message, status=target, at=at, reason=data["reason"])
     step = {"status": target, "at": at, "reason": data["reason"]}
-    if await messages.advance(message, target, step, entry) is None:
-        log.info("worker.message_status_overtaken", message_id=message["_id"], reported=target)
-        return
-    await events.publish_outbox(relay, message["_id"], [entry])
+    if message_may_move(message["status"], target):
+        if await messages.advance(message, target, step, entry) is not None:
+            await events.publish_outbox(relay, message["_id"], [entry])
+            return
+        message = await messages.get(message["_id"])  # a later status won the race meanwhile
+    # A step reported after a later one still happened: kept in the timeline, its event published (once).
+    for _ in range(3):
+        if not message_overtaken(message["status"], target) or any(s["status"] == target for s in message["timeline"]):
+            log.info("worker.message_status_ignored", message_id=message["_id"], status=message["status"],
+                     reported=target)
+            return
+        if await messages.record_overtaken(message, step, entry) is not None:
+            log.info("worker.message_status_overtaken", message_id=message["_id"], reported=target)
+            await events.publish_outbox(relay, message["_id"], [entry])
+            return
+        message = await messages.get(message["_id"])
+    raise RuntimeError(f"message {message['_id']} kept changing while its {target!r} step was recorded")  # retried
 
 
 async def when_worker_receives_message_store_it(

@@ -95,7 +95,8 @@ class SendMessage(MessageContent):
     message_id = f.object_id()
     to = Recipient(required=True)
     # Accept it even when the session is not CONNECTED, and send it once it is (a bounded number per
-    # session is held; see the orchestrator's README); without it such a send fails at once.
+    # session is held, each for a bounded time; see the orchestrator's README); without it such a
+    # send is refused at once (409 session_not_connected), except while the session is RECONNECTING.
     queue = fields.Boolean(load_default=False)
 
 

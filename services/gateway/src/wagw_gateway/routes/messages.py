@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 
 from aiohttp import web
+from wagw_common import session_status, topology
 from wagw_common.contracts.messages import ListMessages, MessageList, MessageView, SendMessage
 from wagw_common.envelope import MalformedMessage
 from wagw_common.logging import get_logger
@@ -16,7 +17,7 @@ from ..auth import admit_send, authenticated
 from ..callers import CALLER
 from ..dependencies import gateway_of
 from ..errors import ApiError, not_found, unavailable
-from ..idempotent import IDEMPOTENCY_HEADER, idempotency_key, release, request_digest, settle
+from ..idempotent import IDEMPOTENCY_HEADER, abandon, idempotency_key, release, request_digest, settle
 from ..schemas import SendAccepted
 from ..validation import load_body, load_query
 from .paths import API, param
@@ -63,7 +64,7 @@ async def get_message(request: web.Request) -> web.Response:
          headers={IDEMPOTENCY_HEADER: "makes a retried send a no-op (kept 24 hours)"})
 @authenticated(scope="messages:send", users=False, send=True)
 async def send(request: web.Request) -> web.Response:
-    """Send a message through the key's session: 202 with a message id once the broker has it (`Idempotency-Key` supported)."""
+    """Send a message through the key's session: 202 with a message id once the broker has it (`Idempotency-Key` supported); 409 if the session is not CONNECTED or RECONNECTING, unless `queue` is true."""
     session_id = request[CALLER].session_restriction
     if session_id is None:
         raise ApiError(403, "forbidden", "this key is not bound to one session: send with "
@@ -76,12 +77,28 @@ async def send(request: web.Request) -> web.Response:
          headers={IDEMPOTENCY_HEADER: "makes a retried send a no-op (kept 24 hours)"})
 @authenticated(scope="messages:send", send=True)
 async def send_through_session(request: web.Request) -> web.Response:
-    """Send a message through one of the caller's sessions: 202 with a message id once the broker has it."""
+    """Send a message through one of the caller's sessions: 202 with a message id once the broker has it; 409 as for /send."""
     caller, session_id = request[CALLER], request.match_info["session_id"]
     body = await load_body(request, _SEND)
     if caller.session_restriction != session_id:
         await fetch_session(request, session_id)  # one of the caller's own, or 404
     return await queue_message(request, session_id, body)
+
+
+async def _refuse_if_session_cannot_send(request: web.Request, session_id: str, body: dict) -> None:
+    """409 `session_not_connected` at once when the session's cached status (kept by the orchestrator)
+    says it cannot take a send: only CONNECTED and RECONNECTING (moving between workers: held and
+    sent once it is back) take one, unless the request asks to be queued (`queue: true`). An unknown
+    status lets the send through: the orchestrator decides (and fails it with the same reason)."""
+    status = await session_status.read(gateway_of(request).redis, session_id) if gateway_of(request).redis else None
+    if status is None or status in session_status.ACCEPTS_SENDS:
+        return
+    if status == "DELETED":
+        raise not_found("session")
+    if not body.get("queue"):
+        raise ApiError(409, "session_not_connected",
+                       f"the session is {status}, not connected; send with \"queue\": true to hold the message "
+                       "until it is", {"status": status, "accepted_from": sorted(session_status.ACCEPTS_SENDS)})
 
 
 async def queue_message(request: web.Request, session_id: str, body: dict) -> web.Response:
@@ -96,6 +113,7 @@ async def queue_message(request: web.Request, session_id: str, body: dict) -> we
             return settled
         message_id = claim.reserved["message_id"]  # an attempt that died half-way is resumed with its id
     try:
+        await _refuse_if_session_cannot_send(request, session_id, body)
         day = await admit_send(request)
     except ApiError:
         if key:
@@ -103,14 +121,17 @@ async def queue_message(request: web.Request, session_id: str, body: dict) -> we
         raise
     command = {**body, "tenant_id": caller.tenant_id, "session_id": session_id, "message_id": message_id}
     try:
-        await gw.commands.send_command("message.send", command, subject=session_id)
+        await gw.commands.send_command("message.send", command, subject=session_id,
+                                       routing_key=topology.send_routing_key(session_id))
     except MalformedMessage:
         raise
     except Exception as exc:
         log.warning("send.publish_failed", message_id=message_id, error=repr(exc))
         await gw.usage.uncount(caller.tenant_id, day)
         if key:
-            await release(request, scope, key)
+            # Not released: a publish whose confirm was lost may have reached the broker, so a retry
+            # must send the same message id (the orchestrator stores an id once), not a new one.
+            await abandon(request, scope, key)
         raise unavailable("the message could not be queued; retry later") from None
     gw.usage.counted(caller.tenant_id, day)
     log.info("send.queued", message_id=message_id, session_id=session_id)

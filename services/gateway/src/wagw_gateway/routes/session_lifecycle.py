@@ -78,6 +78,8 @@ async def update_session(request: web.Request) -> web.Response:
 @api_doc(tags=TAGS, responses={204: None})
 @authenticated(scope="sessions:write", keys=False)
 async def delete_session(request: web.Request) -> web.Response:
-    """Delete a session: stopped and unlinked on its worker, its history deleted, its slot freed (204)."""
+    """Delete a session: stopped and unlinked on its worker, its history deleted, its keys revoked (204)."""
     await _ask(request, "session.delete")
+    # At once here; `session.deleted` does it too (session_events), for a gateway that died just now.
+    await gateway_of(request).api_keys.revoke_for_session(request[CALLER].tenant_id, request.match_info["session_id"])
     return web.Response(status=204)

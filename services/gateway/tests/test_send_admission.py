@@ -1,0 +1,79 @@
+"""A send to a session that cannot take one is refused at once, from the status the orchestrator
+keeps in Redis (no request/reply): CONNECTED and RECONNECTING take sends, others answer 409 unless
+the request asks to be queued; an unknown status lets the send through. A deleted session's keys
+are revoked when `session.deleted` arrives."""
+
+import pytest
+import pytest_asyncio
+from wagw_common import topology
+from wagw_common.envelope import Envelope
+
+from wagw_gateway.session_events import when_session_deleted_revoke_its_keys
+
+pytestmark = pytest.mark.unit
+
+BODY = {"to": "628123456789", "text": "hello"}
+SEND = "/api/v1/send"
+
+
+class StatusCache:
+    """The one Redis read the gateway makes of the orchestrator's status cache."""
+
+    def __init__(self):
+        self.statuses: dict[str, str] = {}
+
+    async def hget(self, key, field):
+        assert field == "status"
+        return self.statuses.get(key.removeprefix("session-status:"))
+
+
+@pytest_asyncio.fixture
+async def cache(gateway):
+    gateway.redis = StatusCache()
+    return gateway.redis.statuses
+
+
+@pytest.mark.parametrize("status", [None, "CONNECTED", "RECONNECTING"])
+async def test_a_session_that_takes_sends_or_is_unknown_gets_them_on_its_shard(client, gateway, key_for, cache,
+                                                                               status):
+    if status:
+        cache["s_1"] = status
+    resp = await client.post(SEND, json=BODY, headers={"X-API-Key": await key_for("s_1", "u_1")})
+    assert resp.status == 202
+    assert gateway.commands.routing_keys == [topology.send_routing_key("s_1")]
+    assert gateway.rpc.calls == []
+
+
+@pytest.mark.parametrize("status", ["DISCONNECTED", "CONNECTING", "QR_REQUIRED", "LOGGED_OUT", "ERROR"])
+async def test_other_statuses_answer_409_with_the_status_and_nothing_is_sent_or_counted(
+        client, gateway, key_for, cache, expect_error, status):
+    cache["s_1"] = status
+    key = await key_for("s_1", "u_1")
+    resp = await client.post(SEND, json=BODY, headers={"X-API-Key": key, "Idempotency-Key": "k1"})
+    error = await expect_error(resp, 409, "session_not_connected")
+    assert error["details"]["status"] == status
+    assert gateway.commands.sent == []
+    # Asked to be queued, it is accepted (held by the orchestrator); the refused idempotency key is free again.
+    resp = await client.post(SEND, json={**BODY, "queue": True}, headers={"X-API-Key": key, "Idempotency-Key": "k1"})
+    assert resp.status == 202 and len(gateway.commands.sent) == 1
+
+
+async def test_a_deleted_session_is_not_found(client, key_for, cache, expect_error):
+    cache["s_1"] = "DELETED"
+    resp = await client.post(SEND, json={**BODY, "queue": True}, headers={"X-API-Key": await key_for("s_1", "u_1")})
+    await expect_error(resp, 404, "not_found")
+
+
+async def test_session_deleted_revokes_the_sessions_own_and_bound_keys_only(client, gateway, key_for):
+    own, other = await key_for("s_1", "u_1"), await key_for("s_2", "u_1")
+    bound, _ = await gateway.api_keys.create_user_key(tenant_id="u_1", name="b", scopes=["messages:send"],
+                                                      session_id="s_1")
+    free, _ = await gateway.api_keys.create_user_key(tenant_id="u_1", name="f", scopes=["messages:send"],
+                                                     session_id=None)
+    event = Envelope(type="session.deleted", source="test",
+                     data={"tenant_id": "u_1", "session_id": "s_1", "sequence": 7})
+    await when_session_deleted_revoke_its_keys(event, api_keys=gateway.api_keys)
+    await when_session_deleted_revoke_its_keys(event, api_keys=gateway.api_keys)  # a redelivery changes nothing
+    assert [await gateway.api_keys.lookup(k) is None for k in (own, bound, other, free)] == [True, True, False, False]
+    resp = await client.post(SEND, json=BODY, headers={"X-API-Key": own})
+    assert resp.status == 401
