@@ -73,9 +73,10 @@ def rabbitmqctl(*args: str) -> str:
     return result.stdout
 
 
-def management(method: str, path: str, body: dict | None = None):
-    """The RabbitMQ management API, synchronously (for fixtures): `path` below /api, JSON in and out."""
-    request = urllib.request.Request(f"{MANAGEMENT}/api{path}", method=method,
+def management(method: str, path: str, body: dict | None = None, *, base: str = MANAGEMENT):
+    """The RabbitMQ management API (of the node at `base`), synchronously (for fixtures): `path` below
+    /api, JSON in and out."""
+    request = urllib.request.Request(f"{base}/api{path}", method=method,
                                      data=json.dumps(body).encode() if body is not None else None,
                                      headers={"content-type": "application/json",
                                               "authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})

@@ -29,6 +29,10 @@ class PlatformRun:
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     workers: dict[str, ServiceProcess] = field(default_factory=dict)
     redis_url: str = field(default_factory=private_redis_url)
+    # Every service started this many times (keys `name`, `name-1`, ...); `url(name)` takes them in turn.
+    replicas: int = 1
+    _turns: dict[str, int] = field(default_factory=dict, repr=False)
+    mongo_uri: str = MONGO_URI  # a test's private server (tests/harness/private_infra.py) may take its place
 
     @property
     def log_dir(self) -> Path:
@@ -37,7 +41,7 @@ class PlatformRun:
     def common_env(self) -> dict[str, str]:
         return {
             "AMQP_URL": self.vhost.amqp_url,
-            "MONGODB_URI": MONGO_URI,
+            "MONGODB_URI": self.mongo_uri,
             "REDIS_URL": self.redis_url,
             "JWT_SECRET": JWT_SECRET,
             "LOG_LEVEL": "info",
@@ -60,6 +64,9 @@ class PlatformRun:
         )
         process.env["HTTP_PORT"] = str(process.port)
         self.services[key] = process
+        if replica == 0:
+            for more in range(1, self.replicas):
+                self.add_service(name, replica=more, **env)
         return process
 
     def add_worker(self, worker_id: str | None = None, **env: str) -> ServiceProcess:
@@ -90,7 +97,7 @@ class PlatformRun:
 
     def drop_databases(self) -> None:
         """The run's databases go with it, so the local server does not pile up one set per run."""
-        client = pymongo.MongoClient(MONGO_URI, serverSelectionTimeoutMS=3000)
+        client = pymongo.MongoClient(self.mongo_uri, serverSelectionTimeoutMS=3000)
         try:
             for name in client.list_database_names():
                 if name.startswith(f"wagw_t{self.run_id}_"):
@@ -99,7 +106,13 @@ class PlatformRun:
             client.close()
 
     def url(self, name: str) -> str:
-        return self.services[name].url
+        if self.replicas == 1:
+            return self.services[name].url
+        # Round robin over the replicas, so clients of one test land on different ones.
+        turn = self._turns.get(name, 0)
+        self._turns[name] = turn + 1
+        replica = turn % self.replicas
+        return self.services[name if replica == 0 else f"{name}-{replica}"].url
 
     def worker_url(self, worker_id: str) -> str:
         return self.workers[worker_id].url

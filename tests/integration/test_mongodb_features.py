@@ -178,3 +178,28 @@ async def test_worker_registry_newest_wins_with_max_and_its_lookups(db):
     assert newest[0]["_id"] == "w-1"
     gone = await db.workers.delete_many({"state": "removed", "outbox": [], "_id": {"$in": ["w-2", "w-3"]}})
     assert gone.deleted_count == 1 and await db.workers.count_documents({}) == 1
+
+
+async def test_push_guarded_by_array_size_applies_once(db):
+    """The orchestrator keeps an overtaken status step: `$push` guarded by `$size` of the timeline as read
+    (dot notation into an array of documents, `timeline.status`, is NOT matched per element here)."""
+    await db.messages.insert_one({"_id": "m_1", "status": "read", "timeline": [{"status": "queued"}, {"status": "read"}]})
+    guard = {"_id": "m_1", "status": "read", "timeline": {"$size": 2}}
+    step = {"$push": {"timeline": {"status": "sent"}}}
+    results = await asyncio.gather(*(db.messages.find_one_and_update(guard, step, return_document=ReturnDocument.AFTER)
+                                     for _ in range(5)))
+    assert sum(1 for r in results if r is not None) == 1
+    assert [s["status"] for s in (await db.messages.find_one({"_id": "m_1"}))["timeline"]] == ["queued", "read", "sent"]
+
+
+async def test_filters_naming_an_id_still_apply_every_other_condition(db):
+    # The local server's build narrows such a filter to the `_id` first; the rest must still decide.
+    await db.items.insert_many([{"_id": "i_1", "status": "queued", "n": 1}, {"_id": "i_2", "status": "sent", "n": 2}])
+    assert await db.items.find_one_and_update({"_id": "i_1", "status": "sent"}, {"$set": {"n": 9}}) is None
+    assert (await db.items.update_one({"_id": "i_2", "status": {"$in": ["queued"]}}, {"$inc": {"n": 1}})).matched_count == 0
+    assert (await db.items.delete_many({"_id": "i_1", "n": {"$gt": 1}})).deleted_count == 0
+    assert await db.items.count_documents({"_id": "i_1", "status": "queued", "n": {"$lt": 5}}) == 1
+    assert [d["_id"] async for d in db.items.find({"_id": "i_2", "$or": [{"n": 2}, {"n": 3}]})] == ["i_2"]
+    moved = await db.items.find_one_and_update({"_id": "i_1", "status": "queued"}, {"$set": {"status": "sent"}},
+                                               return_document=ReturnDocument.AFTER)
+    assert moved["status"] == "sent" and moved["n"] == 1

@@ -102,6 +102,16 @@ async def test_a_message_through_a_connected_session_is_sent_delivered_and_read(
     assert uplink.kinds()[2:] == ["message:sent", "message:delivered", "message:read"]
 
 
+async def test_a_send_command_that_comes_again_is_reported_again_but_not_sent_twice(whatsapp, uplink):
+    """The platform routes at least once (a broker or network fault may redeliver a command)."""
+    await whatsapp.start_session("s_1", restore=True)
+    await whatsapp.send_message("s_1", "m_1", "628123456789@s.whatsapp.net", "hello")
+    await uplink.wait_for(5)
+    await whatsapp.send_message("s_1", "m_1", "628123456789@s.whatsapp.net", "hello")
+    await asyncio.sleep(0.05)
+    assert uplink.kinds()[2:] == ["message:sent", "message:delivered", "message:read", "message:sent"]
+
+
 @pytest.mark.parametrize("prepare", ["nothing", "waiting_for_scan"])
 async def test_a_message_through_a_session_that_is_not_connected_fails(whatsapp, uplink, prepare):
     if prepare == "waiting_for_scan":

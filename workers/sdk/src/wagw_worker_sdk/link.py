@@ -24,6 +24,8 @@ from wagw_common.envelope import CONTENT_TYPE, Envelope
 from wagw_common.logging import get_logger
 from wagw_common.topology import QueueSpec
 
+PUBLISH_WAIT_SECONDS = 15.0  # one publish attempt, confirm included (then retried, within publish_retry_seconds)
+
 log = get_logger(__name__)
 Callback = Callable[[], Any]
 
@@ -116,7 +118,10 @@ class BrokerLink:
                                            wait=wait_exponential(multiplier=0.1, max=2),
                                            retry=retry_if_exception(_is_transient)):
             with attempt:
-                await exchange.publish(message, routing_key=envelope.type, mandatory=True, timeout=10)
+                # Bounded as a whole: `timeout` covers the confirm only, and a robust channel caught
+                # restoring itself around a broker restart has been seen to wait forever before it.
+                await asyncio.wait_for(exchange.publish(message, routing_key=envelope.type, mandatory=True,
+                                                        timeout=10), PUBLISH_WAIT_SECONDS)
 
     async def close(self) -> None:
         if self.connection is not None:

@@ -8,6 +8,7 @@ sent → delivered → read receipts. Everything is reported through an `Uplink`
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable
@@ -18,6 +19,8 @@ from wagw_common.storage import utc_now
 from wagw_worker_sdk.uplink import Uplink
 
 from .fakes import DEFAULT_CONTACT, fake_phone, new_pairing_code, new_qr, new_wa_message_id
+
+SENT_MEMORY = 50_000  # message ids remembered as sent, per worker process
 
 log = get_logger(__name__)
 
@@ -66,6 +69,9 @@ class SimulatedWhatsApp:
         self.clock = clock
         self.sessions: dict[str, SimulatedSession] = {}
         self._receipts: set[asyncio.Task] = set()
+        # Message ids already sent (the most recent ones): the platform routes at least once, so a
+        # command may come again after a broker or network fault; WhatsApp must get it only once.
+        self._sent: OrderedDict[str, None] = OrderedDict()
 
     # ---- what the protocol asks (WorkerHandler) ------------------------------------------------
 
@@ -105,8 +111,16 @@ class SimulatedWhatsApp:
         if session is None or session.status != CONNECTED:
             await self.uplink.message_status(session_id, message_id, "failed", reason="session not connected")
             return
+        if message_id in self._sent:
+            # Already sent: said again (the first report may be what was lost), not sent twice.
+            await self.uplink.message_status(session_id, message_id, "sent")
+            log.info("simulator.message_resend_dropped", session_id=session_id, message_id=message_id)
+            return
         # "sent" before the command is acknowledged: a crash in between resends, never loses it.
         await self.uplink.message_status(session_id, message_id, "sent")
+        self._sent[message_id] = None
+        while len(self._sent) > SENT_MEMORY:
+            self._sent.popitem(last=False)
         log.info("simulator.message_sent", session_id=session_id, message_id=message_id)  # tests count sends
         task = asyncio.create_task(self._receipts_for(session_id, message_id))
         self._receipts.add(task)
