@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 ARGS ?=
 
-.PHONY: help up down status test unit integration e2e docs infra-start infra-stop infra-status bootstrap clean bench-realtime bench-workers worker-credentials
+.PHONY: help up down status test unit integration e2e chaos docs infra-start infra-stop infra-status bootstrap clean bench bench-realtime bench-workers worker-credentials
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -29,6 +29,12 @@ integration: ## integration tests only
 
 e2e: ## end-to-end tests only
 	@scripts/test.sh -m e2e $(ARGS)
+
+chaos: ## fault tests on private servers (restarts, SIGKILL, network), each ending with a no-loss audit
+	@scripts/test.sh -m chaos $(ARGS)
+
+bench: ## the platform measured beside same-run baselines: JSON + PNG in bench/results/ (one part: ARGS='--only sends')
+	@scripts/bootstrap.sh >/dev/null && scripts/infra.sh start >/dev/null && .venv/bin/python bench/run.py $(ARGS)
 
 bench-realtime: ## Socket.IO push latency, 1,000 clients, beside a bare python-socketio baseline (bench/results/)
 	@scripts/bootstrap.sh >/dev/null && scripts/infra.sh start >/dev/null && .venv/bin/python bench/realtime/run.py $(ARGS)

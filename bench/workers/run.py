@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -34,9 +33,12 @@ from pymongo import AsyncMongoClient
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "bench"))  # suite/: the benchmarks' shared arithmetic and entry point
 
 from harness.infra import MONGO_URI, create_vhost, delete_vhost, private_redis_url, queue_info  # noqa: E402
 from harness.processes import ServiceProcess, free_port  # noqa: E402
+from suite.cancellable import run_cancellable  # noqa: E402
+from suite.stats import latency_summary as summary  # noqa: E402
 from wagw_common import topology  # noqa: E402
 from wagw_common.broker import Broker  # noqa: E402
 from wagw_common.envelope import CONTENT_TYPE  # noqa: E402
@@ -46,20 +48,6 @@ from wagw_worker_sdk.uplink import WorkerUplink  # noqa: E402
 from cpu import CpuMeter, pid_listening_on  # noqa: E402  (beside this script)
 
 RESULTS = REPO / "bench" / "results"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
-
-
-def summary(seconds: list[float]) -> dict:
-    if not seconds:
-        return {"count": 0}
-    ms = [v * 1000 for v in seconds]
-    return {"count": len(ms), "p50_ms": round(percentile(ms, 50), 2), "p90_ms": round(percentile(ms, 90), 2),
-            "p99_ms": round(percentile(ms, 99), 2), "max_ms": round(max(ms), 2),
-            "mean_ms": round(statistics.fmean(ms), 2)}
 
 
 # ---- the fleet run --------------------------------------------------------------------------------
@@ -313,16 +301,6 @@ async def main() -> int:
     return 0
 
 
-async def run_cancellable() -> int:
-    """SIGTERM or SIGINT cancels the run, so the registry, the fleet, the vhost and the database are cleaned up."""
-    task = asyncio.current_task()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
-    return await main()
-
-
 if __name__ == "__main__":
-    try:
-        sys.exit(asyncio.run(run_cancellable()))
-    except asyncio.CancelledError:
-        sys.exit("interrupted")
+    # SIGTERM or SIGINT cancels the run, so the registry, the fleet, the vhost and the database are cleaned up.
+    run_cancellable(main)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError
@@ -37,17 +38,23 @@ class Contract:
     reply_example: dict[str, Any] | None = None
     tags: tuple[str, ...] = field(default=())
 
+    @cached_property
+    def _schema(self) -> Schema:
+        # One instance per contract, reused: building a schema (and its nested ones) for every message
+        # cost more than the validation itself on the send path (docs/performance.md).
+        return self.schema()
+
     def load(self, data: Any) -> dict[str, Any]:
         """Validate `data` against this contract; raises MalformedMessage with field details."""
         try:
-            return self.schema().load(data)
+            return self._schema.load(data)
         except ValidationError as exc:
             raise MalformedMessage(f"data does not match {self.type}", exc.messages) from exc
 
     def dump(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Validate outgoing data the same way, then serialise it to JSON-ready values."""
-        schema = self.schema()
-        errors = schema.validate(schema.dump(data))
+        """Serialise outgoing data to JSON-ready values, and validate that the same way as incoming."""
+        dumped = self._schema.dump(data)
+        errors = self._schema.validate(dumped)
         if errors:
             raise MalformedMessage(f"refusing to send invalid {self.type}", errors)
-        return schema.dump(data)
+        return dumped

@@ -1,0 +1,98 @@
+"""The report of a bench run: one JSON document with every part's figures, the machine's load, and a
+headline row per figure (measured, its baseline, their ratio, the goal) for the table and the chart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .stats import ratio
+
+
+def _get(data: dict, path: str) -> Any:
+    for key in path.split("."):
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _row(part: str, figure: str, unit: str, measured, baseline, goal: str = "", met: bool | None = None) -> dict:
+    return {"part": part, "figure": figure, "unit": unit, "measured": measured, "baseline": baseline,
+            "ratio": ratio(measured, baseline), "goal": goal, "met": met}
+
+
+def headlines(results: dict) -> list[dict]:
+    """The figures worth a line in the table, from whichever parts ran."""
+    rows = []
+    if r := results.get("sends"):
+        gw, base, goal = r["gateway"], r["baseline_bare_publish"], r["goal"]
+        rows.append(_row("sends", "accepted sends", "/s", gw["rate_per_s"], base["rate_per_s"], ">= 0.5x",
+                         r["throughput_vs_baseline"] is not None and r["throughput_vs_baseline"] >= 0.5))
+        rows.append(_row("sends", "accepted p50", "ms", _get(gw, "latency.p50_ms"), _get(base, "latency.p50_ms")))
+        rows.append(_row("sends", "accepted p99", "ms", _get(gw, "latency.p99_ms"), _get(base, "latency.p99_ms"),
+                         "<= 2x", r["p99_vs_baseline"] is not None and r["p99_vs_baseline"] <= 2.0))
+    if r := results.get("completed"):
+        base = r["baseline_broker"]["rate_per_s"]
+        rows.append(_row("completed", "completed sends", "/s", r["rate_per_s"], base, ">= 0.2x",
+                         r["rate_vs_baseline"] is not None and r["rate_vs_baseline"] >= 0.2))
+        rows.append(_row("completed", "end-to-end p50", "ms", _get(r, "latency.p50_ms"),
+                         _get(r, "baseline_broker.latency.p50_ms")))
+        rows.append(_row("completed", "end-to-end p99", "ms", _get(r, "latency.p99_ms"),
+                         _get(r, "baseline_broker.latency.p99_ms")))
+        rows.append(_row("completed", "lost", "msgs", r["lost"], 0, "0", r["lost"] == 0))
+    if r := results.get("heartbeats"):
+        rows.append(_row("heartbeats", "heartbeats recorded", "/s", _get(r, "fleet.heartbeats_per_s"),
+                         _get(r, "fleet.heartbeats_sent_per_s"), "keeps up",
+                         not _get(r, "fleet.saturated")))
+        rows.append(_row("heartbeats", "heartbeat lag p99", "ms", _get(r, "fleet.heartbeat_lag.p99_ms"),
+                         _get(r, "broker_baseline.paced_at_heartbeat_rate.latency.p99_ms")))
+    if r := results.get("webhooks"):
+        rows.append(_row("webhooks", "deliveries", "/s", _get(r, "dispatcher.rate_per_s"),
+                         _get(r, "baseline_bare_http.rate_per_s")))
+        rows.append(_row("webhooks", "delivery p99", "ms", _get(r, "dispatcher.latency.p99_ms"),
+                         _get(r, "baseline_bare_http.latency.p99_ms")))
+    if r := results.get("realtime"):
+        scenarios = {s["scenario"]: s for s in r.get("scenarios", [])}
+        bare, one = scenarios.get("bare-socketio", {}), scenarios.get("realtime-1", {})
+        rows.append(_row("realtime", "push p50", "ms", one.get("p50_ms"), bare.get("p50_ms")))
+        rows.append(_row("realtime", "push p99", "ms", one.get("p99_ms"), bare.get("p99_ms")))
+        if broker := scenarios.get("broker-only"):
+            rows.append(_row("realtime", "push p99 vs broker alone", "ms", one.get("p99_ms"), broker.get("p99_ms")))
+        rows.append(_row("realtime", "missed deliveries", "msgs", one.get("missing"), bare.get("missing"), "0",
+                         one.get("missing") == 0 if one else None))
+    if r := results.get("failover"):
+        rows.append(_row("failover", "kill -> sessions back", "s", r.get("recovered_after_s"),
+                         r.get("offline_timeout_s")))
+    return rows
+
+
+def assemble(results: dict, errors: dict, conditions: dict, command: str) -> dict:
+    rows = headlines(results)
+    goals = [row for row in rows if row["met"] is not None]
+    return {"benchmark": "platform", "command": command, "conditions": conditions,
+            "goals_met": all(row["met"] for row in goals) if goals and not errors else False,
+            "headlines": rows, "errors": errors, "parts": results}
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.2f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def table(report: dict) -> str:
+    header = ("part", "figure", "measured", "baseline", "ratio", "goal", "met")
+    lines = [[row["part"], f"{row['figure']} ({row['unit']})", _cell(row["measured"]), _cell(row["baseline"]),
+              _cell(row["ratio"]), row["goal"] or "", {True: "yes", False: "NO", None: ""}[row["met"]]]
+             for row in report["headlines"]]
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *lines)]
+    out = ["  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+           for cells in [header, *lines]]
+    c = report["conditions"]
+    out.append(f"\nmachine: {c.get('cpus')} cores; load average (1m) at start {c['load_average_at_start']['1m']}, "
+               f"at end {c.get('load_average_at_end', {}).get('1m')}")
+    for name, error in report["errors"].items():
+        out.append(f"part {name} failed: {error}")
+    return "\n".join(out)

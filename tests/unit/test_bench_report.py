@@ -1,0 +1,97 @@
+"""The bench's arithmetic and report (bench/suite): percentiles, ratios, headlines, the table.
+The bench itself is not run by the test suite (`make bench`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+from suite.report import assemble, headlines, table  # noqa: E402
+from suite.stats import latency_summary, percentile, rate, ratio  # noqa: E402
+
+pytestmark = pytest.mark.unit
+
+CONDITIONS = {"cpus": 2, "started_at": "20260101T000000", "load_average_at_start": {"1m": 1.5},
+              "load_average_at_end": {"1m": 2.5}}
+
+
+def test_percentile_is_the_nearest_rank():
+    values = list(range(1, 101))
+    assert percentile(values, 50) == 50
+    assert percentile(values, 99) == 99
+    assert percentile(values, 100) == 100
+    assert percentile([7.0], 99) == 7.0
+    assert percentile([3, 1, 2], 50) == 2  # unordered input
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_latency_summary_is_in_milliseconds():
+    summary = latency_summary([0.001, 0.002, 0.003, 0.004])
+    assert summary == {"count": 4, "p50_ms": 2.0, "p90_ms": 4.0, "p99_ms": 4.0, "max_ms": 4.0, "mean_ms": 2.5}
+    assert latency_summary([]) == {"count": 0}
+
+
+def test_rate_and_ratio_survive_missing_figures():
+    assert rate(300, 30) == 10.0
+    assert rate(5, 0) == 0.0
+    assert ratio(50, 100) == 0.5
+    assert ratio(0, 100) == 0.0
+    assert ratio(None, 100) is None
+    assert ratio(5, 0) is None
+
+
+def _sends(gateway_rate: float, gateway_p99: float) -> dict:
+    base_rate, base_p99 = 1000.0, 40.0
+    return {"gateway": {"rate_per_s": gateway_rate, "latency": {"p50_ms": 10.0, "p99_ms": gateway_p99}},
+            "baseline_bare_publish": {"rate_per_s": base_rate, "latency": {"p50_ms": 5.0, "p99_ms": base_p99}},
+            "throughput_vs_baseline": ratio(gateway_rate, base_rate), "p99_vs_baseline": ratio(gateway_p99, base_p99),
+            "goal": {}}
+
+
+def test_goals_are_judged_against_the_same_run_baseline():
+    met = headlines({"sends": _sends(600.0, 70.0)})
+    assert [(r["figure"], r["met"]) for r in met] == [
+        ("accepted sends", True), ("accepted p50", None), ("accepted p99", True)]
+    missed = headlines({"sends": _sends(400.0, 90.0)})
+    assert [r["met"] for r in missed if r["met"] is not None] == [False, False]
+    assert missed[0]["ratio"] == 0.4
+
+
+def test_a_lost_message_misses_the_completed_goal():
+    completed = {"rate_per_s": 300.0, "latency": {"p50_ms": 100.0, "p99_ms": 300.0}, "lost": 1,
+                 "rate_vs_baseline": 0.3, "baseline_broker": {"rate_per_s": 1000.0, "latency": {}}}
+    rows = {r["figure"]: r for r in headlines({"completed": completed})}
+    assert rows["completed sends"]["met"] is True
+    assert rows["lost"]["met"] is False
+
+
+def test_report_keeps_conditions_and_errors_and_prints_a_table():
+    report = assemble({"sends": _sends(600.0, 70.0)}, {"webhooks": "TimeoutError: x"}, CONDITIONS, "make bench")
+    assert report["conditions"]["load_average_at_start"] == {"1m": 1.5}
+    assert report["goals_met"] is False  # a part failed
+    text = table(report)
+    assert "accepted sends (/s)" in text and "1,000.0" in text and "0.60" in text
+    assert "load average (1m) at start 1.5, at end 2.5" in text
+    assert "part webhooks failed: TimeoutError: x" in text
+    clean = assemble({"sends": _sends(600.0, 70.0)}, {}, CONDITIONS, "make bench")
+    assert clean["goals_met"] is True
+
+
+def test_handler_times_come_from_the_services_metrics():
+    from suite.service_metrics import handler_times
+
+    text = "\n".join([
+        "# HELP wagw_broker_handler_duration_seconds Time spent handling one message",
+        'wagw_broker_handler_duration_seconds_bucket{le="0.005",queue="a.sends.1"} 2.0',
+        'wagw_broker_handler_duration_seconds_count{queue="a.sends.1"} 4.0',
+        'wagw_broker_handler_duration_seconds_sum{queue="a.sends.1"} 0.5',
+        'wagw_broker_handler_duration_seconds_count{queue="idle"} 0.0',
+        'wagw_broker_handler_duration_seconds_sum{queue="idle"} 0.0',
+    ])
+    assert handler_times(text) == {"a.sends.1": {"handled": 4, "mean_ms": 125.0},
+                                   "idle": {"handled": 0, "mean_ms": None}}
