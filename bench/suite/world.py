@@ -13,8 +13,8 @@ from harness.flows import wait_until
 from harness.infra import create_vhost, delete_vhost
 from harness.platform_run import PlatformRun
 from harness.tiers import set_tier
+from wagw_common.services import SERVICES
 
-SERVICES = ("gateway", "session-orchestrator", "worker-registry", "webhook-dispatcher", "realtime")
 # The bench sends far faster than any tier may: the gateway's limits are lifted (as the e2e tests do),
 # so the figures measure the work, not the rate limiter refusing it.
 UNLIMITED = {"RATE_LIMIT_USER_PER_MINUTE": "100000000", "RATE_LIMIT_API_KEY_PER_MINUTE": "100000000",

@@ -8,17 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pymongo
+from wagw_common.services import SERVICES
 
 from .infra import MONGO_URI, REPO, Vhost, private_redis_url
 from .processes import ServiceProcess, free_port
 
-SERVICES = {
-    "gateway": "wagw_gateway",
-    "session-orchestrator": "wagw_session_orchestrator",
-    "worker-registry": "wagw_worker_registry",
-    "webhook-dispatcher": "wagw_webhook_dispatcher",
-    "realtime": "wagw_realtime",
-}
 JWT_SECRET = "test-secret-" + "x" * 32
 
 

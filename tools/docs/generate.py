@@ -23,8 +23,9 @@ from marshmallow import fields as mf
 from marshmallow import validate as mv
 
 from wagw_common.contracts import CATALOG, Kind
+from wagw_common.services import SERVICES as PLATFORM_SERVICES
 from wagw_common.settings import variables_of
-from metrics_doc import SERVICES as PLATFORM_SERVICES, metrics_reference  # beside this script
+from metrics_doc import metrics_reference  # beside this script
 from worker_protocol_doc import asyncapi_yaml  # beside this script
 
 ROOT = Path(__file__).resolve().parents[2]

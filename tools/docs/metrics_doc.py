@@ -7,14 +7,8 @@ from __future__ import annotations
 import importlib
 
 from prometheus_client import REGISTRY
+from wagw_common.services import SERVICES
 
-SERVICES = {
-    "gateway": "wagw_gateway",
-    "session-orchestrator": "wagw_session_orchestrator",
-    "worker-registry": "wagw_worker_registry",
-    "webhook-dispatcher": "wagw_webhook_dispatcher",
-    "realtime": "wagw_realtime",
-}
 EVERY_SERVICE = "every service"
 
 
