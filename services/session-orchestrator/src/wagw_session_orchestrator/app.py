@@ -78,8 +78,11 @@ async def wire(res: Resources) -> list[Subscription]:
                                     sessions=sessions, messages=messages),
             "message.get": partial(message_commands.when_message_requested_return_it, messages=messages),
         }),
-        # One session's sends one after another, in the order they were accepted (see topology).
-        *(Subscription(shard, {"message.send": send}, serialize_by=_session_of) for shard in ORCHESTRATOR_SENDS),
+        # One session's sends one after another, in the order they were accepted (see topology). A
+        # redelivered send meets its own stored message (the id is the key) and only finishes what the
+        # first delivery left undone, so these skip the inbox and its two database round trips.
+        *(Subscription(shard, {"message.send": send}, serialize_by=_session_of, use_inbox=False)
+          for shard in ORCHESTRATOR_SENDS),
         # Applied in the order the worker sent them (single active consumer, then one at a time per
         # session). A redelivery (a crash before the ack) repeats a report already applied, which
         # the lifecycle turns into a no-op, so these skip the inbox and its two database round trips.
@@ -90,12 +93,14 @@ async def wire(res: Resources) -> list[Subscription]:
             "worker.session.status": partial(worker_reports.when_worker_reports_session_status_apply_it, **on_sessions,
                                              messages=messages, message_relay=message_relay, routes=routes),
         }, serialize_by=_session_of, use_inbox=False),
+        # Idempotent by themselves, so no inbox either: a status step moves forward only, and is kept
+        # once in the timeline; an inbound message's id is derived from WhatsApp's, so it is stored once.
         Subscription(ORCHESTRATOR_WORKER_UPLINK, {
             "worker.message.status": partial(worker_reports.when_worker_reports_message_status_record_it, **on_messages,
                                              sessions=sessions),
             "worker.message.inbound": partial(worker_reports.when_worker_receives_message_store_it,
                                               **on_messages, sessions=sessions),
-        }),
+        }, use_inbox=False),
         Subscription(ORCHESTRATOR_FLEET_EVENTS, {
             "worker.online": partial(failover.when_worker_came_online_place_waiting, **on_sessions, rpc=res.rpc,
                                      routes=routes),

@@ -56,7 +56,7 @@ def _handlers(deps: Deps, names: dict[str, Any]) -> dict[str, Any]:
 
 async def wire(res: Resources, app: web.Application) -> list[Subscription]:
     settings: Settings = res.settings
-    endpoints, deliveries = EndpointsStore(res.db), DeliveriesStore(res.db)
+    endpoints, deliveries = EndpointsStore(res.db, res.redis), DeliveriesStore(res.db)
     await endpoints.ensure_indexes()
     await deliveries.ensure_indexes()
     res.state_metrics.add("webhooks", gauges.probe(endpoints.collection, deliveries.collection))
@@ -69,7 +69,8 @@ async def wire(res: Resources, app: web.Application) -> list[Subscription]:
         endpoints=endpoints, deliveries=deliveries, jobs=jobs,
         events=WebhookEvents(res.broker, endpoints.collection, deliveries.collection),
         post=partial(post_signed, app[HTTP_CLIENT], settings.allowed_destinations, timeout=settings.webhook_timeout),
-        screen=partial(registration_refusal, resolver=screen), gate=EndpointGate(settings.endpoint_concurrency),
+        screen=partial(registration_refusal, resolver=screen),
+        gate=EndpointGate(settings.endpoint_concurrency, waiting_room=settings.delivery_concurrency),
         policy=policy, attempt_timeout=settings.webhook_timeout, disable_after=settings.disable_after,
         secret_overlap=settings.secret_overlap,
     )
@@ -93,8 +94,10 @@ async def wire(res: Resources, app: web.Application) -> list[Subscription]:
             "webhook.delivery.get": deliveries_h.when_delivery_requested_return_it,
             "webhook.delivery.redeliver": deliveries_h.when_redelivery_requested_start_again,
         })),
+        # A redelivered event finds its deliveries again (their ids derive from the event's) and only
+        # re-queues those whose first attempt never started: idempotent, so no inbox write per event.
         Subscription(topology.WEBHOOK_EVENTS, {t: partial(deliveries_h.when_domain_event_occurred_queue_deliveries,
-                                                          deps=deps) for t in DELIVERABLE_EVENTS}),
+                                                          deps=deps) for t in DELIVERABLE_EVENTS}, use_inbox=False),
         # The attempt handler is idempotent by itself (guarded updates), so no inbox write per job.
         Subscription(topology.WEBHOOK_DELIVERIES, {DELIVERY_JOB: partial(
             deliveries_h.when_delivery_job_received_attempt_it, deps=deps)},
