@@ -1,5 +1,6 @@
 """Webhook endpoints in the dispatcher's own database. Every state change that others must hear
-about carries its event in the same single-document update (the `outbox` array)."""
+about carries its event in the same single-document update (the `outbox` array). Every write that
+may change which endpoints match an event tells the matching cache (endpoint_cache.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,15 @@ from wagw_common.outbox import FIELD as OUTBOX
 from wagw_common.outbox import push
 from wagw_common.storage import utc_now
 
+from .endpoint_cache import Endpoints, MatchingEndpointsCache
+
 ENDPOINT_ID_PREFIX = "wh_"
 # A tenant's endpoints are listed in full; the bound keeps one query cheap however many exist.
 MAX_LISTED = 500
 AFTER = ReturnDocument.AFTER
+# What the fan-out needs of a candidate (fanout.endpoint_wants, DeliveriesStore.create_once): the
+# cached copies hold no secret, and stay small.
+MATCHING_FIELDS = {"tenant_id": 1, "enabled": 1, "session_id": 1, "events": 1}
 
 
 def new_endpoint_id() -> str:
@@ -57,8 +63,14 @@ def endpoint_view(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 class EndpointsStore:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase, redis=None):
+        """Without `redis`, every match read goes to MongoDB (no cache)."""
         self.collection = db["webhook_endpoints"]
+        self.cache = MatchingEndpointsCache(redis) if redis is not None else None
+
+    async def _changed(self, tenant_id: str) -> None:
+        if self.cache is not None:
+            await self.cache.changed(tenant_id)
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("tenant_id", ASCENDING), ("created_at", ASCENDING)])
@@ -66,6 +78,7 @@ class EndpointsStore:
 
     async def add(self, doc: dict[str, Any]) -> None:
         await self.collection.insert_one(doc)
+        await self._changed(doc["tenant_id"])
 
     async def get(self, endpoint_id: str) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": endpoint_id})
@@ -78,18 +91,31 @@ class EndpointsStore:
         cursor = self.collection.find({"tenant_id": tenant_id}).sort("created_at", ASCENDING).limit(MAX_LISTED)
         return await cursor.to_list(None)
 
-    async def enabled_for_tenant(self, tenant_id: str) -> list[dict[str, Any]]:
-        cursor = self.collection.find({"tenant_id": tenant_id, "enabled": True}).limit(MAX_LISTED)
+    async def enabled_for_tenant(self, tenant_id: str) -> Endpoints:
+        """The tenant's enabled endpoints, MATCHING_FIELDS only, for matching an event: from the cache
+        when it is current. Shared between reads: do not modify. An attempt reads its endpoint by id."""
+        if self.cache is None:
+            return await self._enabled_for_tenant(tenant_id)
+        return await self.cache.read(tenant_id, lambda: self._enabled_for_tenant(tenant_id))
+
+    async def _enabled_for_tenant(self, tenant_id: str) -> Endpoints:
+        cursor = self.collection.find({"tenant_id": tenant_id, "enabled": True}, MATCHING_FIELDS).limit(MAX_LISTED)
         return await cursor.to_list(None)
 
     async def update(self, tenant_id: str, endpoint_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
-        return await self.collection.find_one_and_update(
+        doc = await self.collection.find_one_and_update(
             {"_id": endpoint_id, "tenant_id": tenant_id}, {"$set": {**changes, "updated_at": utc_now()}},
             return_document=AFTER)
+        if doc is not None:
+            await self._changed(tenant_id)
+        return doc
 
     async def delete(self, tenant_id: str, endpoint_id: str) -> bool:
         result = await self.collection.delete_one({"_id": endpoint_id, "tenant_id": tenant_id})
-        return result.deleted_count == 1
+        if result.deleted_count != 1:
+            return False
+        await self._changed(tenant_id)
+        return True
 
     async def rotate_secret(self, doc: dict[str, Any], new_secret: str, overlap_until: datetime) -> dict[str, Any] | None:
         """Compare-and-set on the current secret: of two concurrent rotations, one wins."""
@@ -97,9 +123,13 @@ class EndpointsStore:
         kept = [p for p in doc.get("previous_secrets", []) if p["expires_at"] > now]
         if overlap_until > now:
             kept.append({"secret": doc["secret"], "expires_at": overlap_until})
-        return await self.collection.find_one_and_update(
+        rotated = await self.collection.find_one_and_update(
             {"_id": doc["_id"], "tenant_id": doc["tenant_id"], "secret": doc["secret"]},
             {"$set": {"secret": new_secret, "previous_secrets": kept, "updated_at": now}}, return_document=AFTER)
+        # Matching reads no secret; bumped anyway, so no cached copy ever outlives an endpoint's change.
+        if rotated is not None:
+            await self._changed(rotated["tenant_id"])
+        return rotated
 
     async def disable(self, endpoint_id: str, *, reason: str, message: str, event: dict[str, Any],
                       tenant_id: str | None = None, failing_before: datetime | None = None) -> dict[str, Any] | None:
@@ -111,18 +141,25 @@ class EndpointsStore:
         if failing_before is not None:
             query["failing_since"] = {"$lte": failing_before}
         now = utc_now()
-        return await self.collection.find_one_and_update(
+        disabled = await self.collection.find_one_and_update(
             query, {"$set": {"enabled": False, "disabled_reason": reason, "disabled_message": message,
                              "disabled_at": now, "updated_at": now}, "$push": push(event)}, return_document=AFTER)
+        if disabled is not None:
+            await self._changed(disabled["tenant_id"])
+        return disabled
 
     async def enable(self, tenant_id: str, endpoint_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
         """Enable a disabled endpoint, forgetting its failure streak; None if it was not disabled."""
-        return await self.collection.find_one_and_update(
+        enabled = await self.collection.find_one_and_update(
             {"_id": endpoint_id, "tenant_id": tenant_id, "enabled": False},
             {"$set": {"enabled": True, "disabled_reason": None, "disabled_message": None, "disabled_at": None,
                       "failing_since": None, "last_error": None, "updated_at": utc_now()}, "$push": push(event)},
             return_document=AFTER)
+        if enabled is not None:
+            await self._changed(tenant_id)
+        return enabled
 
+    # note_failure and note_success change no field matching reads: no cache bump (they run per attempt).
     async def note_failure(self, endpoint_id: str, at: datetime, error: str | None) -> dict[str, Any] | None:
         """Start the failure streak if none is running; returns the endpoint as it is now."""
         started = await self.collection.find_one_and_update(
