@@ -127,7 +127,8 @@ async def test_a_job_that_recorded_its_attempt_but_lost_the_next_one_queues_it_w
 
 async def test_a_busy_endpoint_puts_the_job_off_without_an_attempt(world):
     deps, delivery = world["deps"], world["delivery"]
-    with deps.gate.enter(delivery["endpoint_id"]), deps.gate.enter(delivery["endpoint_id"]):
+    deps.gate.patience = 0.05
+    async with deps.gate.enter(delivery["endpoint_id"]), deps.gate.enter(delivery["endpoint_id"]):
         await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
     assert world["jobs"].queued == [("put_off", delivery["_id"], 1, 1)] and world["posted"] == []
     assert (await deps.deliveries.get(delivery["_id"]))["cycle_attempts"] == 0

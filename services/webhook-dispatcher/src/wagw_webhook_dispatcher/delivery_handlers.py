@@ -84,7 +84,7 @@ async def when_delivery_job_received_attempt_it(envelope: Envelope, *, deps: Dep
     if job["deferrals"] >= MAX_DEFERRALS:
         log.warning("webhook.job_put_off_too_often", delivery_id=delivery["_id"], deferrals=job["deferrals"])
         return
-    with deps.gate.enter(endpoint["_id"]) as entered:
+    async with deps.gate.enter(endpoint["_id"]) as entered:
         if not entered:
             delay = await deps.jobs.put_off(job, subject=endpoint["_id"])
             DEFERRED.inc()
