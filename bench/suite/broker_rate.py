@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import uuid
 
 import aio_pika
 from harness.infra import create_vhost, delete_vhost
 
-from .stats import latency_summary, rate
+from .cpu_window import CpuWindow
+from .stats import cpu_per_item, latency_summary, rate
 
 QUEUE = "bench.broker-rate"
 
@@ -48,11 +50,15 @@ async def publish_consume(count: int, *, in_flight: int = 100, prefetch: int = 3
                     routing_key=QUEUE, mandatory=True)
 
         started = time.perf_counter()
-        await asyncio.gather(*(publish(n) for n in range(count)))
-        await asyncio.wait_for(done.wait(), 120)
+        # The publishing and consuming client (this process) and the broker: all the work a message costs here.
+        with CpuWindow({"client": os.getpid()}) as cpu:
+            await asyncio.gather(*(publish(n) for n in range(count)))
+            await asyncio.wait_for(done.wait(), 120)
         elapsed = time.perf_counter() - started
     finally:
         await connection.close()
         await delete_vhost(vhost)
-    return {"messages": count, "in_flight": in_flight, "seconds": round(elapsed, 2), "rate_per_s": rate(count, elapsed),
-            "latency": latency_summary(latencies)}
+    per_second = rate(count, elapsed)
+    return {"messages": count, "in_flight": in_flight, "seconds": round(elapsed, 2), "rate_per_s": per_second,
+            "latency": latency_summary(latencies), "cpu_percent_of_one_core": cpu.result,
+            "cpu_per_message": cpu_per_item(cpu.result, per_second)}

@@ -15,7 +15,7 @@ from harness.api import GatewayClient
 from .broker_rate import publish_consume
 from .cpu_window import CpuWindow
 from .service_metrics import platform_handler_times
-from .stats import latency_summary, rate, ratio
+from .stats import cpu_per_item, latency_summary, rate, ratio
 from .timed_sink import TimedSink
 from .world import platform, tenant_with_sessions
 
@@ -97,6 +97,8 @@ async def sustained_sends(args, log_dir: Path) -> dict:
         "lost": len(accepted) - len(completed), "no_webhook": len(no_webhook),
         "history_not_sent": len(not_sent_in_history), "webhook_duplicates": sink.duplicates,
         "refused": refused, "drained_after_s": round(drained_after, 1), "cpu_percent_of_one_core": cpu.result,
+        # Every service, the simulated worker and the servers (not the load generator and its sink).
+        "cpu_per_message": cpu_per_item(cpu.result, rate(len(in_window), args.completed_seconds)),
         "handler_times": handlers,
     }
 

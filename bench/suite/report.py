@@ -31,6 +31,10 @@ def headlines(results: dict) -> list[dict]:
         rows.append(_row("sends", "accepted p50", "ms", _get(gw, "latency.p50_ms"), _get(base, "latency.p50_ms")))
         rows.append(_row("sends", "accepted p99", "ms", _get(gw, "latency.p99_ms"), _get(base, "latency.p99_ms"),
                          "<= 2x", r["p99_vs_baseline"] is not None and r["p99_vs_baseline"] <= 2.0))
+        rows.append(_row("sends", "gateway CPU per send", "ms", _get(gw, "cpu_per_send.ms_by_process.gateway"),
+                         _get(base, "cpu_per_send.ms_by_process.server")))
+        rows.append(_row("sends", "platform CPU per send", "ms", _get(gw, "cpu_per_send.total_ms"),
+                         _get(base, "cpu_per_send.total_ms")))
     if r := results.get("completed"):
         base = r["baseline_broker"]["rate_per_s"]
         rows.append(_row("completed", "completed sends", "/s", r["rate_per_s"], base, ">= 0.2x",
@@ -40,6 +44,10 @@ def headlines(results: dict) -> list[dict]:
         rows.append(_row("completed", "end-to-end p99", "ms", _get(r, "latency.p99_ms"),
                          _get(r, "baseline_broker.latency.p99_ms")))
         rows.append(_row("completed", "lost", "msgs", r["lost"], 0, "0", r["lost"] == 0))
+        rows.append(_row("completed", "CPU per message", "ms", _get(r, "cpu_per_message.total_ms"),
+                         _get(r, "baseline_broker.cpu_per_message.total_ms")))
+        rows.append(_row("completed", "all cores busy at", "/s", _get(r, "cpu_per_message.ceiling_per_s"),
+                         _get(r, "baseline_broker.cpu_per_message.ceiling_per_s")))
     if r := results.get("heartbeats"):
         rows.append(_row("heartbeats", "heartbeats recorded", "/s", _get(r, "fleet.heartbeats_per_s"),
                          _get(r, "fleet.heartbeats_sent_per_s"), "keeps up",

@@ -39,3 +39,16 @@ def ratio(measured: float | None, baseline: float | None) -> float | None:
 def load_average() -> dict:
     one, five, fifteen = os.getloadavg()
     return {"1m": round(one, 2), "5m": round(five, 2), "15m": round(fifteen, 2)}
+
+
+def cpu_per_item(cpu_percent: dict[str, float | None], per_second: float) -> dict:
+    """The CPU each process spent per item (a send, a message), from its share of one core over a window
+    in which `per_second` items were done; and the rate at which the machine's every core would be busy
+    doing that work alone (`ceiling_per_s`), the bound no tuning of concurrency can pass."""
+    if not per_second:
+        return {"ms_by_process": {}, "total_ms": None, "ceiling_per_s": None}
+    by_process = {name: round(10 * share / per_second, 3) for name, share in cpu_percent.items() if share is not None}
+    total = round(sum(by_process.values()), 3)
+    cores = os.cpu_count() or 1
+    return {"ms_by_process": by_process, "total_ms": total,
+            "ceiling_per_s": round(cores * 1000 / total, 1) if total else None}

@@ -56,7 +56,8 @@ def _sends(gateway_rate: float, gateway_p99: float) -> dict:
 def test_goals_are_judged_against_the_same_run_baseline():
     met = headlines({"sends": _sends(600.0, 70.0)})
     assert [(r["figure"], r["met"]) for r in met] == [
-        ("accepted sends", True), ("accepted p50", None), ("accepted p99", True)]
+        ("accepted sends", True), ("accepted p50", None), ("accepted p99", True),
+        ("gateway CPU per send", None), ("platform CPU per send", None)]
     missed = headlines({"sends": _sends(400.0, 90.0)})
     assert [r["met"] for r in missed if r["met"] is not None] == [False, False]
     assert missed[0]["ratio"] == 0.4
@@ -68,6 +69,16 @@ def test_a_lost_message_misses_the_completed_goal():
     rows = {r["figure"]: r for r in headlines({"completed": completed})}
     assert rows["completed sends"]["met"] is True
     assert rows["lost"]["met"] is False
+
+
+def test_cpu_per_item_adds_up_each_process_share_and_bounds_the_rate(monkeypatch):
+    from suite import stats
+
+    monkeypatch.setattr(stats.os, "cpu_count", lambda: 2)
+    figures = stats.cpu_per_item({"gateway": 50.0, "broker": 30.0, "gone": None}, 100.0)
+    # 50 % of a core at 100 sends/s is 5 ms a send; 8 ms in all: two busy cores do 250 a second.
+    assert figures == {"ms_by_process": {"gateway": 5.0, "broker": 3.0}, "total_ms": 8.0, "ceiling_per_s": 250.0}
+    assert stats.cpu_per_item({"gateway": 50.0}, 0.0)["total_ms"] is None
 
 
 def test_report_keeps_conditions_and_errors_and_prints_a_table():
