@@ -134,9 +134,11 @@ class InMemoryMessages:
         doc = await self.get(message_id)
         return doc if doc and doc["tenant_id"] == tenant_id else None
 
-    async def advance(self, message, status, step, entry):
+    async def advance(self, message, status, step, entry, *, reported_by=None):
         doc = self.docs.get(message["_id"])
         if doc is None or doc["status"] not in MESSAGE_PREDECESSORS[status]:
+            return None
+        if reported_by is not None and doc.get("routed_to") not in (None, reported_by):
             return None
         doc["status"] = status
         doc["timeline"] = [*doc["timeline"], step]

@@ -10,6 +10,7 @@ from wagw_common.errors import Conflict, LimitExceeded, NotFound, Unavailable
 from wagw_session_orchestrator import message_commands as mc
 from wagw_session_orchestrator import session_commands as sc
 from wagw_session_orchestrator import worker_reports as wr
+from wagw_session_orchestrator.known_messages import KnownMessages
 from wagw_session_orchestrator.messages_store import inbound_message_id
 
 pytestmark = [pytest.mark.unit, pytest.mark.asyncio]
@@ -216,6 +217,66 @@ async def test_a_sent_report_overtaken_by_a_receipt_still_reaches_the_customer(d
     assert [s["status"] for s in messages.docs["m_4"]["timeline"]] == ["queued", "delivered", "sent", "read"]
     assert [t for t in relay.types() if t.startswith("message.")] == [
         "message.queued", "message.delivered", "message.sent", "message.read"]
+
+
+class _CountingReads:
+    """The in-memory store, counting the reads a report makes before it writes."""
+
+    def __init__(self, store):
+        self.store, self.reads = store, 0
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    async def get(self, message_id):
+        self.reads += 1
+        return await self.store.get(message_id)
+
+
+@pytest.mark.parametrize("order", [("sent", "delivered", "read"), ("delivered", "sent", "sent", "read")])
+async def test_reports_of_a_message_this_replica_stored_skip_reading_it_and_end_the_same(deps, routes, messages,
+                                                                                        relay, order):
+    sid = await _connected_session(deps, routes)
+    known = KnownMessages()
+    await mc.when_send_requested_store_and_route_it(
+        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_k", to="628111222333", type="text",
+            text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10, known=known)
+    counting = _CountingReads(messages)
+    for status in order:
+        await wr.when_worker_reports_message_status_record_it(
+            env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_k", status=status,
+                reason=None, at=datetime.now(timezone.utc)), messages=counting, relay=relay, broker=deps["broker"],
+            known=known)
+    steps = [s["status"] for s in messages.docs["m_k"]["timeline"]]
+    assert messages.docs["m_k"]["status"] == "read" and steps == ["queued", *dict.fromkeys(order)]
+    assert [t for t in relay.types() if t.startswith("message.")] == ["message.queued", *(f"message.{s}" for s in dict.fromkeys(order))]
+    # In order, no report reads the message; a step overtaken by a later one (and its duplicate) reads it.
+    assert counting.reads == (0 if order == ("sent", "delivered", "read") else 2)
+
+
+async def test_a_known_messages_report_from_a_worker_it_was_taken_from_changes_nothing(deps, routes, messages, relay):
+    sid = await _connected_session(deps, routes)
+    known = KnownMessages()
+    await mc.when_send_requested_store_and_route_it(
+        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_t", to="628111222333", type="text",
+            text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10, known=known)
+    messages.docs["m_t"]["routed_to"] = "worker-2"  # a failover handed it to another worker
+    await wr.when_worker_reports_message_status_record_it(
+        env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_t", status="sent",
+            reason=None, at=datetime.now(timezone.utc)), messages=messages, relay=relay, broker=deps["broker"],
+        known=known)
+    assert messages.docs["m_t"]["status"] == "queued" and "message.sent" not in relay.types()
+
+
+async def test_known_messages_keep_only_what_never_changes_and_forget_the_oldest():
+    known = KnownMessages(capacity=2)
+    base = {"tenant_id": TENANT, "session_id": "s_1", "chat": "62811@s.whatsapp.net", "status": "queued",
+            "routed_to": "worker-1", "timeline": []}
+    for message_id in ("m_1", "m_2", "m_3"):
+        known.remember({**base, "_id": message_id, "direction": "outbound"})
+    known.remember({**base, "_id": "m_in", "direction": "inbound"})
+    assert known.facts("m_1") is None and len(known) == 2
+    assert known.facts("m_3") == {"_id": "m_3", "tenant_id": TENANT, "session_id": "s_1", "chat": "62811@s.whatsapp.net"}
 
 
 async def test_inbound_message_is_stored_once(deps, routes, messages, relay):

@@ -19,6 +19,7 @@ from wagw_common.topology import (ORCHESTRATOR_COMMANDS, ORCHESTRATOR_FLEET_EVEN
 
 from . import clock, failover, gauges, message_commands, session_commands, session_control, worker_reports
 from . import held_expiry
+from .known_messages import KnownMessages
 from .messages_store import MessagesStore
 from .routing import SessionRoutes
 from .sessions_store import SessionsStore
@@ -49,8 +50,9 @@ async def wire(res: Resources) -> list[Subscription]:
 
     on_sessions = dict(sessions=sessions, relay=session_relay, broker=res.broker)
     on_messages = dict(messages=messages, relay=message_relay, broker=res.broker)
+    known = KnownMessages()  # what the sends stored, so their reports need not read it back
     send = partial(message_commands.when_send_requested_store_and_route_it, **on_messages, sessions=sessions,
-                   routes=routes, queue_limit=settings.send_queue_limit)
+                   routes=routes, queue_limit=settings.send_queue_limit, known=known)
     return [
         Subscription(ORCHESTRATOR_COMMANDS, {
             "session.create": partial(session_commands.when_session_create_requested_create_it, **on_sessions),
@@ -97,7 +99,7 @@ async def wire(res: Resources) -> list[Subscription]:
         # once in the timeline; an inbound message's id is derived from WhatsApp's, so it is stored once.
         Subscription(ORCHESTRATOR_WORKER_UPLINK, {
             "worker.message.status": partial(worker_reports.when_worker_reports_message_status_record_it, **on_messages,
-                                             sessions=sessions),
+                                             sessions=sessions, known=known),
             "worker.message.inbound": partial(worker_reports.when_worker_receives_message_store_it,
                                               **on_messages, sessions=sessions),
         }, use_inbox=False),

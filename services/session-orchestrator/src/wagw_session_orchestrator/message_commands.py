@@ -13,6 +13,7 @@ from wagw_common.outbox import OutboxRelay
 
 from . import clock, events
 from .jid import to_jid
+from .known_messages import KnownMessages
 from .lifecycle import CONNECTED, FAILED, QUEUED, RECONNECTING
 from .message_routing import fail, hand_to_worker
 from .messages_store import MessagesStore
@@ -59,7 +60,7 @@ async def _content(data: dict[str, Any], messages: MessagesStore) -> tuple[dict[
 
 async def when_send_requested_store_and_route_it(
     envelope: Envelope, *, sessions: SessionsStore, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
-    routes: SessionRoutes, queue_limit: int,
+    routes: SessionRoutes, queue_limit: int, known: KnownMessages | None = None,
 ) -> None:
     data = envelope.data
     session = await sessions.get_for_tenant(data["tenant_id"], data["session_id"])
@@ -104,6 +105,8 @@ async def when_send_requested_store_and_route_it(
             if not await messages.claim_route(existing["_id"], worker_id):
                 return  # a release handed it to the session's worker already
     else:
+        if known is not None:
+            known.remember(message)  # its status reports then skip reading it back
         await events.publish_outbox(relay, message["_id"], entries)
         if refusal:
             log.info("message.refused", message_id=message["_id"], reason=refusal)

@@ -58,12 +58,16 @@ class MessagesStore:
         return message if message is not None and message["tenant_id"] == tenant_id else None
 
     async def advance(self, message: dict[str, Any], status: str, step: dict[str, Any],
-                      entry: dict[str, Any]) -> dict[str, Any] | None:
+                      entry: dict[str, Any], *, reported_by: str | None = None) -> dict[str, Any] | None:
         """Move the message to `status` only if that is forward from where it is now; the guard is in
-        the update's filter, so a duplicate or out-of-order report changes nothing."""
+        the update's filter, so a duplicate or out-of-order report changes nothing. `reported_by`: only
+        if the message was handed to that worker, or to none yet."""
+        guard: dict[str, Any] = {"_id": message["_id"], "session_id": message["session_id"],
+                                 "status": {"$in": sorted(MESSAGE_PREDECESSORS[status])}}
+        if reported_by is not None:
+            guard["routed_to"] = {"$in": [None, reported_by]}
         return _without_outbox(await self.collection.find_one_and_update(
-            {"_id": message["_id"], "session_id": message["session_id"],
-             "status": {"$in": sorted(MESSAGE_PREDECESSORS[status])}},
+            guard,
             {"$set": {"status": status}, "$push": {"timeline": step, **outbox.push(entry)}},
             return_document=ReturnDocument.AFTER,
         ))

@@ -18,10 +18,11 @@ from .lifecycle import (
     CONNECTED, CONNECTING, DISCONNECTED, LOGGED_OUT, QR_REQUIRED, RECEIVED, RECONNECTING, can_move, is_live,
     FAILED, QUEUED, message_may_move, message_overtaken,
 )
+from .known_messages import KnownMessages
 from .message_routing import release_held
+from .messages_store import MessagesStore, inbound_message_id
 from .placement import stop_on
 from .routing import SessionRoutes
-from .messages_store import MessagesStore, inbound_message_id
 from .session_change import SessionChange, change_session
 from .sessions_store import SessionsStore
 
@@ -130,16 +131,37 @@ async def when_worker_reports_session_status_apply_it(
         await release_held(written["_id"], data["worker_id"], messages=messages, relay=message_relay, broker=broker)
 
 
+async def _advance_known(data: dict[str, Any], step: dict[str, Any], *, known: KnownMessages,
+                         messages: MessagesStore, relay: OutboxRelay, broker: Broker) -> bool:
+    """The common case in one round trip: a forward step of a message this replica stored or read
+    lately, reported by the worker it was handed to. False: take the full path."""
+    facts = known.facts(data["message_id"])
+    if facts is None or facts["session_id"] != data["session_id"] or step["status"] == FAILED:
+        return False  # a failure may come from a worker the session left: the full path asks the session
+    entry = events.message_status(broker, facts, status=step["status"], at=step["at"], reason=data["reason"])
+    if await messages.advance(facts, step["status"], step, entry, reported_by=data["worker_id"]) is None:
+        return False
+    await events.publish_outbox(relay, facts["_id"], [entry])
+    return True
+
+
 async def when_worker_reports_message_status_record_it(
     envelope: Envelope, *, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
-    sessions: SessionsStore | None = None,
+    sessions: SessionsStore | None = None, known: KnownMessages | None = None,
 ) -> None:
     data = envelope.data
     target = data["status"]
+    at = clock.to_stored_precision(data["at"])
+    step = {"status": target, "at": at, "reason": data["reason"]}
+    if known is not None and await _advance_known(data, step, known=known, messages=messages, relay=relay,
+                                                  broker=broker):
+        return
     message = await messages.get(data["message_id"])
     if message is None or message["session_id"] != data["session_id"] or message["direction"] != "outbound":
         log.warning("worker.status_for_unknown_message", message_id=data["message_id"], session_id=data["session_id"])
         return
+    if known is not None:
+        known.remember(message)
     if message.get("routed_to") not in (None, data["worker_id"]):
         # A worker the message was taken from (it died, the session moved) must not rewrite its history.
         log.warning("worker.status_from_unrouted_worker", message_id=message["_id"], worker_id=data["worker_id"],
@@ -153,9 +175,7 @@ async def when_worker_reports_message_status_record_it(
             log.info("worker.failure_from_former_worker", message_id=message["_id"], worker_id=data["worker_id"],
                      assigned_worker_id=session.get("worker_id"))
             return
-    at = clock.to_stored_precision(data["at"])
     entry = events.message_status(broker, message, status=target, at=at, reason=data["reason"])
-    step = {"status": target, "at": at, "reason": data["reason"]}
     if message_may_move(message["status"], target):
         if await messages.advance(message, target, step, entry) is not None:
             await events.publish_outbox(relay, message["_id"], [entry])
