@@ -8,8 +8,8 @@ Every queue dead-letters into `<queue>.dead-letter` (see topology.py). `replay` 
 the front of the platform: each is republished, with its properties, to its own queue through the
 default exchange (so only that queue gets it, not every subscriber of the event) and removed from the
 dead-letter queue only once the broker has confirmed the copy. A replayed message gets a fresh attempt
-budget; consumers are idempotent (the inbox), so replaying one that had in fact been handled is
-harmless. `--type` replays only one message type and leaves the others where they are. Uses AMQP_URL.
+budget; consumers are idempotent (the inbox, or handlers idempotent on their own ids), so replaying
+one that had in fact been handled is harmless. `--type` replays only one message type and leaves the others where they are. Uses AMQP_URL.
 Fix the cause first (a deployment, a dependency): a message that fails again returns to the
 dead-letter queue after BROKER_MAX_ATTEMPTS deliveries."""
 

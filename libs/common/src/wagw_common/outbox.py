@@ -3,7 +3,8 @@
 A state change and the events it causes are written in ONE single-document update (the events go
 into the document's `outbox` array), which MongoDB applies atomically. They are then published and
 pulled from the array. If the process dies in between, the relay loop republishes them later with
-the same envelope id, and consumers drop the duplicate through their inbox."""
+the same envelope id, and consumers drop the duplicate (through their inbox, or because their
+handlers are idempotent on the ids the event carries)."""
 
 from __future__ import annotations
 
