@@ -26,7 +26,7 @@ for path in (REPO / "tests", REPO / "bench", REPO / "bench" / "workers"):
 
 from suite import parts  # noqa: E402
 from suite.cancellable import run_cancellable  # noqa: E402
-from suite.report import assemble, table  # noqa: E402
+from suite.report import assemble, compare_with_earlier, table  # noqa: E402
 from suite.stats import load_average  # noqa: E402
 from wagw_common.logging import configure_logging  # noqa: E402
 
@@ -66,6 +66,19 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def earlier_reports(folder: Path) -> list[dict]:
+    """Every readable earlier `make bench` result (a broken or foreign file is skipped, not fatal)."""
+    found = []
+    for path in sorted(folder.glob("bench-*.json")):
+        try:
+            report = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(report, dict) and report.get("benchmark") == "platform":
+            found.append(report)
+    return found
+
+
 async def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     configure_logging("bench", "warning")
@@ -87,6 +100,7 @@ async def main(argv: list[str] | None = None) -> int:
     report = assemble(results, errors, conditions, command="make bench" + (f" ARGS='{' '.join(sys.argv[1:])}'"
                                                                            if sys.argv[1:] else ""))
     RESULTS.mkdir(parents=True, exist_ok=True)
+    compare_with_earlier(report, earlier_reports(RESULTS))
     path = RESULTS / f"bench-{stamp}.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
     try:

@@ -82,6 +82,28 @@ def assemble(results: dict, errors: dict, conditions: dict, command: str) -> dic
             "headlines": rows, "errors": errors, "parts": results}
 
 
+def compare_with_earlier(report: dict, earlier: list[dict]) -> None:
+    """Puts beside each headline the same figure from the newest earlier run that measured it (runs of
+    other code or other conditions too: the table shows where it comes from), so a run shows at once
+    whether it repeats the one before."""
+    newest_first = sorted(earlier, key=lambda r: r.get("conditions", {}).get("started_at", ""), reverse=True)
+    for row in report["headlines"]:
+        for other in newest_first:
+            match = next((r for r in other.get("headlines", []) if (r.get("part"), r.get("figure")) ==
+                          (row["part"], row["figure"]) and r.get("measured") is not None), None)
+            if match is not None:
+                row["previous"] = match["measured"]
+                row["previous_run"] = other["conditions"].get("started_at")
+                break
+
+
+def _change(row: dict) -> str:
+    previous, measured = row.get("previous"), row.get("measured")
+    if not previous or measured is None:
+        return ""
+    return f"{(measured / previous - 1) * 100:+.0f}%"
+
+
 def _cell(value) -> str:
     if value is None:
         return "-"
@@ -91,9 +113,10 @@ def _cell(value) -> str:
 
 
 def table(report: dict) -> str:
-    header = ("part", "figure", "measured", "baseline", "ratio", "goal", "met")
+    header = ("part", "figure", "measured", "baseline", "ratio", "goal", "met", "previous run", "change")
     lines = [[row["part"], f"{row['figure']} ({row['unit']})", _cell(row["measured"]), _cell(row["baseline"]),
-              _cell(row["ratio"]), row["goal"] or "", {True: "yes", False: "NO", None: ""}[row["met"]]]
+              _cell(row["ratio"]), row["goal"] or "", {True: "yes", False: "NO", None: ""}[row["met"]],
+              _cell(row.get("previous")), _change(row)]
              for row in report["headlines"]]
     widths = [max(len(str(c)) for c in column) for column in zip(header, *lines)]
     out = ["  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
@@ -101,6 +124,10 @@ def table(report: dict) -> str:
     c = report["conditions"]
     out.append(f"\nmachine: {c.get('cpus')} cores; load average (1m) at start {c['load_average_at_start']['1m']}, "
                f"at end {c.get('load_average_at_end', {}).get('1m')}")
+    runs = sorted({row["previous_run"] for row in report["headlines"] if row.get("previous_run")})
+    if runs:
+        out.append("previous run: the same figure in the newest earlier result in bench/results "
+                   f"({', '.join(f'bench-{r}.json' for r in runs)})")
     for name, error in report["errors"].items():
         out.append(f"part {name} failed: {error}")
     return "\n".join(out)

@@ -93,6 +93,21 @@ def test_report_keeps_conditions_and_errors_and_prints_a_table():
     assert clean["goals_met"] is True
 
 
+def test_each_figure_is_shown_beside_the_newest_earlier_run_that_measured_it():
+    from suite.report import compare_with_earlier
+
+    older = assemble({"sends": _sends(500.0, 70.0)}, {}, {**CONDITIONS, "started_at": "20261125T100000"}, "make bench")
+    newer = assemble({"sends": _sends(600.0, 70.0)}, {}, {**CONDITIONS, "started_at": "20261125T110000"}, "make bench")
+    other_part = assemble({}, {"sends": "boom"}, {**CONDITIONS, "started_at": "20261125T120000"}, "make bench")
+    report = assemble({"sends": _sends(660.0, 77.0)}, {}, CONDITIONS, "make bench")
+    compare_with_earlier(report, [older, other_part, newer])
+    rows = {r["figure"]: r for r in report["headlines"]}
+    assert rows["accepted sends"]["previous"] == 600.0 and rows["accepted sends"]["previous_run"] == "20261125T110000"
+    assert "previous" not in rows["gateway CPU per send"]  # never measured before: nothing to show
+    text = table(report)
+    assert "+10%" in text and "bench-20261125T110000.json" in text
+
+
 def test_handler_times_come_from_the_services_metrics():
     from suite.service_metrics import handler_times
 
