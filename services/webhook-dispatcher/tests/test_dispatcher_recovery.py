@@ -125,6 +125,27 @@ async def test_a_job_that_recorded_its_attempt_but_lost_the_next_one_queues_it_w
     assert len(jobs.queued) == 1
 
 
+async def test_a_success_ends_the_endpoints_failure_streak_and_writes_nothing_when_there_is_none(world):
+    deps, delivery, endpoint = world["deps"], world["delivery"], world["endpoint"]
+    world["answers"].append(500)
+    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    assert (await deps.endpoints.get(endpoint["_id"]))["failing_since"] is not None
+    await handlers.when_delivery_job_received_attempt_it(job(delivery, attempt=2), deps=deps)
+    assert (await deps.endpoints.get(endpoint["_id"]))["failing_since"] is None
+    second = await deps.deliveries.create_once(endpoint=endpoint, event_id="evt_2", event_type="message.sent",
+                                               payload={"type": "message.sent"})
+    writes: list[str] = []
+    note_success = deps.endpoints.note_success
+
+    async def counted(endpoint_id):
+        writes.append(endpoint_id)
+        await note_success(endpoint_id)
+
+    deps.endpoints.note_success = counted
+    await handlers.when_delivery_job_received_attempt_it(job(second), deps=deps)
+    assert (await deps.deliveries.get(second["_id"]))["status"] == "succeeded" and writes == []
+
+
 async def test_a_busy_endpoint_puts_the_job_off_without_an_attempt(world):
     deps, delivery = world["deps"], world["delivery"]
     deps.gate.patience = 0.05

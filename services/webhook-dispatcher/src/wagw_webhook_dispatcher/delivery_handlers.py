@@ -140,7 +140,11 @@ async def _settle(deps: Deps, envelope: Envelope, delivery: dict[str, Any], endp
 
 async def _note_endpoint_health(deps: Deps, endpoint: dict[str, Any], attempt: Attempt, *, gone: bool) -> None:
     if attempt.ok:
-        await deps.endpoints.note_success(endpoint["_id"])
+        # Only a streak seen when the attempt began is ended: a write per success otherwise. A streak
+        # another attempt starts meanwhile outlives this success, so it may look older than it is by
+        # at most one attempt's duration (WEBHOOK_TIMEOUT_SECONDS), against days before a disable.
+        if endpoint.get("failing_since") is not None:
+            await deps.endpoints.note_success(endpoint["_id"])
         return
     if gone:
         await _disable(deps, endpoint, "endpoint_gone", "the endpoint answered 410 Gone")
