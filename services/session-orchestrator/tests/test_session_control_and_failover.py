@@ -202,6 +202,29 @@ async def test_failover_moves_every_session_restores_it_and_releases_held_messag
     assert messages.docs["m_lost"]["status"] == "queued"
 
 
+async def test_a_send_held_just_as_its_session_came_back_is_released_by_the_send_itself(
+        deps, routes, broker, sessions, messages, connected, uplink):
+    """The send read RECONNECTING; before it stored the message, the CONNECTED report was applied and
+    its release found nothing held. The message must not wait for a next CONNECTED that may never come."""
+    sid = await connected("worker-1")
+    await failover.when_worker_left_move_its_sessions(
+        env("worker.offline", worker_id="worker-1", state="offline", reason="heartbeat timeout", session_ids=[sid]),
+        **deps, rpc=FakeRpc("worker-2"), routes=routes)
+    read_while_moving = sessions.get_for_tenant
+
+    async def stale_read(tenant_id, session_id):
+        seen = await read_while_moving(tenant_id, session_id)
+        await uplink(sid, "CONNECTED", worker_id="worker-2", phone="628123456789")  # lands right after the read
+        return seen
+
+    sessions.get_for_tenant = stale_read
+    await mc.when_send_requested_store_and_route_it(
+        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_race", to="628111222333", type="text",
+            text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10)
+    assert messages.docs["m_race"]["routed_to"] == "worker-2"
+    assert [d["message_id"] for d in _commands(broker, "worker-2", "worker.message.send")] == ["m_race"]
+
+
 async def test_failover_is_idempotent(deps, routes, broker, sessions, connected):
     sid = await connected("worker-1")
     event = env("worker.offline", worker_id="worker-1", state="offline", reason="heartbeat timeout", session_ids=[sid])

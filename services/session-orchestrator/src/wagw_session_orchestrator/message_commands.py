@@ -15,7 +15,7 @@ from . import clock, events
 from .jid import to_jid
 from .known_messages import KnownMessages
 from .lifecycle import CONNECTED, FAILED, QUEUED, RECONNECTING
-from .message_routing import fail, hand_to_worker
+from .message_routing import fail, hand_to_worker, release_held
 from .messages_store import MessagesStore
 from .routing import SessionRoutes
 from .sessions_store import SessionsStore
@@ -113,8 +113,21 @@ async def when_send_requested_store_and_route_it(
             return
     if disposition == "hold":
         log.info("message.held", message_id=message["_id"], session_id=message["session_id"])
+        await _release_if_connected_meanwhile(message["session_id"], sessions=sessions, messages=messages,
+                                              relay=relay, broker=broker)
         return
     await hand_to_worker(message, worker_id, messages=messages, relay=relay, broker=broker)
+
+
+async def _release_if_connected_meanwhile(session_id: str, *, sessions: SessionsStore, messages: MessagesStore,
+                                          relay: OutboxRelay, broker: Broker) -> None:
+    """The session may have come back between our read (RECONNECTING) and our insert: its CONNECTED
+    report then released the held messages without this one (that release's query ran before the
+    insert). Then this read, made after the insert, sees it CONNECTED, and releases it (claims keep
+    two releases from sending one message twice). Found by the failover test with two replicas."""
+    session = await sessions.get(session_id)
+    if session is not None and session["status"] == CONNECTED and session.get("worker_id"):
+        await release_held(session_id, session["worker_id"], messages=messages, relay=relay, broker=broker)
 
 
 async def when_history_requested_return_a_page(
