@@ -89,16 +89,17 @@ async def sustained_sends(args, log_dir: Path) -> dict:
     in_window = [m for m in completed if sink.arrivals[m] <= stop_at]
     no_webhook = [m for m in accepted if m not in sink.arrivals]
     not_sent_in_history = [m for m in accepted if statuses.get(m) not in DONE]
+    per_second = rate(len(in_window), args.completed_seconds)
     return {
         "seconds": args.completed_seconds, "senders_in_flight": args.in_flight, "sessions": len(sessions),
         "accepted": len(accepted), "completed": len(completed), "completed_in_window": len(in_window),
-        "rate_per_s": rate(len(in_window), args.completed_seconds),
+        "rate_per_s": per_second,
         "latency": latency_summary([sink.arrivals[m] - accepted[m][1] for m in completed]),
         "lost": len(accepted) - len(completed), "no_webhook": len(no_webhook),
         "history_not_sent": len(not_sent_in_history), "webhook_duplicates": sink.duplicates,
         "refused": refused, "drained_after_s": round(drained_after, 1), "cpu_percent_of_one_core": cpu.result,
         # Every service, the simulated worker and the servers (not the load generator and its sink).
-        "cpu_per_message": cpu_per_item(cpu.result, rate(len(in_window), args.completed_seconds)),
+        "cpu_per_message": cpu_per_item(cpu.result, per_second),
         "handler_times": handlers,
     }
 

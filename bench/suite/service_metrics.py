@@ -3,34 +3,22 @@ and the mean time a handler took (wagw_broker_handler_duration_seconds)."""
 
 from __future__ import annotations
 
-import re
+from harness.processes import ask_each
+from harness.scrape import parse
 
-import aiohttp
-
-_LINE = re.compile(r'^wagw_broker_handler_duration_seconds_(sum|count)\{[^}]*queue="([^"]+)"[^}]*\} (\S+)$')
+HANDLER_SECONDS = "wagw_broker_handler_duration_seconds"
 
 
 def handler_times(text: str) -> dict[str, dict]:
     """{queue: {"handled": n, "mean_ms": m}} from a Prometheus exposition."""
-    found: dict[str, dict[str, float]] = {}
-    for line in text.splitlines():
-        match = _LINE.match(line)
-        if match:
-            kind, queue, value = match.groups()
-            found.setdefault(queue, {})[kind] = float(value)
-    return {queue: {"handled": int(v.get("count", 0)),
-                    "mean_ms": round(1000 * v.get("sum", 0) / v["count"], 2) if v.get("count") else None}
-            for queue, v in sorted(found.items())}
+    _, samples = parse(text)
+    counts, sums = samples.get(HANDLER_SECONDS + "_count", {}), samples.get(HANDLER_SECONDS + "_sum", {})
+    found = {dict(labels)["queue"]: (int(count), sums.get(labels, 0.0)) for labels, count in counts.items()}
+    return {queue: {"handled": count, "mean_ms": round(1000 * seconds / count, 2) if count else None}
+            for queue, (count, seconds) in sorted(found.items())}
 
 
 async def platform_handler_times(run) -> dict[str, dict]:
-    """Every service's handler times, by service."""
-    out = {}
-    async with aiohttp.ClientSession() as http:
-        for name, process in run.services.items():
-            try:
-                async with http.get(process.url + "/metrics", timeout=aiohttp.ClientTimeout(total=5)) as response:
-                    out[name] = handler_times(await response.text())
-            except (aiohttp.ClientError, TimeoutError):
-                out[name] = {}
-    return out
+    """Every service's handler times, by service (empty for one that does not answer)."""
+    answers = await ask_each(run.services, "/metrics")
+    return {name: handler_times(text) if status == 200 else {} for name, (status, text) in answers.items()}

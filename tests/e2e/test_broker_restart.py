@@ -3,11 +3,11 @@ and the walking skeleton passes again afterwards."""
 
 import asyncio
 
-import aiohttp
 import pytest
 
 from harness.flows import wait_until, walking_skeleton
 from harness.infra import rabbitmqctl
+from harness.processes import ask_each
 from wagw_common.broker import Broker
 from wagw_common.rpc import RpcClient
 
@@ -15,15 +15,7 @@ pytestmark = pytest.mark.e2e
 
 
 async def _readiness(platform) -> dict[str, int]:
-    statuses = {}
-    async with aiohttp.ClientSession() as http:
-        for name, service in platform.services.items():
-            try:
-                async with http.get(service.url + "/readyz", timeout=aiohttp.ClientTimeout(total=5)) as r:
-                    statuses[name] = r.status
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                statuses[name] = 0
-    return statuses
+    return {name: status for name, (status, _) in (await ask_each(platform.services, "/readyz")).items()}
 
 
 async def test_services_survive_a_broker_restart(platform):

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.flows import wait_until
+from harness.scrape import scrape, total
 from wagw_common.contracts import CATALOG
 from wagw_common.topology import SERVICE_QUEUES, QueueSpec
 
@@ -91,16 +92,10 @@ def draw_bodies(queue: QueueSpec) -> list[bytes]:
     return bodies
 
 
-async def _outcomes(url: str, queue: str) -> dict[str, float]:
+async def _dead_lettered(url: str, queue: str) -> float:
     async with aiohttp.ClientSession() as http:
-        async with http.get(url + "/metrics") as r:
-            text = await r.text()
-    found: dict[str, float] = {}
-    for line in text.splitlines():
-        if line.startswith("wagw_broker_messages_consumed_total{") and f'queue="{queue}"' in line:
-            outcome = re.search(r'outcome="([^"]+)"', line).group(1)
-            found[outcome] = float(line.rsplit(" ", 1)[1])
-    return found
+        _, samples = await scrape(http, url)
+    return total(samples, "wagw_broker_messages_consumed_total", queue=queue, outcome="dead_lettered")
 
 
 @pytest.mark.parametrize("service,queue", CASES, ids=[q.name for _, q in CASES])
@@ -108,7 +103,7 @@ async def test_fuzzed_messages_are_dead_lettered_and_counted(platform, service, 
     url = platform.url(service)
     bodies = draw_bodies(queue)
     marker = f"fuzz-{uuid.uuid4().hex[:8]}"
-    before = (await _outcomes(url, queue.name)).get("dead_lettered", 0.0)
+    before = await _dead_lettered(url, queue.name)
     connection = await aio_pika.connect(platform.vhost.amqp_url)
     async with connection:
         channel = await connection.channel()
@@ -118,7 +113,7 @@ async def test_fuzzed_messages_are_dead_lettered_and_counted(platform, service, 
                 routing_key=queue.name)
 
         async def all_counted():
-            return (await _outcomes(url, queue.name)).get("dead_lettered", 0.0) - before >= len(bodies)
+            return await _dead_lettered(url, queue.name) - before >= len(bodies)
 
         await wait_until(all_counted, timeout=60, interval=0.3)
         dead_queue = await channel.get_queue(queue.dead_letter_name)
@@ -133,7 +128,7 @@ async def test_fuzzed_messages_are_dead_lettered_and_counted(platform, service, 
 
         await wait_until(all_dead_lettered, timeout=30, interval=0.3)
     assert len(ours) == len(bodies)
-    assert (await _outcomes(url, queue.name)).get("dead_lettered", 0.0) - before == len(bodies)
+    assert await _dead_lettered(url, queue.name) - before == len(bodies)
     # No crash, still ready: the process is alive and answers /readyz.
     process = platform.services[service]
     assert process.alive, process.tail()

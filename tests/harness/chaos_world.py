@@ -16,6 +16,7 @@ from .chaos import Traffic, audit, dead_letters
 from .fault_proxy import FaultProxy
 from .flows import wait_until
 from .platform_run import PlatformRun
+from .processes import ask_each
 from .private_infra import PrivateInfra, PrivateVhost
 from .sink import WebhookSink
 from .tiers import set_tier
@@ -89,17 +90,11 @@ async def all_connected(world: ChaosWorld, api: GatewayClient) -> bool:
 
 
 async def all_ready(world: ChaosWorld) -> bool:
-    async with aiohttp.ClientSession() as http:
-        for process in [*world.run.services.values(), *world.run.workers.values()]:
-            if not process.alive:
-                return False
-            try:
-                async with http.get(process.url + "/readyz", timeout=aiohttp.ClientTimeout(total=3)) as r:
-                    if r.status != 200:
-                        return False
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                return False
-    return True
+    processes = {**world.run.services, **world.run.workers}
+    if not all(process.alive for process in processes.values()):
+        return False
+    answers = await ask_each(processes, "/readyz", timeout=3)
+    return all(status == 200 for status, _ in answers.values())
 
 
 def server_outage(server, *, down: float, kill: bool = False):

@@ -17,6 +17,20 @@ import aiohttp
 from .infra import REPO
 
 
+async def ask_each(processes: dict[str, "ServiceProcess"], path: str, *,
+                   timeout: float = 5.0) -> dict[str, tuple[int, str]]:
+    """GET `path` from every process: {name: (status, body)}; (0, "") for one that does not answer."""
+    answers = {}
+    async with aiohttp.ClientSession() as http:
+        for name, process in processes.items():
+            try:
+                async with http.get(process.url + path, timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+                    answers[name] = (response.status, await response.text())
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                answers[name] = (0, "")
+    return answers
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

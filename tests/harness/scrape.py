@@ -17,7 +17,11 @@ async def scrape(http: aiohttp.ClientSession, url: str) -> tuple[set[str], Sampl
     """The families a /metrics page declares (exposed names: counters with `_total`) and its samples."""
     async with http.get(url + "/metrics") as response:
         assert response.status == 200, response.status
-        text = await response.text()
+        return parse(await response.text())
+
+
+def parse(text: str) -> tuple[set[str], Samples]:
+    """The families and samples of a Prometheus exposition (see `scrape`)."""
     families, samples = set(), defaultdict(dict)
     for family in text_string_to_metric_families(text):
         families.add(family.name + ("_total" if family.type == "counter" else ""))

@@ -74,6 +74,17 @@ async def _connected_session(deps, routes):
     return view["session_id"]
 
 
+async def _send_text(deps, routes, messages, session_id, message_id, **extra):
+    await mc.when_send_requested_store_and_route_it(
+        env("message.send", tenant_id=TENANT, session_id=session_id, message_id=message_id, to="628111222333",
+            type="text", text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10, **extra)
+
+
+def _status_report(session_id, message_id, status, reason=None):
+    return env("worker.message.status", worker_id="worker-1", session_id=session_id, message_id=message_id,
+               status=status, reason=reason, at=datetime.now(timezone.utc))
+
+
 async def test_create_emits_session_created_and_respects_the_limit(deps, relay):
     view = await _create(deps, limit=1)
     assert view["status"] == "DISCONNECTED" and view["session_id"].startswith("s_")
@@ -188,14 +199,11 @@ async def test_send_through_a_session_that_cannot_send_fails_with_a_reason(deps,
 
 async def test_message_status_moves_forward_only(deps, routes, messages, relay):
     sid = await _connected_session(deps, routes)
-    await mc.when_send_requested_store_and_route_it(
-        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_3", to="628111222333", type="text",
-            text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10)
+    await _send_text(deps, routes, messages, sid, "m_3")
     report = partial(wr.when_worker_reports_message_status_record_it, messages=messages, relay=relay,
                      broker=deps["broker"])
     for status in ("sent", "read", "delivered", "sent", "failed"):
-        await report(env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_3",
-                         status=status, reason=None, at=datetime.now(timezone.utc)))
+        await report(_status_report(sid, "m_3", status))
     assert messages.docs["m_3"]["status"] == "read"
     # `delivered` came after `read` (receipts race): the status stays, the step and its event are kept, once.
     assert [s["status"] for s in messages.docs["m_3"]["timeline"]] == ["queued", "sent", "read", "delivered"]
@@ -205,14 +213,11 @@ async def test_message_status_moves_forward_only(deps, routes, messages, relay):
 
 async def test_a_sent_report_overtaken_by_a_receipt_still_reaches_the_customer(deps, routes, messages, relay):
     sid = await _connected_session(deps, routes)
-    await mc.when_send_requested_store_and_route_it(
-        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_4", to="628111222333", type="text",
-            text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10)
+    await _send_text(deps, routes, messages, sid, "m_4")
     report = partial(wr.when_worker_reports_message_status_record_it, messages=messages, relay=relay,
                      broker=deps["broker"])
     for status in ("delivered", "sent", "sent", "read"):
-        await report(env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_4",
-                         status=status, reason=None, at=datetime.now(timezone.utc)))
+        await report(_status_report(sid, "m_4", status))
     assert messages.docs["m_4"]["status"] == "read"
     assert [s["status"] for s in messages.docs["m_4"]["timeline"]] == ["queued", "delivered", "sent", "read"]
     assert [t for t in relay.types() if t.startswith("message.")] == [
@@ -238,15 +243,11 @@ async def test_reports_of_a_message_this_replica_stored_skip_reading_it_and_end_
                                                                                         relay, order):
     sid = await _connected_session(deps, routes)
     known = KnownMessages()
-    await mc.when_send_requested_store_and_route_it(
-        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_k", to="628111222333", type="text",
-            text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10, known=known)
+    await _send_text(deps, routes, messages, sid, "m_k", known=known)
     counting = _CountingReads(messages)
     for status in order:
         await wr.when_worker_reports_message_status_record_it(
-            env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_k", status=status,
-                reason=None, at=datetime.now(timezone.utc)), messages=counting, relay=relay, broker=deps["broker"],
-            known=known)
+            _status_report(sid, "m_k", status), messages=counting, relay=relay, broker=deps["broker"], known=known)
     steps = [s["status"] for s in messages.docs["m_k"]["timeline"]]
     assert messages.docs["m_k"]["status"] == "read" and steps == ["queued", *dict.fromkeys(order)]
     assert [t for t in relay.types() if t.startswith("message.")] == ["message.queued", *(f"message.{s}" for s in dict.fromkeys(order))]
@@ -257,14 +258,10 @@ async def test_reports_of_a_message_this_replica_stored_skip_reading_it_and_end_
 async def test_a_known_messages_report_from_a_worker_it_was_taken_from_changes_nothing(deps, routes, messages, relay):
     sid = await _connected_session(deps, routes)
     known = KnownMessages()
-    await mc.when_send_requested_store_and_route_it(
-        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_t", to="628111222333", type="text",
-            text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10, known=known)
+    await _send_text(deps, routes, messages, sid, "m_t", known=known)
     messages.docs["m_t"]["routed_to"] = "worker-2"  # a failover handed it to another worker
     await wr.when_worker_reports_message_status_record_it(
-        env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_t", status="sent",
-            reason=None, at=datetime.now(timezone.utc)), messages=messages, relay=relay, broker=deps["broker"],
-        known=known)
+        _status_report(sid, "m_t", "sent"), messages=messages, relay=relay, broker=deps["broker"], known=known)
     assert messages.docs["m_t"]["status"] == "queued" and "message.sent" not in relay.types()
 
 
@@ -307,13 +304,10 @@ async def test_a_failure_from_a_worker_the_session_moved_away_from_is_ignored(de
     """A worker restarted after a failover reads its old commands for a session that now lives elsewhere:
     its `failed` (session not held) must not fail the message, which the new worker will send."""
     sid = await _connected_session(deps, routes)
-    await mc.when_send_requested_store_and_route_it(
-        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_5", to="628111222333", type="text",
-            text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10)
+    await _send_text(deps, routes, messages, sid, "m_5")
     sessions.docs[sid]["worker_id"] = "worker-2"  # moved by a failover
     report = partial(wr.when_worker_reports_message_status_record_it, messages=messages, relay=relay,
                      broker=deps["broker"], sessions=sessions)
-    await report(env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_5",
-                     status="failed", reason="session not connected", at=datetime.now(timezone.utc)))
+    await report(_status_report(sid, "m_5", "failed", reason="session not connected"))
     assert messages.docs["m_5"]["status"] == "queued"
     assert "message.failed" not in relay.types()
