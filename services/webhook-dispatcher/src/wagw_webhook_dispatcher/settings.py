@@ -47,7 +47,8 @@ class Settings(MongoSettings, CommonSettings):
     )
     endpoint_concurrency: int = env_field(
         "WEBHOOK_ENDPOINT_CONCURRENCY", "4",
-        "Delivery attempts one replica runs at once to the same endpoint; more wait in a short queue", _positive_int
+        "Delivery attempts one replica runs at once to the same endpoint; more wait for a slot in the replica "
+        "when their turn is expected within a second, else are put off (WEBHOOK_BUSY_RETRY_SCHEDULE)", _positive_int
     )
     retry_schedule: tuple[float, ...] = env_field(
         "WEBHOOK_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,14h,20h,24h",
@@ -61,7 +62,7 @@ class Settings(MongoSettings, CommonSettings):
     busy_schedule: tuple[float, ...] = env_field(
         "WEBHOOK_BUSY_RETRY_SCHEDULE", "1s,5s,30s",
         "Pauses of a delivery put off because its endpoint already has WEBHOOK_ENDPOINT_CONCURRENCY attempts "
-        "running (the last one repeats)", _non_empty_schedule,
+        "running and its turn is not expected soon (the last one repeats)", _non_empty_schedule,
     )
     disable_after: float = env_field(
         "WEBHOOK_DISABLE_AFTER_SECONDS", "432000",
