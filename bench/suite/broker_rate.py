@@ -53,7 +53,8 @@ async def publish_consume(count: int, *, in_flight: int = 100, prefetch: int = 3
         # The publishing and consuming client (this process) and the broker: all the work a message costs here.
         with CpuWindow({"client": os.getpid()}) as cpu:
             await asyncio.gather(*(publish(n) for n in range(count)))
-            await asyncio.wait_for(done.wait(), 120)
+            async with asyncio.timeout(120):
+                await done.wait()
         elapsed = time.perf_counter() - started
     finally:
         await connection.close()

@@ -66,7 +66,8 @@ async def sustained_sends(args, log_dir: Path) -> dict:
                             continue
                         accepted[body["message_id"]] = (session_id, sent)
                         try:
-                            await asyncio.wait_for(sink.arrival(body["message_id"]), args.completion_timeout)
+                            async with asyncio.timeout(args.completion_timeout):
+                                await sink.arrival(body["message_id"])
                         except asyncio.TimeoutError:
                             pass  # counted by the audit below
 

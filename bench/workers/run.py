@@ -227,7 +227,8 @@ async def broker_baseline(vhost, *, body: bytes, paced_rate: float, paced_count:
                 async with gate:
                     await publish(i)
             await asyncio.gather(*(one(i) for i in range(n)))
-        await asyncio.wait_for(done.wait(), 120)
+        async with asyncio.timeout(120):
+            await done.wait()
         elapsed = time.perf_counter() - started
         return {"messages": n, "seconds": round(elapsed, 2), "rate_per_s": round(n / elapsed, 1),
                 "latency": summary(list(latencies))}

@@ -80,7 +80,8 @@ async def test_sessions_move_off_a_killed_worker_and_no_message_is_lost_or_sent_
                 assert status == 202, body
                 accepted[session_id].append(body["message_id"])
                 try:
-                    await asyncio.wait_for(stop.wait(), SEND_PERIOD)
+                    async with asyncio.timeout(SEND_PERIOD):
+                        await stop.wait()
                 except asyncio.TimeoutError:
                     pass
 

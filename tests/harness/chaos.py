@@ -63,7 +63,8 @@ class Traffic:
             if count % self.inbound_every == 0:
                 await self._inbound(session_id)
             try:
-                await asyncio.wait_for(self._stop.wait(), self.period)
+                async with asyncio.timeout(self.period):
+                    await self._stop.wait()
             except asyncio.TimeoutError:
                 pass
 

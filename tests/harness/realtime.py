@@ -33,7 +33,8 @@ class RealtimeListener:
                 self._changed.clear()
                 await self._changed.wait()
 
-        return await asyncio.wait_for(match(), timeout)
+        async with asyncio.timeout(timeout):
+            return await match()
 
     async def close(self) -> None:
         await self.client.disconnect()

@@ -61,7 +61,8 @@ class WebhookSink:
                             return item
                     await self._arrived.wait()
 
-        return await asyncio.wait_for(first_match(), timeout)
+        async with asyncio.timeout(timeout):
+            return await first_match()
 
 
 def verify(secret: str, received: Received) -> dict:

@@ -63,7 +63,8 @@ async def test_malformed_message_is_dead_lettered_and_consumer_keeps_going(broke
     dead = await _dead_letters(broker, 1)
     assert dead[0].body == b"{not json"
     await broker.send_command("session.get", SESSION_REF)
-    await asyncio.wait_for(handled.wait(), 10)
+    async with asyncio.timeout(10):
+        await handled.wait()
     await consumer.stop()
 
 

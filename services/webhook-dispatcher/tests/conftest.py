@@ -143,7 +143,8 @@ class Sink:
             async with self._arrived:
                 await self._arrived.wait_for(lambda: predicate(self))
 
-        await asyncio.wait_for(satisfied(), timeout)
+        async with asyncio.timeout(timeout):
+            await satisfied()
 
 
 @pytest.fixture

@@ -107,7 +107,8 @@ class Observer:
                 envelope = await self.events.get()
                 if envelope.type == event_type and envelope.data["worker_id"] == worker_id:
                     return envelope.data
-        return await asyncio.wait_for(wait(), timeout)
+        async with asyncio.timeout(timeout):
+            return await wait()
 
     def pending_events(self) -> list[Envelope]:
         return [self.events.get_nowait() for _ in range(self.events.qsize())]

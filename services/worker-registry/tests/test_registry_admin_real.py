@@ -136,7 +136,8 @@ async def test_a_worker_that_restarts_is_told_its_sessions_and_restores_them_exc
     restarted, restarted_whatsapp = await start_worker(max_sessions=5, worker_id=worker_id)
     # Back online by its registration or by the heartbeat right behind it, whichever is handled first.
     assert (await observer.next_event("worker.online", worker_id))["reason"] in ("registered", "heartbeat resumed")
-    await asyncio.wait_for(restarted.assigned.wait(), 5)
+    async with asyncio.timeout(5):
+        await restarted.assigned.wait()
     assert sorted(restarted.restored) == ["s_1", "s_2"]
     assert sorted(s["session_id"] for s in restarted_whatsapp.held_sessions()) == ["s_1", "s_2"]
     await wait_until(lambda: held(observer, worker_id, "s_1", "s_2"))

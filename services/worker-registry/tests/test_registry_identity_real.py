@@ -58,7 +58,8 @@ async def test_a_worker_with_its_own_credentials_registers_and_works(start_regis
     worker, whatsapp = await start_worker(worker_id=alice, url=issue(alice))
     assert worker.provisioned
     await observer.next_event("worker.online", alice)
-    await asyncio.wait_for(worker.assigned.wait(), 5)
+    async with asyncio.timeout(5):
+        await worker.assigned.wait()
     await observer.broker.send_to_worker(alice, "worker.session.start", {"session_id": "s_1", "restore": True})
     async def connected():
         return [s for s in whatsapp.held_sessions() if s["status"] == "CONNECTED"]

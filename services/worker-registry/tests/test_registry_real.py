@@ -29,7 +29,8 @@ async def test_a_registered_worker_is_listed_online_answered_and_chosen_within_i
     worker_id = worker.worker_id
     online = await observer.next_event("worker.online", worker_id)
     assert online == {"worker_id": worker_id, "state": "online", "reason": "registered", "session_ids": []}
-    await asyncio.wait_for(worker.assigned.wait(), 5)  # the registry answers every registration
+    async with asyncio.timeout(5):
+        await worker.assigned.wait()
     assert worker.restored == []
 
     listed = (await observer.workers())[worker_id]

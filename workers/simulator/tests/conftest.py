@@ -49,7 +49,8 @@ class FakeUplink:
             while len(self.sent) < count:
                 self.changed.clear()
                 await self.changed.wait()
-        await asyncio.wait_for(enough(), timeout)
+        async with asyncio.timeout(timeout):
+            await enough()
 
 
 @pytest.fixture
@@ -109,7 +110,8 @@ class Platform:
                 envelope = await self.uplink.get()
                 if envelope.type == message_type and all(envelope.data.get(k) == v for k, v in match.items()):
                     return envelope.data
-        return await asyncio.wait_for(wait(), timeout)
+        async with asyncio.timeout(timeout):
+            return await wait()
 
 
 @pytest_asyncio.fixture

@@ -115,7 +115,8 @@ async def test_a_graceful_stop_finishes_even_with_the_broker_gone(platform, work
     await platform.next("worker.register")
     management("DELETE", f"/vhosts/{quote(vhost, safe='')}")  # as far as this worker knows, the broker is down
     started = asyncio.get_running_loop().time()
-    await asyncio.wait_for(protocol.stop("shutdown"), 15)
+    async with asyncio.timeout(15):
+        await protocol.stop("shutdown")
     assert asyncio.get_running_loop().time() - started < 12
 
 

@@ -84,7 +84,8 @@ class Consumer:
                 log.warning("consumer.start_retry", queue=self.queue_name, attempt=attempt, error=repr(exc))
                 await asyncio.sleep(0.5 * attempt)
                 if self.broker.connection is not None:
-                    await asyncio.wait_for(self.broker.connection.connected.wait(), 60)
+                    async with asyncio.timeout(60):
+                        await self.broker.connection.connected.wait()
         log.info("consumer.started", queue=self.queue_name, types=sorted(self.subscription.handlers))
 
     @property
@@ -99,7 +100,8 @@ class Consumer:
             # A cancel on a channel that is reconnecting would wait forever, hence the bound. If it
             # fails, the unacknowledged messages go back to the queue when the connection closes.
             try:
-                await asyncio.wait_for(self._queue.cancel(tag), 5)
+                async with asyncio.timeout(5):
+                    await self._queue.cancel(tag)
             except Exception as exc:
                 log.warning("consumer.cancel_failed", queue=self.queue_name, error=repr(exc))
 

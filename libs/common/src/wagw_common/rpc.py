@@ -66,7 +66,8 @@ class RpcClient:
         try:
             await self.broker.publish(envelope, exchange=topology.COMMANDS, routing_key=request_type,
                                       reply_to=self._queue_name, persistent=False, retry=False)
-            reply = await asyncio.wait_for(future, timeout or self.default_timeout)
+            async with asyncio.timeout(timeout or self.default_timeout):
+                reply = await future
         except asyncio.TimeoutError:
             RPC_CALLS.labels(request_type, "timeout").inc()
             raise Unavailable(f"no answer to {request_type} in time") from None

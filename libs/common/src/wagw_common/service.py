@@ -25,6 +25,7 @@ from .settings import CommonSettings, load
 from .lease import Lease, run_periodically_under_lease
 from .state_metrics import StateMetrics, queue_depth_probe
 from .storage import MongoInbox, connect_mongo, connect_redis, utc_now
+from .tasks import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -145,9 +146,7 @@ def _consumers_ctx(wire):
         yield
         # Graceful shutdown: stop taking messages, finish those in hand, then stop background loops.
         await asyncio.gather(*(c.stop() for c in consumers))
-        for task in res.background:
-            task.cancel()
-        await asyncio.gather(*res.background, return_exceptions=True)
+        await cancel_and_wait(res.background)
 
     return ctx
 
@@ -170,7 +169,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def _check(name: str, probe) -> bool:
     try:
-        await asyncio.wait_for(probe(), timeout=1.5)
+        async with asyncio.timeout(1.5):
+            await probe()
         ok = True
     except Exception:
         ok = False

@@ -43,7 +43,8 @@ class StateMetrics:
 
     async def _run(self, name: str, probe: Probe) -> None:
         try:
-            await asyncio.wait_for(probe(), PROBE_TIMEOUT)
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                await probe()
         except Exception as exc:
             STATE_REFRESH_FAILURES.labels(name).inc()
             log.warning("metrics.probe_failed", probe=name, error=repr(exc))

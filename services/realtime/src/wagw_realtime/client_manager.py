@@ -11,9 +11,8 @@ relayed from another replica; it takes LISTENER_PREFETCH, still handled one by o
 
 from __future__ import annotations
 
-import asyncio
-
 import socketio
+from wagw_common.tasks import cancel_and_wait
 
 LISTENER_PREFETCH = 128
 
@@ -41,7 +40,6 @@ class RabbitRoomsManager(socketio.AsyncAioPikaManager):
     async def close(self) -> None:
         listener = getattr(self, "thread", None)
         if listener is not None:
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+            await cancel_and_wait([listener])
         if self.publisher_connection is not None:
             await self.publisher_connection.close()

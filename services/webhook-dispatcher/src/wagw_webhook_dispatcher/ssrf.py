@@ -167,7 +167,8 @@ async def registration_refusal(url: str, resolver: GuardedResolver) -> str | Non
     except ValueError:
         pass
     try:
-        await asyncio.wait_for(resolver.resolve(host, 0, socket.AF_UNSPEC), REGISTRATION_DNS_TIMEOUT)
+        async with asyncio.timeout(REGISTRATION_DNS_TIMEOUT):
+            await resolver.resolve(host, 0, socket.AF_UNSPEC)
     except DestinationRefused as refused:
         return refused.reason
     except (OSError, asyncio.TimeoutError):

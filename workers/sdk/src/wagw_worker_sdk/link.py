@@ -120,8 +120,8 @@ class BrokerLink:
             with attempt:
                 # Bounded as a whole: `timeout` covers the confirm only, and a robust channel caught
                 # restoring itself around a broker restart has been seen to wait forever before it.
-                await asyncio.wait_for(exchange.publish(message, routing_key=envelope.type, mandatory=True,
-                                                        timeout=10), PUBLISH_WAIT_SECONDS)
+                async with asyncio.timeout(PUBLISH_WAIT_SECONDS):
+                    await exchange.publish(message, routing_key=envelope.type, mandatory=True, timeout=10)
 
     async def close(self) -> None:
         if self.connection is not None:

@@ -15,6 +15,7 @@ from aio_pika.exceptions import PublishError
 from wagw_common import topology
 from wagw_common.contracts.workers import broker_user_for
 from wagw_common.logging import get_logger
+from wagw_common.tasks import cancel_and_wait
 
 from .commands import CommandDispatcher, WorkerHandler
 from .link import BrokerLink
@@ -89,7 +90,8 @@ class Worker:
         """Stop taking commands and beating, tell the registry we leave, then disconnect."""
         await self._quiesce()
         try:
-            await asyncio.wait_for(self.uplink.publish("worker.unregister", {"reason": reason}), STOP_STEP_SECONDS)
+            async with asyncio.timeout(STOP_STEP_SECONDS):
+                await self.uplink.publish("worker.unregister", {"reason": reason})
         except Exception as exc:  # the registry then declares us offline when the heartbeats stop
             log.warning("worker.unregister_failed", error=repr(exc))
         self.registered = False
@@ -106,13 +108,12 @@ class Worker:
     async def _quiesce(self) -> None:
         if self._forget_reconnect is not None:
             self._forget_reconnect()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         # Bounded: with the broker away, a robust channel would wait for it forever.
         if self._queue is not None and self._consumer_tag is not None and self.connected:
             try:
-                await asyncio.wait_for(self._queue.cancel(self._consumer_tag), STOP_STEP_SECONDS)
+                async with asyncio.timeout(STOP_STEP_SECONDS):
+                    await self._queue.cancel(self._consumer_tag)
             except Exception as exc:  # unacked commands go back to the queue for our next start
                 log.warning("worker.cancel_consumer_failed", error=repr(exc))
 
@@ -159,7 +160,8 @@ class Worker:
         """Beat once the registry answered the registration (bounded wait): a heartbeat listing no
         sessions, handled before the registration, would make it forget the sessions to restore."""
         try:
-            await asyncio.wait_for(self.assigned.wait(), max(1.0, self.heartbeat_interval))
+            async with asyncio.timeout(max(1.0, self.heartbeat_interval)):
+                await self.assigned.wait()
         except asyncio.TimeoutError:
             log.info("worker.registration_unanswered", worker_id=self.worker_id)
         await self.heartbeat()

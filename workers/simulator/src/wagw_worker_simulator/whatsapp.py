@@ -15,6 +15,7 @@ from typing import Awaitable, Callable
 
 from wagw_common.logging import get_logger
 from wagw_common.storage import utc_now
+from wagw_common.tasks import cancel_and_wait
 
 from wagw_worker_sdk.uplink import Uplink
 
@@ -168,10 +169,7 @@ class SimulatedWhatsApp:
         return [s.view() for s in self.sessions.values()]
 
     async def close(self) -> None:
-        tasks = [t for s in self.sessions.values() for t in s.tasks] + list(self._receipts)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait([t for s in self.sessions.values() for t in s.tasks] + list(self._receipts))
 
     # ---- inside -------------------------------------------------------------------------------
 

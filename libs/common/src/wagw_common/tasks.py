@@ -1,0 +1,37 @@
+"""Stopping background tasks so that they really stop.
+
+On Python 3.11 a cancellation that reaches `asyncio.wait_for` in the same loop turn as its inner
+await completes is lost: the task carries on as if never cancelled (fixed in 3.12). Libraries we
+call (aiormq's publish timeout among them) still use `wait_for`, so one `cancel()` is not enough
+for a loop that publishes: a worker's heartbeat loop kept beating after its stop and the stop
+waited forever. Our own code bounds awaits with `asyncio.timeout`, which does not lose them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from .logging import get_logger
+
+log = get_logger(__name__)
+
+RECANCEL_AFTER_SECONDS = 0.5
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Task], *, recancel_after: float = RECANCEL_AFTER_SECONDS) -> None:
+    """Cancel the tasks and return once every one has ended, cancelling again any that shrugged
+    the cancellation off. Their failures are logged, never raised: this runs on the way out."""
+    tasks = set(tasks)  # a copy: a caller's set may lose its members as they end
+    pending = {task for task in tasks if not task.done()}
+    ended = tasks - pending
+    while pending:
+        for task in pending:
+            task.cancel()
+        done, pending = await asyncio.wait(pending, timeout=recancel_after)
+        ended |= done
+        if pending:
+            log.warning("tasks.cancellation_lost", tasks=sorted(task.get_name() for task in pending))
+    for task in ended:
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("tasks.ended_with_error", task=task.get_name(), error=repr(task.exception()))
