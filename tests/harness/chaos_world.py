@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass
 
 import aiohttp
+from pymongo import AsyncMongoClient
 
 from .api import Customer, GatewayClient
 from .chaos import Traffic, audit, dead_letters
@@ -23,7 +24,9 @@ from .tiers import set_tier
 
 SESSIONS = 4
 WORKERS = 2
-OFFLINE_AFTER = 6
+HEARTBEAT = 2
+MISSED = 3
+OFFLINE_AFTER = HEARTBEAT * MISSED
 
 
 @dataclass
@@ -47,14 +50,14 @@ def chaos_world_run():
         proxied = {"AMQP_URL": infra.rabbit.amqp_url("/", proxy.port)}
         run.add_service("gateway", **proxied)
         run.add_service("session-orchestrator", **proxied, OUTBOX_RELAY_INTERVAL_SECONDS="2")
-        run.add_service("worker-registry", WORKER_OFFLINE_AFTER_SECONDS=str(OFFLINE_AFTER),
+        run.add_service("worker-registry", WORKER_MISSED_HEARTBEATS=str(MISSED),
                         WORKER_MONITOR_INTERVAL_SECONDS="1")
         # Retries seconds apart (not minutes), so a sink that was down is caught up within the test.
         run.add_service("webhook-dispatcher", WEBHOOK_RETRY_SCHEDULE="1s,2s,3s,5s,5s,5s,5s,5s,5s,5s,5s,5s",
                         WEBHOOK_SWEEP_INTERVAL_SECONDS="5", WEBHOOK_STALLED_AFTER_SECONDS="30")
         run.add_service("realtime")
         for _ in range(WORKERS):
-            run.add_worker(HEARTBEAT_INTERVAL_SECONDS="2", SIMULATOR_AUTO_SCAN_SECONDS="0.2",
+            run.add_worker(HEARTBEAT_INTERVAL_SECONDS=str(HEARTBEAT), SIMULATOR_AUTO_SCAN_SECONDS="0.2",
                            SIMULATOR_STATUS_DELAY_SECONDS="0.05", WORKER_CAPACITY="100")
         asyncio.run(run.start())
         world = ChaosWorld(infra, proxy, run)
@@ -143,3 +146,14 @@ async def chaos_round(world: ChaosWorld, fault, *, warmup: float = 2.0, after: f
             await api.request("DELETE", f"/webhooks/{endpoint['endpoint']['endpoint_id']}", token=token)
             await sink.stop()
     return report
+
+
+async def times_declared_offline(world: ChaosWorld) -> dict[str, int]:
+    """worker id -> how many times the registry has declared it offline (its record keeps the last ten)."""
+    client = AsyncMongoClient(world.infra.mongo.uri)
+    try:
+        db = client[world.run.services["worker-registry"].env["MONGODB_DATABASE"]]
+        return {doc["_id"]: len(doc.get("recent_offline_at", []))
+                async for doc in db["workers"].find({}, {"recent_offline_at": 1})}
+    finally:
+        await client.close()

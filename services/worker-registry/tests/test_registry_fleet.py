@@ -259,3 +259,16 @@ def test_a_registry_behind_in_reading_heartbeats_waits_that_much_longer():
     assert fleet.is_silent(doc, now) and not fleet.is_silent(doc, now, behind=8.0)
     assert fleet.timed_out(doc, now=now, behind=8.0) is None
     assert fleet.timed_out(doc, now=now, behind=2.0).fields["state"] == "offline"
+
+
+def test_a_registry_that_could_not_hear_gives_every_worker_a_whole_window_from_when_it_hears_again():
+    # Last heartbeat at 10:00, window 30 s (3 x 10 s): due by 10:30. The registry's broker connection
+    # came back at 10:50 (a broker restart): heartbeats sent meanwhile never reached it.
+    last = T0 + timedelta(minutes=10)
+    doc = registered_worker(last_heartbeat_at=last, expires_at=last + timedelta(seconds=30))
+    heard_since = last + timedelta(seconds=50)
+    for now, silent in ((heard_since + timedelta(seconds=29), False), (heard_since + timedelta(seconds=31), True)):
+        assert fleet.is_silent(doc, now, heard_since=heard_since) is silent
+        assert (fleet.timed_out(doc, now=now, heard_since=heard_since) is not None) is silent
+    # Hearing all along: due at its deadline as before.
+    assert fleet.is_silent(doc, last + timedelta(seconds=31), heard_since=T0)

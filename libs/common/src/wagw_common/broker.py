@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 from typing import Any
 
 import aio_pika
@@ -17,6 +18,7 @@ from .contracts import contract_for
 from .envelope import CONTENT_TYPE, Envelope
 from .logging import get_logger
 from .metrics import MESSAGES_PUBLISHED, PUBLISH_LATENCY
+from .storage import utc_now
 from .topology import QueueSpec
 
 log = get_logger(__name__)
@@ -44,6 +46,9 @@ class Broker:
         self.connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
+        # When the connection last came back after a break (None: never broken). What was published
+        # to us while it was down never reached us (the worker registry allows for that).
+        self.reconnected_at: datetime | None = None
 
     async def connect(self, startup_timeout: float = 60.0) -> None:
         async for attempt in AsyncRetrying(
@@ -58,6 +63,11 @@ class Broker:
                 self.connection = await aio_pika.connect_robust(self.url, client_properties={"connection_name": self.source})
         self._channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
         await self.declare_exchanges()
+        self.connection.reconnect_callbacks.add(self._reconnected)
+
+    def _reconnected(self, _connection: Any) -> None:
+        self.reconnected_at = utc_now()
+        log.info("broker.reconnected", source=self.source)
 
     async def declare_exchanges(self) -> None:
         for name, kind in topology.EXCHANGES.items():

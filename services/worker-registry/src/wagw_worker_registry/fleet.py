@@ -182,14 +182,21 @@ def unregistered(doc: dict, *, now: datetime, sent_at: datetime) -> Change | Non
     return _gone(doc, "unregistered", now, {"last_sent_at": sent_at})
 
 
-def is_silent(doc: dict, now: datetime, behind: float = 0.0) -> bool:
+def is_silent(doc: dict, now: datetime, behind: float = 0.0, heard_since: datetime | None = None) -> bool:
     """Past its deadline, by more than the registry itself is behind in reading heartbeats (a
-    heartbeat still waiting in the queue is not a missed one)."""
-    return doc["state"] in (ONLINE, DRAINING) and doc["expires_at"] < now - timedelta(seconds=behind)
+    heartbeat still waiting in the queue is not a missed one), and a whole window after
+    `heard_since` (when the registry's broker connection came back, plus time for workers to come
+    back too): no heartbeat is sent while the broker is away, so none was missed. Without that, a
+    broker restart longer than the window would declare the whole fleet offline and move every
+    session at once, though every worker is back seconds later with its sessions intact."""
+    if doc["state"] not in (ONLINE, DRAINING) or doc["expires_at"] >= now - timedelta(seconds=behind):
+        return False
+    window = doc["expires_at"] - doc["last_heartbeat_at"]
+    return heard_since is None or heard_since + window < now
 
 
-def timed_out(doc: dict, *, now: datetime, behind: float = 0.0) -> Change | None:
-    if not is_silent(doc, now, behind):
+def timed_out(doc: dict, *, now: datetime, behind: float = 0.0, heard_since: datetime | None = None) -> Change | None:
+    if not is_silent(doc, now, behind, heard_since):
         return None  # it beat (or left) since we looked
     return _gone(doc, "heartbeat timeout", now, {})
 

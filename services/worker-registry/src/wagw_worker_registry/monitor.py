@@ -1,6 +1,6 @@
 """The singleton loop (one replica at a time, under a Redis lease): declare workers that missed
-their heartbeats offline (allowing for the registry's own delay in reading them), relay events a
-crash left in the outbox, delete removed workers."""
+their heartbeats offline (allowing for the registry's own delay in reading them, and for any time it could not
+hear them at all), relay events a crash left in the outbox, delete removed workers."""
 
 from __future__ import annotations
 
@@ -19,8 +19,14 @@ from .store import WorkerStore
 log = get_logger(__name__)
 
 
-async def mark_silent_workers_offline(*, store: WorkerStore) -> int:
+async def mark_silent_workers_offline(*, store: WorkerStore, reconnect_allowance: float = 0.0) -> int:
     now = utc_now()
+    if not store.broker.is_connected:
+        return 0  # deaf: nobody's silence means anything now (and the news could not go out)
+    # Heartbeats wait in the queue while the registry itself is down, but none are sent while the
+    # broker is: after a reconnect, workers get a window, plus time to reconnect themselves.
+    back = store.broker.reconnected_at
+    heard_since = back + timedelta(seconds=reconnect_allowance) if back is not None else None
     # A heartbeat still waiting in the registry's queue is not a missed one: when the registry is
     # behind (a burst, an overloaded database), deadlines are stretched by that much.
     behind = await store.heartbeat_delay()
@@ -30,7 +36,7 @@ async def mark_silent_workers_offline(*, store: WorkerStore) -> int:
     for doc in await store.silent(now - timedelta(seconds=behind)):
         # The state is checked again in the guarded write: a replica that lost the race emits nothing.
         change = await store.apply(doc["_id"], lambda d: None if d is None else
-                                   fleet.timed_out(d, now=now, behind=behind))
+                                   fleet.timed_out(d, now=now, behind=behind, heard_since=heard_since))
         if change is not None:
             declared += 1
             log.warning("worker.declared_offline", worker_id=doc["_id"], reason="heartbeat timeout",
@@ -38,8 +44,8 @@ async def mark_silent_workers_offline(*, store: WorkerStore) -> int:
     return declared
 
 
-async def tick(*, store: WorkerStore) -> None:
-    await mark_silent_workers_offline(store=store)
+async def tick(*, store: WorkerStore, reconnect_allowance: float) -> None:
+    await mark_silent_workers_offline(store=store, reconnect_allowance=reconnect_allowance)
     await store.relay.relay_stale()
     await store.forget_removed()
 
@@ -49,5 +55,5 @@ def start(res: Resources, store: WorkerStore) -> asyncio.Task:
     # Named after the database: two registries sharing a Redis but not a database never block each other.
     lease = Lease(res.redis, f"{settings.mongodb_database}.worker-monitor",
                   ttl_seconds=max(3 * settings.monitor_interval, 5))
-    loop = run_periodically_under_lease(lease, settings.monitor_interval, partial(tick, store=store))
+    loop = run_periodically_under_lease(lease, settings.monitor_interval, partial(tick, store=store, reconnect_allowance=settings.reconnect_allowance))
     return asyncio.create_task(loop, name="worker-monitor")

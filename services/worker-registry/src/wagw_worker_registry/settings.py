@@ -27,6 +27,11 @@ class Settings(MongoSettings, CommonSettings):
         "WORKER_MONITOR_INTERVAL_SECONDS", "5",
         "How often the registry looks for silent workers and relays events left in its outbox", float,
     )
+    reconnect_allowance: float = env_field(
+        "WORKER_RECONNECT_ALLOWANCE_SECONDS", "10",
+        "After the registry's own broker connection comes back (a broker restart), how long beyond one heartbeat "
+        "window it waits for workers to reconnect before it declares a silent one offline", float,
+    )
     assignment_grace: float = env_field(
         "WORKER_ASSIGNMENT_GRACE_SECONDS", "60",
         "How long a session chosen for a worker counts against its capacity before a heartbeat confirms it", float,
