@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from wagw_common.tasks import cancel_and_wait
+from wagw_common.tasks import CancelledUnderUs, cancel_and_wait, cancellation_only_from_callers
 
 pytestmark = pytest.mark.unit
 
@@ -51,3 +51,35 @@ async def test_failures_are_not_raised_and_finished_tasks_are_accepted():
     waiting = asyncio.create_task(asyncio.sleep(3600))
     await cancel_and_wait({failed, finished, waiting})
     assert waiting.cancelled() and failed.done() and finished.done()
+
+
+async def test_a_cancellation_nobody_asked_for_becomes_an_error_and_a_real_one_stays_a_cancellation():
+    loop = asyncio.get_running_loop()
+
+    async def publish(confirmation: asyncio.Future) -> None:
+        with cancellation_only_from_callers("publish"):
+            await confirmation
+
+    closed_under_us = loop.create_future()
+    task = asyncio.create_task(publish(closed_under_us))
+    await asyncio.sleep(0)
+    closed_under_us.cancel()  # what aiormq does to pending confirmations when it closes a channel
+    with pytest.raises(CancelledUnderUs):
+        await task
+    assert isinstance(CancelledUnderUs("x"), ConnectionError)  # retried like the broker being away
+
+    task = asyncio.create_task(publish(loop.create_future()))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_our_own_timeout_around_it_still_times_out():
+    async def publish() -> None:
+        async with asyncio.timeout(0.01):
+            with cancellation_only_from_callers("publish"):
+                await asyncio.sleep(3600)
+
+    with pytest.raises(TimeoutError):
+        await publish()

@@ -19,6 +19,7 @@ from .envelope import CONTENT_TYPE, Envelope
 from .logging import get_logger
 from .metrics import MESSAGES_PUBLISHED, PUBLISH_LATENCY
 from .storage import utc_now
+from .tasks import cancellation_only_from_callers
 from .topology import QueueSpec
 
 log = get_logger(__name__)
@@ -146,7 +147,8 @@ class Broker:
     async def _publish_once(self, message: Message, exchange: str, routing_key: str, mandatory: bool) -> None:
         if self._channel is None:
             raise ConnectionError("broker not connected")
-        await self._exchanges[exchange].publish(message, routing_key=routing_key, mandatory=mandatory, timeout=10)
+        with cancellation_only_from_callers("publish"):
+            await self._exchanges[exchange].publish(message, routing_key=routing_key, mandatory=mandatory, timeout=10)
 
     async def _publish_with_retry(self, message: Message, exchange: str, routing_key: str, mandatory: bool) -> None:
         # A robust connection restores itself in the background; a publish that fails meanwhile is

@@ -20,6 +20,7 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, Abstr
 from tenacity import AsyncRetrying, retry_if_exception, retry_if_exception_type, stop_after_delay, wait_exponential
 from wagw_common import topology
 from wagw_common.broker import TRANSIENT_ERRORS
+from wagw_common.tasks import cancellation_only_from_callers
 from wagw_common.envelope import CONTENT_TYPE, Envelope
 from wagw_common.logging import get_logger
 from wagw_common.topology import QueueSpec
@@ -121,7 +122,8 @@ class BrokerLink:
                 # Bounded as a whole: `timeout` covers the confirm only, and a robust channel caught
                 # restoring itself around a broker restart has been seen to wait forever before it.
                 async with asyncio.timeout(PUBLISH_WAIT_SECONDS):
-                    await exchange.publish(message, routing_key=envelope.type, mandatory=True, timeout=10)
+                    with cancellation_only_from_callers("uplink publish"):
+                        await exchange.publish(message, routing_key=envelope.type, mandatory=True, timeout=10)
 
     async def close(self) -> None:
         if self.connection is not None:
