@@ -1,8 +1,11 @@
 """Accounts, keys and idempotency at the gateway, against the running platform: refresh-token rotation
-and reuse detection, log-out, password change, deactivation by an administrator, usage, key
-revocation and rotation, and idempotent replays of creating POSTs."""
+and reuse detection, log-out, password change and deactivation by an administrator (their realtime
+connections closed at once), usage, key revocation and rotation, and idempotent replays of creating
+POSTs."""
 
 from __future__ import annotations
+
+import asyncio
 
 import aiohttp
 import pytest
@@ -10,6 +13,7 @@ import pytest
 from harness.api import GatewayClient
 from harness.flows import wait_until
 from harness.gateway_world import administrator, connected_session
+from harness.realtime import RealtimeListener
 
 pytestmark = pytest.mark.e2e
 
@@ -44,12 +48,26 @@ async def test_a_password_change_ends_every_other_login(platform):
         api = GatewayClient(platform.url("gateway"), http)
         customer = await api.sign_up()
         elsewhere = await _login(api, customer)
+        socket = await _realtime(platform, elsewhere["access_token"])
         _, fresh, _ = await api.request("POST", "/users/me/password", token=customer.token, expect=200,
                                         json={"current_password": customer.password, "new_password": "new pass phrase"})
         for old in (customer.token, elsewhere["access_token"]):
             await api.request("GET", "/users/me", token=old, expect=401)
         await api.request("POST", "/auth/refresh", json={"refresh_token": elsewhere["refresh_token"]}, expect=401)
         await api.request("GET", "/users/me", token=fresh["access_token"], expect=200)
+        await _ended(socket, "logins_ended")
+
+
+async def _realtime(platform, token: str) -> RealtimeListener:
+    socket = RealtimeListener(platform.url("realtime"), token)
+    await socket.connect()
+    return socket
+
+
+async def _ended(socket: RealtimeListener, code: str) -> None:
+    """The socket was told why, then closed by the server (long before its token would expire)."""
+    assert (await socket.wait_for("auth.ended", timeout=15))["code"] == code
+    await wait_until(lambda: asyncio.sleep(0, not socket.client.connected), timeout=10)
 
 
 async def test_deactivation_stops_tokens_and_keys_at_once(platform):
@@ -64,8 +82,10 @@ async def test_deactivation_stops_tokens_and_keys_at_once(platform):
                                          json={"name": "r", "scopes": ["sessions:read"]})
         tokens = await _login(api, customer)
         await api.request("GET", "/sessions", api_key=issued["api_key"], expect=200)
+        socket = await _realtime(platform, tokens["access_token"])
 
         await api.request("PATCH", f"/admin/users/{user_id}", token=admin.token, json={"active": False}, expect=200)
+        await _ended(socket, "logins_ended")
         await api.request("GET", "/users/me", token=customer.token, expect=401)
         await api.request("GET", "/sessions", api_key=issued["api_key"], expect=401)
         await api.request("POST", "/send", api_key=created["api_key"], json=SEND, expect=401)

@@ -239,6 +239,7 @@ class FakeRpc:
 class FakeBroker:
     def __init__(self):
         self.sent: list[tuple[str, dict, str | None]] = []
+        self.events: list[tuple[str, dict, str | None]] = []
         self.failure: Exception | None = None
 
     async def send_command(self, command_type, data, *, subject=None, routing_key=None):
@@ -246,6 +247,11 @@ class FakeBroker:
             raise self.failure
         self.sent.append((command_type, data, subject))
         self.routing_keys = [*getattr(self, "routing_keys", []), routing_key or command_type]
+
+    async def publish_event(self, event_type, data, *, subject=None):
+        if self.failure is not None:
+            raise self.failure
+        self.events.append((event_type, data, subject))
 
 
 @pytest.fixture
@@ -260,7 +266,7 @@ async def gateway(settings) -> Gateway:
     users = UserStore(FakeCollection())
     gw = Gateway(
         settings=settings, passwords=Passwords(cheap), users=users, api_keys=ApiKeyStore(FakeCollection(), redis),
-        idempotency=IdempotencyStore(FakeCollection()), rpc=FakeRpc(), commands=FakeBroker(),
+        idempotency=IdempotencyStore(FakeCollection()), rpc=FakeRpc(), commands=(broker := FakeBroker()), events=broker,
         refresh_tokens=RefreshTokenStore(FakeCollection()), accounts=AccountStates(users, redis),
         limiter=MemoryLimiter(redis), usage=SendCounter(FakeCollection(), redis),
         login_guard=LoginGuard(redis, max_failures=settings.login_max_failures, lockout_seconds=settings.login_lockout),

@@ -51,7 +51,9 @@ async def test_deactivation_stops_tokens_refresh_and_keys_and_reactivation_resto
     assert resp.status == 200 and (await resp.json())["user"]["active"] is False
     await expect_error(await client.get("/api/v1/users/me", headers=bob), 401, "unauthorized")
     await expect_error(await client.post("/api/v1/send", json=SEND, headers=key), 401, "unauthorized")
+    await client.patch(f"{USERS}/u_bob", json={"active": False}, headers=admin)  # again: nothing more ends
     await client.patch(f"{USERS}/u_bob", json={"active": True}, headers=admin)
+    assert gateway.events.events == [("user.logins_ended", {"user_id": "u_bob", "reason": "deactivated"}, "u_bob")]
     assert (await client.post("/api/v1/send", json=SEND, headers=key)).status == 202
     # Logins ended for good: the old token is of an earlier generation.
     await expect_error(await client.get("/api/v1/users/me", headers=bob), 401, "unauthorized")

@@ -19,7 +19,7 @@ def _bearer(tokens):
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
-async def test_changing_the_password_retires_every_earlier_token(client, tokens, expect_error):
+async def test_changing_the_password_retires_every_earlier_token(client, gateway, tokens, expect_error):
     other = await (await client.post("/api/v1/auth/login", json={"email": "alice@example.com",
                                                                   "password": PASSWORD})).json()
     resp = await client.post("/api/v1/users/me/password", json={"current_password": PASSWORD, "new_password": NEW},
@@ -32,6 +32,17 @@ async def test_changing_the_password_retires_every_earlier_token(client, tokens,
         await expect_error(await client.post("/api/v1/auth/refresh", json={"refresh_token": old["refresh_token"]}),
                            401, "unauthorized")
     assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": fresh["refresh_token"]})).status == 200
+    assert (await client.post("/api/v1/auth/login", json={"email": "alice@example.com", "password": NEW})).status == 200
+    # Realtime is told, so connections opened with the old tokens close now, not at their expiry.
+    user_id = (await (await client.get("/api/v1/users/me", headers=_bearer(fresh))).json())["user"]["user_id"]
+    assert gateway.events.events == [("user.logins_ended", {"user_id": user_id, "reason": "password_changed"}, user_id)]
+
+
+async def test_the_password_change_stands_when_the_broker_is_away(client, gateway, tokens):
+    gateway.events.failure = ConnectionError("broker away")
+    resp = await client.post("/api/v1/users/me/password", json={"current_password": PASSWORD, "new_password": NEW},
+                             headers=_bearer(tokens))
+    assert resp.status == 200 and gateway.events.events == []
     assert (await client.post("/api/v1/auth/login", json={"email": "alice@example.com", "password": NEW})).status == 200
 
 

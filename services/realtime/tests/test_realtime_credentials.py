@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 
 from harness.infra import private_redis_url
 from wagw_common.errors import RemoteError, Unavailable
-from wagw_realtime.connections import check_credentials
+from wagw_realtime.connections import check_credentials, when_user_room_closes_end_its_logins
 from wagw_realtime.limits import ConnectionQuota, TokenBucket
 from wagw_realtime.sockets import when_client_connects_authenticate
 
@@ -63,6 +63,18 @@ async def test_a_revoked_key_ends_its_connection_at_the_next_check(fakes):
         await task
     assert edge.sio.events("auth.ended") == [{"code": "key_revoked", "message": "the API key was revoked"}]
     assert edge.sio.disconnected == ["sid1"]
+
+
+@pytest.mark.unit
+async def test_a_closed_user_room_ends_that_users_token_connections_only(fakes):
+    rpc = fakes.Rpc(apikey_resolve=KEY, session_get=VIEW)
+    edge = fakes.edge(rpc=rpc)
+    await connected(edge, {"token": fakes.token("u_7")}, sid="token")
+    await connected(edge, {"api_key": "wagw_sk_secret"}, sid="key")  # u_7's session key: other credentials
+    await when_user_room_closes_end_its_logins("session:s_1", ["key"], edge=edge)  # not a user room
+    await when_user_room_closes_end_its_logins("user:u_7", ["token", "key", "gone"], edge=edge)
+    [ended] = edge.sio.events("auth.ended")
+    assert ended["code"] == "logins_ended" and edge.sio.disconnected == ["token"]
 
 
 @pytest.mark.unit

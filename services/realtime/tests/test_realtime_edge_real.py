@@ -1,5 +1,5 @@
 """The Socket.IO edge itself, on real replicas: refused credentials, the connection limit across
-replicas, tokens that expire while connected, and garbage on the wire."""
+replicas, tokens that expire while connected, logins ended from elsewhere, and garbage on the wire."""
 
 import asyncio
 from datetime import timedelta
@@ -56,6 +56,18 @@ async def test_an_expiring_token_is_warned_then_renewed_then_ended(start_replica
     ended = await client.wait_for("auth.ended", timeout=8)
     assert ended["code"] == "token_expired"
     await wait_until(lambda: asyncio.sleep(0, not client.client.connected), timeout=5)
+
+
+async def test_ended_logins_close_the_users_connections_on_every_replica(start_replica, token_for, listeners, broker):
+    first, second = await start_replica(), await start_replica()
+    alice = [await listeners(first, token_for("u_alice")), await listeners(second, token_for("u_alice"))]
+    bob = await listeners(first, token_for("u_bob"))
+    await broker.publish_event("user.logins_ended", {"user_id": "u_alice", "reason": "password_changed"})
+    for client in alice:
+        ended = await client.wait_for("auth.ended", timeout=10)
+        assert ended["code"] == "logins_ended"
+        await wait_until(lambda: asyncio.sleep(0, not client.client.connected), timeout=5)
+    assert bob.client.connected and not bob.events["auth.ended"]
 
 
 async def test_garbage_on_the_wire_never_takes_the_server_down(start_replica, token_for, listeners):

@@ -5,7 +5,9 @@ import pytest
 from wagw_common.contracts import Kind, contract_for, of_kind
 from wagw_common.envelope import Envelope
 from wagw_common.topology import REALTIME_EVENTS
-from wagw_realtime.handlers import CONSUMED_EVENTS, when_domain_event_occurred_push_to_clients
+from wagw_realtime.handlers import (
+    CONSUMED_EVENTS, handlers, when_domain_event_occurred_push_to_clients, when_logins_ended_close_the_user_room,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -46,4 +48,15 @@ def test_every_event_the_queue_receives_has_a_handler():
     # The consumer dead-letters a type it has no handler for: the bindings and the handlers must agree.
     received = {c.type for c in of_kind(Kind.EVENT)  # what services publish to wagw.events
                 for exchange, pattern in REALTIME_EVENTS.bindings if _topic_matches(pattern, c.type)}
-    assert {"session.status_changed", "message.received", "worker.online"} <= received <= set(CONSUMED_EVENTS)
+    assert {"session.status_changed", "message.received", "worker.online", "user.logins_ended"} <= received
+    assert received == set(handlers(emit=None, close_room=None)) and set(CONSUMED_EVENTS) <= received
+
+
+async def test_ended_logins_close_the_users_room_and_push_nothing():
+    closed = []
+
+    async def close_room(room):
+        closed.append(room)
+
+    await when_logins_ended_close_the_user_room(loaded("user.logins_ended", user_id="u_42"), close_room=close_room)
+    assert closed == ["user:u_42"]

@@ -149,7 +149,7 @@ def webhook_wait_queue(delay_seconds: float) -> WaitQueueSpec:
 REALTIME_EVENTS = QueueSpec(
     "realtime.events",
     ((EVENTS, "session.*"), (EVENTS, "message.*"), (EVENTS, "worker.online"), (EVENTS, "worker.offline"),
-     (EVENTS, "worker.draining"), (EVENTS, "worker.removed")),
+     (EVENTS, "worker.draining"), (EVENTS, "worker.removed"), (EVENTS, "user.logins_ended")),
 )
 # Identity questions other services ask the gateway (it owns API keys), e.g. realtime's `apikey.resolve`.
 GATEWAY_QUERIES = QueueSpec("gateway.queries", ((COMMANDS, "apikey.*"),))

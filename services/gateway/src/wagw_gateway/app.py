@@ -57,7 +57,7 @@ async def bind(gateway: Gateway, res: Resources) -> list:
     gateway.login_guard = LoginGuard(res.redis, max_failures=gateway.settings.login_max_failures,
                                      lockout_seconds=gateway.settings.login_lockout)
     gateway.rpc = res.rpc
-    gateway.commands = res.broker
+    gateway.commands = gateway.events = res.broker
     gateway.redis = res.redis
     for store in (gateway.users, gateway.api_keys, gateway.idempotency, gateway.refresh_tokens):
         await store.ensure_indexes()

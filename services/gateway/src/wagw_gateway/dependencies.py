@@ -32,6 +32,10 @@ class CommandSender(Protocol):
                            routing_key: str | None = None) -> Any: ...
 
 
+class EventPublisher(Protocol):
+    async def publish_event(self, event_type: str, data: dict[str, Any], *, subject: str | None = None) -> Any: ...
+
+
 @dataclass
 class Gateway:
     settings: Settings
@@ -41,6 +45,7 @@ class Gateway:
     idempotency: IdempotencyStore | None = None
     rpc: Rpc | None = None
     commands: CommandSender | None = None
+    events: EventPublisher | None = None
     refresh_tokens: RefreshTokenStore | None = None
     accounts: AccountStates | None = None
     limiter: RateLimiter | None = None

@@ -14,8 +14,8 @@ from wagw_common import topology
 from wagw_common.consumer import Subscription
 from wagw_common.service import Resources, create_service_app
 
-from .connections import Edge, watch_credentials
-from .handlers import CONSUMED_EVENTS, when_domain_event_occurred_push_to_clients
+from .connections import Edge, watch_credentials, when_user_room_closes_end_its_logins
+from .handlers import handlers
 from .limits import ConnectionQuota
 from .settings import SERVICE, Settings
 from .sockets import create_socket_server, register_handlers
@@ -33,6 +33,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SOCKET_SERVER] = sio
     app[EDGE] = edge
     register_handlers(edge)
+    sio.manager.on_room_closing = partial(when_user_room_closes_end_its_logins, edge=edge)
     sio.attach(app)  # GET/POST/OPTIONS /socket.io/, beside /healthz, /readyz and /metrics
     app.on_shutdown.append(_disconnect_clients)
     return app
@@ -43,10 +44,9 @@ async def wire(res: Resources, *, edge: Edge) -> list[Subscription]:
     edge.rpc = res.rpc
     edge.quota = ConnectionQuota(res.redis, edge.settings.max_connections_per_user)
     res.background.append(asyncio.create_task(watch_credentials(edge)))
-    push = partial(when_domain_event_occurred_push_to_clients, emit=edge.sio.emit)
     # One shared queue: replicas compete, so each event is emitted once, and the client manager
     # carries it to whichever replica holds the rooms' clients.
-    return [Subscription(topology.REALTIME_EVENTS, {event_type: push for event_type in CONSUMED_EVENTS})]
+    return [Subscription(topology.REALTIME_EVENTS, handlers(emit=edge.sio.emit, close_room=edge.sio.close_room))]
 
 
 async def _client_manager_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -7,9 +7,14 @@ consumers), and neither connection is ever closed. Opening both at start-up and 
 shutdown removes the race and gives them the app's lifetime.
 
 Its listener also takes one message at a time from the broker (prefetch 1), a round trip per emit
-relayed from another replica; it takes LISTENER_PREFETCH, still handled one by one and in order."""
+relayed from another replica; it takes LISTENER_PREFETCH, still handled one by one and in order.
+
+Closing a room reaches every replica (python-socketio relays it); `on_room_closing` lets the service
+act on the room's local members first, which is how a user's logins end on every replica at once."""
 
 from __future__ import annotations
+
+from typing import Awaitable, Callable
 
 import socketio
 from wagw_common.tasks import cancel_and_wait
@@ -17,7 +22,20 @@ from wagw_common.tasks import cancel_and_wait
 LISTENER_PREFETCH = 128
 
 
+RoomClosing = Callable[[str, list[str]], Awaitable[None]]
+
+
 class RabbitRoomsManager(socketio.AsyncAioPikaManager):
+    # Called with the room and the sids of this replica's members, before they leave it.
+    on_room_closing: RoomClosing | None = None
+
+    async def _handle_close_room(self, message):
+        if self.on_room_closing is not None:
+            room, namespace = message.get("room"), message.get("namespace") or "/"
+            members = [sid for sid, _eio_sid in self.get_participants(namespace, room)]
+            await self.on_room_closing(room, members)
+        await super()._handle_close_room(message)
+
     async def open(self) -> None:
         async with self._lock:
             if self.publisher_exchange is None:

@@ -3,7 +3,8 @@
 An access token that expires while its connection is open is not left to run on: the client is sent
 `auth.expiring` shortly before (it may answer with `reauth` and a fresh token), and at expiry
 `auth.ended` followed by a disconnect. An API-key connection is checked with the gateway now and then,
-and ended the same way once its key is revoked."""
+and ended the same way once its key is revoked. When all of a user's logins end (password changed,
+account deactivated), their token connections end at once, on every replica."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from wagw_common.logging import get_logger
 from wagw_common.rpc import RpcClient
 
 from .auth import API_KEY, USER, AuthError, Identity, resolve_api_key
+from .catalog import user_room
 from .limits import ConnectionQuota, TokenBucket
 from .metrics import DISCONNECTS
 from .protocol import AUTH_ENDED, AUTH_EXPIRING
@@ -84,6 +86,19 @@ async def end_connection(edge: Edge, connection: Connection, code: str, message:
     DISCONNECTS.labels(code).inc()
     await emit_to(edge, connection.sid, AUTH_ENDED, {"code": code, "message": message})
     await edge.sio.disconnect(connection.sid, ignore_queue=True)
+
+
+async def when_user_room_closes_end_its_logins(room: str, members: list[str], *, edge: Edge) -> None:
+    """A user's room is closed when all their logins end (`user.logins_ended`): its members on this
+    replica are the connections opened with that user's tokens."""
+    if not room.startswith(user_room("")):
+        return
+    for sid in members:
+        connection = edge.connections.get(sid)
+        if connection is not None and connection.identity.kind == USER:
+            await end_connection(edge, connection, "logins_ended",
+                                 "every login of this account was ended (password changed or account deactivated); "
+                                 "log in again")
 
 
 async def check_credentials(edge: Edge, now: float) -> None:

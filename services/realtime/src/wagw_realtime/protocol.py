@@ -50,7 +50,8 @@ CONTROL_EVENTS = (
     (AUTH_EXPIRING, "`expires_at`, `seconds_left`",
      "The connection's access token expires soon: send `reauth` with a fresh one"),
     (AUTH_ENDED, "`code`, `message`",
-     "The connection's credentials ended (`token_expired`, `key_revoked`); the server disconnects right after"),
+     "The connection's credentials ended (`token_expired`, `key_revoked`, `logins_ended`); the server disconnects "
+     "right after"),
 )
 
 # code -> (where it appears, meaning)
@@ -63,6 +64,8 @@ ERROR_CODES = {
                   "subscribing to another session, or a `reauth` token of another user"),
     "too_many_connections": ("connect_error", "the user (or API key) already holds its maximum of connections"),
     "key_revoked": ("auth.ended", "the API key of this connection was revoked"),
+    "logins_ended": ("auth.ended", "every login of the account was ended (its password changed, or it was "
+                                   "deactivated): log in again"),
     "unavailable": ("connect_error, error", "a service behind realtime did not answer in time: try again shortly"),
     "invalid": ("error", "the request's payload does not match (`details` names the fields)"),
     "not_found": ("error", "no such session for this user (someone else's session looks the same)"),

@@ -45,6 +45,15 @@ class ApiKeyIdentity(StrictSchema):
     scopes = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True)
 
 
+# Why every login of an account ended at once (the gateway bumped its token generation).
+LOGINS_ENDED_REASONS = ("password_changed", "deactivated")
+
+
+class LoginsEnded(StrictSchema):
+    user_id = f.object_id()
+    reason = fields.String(required=True, validate=validate.OneOf(LOGINS_ENDED_REASONS))
+
+
 CONTRACTS = [
     Contract("apikey.resolve", Kind.QUERY, ResolveApiKey,
              "Who a live (not revoked) API key speaks for, found by the SHA-256 of the key; `not_found` otherwise",
@@ -53,4 +62,8 @@ CONTRACTS = [
              reply_example={"key_id": "k_1f0e3dad99908345", "tenant_id": _TENANT_ID, "session_id": _SESSION_ID,
                             "scopes": [ALL_SCOPES]},
              tags=("identity",)),
+    Contract("user.logins_ended", Kind.EVENT, LoginsEnded,
+             "Every login of an account was ended (its password changed, or it was deactivated): tokens issued "
+             "before are refused, and connections opened with them are closed",
+             {"user_id": _TENANT_ID, "reason": "password_changed"}, tags=("identity",)),
 ]

@@ -13,6 +13,7 @@ from ..apidoc import api_doc
 from ..auth import USER, admin_required
 from ..dependencies import gateway_of
 from ..errors import ApiError, not_found
+from ..logins import announce_logins_ended
 from ..schemas import UserChange, UserPage, UserQuery, UserView
 from ..validation import load_body, load_query
 from .accounts import user_view
@@ -60,9 +61,12 @@ async def change_user(request: web.Request) -> web.Response:
     if before is None:
         raise not_found("user")
     # Deactivation ends every login for good (their tokens are of an older generation); keys just pause.
-    user = await gw.users.update(user_id, changes, end_logins=changes.get("active") is False and before.active)
+    deactivated = changes.get("active") is False and before.active
+    user = await gw.users.update(user_id, changes, end_logins=deactivated)
     if user is None:
         raise not_found("user")
     await gw.accounts.changed(user)
     log.info("account.changed_by_admin", user_id=user_id, admin_id=request[USER].user_id, changes=changes)
+    if deactivated:
+        await announce_logins_ended(gw, user_id, "deactivated")
     return web.json_response(user_view(user))

@@ -9,6 +9,7 @@ from ..apidoc import api_doc
 from ..auth import USER, unauthorized, user_required
 from ..dependencies import gateway_of
 from ..errors import ApiError
+from ..logins import announce_logins_ended
 from ..schemas import ChangePassword, TokenPair, Usage, UserView
 from ..usage import today
 from ..validation import invalid, load_body
@@ -73,4 +74,5 @@ async def change_password(request: web.Request) -> web.Response:
         raise unauthorized("the account no longer exists")
     await gw.accounts.changed(changed)
     log.info("account.password_changed", user_id=user.user_id)
+    await announce_logins_ended(gw, user.user_id, "password_changed")
     return web.json_response(await token_pair(gw, changed))
