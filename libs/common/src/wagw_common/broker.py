@@ -47,8 +47,10 @@ class Broker:
         self.connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
-        # When the connection last came back after a break (None: never broken). What was published
-        # to us while it was down never reached us (the worker registry allows for that).
+        # When the connection last broke, and when it was last whole again after a break (channels
+        # and consumers restored). What was published while it was down never reached us (the
+        # worker registry allows for that); between the two, it is not whole yet.
+        self.lost_at: datetime | None = None
         self.reconnected_at: datetime | None = None
 
     async def connect(self, startup_timeout: float = 60.0) -> None:
@@ -64,11 +66,22 @@ class Broker:
                 self.connection = await aio_pika.connect_robust(self.url, client_properties={"connection_name": self.source})
         self._channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
         await self.declare_exchanges()
+        self.connection.close_callbacks.add(self._lost)
         self.connection.reconnect_callbacks.add(self._reconnected)
+
+    def _lost(self, _connection: Any, _exc: BaseException | None = None) -> None:
+        self.lost_at = utc_now()
 
     def _reconnected(self, _connection: Any) -> None:
         self.reconnected_at = utc_now()
         log.info("broker.reconnected", source=self.source)
+
+    @property
+    def restored(self) -> bool:
+        """Connected, and not in the middle of coming back (a reconnect restores the channels and
+        consumers before it counts as done; `is_connected` turns true before that)."""
+        back_after_loss = self.lost_at is None or (self.reconnected_at is not None and self.reconnected_at >= self.lost_at)
+        return self.is_connected and back_after_loss
 
     async def declare_exchanges(self) -> None:
         for name, kind in topology.EXCHANGES.items():

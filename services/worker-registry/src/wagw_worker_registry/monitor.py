@@ -21,8 +21,8 @@ log = get_logger(__name__)
 
 async def mark_silent_workers_offline(*, store: WorkerStore, reconnect_allowance: float = 0.0) -> int:
     now = utc_now()
-    if not store.broker.is_connected:
-        return 0  # deaf: nobody's silence means anything now (and the news could not go out)
+    if not store.broker.restored:
+        return 0  # deaf, or not quite back: nobody's silence means anything now
     # Heartbeats wait in the queue while the registry itself is down, but none are sent while the
     # broker is: after a reconnect, workers get a window, plus time to reconnect themselves.
     back = store.broker.reconnected_at
