@@ -6,7 +6,7 @@ from wagw_common.contracts import Kind, contract_for, of_kind
 from wagw_common.envelope import Envelope
 from wagw_common.topology import REALTIME_EVENTS
 from wagw_realtime.handlers import (
-    CONSUMED_EVENTS, handlers, when_domain_event_occurred_push_to_clients, when_logins_ended_close_the_user_room,
+    CONSUMED_EVENTS, event_handlers, when_domain_event_occurred_push_to_clients, when_logins_ended_close_the_user_room,
 )
 
 pytestmark = pytest.mark.unit
@@ -49,7 +49,7 @@ def test_every_event_the_queue_receives_has_a_handler():
     received = {c.type for c in of_kind(Kind.EVENT)  # what services publish to wagw.events
                 for exchange, pattern in REALTIME_EVENTS.bindings if _topic_matches(pattern, c.type)}
     assert {"session.status_changed", "message.received", "worker.online", "user.logins_ended"} <= received
-    assert received == set(handlers(emit=None, close_room=None)) and set(CONSUMED_EVENTS) <= received
+    assert received == set(event_handlers(emit=None, close_room=None)) and set(CONSUMED_EVENTS) <= received
 
 
 async def test_ended_logins_close_the_users_room_and_push_nothing():

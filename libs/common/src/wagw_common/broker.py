@@ -80,8 +80,9 @@ class Broker:
     def restored(self) -> bool:
         """Connected, and not in the middle of coming back (a reconnect restores the channels and
         consumers before it counts as done; `is_connected` turns true before that)."""
-        back_after_loss = self.lost_at is None or (self.reconnected_at is not None and self.reconnected_at >= self.lost_at)
-        return self.is_connected and back_after_loss
+        if self.lost_at is not None and (self.reconnected_at is None or self.reconnected_at < self.lost_at):
+            return False  # broken, and its reconnect has not finished
+        return self.is_connected
 
     async def declare_exchanges(self) -> None:
         for name, kind in topology.EXCHANGES.items():

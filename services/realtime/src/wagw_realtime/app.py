@@ -15,7 +15,7 @@ from wagw_common.consumer import Subscription
 from wagw_common.service import Resources, create_service_app
 
 from .connections import Edge, watch_credentials, when_user_room_closes_end_its_logins
-from .handlers import handlers
+from .handlers import event_handlers
 from .limits import ConnectionQuota
 from .settings import SERVICE, Settings
 from .sockets import create_socket_server, register_handlers
@@ -46,7 +46,8 @@ async def wire(res: Resources, *, edge: Edge) -> list[Subscription]:
     res.background.append(asyncio.create_task(watch_credentials(edge)))
     # One shared queue: replicas compete, so each event is emitted once, and the client manager
     # carries it to whichever replica holds the rooms' clients.
-    return [Subscription(topology.REALTIME_EVENTS, handlers(emit=edge.sio.emit, close_room=edge.sio.close_room))]
+    handlers = event_handlers(emit=edge.sio.emit, close_room=edge.sio.close_room)
+    return [Subscription(topology.REALTIME_EVENTS, handlers)]
 
 
 async def _client_manager_ctx(app: web.Application) -> AsyncIterator[None]:

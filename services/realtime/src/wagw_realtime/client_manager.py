@@ -20,8 +20,6 @@ import socketio
 from wagw_common.tasks import cancel_and_wait
 
 LISTENER_PREFETCH = 128
-
-
 RoomClosing = Callable[[str, list[str]], Awaitable[None]]
 
 

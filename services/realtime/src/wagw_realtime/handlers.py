@@ -40,7 +40,8 @@ async def when_domain_event_occurred_push_to_clients(envelope: Envelope, *, emit
     log.info("realtime.pushed", socket_event=push.socket_event, rooms=rooms)
 
 
-async def when_logins_ended_close_the_user_room(envelope: Envelope, *, close_room: Callable[[str], Awaitable[Any]]) -> None:
+async def when_logins_ended_close_the_user_room(envelope: Envelope, *,
+                                                close_room: Callable[[str], Awaitable[Any]]) -> None:
     """Closing the user's room reaches every replica; each ends its own members' connections
     (connections.when_user_room_closes_end_its_logins). Only connections opened with the user's tokens
     are in that room: API-key connections stay, their keys are separate credentials."""
@@ -48,7 +49,8 @@ async def when_logins_ended_close_the_user_room(envelope: Envelope, *, close_roo
     log.info("realtime.logins_ended", user_id=envelope.data["user_id"], reason=envelope.data["reason"])
 
 
-def handlers(*, emit: Emit, close_room: Callable[[str], Awaitable[Any]]) -> dict[str, Callable[[Envelope], Awaitable[None]]]:
+def event_handlers(*, emit: Emit, close_room: Callable[[str], Awaitable[Any]]
+                   ) -> dict[str, Callable[[Envelope], Awaitable[None]]]:
     """What the service's queue hands each event type to (its bindings bring exactly these)."""
     push = partial(when_domain_event_occurred_push_to_clients, emit=emit)
     return {**{event_type: push for event_type in CONSUMED_EVENTS},

@@ -1,6 +1,6 @@
 """The singleton loop (one replica at a time, under a Redis lease): declare workers that missed
-their heartbeats offline (allowing for the registry's own delay in reading them, and for any time it could not
-hear them at all), relay events a crash left in the outbox, delete removed workers."""
+their heartbeats offline (allowing for the registry's own delay in reading them, and for any time it
+could not hear them at all), relay events a crash left in the outbox, delete removed workers."""
 
 from __future__ import annotations
 
@@ -55,5 +55,6 @@ def start(res: Resources, store: WorkerStore) -> asyncio.Task:
     # Named after the database: two registries sharing a Redis but not a database never block each other.
     lease = Lease(res.redis, f"{settings.mongodb_database}.worker-monitor",
                   ttl_seconds=max(3 * settings.monitor_interval, 5))
-    loop = run_periodically_under_lease(lease, settings.monitor_interval, partial(tick, store=store, reconnect_allowance=settings.reconnect_allowance))
+    each_tick = partial(tick, store=store, reconnect_allowance=settings.reconnect_allowance)
+    loop = run_periodically_under_lease(lease, settings.monitor_interval, each_tick)
     return asyncio.create_task(loop, name="worker-monitor")

@@ -20,9 +20,9 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, Abstr
 from tenacity import AsyncRetrying, retry_if_exception, retry_if_exception_type, stop_after_delay, wait_exponential
 from wagw_common import topology
 from wagw_common.broker import TRANSIENT_ERRORS
-from wagw_common.tasks import cancellation_only_from_callers
 from wagw_common.envelope import CONTENT_TYPE, Envelope
 from wagw_common.logging import get_logger
+from wagw_common.tasks import cancellation_only_from_callers
 from wagw_common.topology import QueueSpec
 
 PUBLISH_WAIT_SECONDS = 15.0  # one publish attempt, confirm included (then retried, within publish_retry_seconds)
