@@ -55,9 +55,16 @@ async def test_heartbeats_record_the_breakdown_and_resources(start_registry, obs
     await observer.next_event("worker.online", worker.worker_id)
     await whatsapp.start_session("s_connected", restore=True)
     await whatsapp.start_session("s_waiting", restore=False)  # shows a QR
-    await wait_until(lambda: session_count(observer, worker.worker_id, 2))
+    expected = {"connected": 1, "connecting": 0, "qr_required": 1, "disconnected": 0, "error": 0}
+
+    async def breakdown_settled() -> bool:
+        # A heartbeat may catch a session between connecting and its QR: wait for one that does not.
+        detail = await observer.ask("worker.get", worker_id=worker.worker_id)
+        return detail["breakdown"] == expected
+
+    await wait_until(breakdown_settled)
     detail = await observer.ask("worker.get", worker_id=worker.worker_id)
-    assert detail["breakdown"] == {"connected": 1, "connecting": 0, "qr_required": 1, "disconnected": 0, "error": 0}
+    assert detail["breakdown"] == expected
     assert sorted(s["session_id"] for s in detail["sessions"]) == ["s_connected", "s_waiting"]
     assert detail["memory_mb"] > 0 and detail["cpu_percent"] is not None
 
