@@ -160,11 +160,18 @@ class InMemoryMessages:
         return sum(1 for d in self.docs.values() if d["session_id"] == session_id and d["direction"] == "outbound"
                    and d["status"] == "queued" and d.get("routed_to") is None)
 
-    async def claim_route(self, message_id, worker_id):
+    async def claim_route(self, message_id, worker_id, *, rerouted=False):
         doc = self.docs.get(message_id)
         if doc is None or doc["status"] != "queued" or doc.get("routed_to") == worker_id:
             return False
-        doc["routed_to"] = worker_id
+        doc.update(routed_to=worker_id, rerouted=rerouted)
+        return True
+
+    async def unroute(self, message_id, worker_id):
+        doc = self.docs.get(message_id)
+        if doc is None or doc["status"] != "queued" or doc.get("routed_to") != worker_id or doc.get("rerouted"):
+            return False
+        doc["routed_to"] = None
         return True
 
     async def delete_for_session(self, session_id):

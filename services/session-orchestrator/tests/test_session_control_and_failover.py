@@ -323,3 +323,65 @@ async def test_a_waiting_session_is_adopted_by_the_worker_that_comes_back_with_i
     # Another worker claiming it afterwards is a stray and is told to stop.
     await uplink(sid, "CONNECTED", worker_id="worker-3")
     assert _commands(broker, "worker-3", "worker.session.stop") == [{"session_id": sid, "logout": False}]
+
+
+# ---- a worker bounces a send it was unsure of ------------------------------------------------------
+
+def _bounce(session_id, message_id, worker_id="worker-1", reason="reconnected"):
+    return env("worker.message.bounced", worker_id=worker_id, session_id=session_id, message_id=message_id,
+               reason=reason)
+
+
+@pytest.fixture
+def bounce(deps, messages, relay, sessions):
+    return partial(wr.when_worker_bounces_message_route_it_again, messages=messages, relay=relay,
+                   broker=deps["broker"], sessions=sessions)
+
+
+async def test_a_bounced_send_is_routed_again_to_the_sessions_worker_marked_rerouted_once(
+        deps, routes, broker, messages, connected, bounce):
+    sid = await connected("worker-1")
+    await mc.when_send_requested_store_and_route_it(
+        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_1", to="628111222333", type="text",
+            text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10)
+    [first] = _commands(broker, "worker-1", "worker.message.send")
+    assert "rerouted" not in first
+    await bounce(_bounce(sid, "m_1"))  # nothing moved: back to the same worker, which now sends it
+    again = _commands(broker, "worker-1", "worker.message.send")[1:]
+    assert [(d["message_id"], d["rerouted"]) for d in again] == [("m_1", True)]
+    await bounce(_bounce(sid, "m_1"))  # the same bounce delivered twice: not a second send
+    assert len(_commands(broker, "worker-1", "worker.message.send")) == 2
+    assert messages.docs["m_1"]["status"] == "queued" and messages.docs["m_1"]["routed_to"] == "worker-1"
+
+
+async def test_a_stale_send_bounced_by_the_worker_a_session_left_goes_to_the_new_one_or_waits_for_it(
+        deps, routes, broker, sessions, messages, connected, uplink, bounce):
+    sid = await connected("worker-1")
+    for message_id in ("m_1", "m_2"):
+        await mc.when_send_requested_store_and_route_it(
+            env("message.send", tenant_id=TENANT, session_id=sid, message_id=message_id, to="628111222333",
+                type="text", text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10)
+    await failover.when_worker_left_move_its_sessions(
+        env("worker.offline", worker_id="worker-1", state="offline", reason="heartbeat timeout", session_ids=[sid]),
+        **deps, rpc=FakeRpc("worker-2"), routes=routes)
+    await bounce(_bounce(sid, "m_1"))  # the session is still RECONNECTING on worker-2: m_1 waits, held
+    assert messages.docs["m_1"]["routed_to"] is None and _commands(broker, "worker-2", "worker.message.send") == []
+    await uplink(sid, "CONNECTED", worker_id="worker-2", phone="628123456789")  # releases m_1, and m_2 (its old route)
+    assert [d["message_id"] for d in _commands(broker, "worker-2", "worker.message.send")] == ["m_1", "m_2"]
+    await bounce(_bounce(sid, "m_2"))  # handed to worker-2 since: worker-1's bounce changes nothing
+    assert messages.docs["m_2"]["routed_to"] == "worker-2"
+    assert len(_commands(broker, "worker-2", "worker.message.send")) == 2
+
+
+async def test_a_bounce_of_a_message_sent_or_unknown_changes_nothing(deps, routes, broker, messages, connected, bounce):
+    sid = await connected("worker-1")
+    await mc.when_send_requested_store_and_route_it(
+        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_1", to="628111222333", type="text",
+            text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10)
+    await wr.when_worker_reports_message_status_record_it(
+        env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_1", status="sent",
+            reason=None, at=datetime.now(timezone.utc)), messages=messages, relay=deps["relay"], broker=deps["broker"])
+    await bounce(_bounce(sid, "m_1"))
+    await bounce(_bounce(sid, "m_unknown"))
+    assert messages.docs["m_1"]["status"] == "sent" and messages.docs["m_1"]["routed_to"] == "worker-1"
+    assert len(_commands(broker, "worker-1", "worker.message.send")) == 1

@@ -215,6 +215,18 @@ async def test_held_messages_are_found_oldest_first_and_claimed_once_per_worker(
     assert await messages_store.delete_for_session("s_1") == 5
 
 
+async def test_a_bounced_message_is_taken_back_once_and_never_from_a_rerouted_hand_over(messages_store):
+    await messages_store.insert({**_message("m_1", T0), "routed_to": "w-1", "outbox": []})  # no `rerouted` yet
+    assert not await messages_store.unroute("m_1", "w-2")  # not handed to w-2
+    assert await messages_store.unroute("m_1", "w-1")
+    assert not await messages_store.unroute("m_1", "w-1")  # the same bounce again
+    assert (await messages_store.get("m_1"))["routed_to"] is None
+    assert await messages_store.claim_route("m_1", "w-1", rerouted=True)
+    assert not await messages_store.unroute("m_1", "w-1")  # a rerouted hand-over is never bounced
+    assert await messages_store.claim_route("m_1", "w-2")  # a later ordinary hand-over (a failover) may be
+    assert await messages_store.unroute("m_1", "w-2")
+
+
 async def test_history_filters_combine_with_the_cursor(messages_store):
     for i in range(10):
         message = _message(f"m_{i}", T0 + timedelta(seconds=i), status="read" if i % 2 else "queued")

@@ -102,6 +102,8 @@ async def wire(res: Resources) -> list[Subscription]:
                                              sessions=sessions, known=known),
             "worker.message.inbound": partial(worker_reports.when_worker_receives_message_store_it,
                                               **on_messages, sessions=sessions),
+            "worker.message.bounced": partial(worker_reports.when_worker_bounces_message_route_it_again,
+                                              **on_messages, sessions=sessions),
         }, use_inbox=False),
         Subscription(ORCHESTRATOR_FLEET_EVENTS, {
             "worker.online": partial(failover.when_worker_came_online_place_waiting, **on_sessions, rpc=res.rpc,

@@ -25,19 +25,22 @@ log = get_logger(__name__)
 _CONTENT = ("type", "text")
 
 
-def worker_command(message: dict[str, Any]) -> dict[str, Any]:
+def worker_command(message: dict[str, Any], *, rerouted: bool = False) -> dict[str, Any]:
     command = {"session_id": message["session_id"], "message_id": message["_id"], "to": message["chat"]}
     command.update({name: message[name] for name in _CONTENT if message.get(name) is not None})
     command.update(message.get("content") or {})
+    if rerouted:
+        command["rerouted"] = True
     return command
 
 
 async def hand_to_worker(message: dict[str, Any], worker_id: str, *, messages: MessagesStore, relay: OutboxRelay,
-                         broker: Broker) -> bool:
+                         broker: Broker, rerouted: bool = False) -> bool:
     """Send the message to its worker; an unroutable worker queue fails it (waiting will not help;
     transient errors propagate and the command is retried)."""
     try:
-        await broker.send_to_worker(worker_id, "worker.message.send", worker_command(message), subject=message["_id"])
+        await broker.send_to_worker(worker_id, "worker.message.send", worker_command(message, rerouted=rerouted),
+                                    subject=message["_id"])
     except PublishError as exc:
         log.warning("message.worker_unreachable", message_id=message["_id"], worker_id=worker_id, error=repr(exc))
         await fail(message, "worker_unreachable", messages=messages, relay=relay, broker=broker)
@@ -47,13 +50,14 @@ async def hand_to_worker(message: dict[str, Any], worker_id: str, *, messages: M
 
 
 async def release_held(session_id: str, worker_id: str, *, messages: MessagesStore, relay: OutboxRelay,
-                       broker: Broker) -> int:
-    """Hand every queued message of the session that this worker has not had yet to it, oldest first."""
+                       broker: Broker, rerouted: bool = False) -> int:
+    """Hand every queued message of the session that this worker has not had yet to it, oldest first.
+    `rerouted`: in answer to a bounce, so the worker sends them even while it waits for the registry."""
     released = 0
     for message in await messages.waiting_for(session_id, worker_id):
-        if not await messages.claim_route(message["_id"], worker_id):
+        if not await messages.claim_route(message["_id"], worker_id, rerouted=rerouted):
             continue  # sent by a concurrent release, or moved on meanwhile
-        if await hand_to_worker(message, worker_id, messages=messages, relay=relay, broker=broker):
+        if await hand_to_worker(message, worker_id, messages=messages, relay=relay, broker=broker, rerouted=rerouted):
             released += 1
     if released:
         log.info("message.held_released", session_id=session_id, worker_id=worker_id, count=released)

@@ -108,11 +108,22 @@ class MessagesStore:
             return_document=ReturnDocument.AFTER,
         ))
 
-    async def claim_route(self, message_id: str, worker_id: str) -> bool:
+    async def claim_route(self, message_id: str, worker_id: str, *, rerouted: bool = False) -> bool:
+        """`rerouted`: handed over in answer to a bounce (a worker sends those, so never bounces them)."""
         claimed = await self.collection.find_one_and_update(
-            {"_id": message_id, "status": QUEUED, "routed_to": {"$ne": worker_id}}, {"$set": {"routed_to": worker_id}},
+            {"_id": message_id, "status": QUEUED, "routed_to": {"$ne": worker_id}},
+            {"$set": {"routed_to": worker_id, "rerouted": rerouted}},
         )
         return claimed is not None
+
+    async def unroute(self, message_id: str, worker_id: str) -> bool:
+        """Take a queued message back from the worker it was handed to (it bounced it): held again.
+        Not when it was handed over rerouted: a worker never bounces those, so that is a bounce repeated."""
+        taken = await self.collection.find_one_and_update(
+            {"_id": message_id, "status": QUEUED, "routed_to": worker_id, "rerouted": {"$ne": True}},
+            {"$set": {"routed_to": None}},
+        )
+        return taken is not None
 
     async def delete_older_than(self, cutoff) -> int:
         """The retention sweep: MongoDB's TTL indexes are not on every supported server."""

@@ -195,6 +195,33 @@ async def when_worker_reports_message_status_record_it(
     raise RuntimeError(f"message {message['_id']} kept changing while its {target!r} step was recorded")  # retried
 
 
+async def when_worker_bounces_message_route_it_again(
+    envelope: Envelope, *, messages: MessagesStore, relay: OutboxRelay, broker: Broker, sessions: SessionsStore,
+) -> None:
+    """A worker handed a send back unsent: it was unsure the session was still its own (see
+    `worker.message.bounced`). Taken back from it, the message goes to the session's worker now,
+    marked rerouted (sent even by a worker still unsure); held if the session is not CONNECTED
+    anywhere, until it is (or the held expiry fails it). A message handed to another worker since,
+    or past queued, has moved on: the bounce changes nothing."""
+    data = envelope.data
+    message = await messages.get(data["message_id"])
+    if message is None or message["session_id"] != data["session_id"] or message["direction"] != "outbound":
+        log.warning("worker.bounce_for_unknown_message", message_id=data["message_id"], session_id=data["session_id"])
+        return
+    routed_to = message.get("routed_to")
+    # Held already (routed_to None): a redelivered bounce whose first delivery took it back; released below.
+    moved_on = message["status"] != QUEUED or routed_to not in (None, data["worker_id"])
+    if moved_on or (routed_to is not None and not await messages.unroute(message["_id"], data["worker_id"])):
+        log.info("worker.bounce_ignored", message_id=message["_id"], worker_id=data["worker_id"],
+                 status=message["status"], routed_to=routed_to)
+        return
+    log.info("message.bounced", message_id=message["_id"], worker_id=data["worker_id"], reason=data["reason"])
+    session = await sessions.get(data["session_id"])
+    if session is not None and session["status"] == CONNECTED and session.get("worker_id"):
+        await release_held(session["_id"], session["worker_id"], messages=messages, relay=relay, broker=broker,
+                           rerouted=True)
+
+
 async def when_worker_receives_message_store_it(
     envelope: Envelope, *, sessions: SessionsStore, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
 ) -> None:

@@ -24,6 +24,9 @@ BREAKDOWN_BUCKETS: dict[str, tuple[str, ...]] = {
     "disconnected": ("DISCONNECTED", "LOGGED_OUT"), "error": ("ERROR",),
 }
 DEFAULT_HEARTBEAT_INTERVAL = 10.0
+# Why a worker hands a send back unsent (`worker.message.bounced`): until the registry has answered its
+# latest registration, what waits in its queue may be older than a move of the session elsewhere.
+BOUNCE_REASONS = ("starting", "reconnected", "paused", "unknown_to_registry")
 
 
 # ---- identity: who may speak for a worker --------------------------------------------------------
@@ -115,6 +118,13 @@ class WorkerMessageStatus(StrictSchema):
     at = f.timestamp()
 
 
+class WorkerMessageBounced(StrictSchema):
+    worker_id = f.worker_id()
+    session_id = f.object_id()
+    message_id = f.object_id()
+    reason = fields.String(required=True, validate=validate.OneOf(BOUNCE_REASONS))
+
+
 class WorkerInboundMessage(StrictSchema):
     worker_id = f.worker_id()
     session_id = f.object_id()
@@ -156,6 +166,9 @@ class DeliverMessage(StrictSchema):
     reply_to = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     # The WhatsApp id of the message a reply or a reaction is about, when the platform knows it (inbound).
     quoted_wa_message_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
+    # Routed again after this worker bounced it: the platform chose this worker knowing where the session
+    # is now, so it is sent even before the registry's answer.
+    rerouted = fields.Boolean(load_default=False)
 
 
 class AssignedSession(StrictSchema):
@@ -206,6 +219,11 @@ CONTRACTS = [
             {"session_id": _SESSION_ID, "status": "CONNECTED", "reason": None, "phone": "628123456789"}),
     _uplink("worker.message.status", WorkerMessageStatus, "An outbound message moved on",
             {"session_id": _SESSION_ID, "message_id": _MESSAGE_ID, "status": "delivered", "reason": None, "at": _TIME}),
+    _uplink("worker.message.bounced", WorkerMessageBounced,
+            "A send handed back unsent: it waited in the queue of a worker unsure its session is still its own "
+            "(after a reconnect, a pause, a restart, until the registry answers its registration); the "
+            "platform routes it again to the session's worker now",
+            {"session_id": _SESSION_ID, "message_id": _MESSAGE_ID, "reason": "reconnected"}),
     _uplink("worker.message.inbound", WorkerInboundMessage, "A message arrived at a held session",
             {"session_id": _SESSION_ID, "wa_message_id": "3EB0C767D26A1D0B8E3F",
              "chat": "628123456789@s.whatsapp.net", "sender": "628123456789@s.whatsapp.net", "type": "text",
