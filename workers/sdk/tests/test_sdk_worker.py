@@ -1,6 +1,7 @@
 """The worker side of the protocol without a broker: what a worker publishes, and how it treats commands."""
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -23,6 +24,7 @@ class FakeLink:
         self.connected = True
         self.published: list[Envelope] = []
         self.declared: list[tuple[str, bool]] = []
+        self.reconnect_callbacks = []
 
     async def publish_uplink(self, envelope: Envelope) -> None:
         self.published.append(envelope)
@@ -32,7 +34,15 @@ class FakeLink:
         return None, "tag"
 
     def on_reconnect(self, callback):
+        self.reconnect_callbacks.append(callback)
         return lambda: None
+
+    def reconnect(self):
+        for callback in self.reconnect_callbacks:
+            callback()
+
+    def of_type(self, message_type: str) -> list[Envelope]:
+        return [e for e in self.published if e.type == message_type]
 
 
 class Sessions:
@@ -71,8 +81,11 @@ class FakeMessage:
         self.outcome = "requeued" if requeue else "rejected"
 
 
-def command(message_type: str, data: dict, at: datetime | None = None) -> FakeMessage:
-    envelope = Envelope(type=message_type, source="session-orchestrator", data=data, **({"time": at} if at else {}))
+def command(message_type: str, data: dict, at: datetime | None = None, correlation_id: str | None = None) -> FakeMessage:
+    extra = {"time": at} if at else {}
+    if correlation_id:
+        extra["correlation_id"] = correlation_id
+    envelope = Envelope(type=message_type, source="session-orchestrator", data=data, **extra)
     return FakeMessage(envelope.to_json())
 
 
@@ -94,6 +107,24 @@ async def handle(worker: Worker, message: FakeMessage) -> FakeMessage:
     return message
 
 
+def answer(link: FakeLink, sessions=(), registration: int = -1) -> FakeMessage:
+    """The registry's answer to the worker's latest registration (or an earlier one): same correlation id."""
+    register = link.of_type("worker.register")[registration]
+    return command("worker.sessions.assigned", {"reason": "registered", "sessions": list(sessions)},
+                   correlation_id=register.correlation_id)
+
+
+def send(message_id: str, **extra) -> FakeMessage:
+    return command("worker.message.send", {"session_id": "s_1", "message_id": message_id, "to": "6281",
+                                           "type": "text", "text": "hi", **extra})
+
+
+async def until(condition, timeout: float = 2.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
 async def test_a_worker_registers_then_beats_once_the_registry_answered(link):
     worker, _ = await started(link, Sessions(held=["s_1"]))
     await asyncio.sleep(0.05)
@@ -102,7 +133,7 @@ async def test_a_worker_registers_then_beats_once_the_registry_answered(link):
     assert register.data == {"worker_id": "sim-worker-1", "version": "1.0", "environment": "development",
                              "endpoint": None, "heartbeat_interval_seconds": 60.0,
                              "capacity": {"max_sessions": 5, "cpu_cores": 2.0, "memory_limit_mb": None}}
-    await handle(worker, command("worker.sessions.assigned", {"reason": "registered", "sessions": []}))
+    await handle(worker, answer(link))
     for _ in range(100):
         if len(link.published) > 1:
             break
@@ -142,6 +173,7 @@ async def test_every_uplink_carries_the_worker_id_and_breaks_no_contract(link):
 
 async def test_commands_reach_the_handler_and_are_acknowledged(link):
     worker, sessions = await started(link)
+    await handle(worker, answer(link))
     assert (await handle(worker, command("worker.session.start", {"session_id": "s_1"}))).outcome == "ack"
     assert (await handle(worker, command("worker.session.start", {"session_id": "s_2", "pairing_phone": "+62812345678"}))
             ).outcome == "ack"
@@ -192,7 +224,7 @@ async def test_assigned_sessions_not_held_are_restored_then_reported_at_once(lin
     before = len(link.published)
     assigned = {"reason": "registered", "sessions": [{"session_id": "s_held", "as_of": T0},
                                                      {"session_id": "s_lost", "as_of": T0}]}
-    await handle(worker, command("worker.sessions.assigned", assigned))
+    await handle(worker, answer(link, assigned["sessions"]))
     assert sessions.calls == [("start", "s_lost", True, None)]
     assert worker.assigned.is_set() and worker.restored == ["s_lost"]
     beat = link.published[before:][-1]
@@ -205,7 +237,7 @@ async def test_a_stop_newer_than_the_assignment_wins_over_it(link):
     await handle(worker, command("worker.session.stop", {"session_id": "s_gone"}, at=T0 + timedelta(seconds=5)))
     assigned = {"reason": "registered", "sessions": [{"session_id": "s_gone", "as_of": T0},
                                                      {"session_id": "s_kept", "as_of": T0 + timedelta(seconds=9)}]}
-    await handle(worker, command("worker.sessions.assigned", assigned))
+    await handle(worker, answer(link, assigned["sessions"]))
     assert [c for c in sessions.calls if c[0] == "start"] == [("start", "s_kept", True, None)]
     await worker.abandon()
 
@@ -236,4 +268,99 @@ async def test_asked_to_register_again_the_worker_registers_again(link):
             break
         await asyncio.sleep(0.01)
     assert len([e for e in link.published if e.type == "worker.register"]) == before + 1
+    await worker.abandon()
+
+
+# ---- bouncing stale sends ----------------------------------------------------------------------------
+
+async def test_until_the_registry_answers_sends_are_bounced_unless_routed_again(link):
+    worker, sessions = await started(link)
+    assert (await handle(worker, send("m_early"))).outcome == "ack"
+    [bounced] = link.of_type("worker.message.bounced")
+    assert bounced.data == {"worker_id": "sim-worker-1", "session_id": "s_1", "message_id": "m_early",
+                            "reason": "starting"}
+    assert sessions.calls == []
+    await handle(worker, send("m_rerouted", rerouted=True))  # the platform chose us knowing where s_1 is now
+    await handle(worker, answer(link))
+    await handle(worker, send("m_fresh"))
+    assert [c[2] for c in sessions.calls] == ["m_rerouted", "m_fresh"] and worker.unsure is None
+    assert len(link.of_type("worker.message.bounced")) == 1
+    await worker.abandon()
+
+
+async def test_after_a_reconnect_only_the_answer_to_the_new_registration_ends_the_doubt(link):
+    worker, sessions = await started(link)
+    await handle(worker, answer(link))
+    link.reconnect()
+    await until(lambda: len(link.of_type("worker.register")) == 2)
+    await handle(worker, answer(link, registration=0))  # still queued from before: says nothing of since
+    await handle(worker, send("m_stale"))
+    assert link.of_type("worker.message.bounced")[-1].data["reason"] == "reconnected" and sessions.calls == []
+    await handle(worker, answer(link))
+    await handle(worker, send("m_fresh"))
+    assert [c[2] for c in sessions.calls] == ["m_fresh"]
+    await worker.abandon()
+
+
+async def bounced_until_registered_anew(worker: Worker, link: FakeLink, sessions: Sessions, reason: str) -> None:
+    """A send now is bounced for `reason`; the worker registers again, and once answered sends."""
+    await handle(worker, send("m_stale"))
+    assert link.of_type("worker.message.bounced")[-1].data["reason"] == reason and sessions.calls == []
+    await until(lambda: len(link.of_type("worker.register")) == 2)
+    await handle(worker, answer(link))
+    await handle(worker, send("m_fresh"))
+    assert [c[2] for c in sessions.calls] == ["m_fresh"]
+    await worker.abandon()
+
+
+async def beating_fast(link: FakeLink) -> tuple[Worker, Sessions]:
+    """A worker beating every 0.2 s, registered and answered, its heartbeat loop asleep."""
+    worker = Worker(WorkerIdentity("sim-worker-1", max_sessions=5, version="1.0"), link=link, heartbeat_interval=0.2)
+    sessions = Sessions()
+    await worker.start(sessions)
+    await handle(worker, answer(link))
+    await asyncio.sleep(0.05)
+    return worker, sessions
+
+
+async def test_asked_to_register_again_the_worker_bounces_sends_until_answered(link):
+    worker, sessions = await started(link)
+    await handle(worker, answer(link))
+    await handle(worker, command("worker.register.request", {}))
+    await bounced_until_registered_anew(worker, link, sessions, "unknown_to_registry")
+
+
+async def test_a_process_that_stood_still_registers_again_and_bounces_what_it_finds(link):
+    worker, sessions = await beating_fast(link)
+    time.sleep(1.5)  # the whole event loop stands still, as under SIGSTOP; the send then notices first
+    await bounced_until_registered_anew(worker, link, sessions, "paused")
+
+
+async def test_a_loop_merely_late_by_less_than_an_interval_is_no_pause(link):
+    worker, sessions = await beating_fast(link)
+    time.sleep(0.6)  # late, but under the second a pause must last to count
+    await handle(worker, send("m_1"))
+    assert [c[2] for c in sessions.calls] == ["m_1"] and len(link.of_type("worker.register")) == 1
+    await worker.abandon()
+
+
+async def test_a_process_frozen_in_the_middle_of_a_beat_registers_again_at_once(link):
+    class FreezingLink(FakeLink):
+        frozen = False
+
+        async def publish_uplink(self, envelope):
+            if envelope.type == "worker.heartbeat" and not self.frozen:
+                self.frozen = True
+                time.sleep(1.5)  # stands still between sending the beat and its confirm
+            await super().publish_uplink(envelope)
+
+    link = FreezingLink()
+    worker = Worker(WorkerIdentity("sim-worker-1", max_sessions=5, version="1.0"), link=link, heartbeat_interval=0.2)
+    sessions = Sessions()
+    await worker.start(sessions)
+    await handle(worker, answer(link))
+    await until(lambda: len(link.of_type("worker.register")) == 2, timeout=3)
+    assert worker.unsure == "paused"
+    await handle(worker, send("m_stale"))
+    assert link.of_type("worker.message.bounced")[-1].data["reason"] == "paused" and sessions.calls == []
     await worker.abandon()

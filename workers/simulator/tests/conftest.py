@@ -13,6 +13,7 @@ import pytest_asyncio
 from wagw_common import topology
 from wagw_common.broker import Broker
 from wagw_common.envelope import Envelope, parse_envelope
+from wagw_common.logging import correlation_scope
 
 
 class FakeUplink:
@@ -105,13 +106,22 @@ class Platform:
         self.uplink.put_nowait(parse_envelope(message.body))
 
     async def next(self, message_type: str, timeout: float = 10, **match) -> dict:
+        return (await self.next_envelope(message_type, timeout, **match)).data
+
+    async def next_envelope(self, message_type: str, timeout: float = 10, **match) -> Envelope:
         async def wait():
             while True:
                 envelope = await self.uplink.get()
                 if envelope.type == message_type and all(envelope.data.get(k) == v for k, v in match.items()):
-                    return envelope.data
+                    return envelope
         async with asyncio.timeout(timeout):
             return await wait()
+
+    async def answer(self, registration: Envelope, sessions: list[dict] | None = None) -> None:
+        """The registry's answer to a registration: it carries the registration's correlation id."""
+        with correlation_scope(registration.correlation_id):
+            await self.broker.send_to_worker(registration.data["worker_id"], "worker.sessions.assigned",
+                                             {"reason": "registered", "sessions": sessions or []})
 
 
 @pytest_asyncio.fixture

@@ -21,7 +21,7 @@ async def whatsapp(uplink):
 
 @pytest_asyncio.fixture
 async def client(whatsapp):
-    protocol = SimpleNamespace(worker_id="sim-worker-1", registered=True, connected=True)
+    protocol = SimpleNamespace(worker_id="sim-worker-1", registered=True, unsure=None, connected=True)
     async with TestClient(TestServer(create_control_app(whatsapp, protocol))) as client:
         yield client
 
@@ -31,7 +31,8 @@ async def error_of(response) -> tuple[int, str]:
 
 
 async def test_health_and_held_sessions(client, whatsapp):
-    assert (await (await client.get("/healthz")).json())["registered"] is True
+    health = await (await client.get("/healthz")).json()
+    assert health["registered"] is True and health["unsure"] is None
     assert (await client.get("/readyz")).status == 200
     await whatsapp.start_session("s_1", restore=False)
     body = await (await client.get("/sessions")).json()

@@ -36,8 +36,10 @@ async def test_a_session_goes_from_qr_to_scan_to_messages_through_the_real_broke
     protocol, whatsapp = worker
     await platform.listen()
     await protocol.start(whatsapp)
-    registered = await platform.next("worker.register")
+    registration = await platform.next_envelope("worker.register")
+    registered = registration.data
     assert registered["worker_id"] == protocol.worker_id and registered["capacity"]["max_sessions"] == 3
+    await platform.answer(registration)
 
     await platform.broker.send_to_worker(protocol.worker_id, "worker.session.start", {"session_id": "s_1"})
     assert (await platform.next("worker.session.status", session_id="s_1"))["status"] == "CONNECTING"
@@ -65,6 +67,30 @@ async def test_a_session_goes_from_qr_to_scan_to_messages_through_the_real_broke
     await platform.next("worker.session.status", session_id="s_1", status="LOGGED_OUT")
     await protocol.stop("shutdown")
     assert (await platform.next("worker.unregister"))["reason"] == "shutdown"
+
+
+async def test_sends_found_before_the_registry_answered_are_bounced_and_sent_once_routed_again(platform, worker):
+    protocol, whatsapp = worker
+    await platform.listen()
+    await protocol.start(whatsapp)
+    registration = await platform.next_envelope("worker.register")
+    await platform.broker.send_to_worker(protocol.worker_id, "worker.session.start", {"session_id": "s_1", "restore": True})
+    await platform.next("worker.session.status", session_id="s_1", status="CONNECTED")
+    send = {"session_id": "s_1", "to": "628123456789@s.whatsapp.net", "type": "text", "text": "hi"}
+
+    # Queued before the registry answered: perhaps from before the session moved elsewhere, not sent.
+    await platform.broker.send_to_worker(protocol.worker_id, "worker.message.send", {**send, "message_id": "m_1"})
+    bounced = await platform.next("worker.message.bounced", message_id="m_1")
+    assert (bounced["session_id"], bounced["reason"]) == ("s_1", "starting")
+    # Routed again by the platform, which knows where the session is now: sent, even before the answer.
+    await platform.broker.send_to_worker(protocol.worker_id, "worker.message.send",
+                                         {**send, "message_id": "m_1", "rerouted": True})
+    await platform.next("worker.message.status", message_id="m_1", status="sent")
+    # Once the registry answered, sends go out as they come.
+    await platform.answer(registration, [{"session_id": "s_1", "as_of": registration.time}])
+    await platform.broker.send_to_worker(protocol.worker_id, "worker.message.send", {**send, "message_id": "m_2"})
+    await platform.next("worker.message.status", message_id="m_2", status="sent")
+    assert protocol.unsure is None
 
 
 async def test_a_malformed_command_goes_to_the_workers_dead_letter_queue(platform, worker, vhost):

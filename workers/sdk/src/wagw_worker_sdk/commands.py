@@ -1,6 +1,9 @@
 """The commands a worker consumes: each validated against its contract, dispatched to the worker's
 handler, and acknowledged once done. Malformed ones go to the queue's dead-letter queue at once; a
-failing one is retried once (a fresh delivery), then dead-lettered."""
+failing one is retried once (a fresh delivery), then dead-lettered.
+
+A send found while the worker cannot vouch for its sessions (see `Worker`) is bounced, not sent:
+handed back with `worker.message.bounced` for the platform to route again."""
 
 from __future__ import annotations
 
@@ -54,12 +57,16 @@ class Recovery:
 
 class CommandDispatcher:
     def __init__(self, handler: WorkerHandler, *, beat_now: Callable[[], Awaitable[None]],
-                 on_assigned: Callable[[list[str]], None] = lambda restored: None,
-                 register_again: Callable[[], None] = lambda: None):
+                 on_assigned: Callable[[list[str], str], None] = lambda restored, correlation_id: None,
+                 register_again: Callable[[], None] = lambda: None,
+                 unsure: Callable[[], str | None] = lambda: None,
+                 bounce: Callable[[str, str, str], Awaitable[None]] | None = None):
         self.handler = handler
         self.beat_now = beat_now
         self.on_assigned = on_assigned
         self.register_again = register_again
+        self.unsure = unsure  # why sends may be stale now (a bounce reason), None when they are not
+        self.bounce = bounce
         self.recovery = Recovery()
         self._table: dict[str, Callable[[Envelope], Awaitable[None]]] = {
             "worker.session.start": self._start,
@@ -105,6 +112,12 @@ class CommandDispatcher:
 
     async def _send(self, envelope: Envelope) -> None:
         d = dict(envelope.data)
+        rerouted = d.pop("rerouted")
+        reason = None if rerouted or self.bounce is None else self.unsure()
+        if reason is not None:
+            await self.bounce(d["session_id"], d["message_id"], reason)
+            log.info("worker.message_bounced", session_id=d["session_id"], message_id=d["message_id"], reason=reason)
+            return
         await self.handler.send_message(d.pop("session_id"), d.pop("message_id"), d.pop("to"), d.pop("text"), **d)
 
     async def _register_again(self, _envelope: Envelope) -> None:
@@ -119,4 +132,4 @@ class CommandDispatcher:
         log.info("worker.sessions_restored", assigned=len(envelope.data["sessions"]), restored=len(restore))
         if restore:
             await self.beat_now()  # the registry learns at once that they are back
-        self.on_assigned(restore)
+        self.on_assigned(restore, envelope.correlation_id)

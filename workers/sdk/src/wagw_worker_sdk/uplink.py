@@ -64,6 +64,10 @@ class WorkerUplink:
         await self.publish("worker.message.status", {"session_id": session_id, "message_id": message_id,
                                                      "status": status, "reason": reason, "at": utc_now()})
 
+    async def message_bounced(self, session_id: str, message_id: str, reason: str) -> None:
+        await self.publish("worker.message.bounced",
+                           {"session_id": session_id, "message_id": message_id, "reason": reason})
+
     async def inbound(self, session_id: str, *, wa_message_id: str, chat: str, sender: str, text: str) -> None:
         await self.publish("worker.message.inbound", {"session_id": session_id, "wa_message_id": wa_message_id,
                                                       "chat": chat, "sender": sender, "type": "text", "text": text,

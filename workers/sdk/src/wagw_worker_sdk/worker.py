@@ -3,7 +3,15 @@ reconnect), heartbeat every interval with each held session's status and its CPU
 answer the registry's `worker.sessions.assigned` by restoring sessions, unregister on a graceful stop.
 
 After each registration the first heartbeat waits (up to one interval) for that answer, so that the
-registry never hears "no sessions" from a restarted worker before it told it what to restore."""
+registry never hears "no sessions" from a restarted worker before it told it what to restore.
+
+Until that answer arrives the worker is unsure its sessions are still its own: it is starting, its
+connection came back, the registry did not know it, or its heartbeat loop woke far later than asked
+(the whole process was paused). Meanwhile the registry may have declared it offline and the platform
+moved its sessions, and the sends waiting in its queue are stale: it bounces them
+(`worker.message.bounced`) and the platform routes each again to where its session is now. The
+answer queues behind those sends, so it marks where fresh commands begin; it must answer the latest
+registration (its correlation id), not an earlier one."""
 
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ from dataclasses import dataclass
 from aio_pika.exceptions import PublishError
 from wagw_common import topology
 from wagw_common.contracts.workers import broker_user_for
-from wagw_common.logging import get_logger
+from wagw_common.logging import correlation_scope, get_logger, new_correlation_id
 from wagw_common.tasks import cancel_and_wait
 
 from .commands import CommandDispatcher, WorkerHandler
@@ -59,6 +67,9 @@ class Worker:
         self.heartbeats_paused = False
         self.assigned = asyncio.Event()  # set once the registry answered a registration
         self.restored: list[str] = []
+        self.unsure: str | None = "starting"  # why sends are bounced now; None once the registry answered
+        self._answer_awaited: str | None = None  # the correlation id of the latest registration
+        self._asleep_since: float | None = None  # when the heartbeat loop went to sleep, while it sleeps
         self._dispatcher: CommandDispatcher | None = None
         self._queue = None
         self._consumer_tag: str | None = None
@@ -75,8 +86,10 @@ class Worker:
         return self.link.user == broker_user_for(self.worker_id)
 
     async def start(self, handler: WorkerHandler) -> None:
-        self._dispatcher = CommandDispatcher(handler, beat_now=self.heartbeat, on_assigned=self._on_assigned,
-                                             register_again=self._on_reconnect)
+        self._dispatcher = CommandDispatcher(
+            handler, beat_now=self.heartbeat, on_assigned=self._on_assigned,
+            register_again=lambda: self._register_anew("unknown_to_registry"),
+            unsure=self._why_unsure, bounce=self.uplink.message_bounced)
         if self._owns_link:
             await self.link.connect(self.startup_timeout)
         self._queue, self._consumer_tag = await self.link.consume(
@@ -128,12 +141,16 @@ class Worker:
 
     async def register(self) -> None:
         identity = self.identity
-        await self.uplink.publish("worker.register", {
-            "version": identity.version, "environment": identity.environment, "endpoint": identity.endpoint,
-            "capacity": {"max_sessions": identity.max_sessions, "cpu_cores": identity.cpu_cores,
-                         "memory_limit_mb": identity.memory_limit_mb},
-            "heartbeat_interval_seconds": self.heartbeat_interval,
-        })
+        # Its own correlation id, which the registry's answer carries: an answer to an earlier
+        # registration says nothing about what happened since.
+        correlation_id = self._answer_awaited = new_correlation_id()
+        with correlation_scope(correlation_id):
+            await self.uplink.publish("worker.register", {
+                "version": identity.version, "environment": identity.environment, "endpoint": identity.endpoint,
+                "capacity": {"max_sessions": identity.max_sessions, "cpu_cores": identity.cpu_cores,
+                             "memory_limit_mb": identity.memory_limit_mb},
+                "heartbeat_interval_seconds": self.heartbeat_interval,
+            })
         self.registered = True
         log.info("worker.registered", worker_id=self.worker_id, max_sessions=identity.max_sessions)
 
@@ -164,7 +181,13 @@ class Worker:
                 await self.assigned.wait()
         except asyncio.TimeoutError:
             log.info("worker.registration_unanswered", worker_id=self.worker_id)
+        await self._beat()
+
+    async def _beat(self) -> None:
+        began = asyncio.get_running_loop().time()
         await self.heartbeat()
+        # Frozen in the middle of a beat, or the beat itself stuck: the registry heard nothing.
+        self._stood_still(asyncio.get_running_loop().time() - began)
 
     async def _reannounce(self) -> None:
         try:
@@ -180,28 +203,68 @@ class Worker:
         elif self.registered:
             await self._first_beat()
         while True:
+            self._asleep_since = asyncio.get_running_loop().time()
             await asyncio.sleep(self.heartbeat_interval)
-            if self.heartbeats_paused:
+            noticed = self._notice_pause()  # then registering anew is under way
+            self._asleep_since = None
+            if self.heartbeats_paused or noticed:
                 continue
             try:
                 if self.registered:
-                    await self.heartbeat()
+                    await self._beat()
                 elif await self._announce():
                     await self._first_beat()
             except PublishError:
                 self.registered = False
+                self._become_unsure("unknown_to_registry")
                 log.warning("worker.heartbeat_unroutable", worker_id=self.worker_id)
             except Exception as exc:  # the broker is away; the robust connection comes back by itself
                 log.warning("worker.heartbeat_failed", worker_id=self.worker_id, error=repr(exc))
 
     def _on_reconnect(self) -> None:
+        self._register_anew("reconnected")
+
+    def _register_anew(self, reason: str) -> None:
         # After a reconnect, the registry may have declared us offline while we were away; when it
         # asks (it lost or removed our record), it does not know us at all: introduce ourselves again.
         self.registered = False
+        self._become_unsure(reason)
         self._spawn(self._reannounce(), name=f"reannounce:{self.worker_id}")
 
-    def _on_assigned(self, restored: list[str]) -> None:
+    def _notice_pause(self) -> bool:
+        """A heartbeat loop waking late: asked by the loop and by each send, whichever runs first
+        after the whole process stood still."""
+        if self._asleep_since is None:
+            return False
+        if self._stood_still(asyncio.get_running_loop().time() - self._asleep_since - self.heartbeat_interval):
+            self._asleep_since = None
+            return True
+        return False
+
+    def _stood_still(self, seconds: float) -> bool:
+        """More than an interval (at least a second) without a beat where one was due: long enough,
+        with the registry's default of three missed beats, for it to have been declared offline
+        meanwhile. Registers again."""
+        if seconds <= max(self.heartbeat_interval, 1.0):
+            return False
+        log.warning("worker.pause_noticed", worker_id=self.worker_id, seconds=round(seconds, 1))
+        self._register_anew("paused")
+        return True
+
+    def _why_unsure(self) -> str | None:
+        self._notice_pause()
+        return self.unsure
+
+    def _become_unsure(self, reason: str) -> None:
+        self.unsure = reason
+        self._answer_awaited = None  # an answer still on its way predates this
+
+    def _on_assigned(self, restored: list[str], correlation_id: str) -> None:
         self.restored = restored
+        if correlation_id != self._answer_awaited:
+            log.info("worker.earlier_answer_ignored", worker_id=self.worker_id)
+            return
+        self.unsure = None
         self.assigned.set()
 
     def _spawn(self, coro, *, name: str) -> None:

@@ -59,8 +59,9 @@ def _session_id(request: web.Request) -> str:
 
 async def healthz(request: web.Request) -> web.Response:
     protocol = request.app[PROTOCOL]
+    # `unsure`: why sends are bounced now (until the registry answers a registration), or null.
     return web.json_response({"status": "ok", "worker_id": protocol.worker_id, "registered": protocol.registered,
-                              "broker_connected": protocol.connected})
+                              "unsure": protocol.unsure, "broker_connected": protocol.connected})
 
 
 async def readyz(request: web.Request) -> web.Response:
