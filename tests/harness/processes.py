@@ -85,6 +85,7 @@ class ServiceProcess:
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else None
         self.process.send_signal(signal.SIGTERM)
+        self.process.send_signal(signal.SIGCONT)  # a paused process acts on the SIGTERM only once resumed
         try:
             return self.process.wait(grace)
         except subprocess.TimeoutExpired:
@@ -95,6 +96,15 @@ class ServiceProcess:
         if self.alive:
             self.process.kill()
             self.process.wait(5)
+
+    def pause(self) -> None:
+        """SIGSTOP: the process hangs as a whole (a long GC, a frozen VM), its connections left open."""
+        if self.alive:
+            self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.alive:
+            self.process.send_signal(signal.SIGCONT)
 
     def tail(self, lines: int = 40) -> str:
         try:
