@@ -1,7 +1,8 @@
 """A worker paused as a whole (SIGSTOP: a frozen VM, a long stall) past its heartbeat window while
 messages wait in its queue. Its sessions move to the other worker, which sends what waited; when the
-paused worker resumes, the commands it finds in its queue are stale: it must send none of them. Every
-accepted message is sent exactly once, counted in both workers' own logs."""
+paused worker resumes, the commands it finds in its queue are stale: it must send none of them, and
+the sessions it still holds must be stopped there. Every accepted message is sent exactly once,
+counted in both workers' own logs."""
 
 from __future__ import annotations
 
@@ -74,6 +75,15 @@ async def test_a_worker_paused_past_its_window_sends_none_of_its_stale_commands(
         sends = worker_sends(run)
         assert {mid: sends[mid] for mid in accepted} == {mid: 1 for mid in accepted}
         assert {r["message_id"] for r in _logged(victim_log, "worker.message_bounced")} >= set(accepted)
+
+        # It still held the moved sessions: told by the registry they are not its own, it reported them,
+        # and the orchestrator stopped them there (one session live on two workers is one too many).
+        async def strays_stopped() -> bool:
+            async with http.get(f"{run.workers[victim].url}/sessions") as response:
+                held = {s["session_id"] for s in (await response.json())["sessions"]}
+            return not held & set(stranded)
+
+        await wait_until(strays_stopped, timeout=30, interval=0.5)
         for session_id in stranded:
             history = await message_history(api, token, session_id)
             for mid, sid in accepted.items():

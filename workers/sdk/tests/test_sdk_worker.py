@@ -133,7 +133,7 @@ async def test_a_worker_registers_then_beats_once_the_registry_answered(link):
     assert register.data == {"worker_id": "sim-worker-1", "version": "1.0", "environment": "development",
                              "endpoint": None, "heartbeat_interval_seconds": 60.0,
                              "capacity": {"max_sessions": 5, "cpu_cores": 2.0, "memory_limit_mb": None}}
-    await handle(worker, answer(link))
+    await handle(worker, answer(link, [{"session_id": "s_1", "as_of": T0}]))
     for _ in range(100):
         if len(link.published) > 1:
             break
@@ -363,4 +363,16 @@ async def test_a_process_frozen_in_the_middle_of_a_beat_registers_again_at_once(
     assert worker.unsure == "paused"
     await handle(worker, send("m_stale"))
     assert link.of_type("worker.message.bounced")[-1].data["reason"] == "paused" and sessions.calls == []
+    await worker.abandon()
+
+
+async def test_held_sessions_the_answer_does_not_list_are_reported_for_the_platform_to_judge(link):
+    worker, sessions = await started(link, Sessions(held=["s_mine", "s_moved"]))
+    await handle(worker, answer(link, [{"session_id": "s_mine", "as_of": T0}]))
+    reported = [e.data for e in link.of_type("worker.session.status")]
+    assert [(d["session_id"], d["status"]) for d in reported] == [("s_moved", "CONNECTED")]
+    link.reconnect()
+    await until(lambda: len(link.of_type("worker.register")) == 2)
+    await handle(worker, answer(link, registration=0))  # an earlier answer: nothing reported again
+    assert len(link.of_type("worker.session.status")) == 1
     await worker.abandon()

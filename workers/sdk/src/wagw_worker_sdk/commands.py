@@ -57,16 +57,18 @@ class Recovery:
 
 class CommandDispatcher:
     def __init__(self, handler: WorkerHandler, *, beat_now: Callable[[], Awaitable[None]],
-                 on_assigned: Callable[[list[str], str], None] = lambda restored, correlation_id: None,
+                 on_assigned: Callable[[list[str], str], bool] = lambda restored, correlation_id: True,
                  register_again: Callable[[], None] = lambda: None,
                  unsure: Callable[[], str | None] = lambda: None,
-                 bounce: Callable[[str, str, str], Awaitable[None]] | None = None):
+                 bounce: Callable[[str, str, str], Awaitable[None]] | None = None,
+                 report_held: Callable[[str, str], Awaitable[None]] | None = None):
         self.handler = handler
         self.beat_now = beat_now
         self.on_assigned = on_assigned
         self.register_again = register_again
         self.unsure = unsure  # why sends may be stale now (a bounce reason), None when they are not
         self.bounce = bounce
+        self.report_held = report_held  # (session id, status): a held session's status, reported again
         self.recovery = Recovery()
         self._table: dict[str, Callable[[Envelope], Awaitable[None]]] = {
             "worker.session.start": self._start,
@@ -125,11 +127,18 @@ class CommandDispatcher:
         self.register_again()
 
     async def _assigned(self, envelope: Envelope) -> None:
-        held = {s["session_id"] for s in self.handler.held_sessions()}
-        restore = self.recovery.to_restore(envelope.data["sessions"], held)
+        held = {s["session_id"]: s["status"] for s in self.handler.held_sessions()}
+        restore = self.recovery.to_restore(envelope.data["sessions"], set(held))
         for session_id in restore:
             await self.handler.start_session(session_id, restore=True, pairing_phone=None)
         log.info("worker.sessions_restored", assigned=len(envelope.data["sessions"]), restored=len(restore))
         if restore:
             await self.beat_now()  # the registry learns at once that they are back
-        self.on_assigned(restore, envelope.correlation_id)
+        latest = self.on_assigned(restore, envelope.correlation_id)
+        unlisted = sorted(held.keys() - {item["session_id"] for item in envelope.data["sessions"]})
+        if latest and unlisted and self.report_held is not None:
+            # Held, yet not ours by the registry's list: another worker took them over while we stood
+            # still, or the registry lost track. The orchestrator knows which, and stops the strays.
+            for session_id in unlisted:
+                await self.report_held(session_id, held[session_id])
+            log.info("worker.unlisted_sessions_reported", count=len(unlisted))

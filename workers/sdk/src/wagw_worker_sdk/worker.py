@@ -89,7 +89,7 @@ class Worker:
         self._dispatcher = CommandDispatcher(
             handler, beat_now=self.heartbeat, on_assigned=self._on_assigned,
             register_again=lambda: self._register_anew("unknown_to_registry"),
-            unsure=self._why_unsure, bounce=self.uplink.message_bounced)
+            unsure=self._why_unsure, bounce=self.uplink.message_bounced, report_held=self.uplink.session_status)
         if self._owns_link:
             await self.link.connect(self.startup_timeout)
         self._queue, self._consumer_tag = await self.link.consume(
@@ -259,13 +259,15 @@ class Worker:
         self.unsure = reason
         self._answer_awaited = None  # an answer still on its way predates this
 
-    def _on_assigned(self, restored: list[str], correlation_id: str) -> None:
+    def _on_assigned(self, restored: list[str], correlation_id: str) -> bool:
+        """True if this answers the latest registration."""
         self.restored = restored
         if correlation_id != self._answer_awaited:
             log.info("worker.earlier_answer_ignored", worker_id=self.worker_id)
-            return
+            return False
         self.unsure = None
         self.assigned.set()
+        return True
 
     def _spawn(self, coro, *, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
