@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 
 import pytest
+from prometheus_client import REGISTRY
 from wagw_common.errors import Unavailable
 
 from wagw_common.envelope import Envelope
@@ -327,6 +328,10 @@ async def test_a_waiting_session_is_adopted_by_the_worker_that_comes_back_with_i
 
 # ---- a worker bounces a send it was unsure of ------------------------------------------------------
 
+def _bounced(outcome: str) -> float:
+    return REGISTRY.get_sample_value("wagw_session_orchestrator_sends_bounced_total", {"outcome": outcome}) or 0.0
+
+
 def _bounce(session_id, message_id, worker_id="worker-1", reason="reconnected"):
     return env("worker.message.bounced", worker_id=worker_id, session_id=session_id, message_id=message_id,
                reason=reason)
@@ -346,11 +351,13 @@ async def test_a_bounced_send_is_routed_again_to_the_sessions_worker_marked_rero
             text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10)
     [first] = _commands(broker, "worker-1", "worker.message.send")
     assert "rerouted" not in first
+    routed, ignored = _bounced("routed"), _bounced("ignored")
     await bounce(_bounce(sid, "m_1"))  # nothing moved: back to the same worker, which now sends it
     again = _commands(broker, "worker-1", "worker.message.send")[1:]
     assert [(d["message_id"], d["rerouted"]) for d in again] == [("m_1", True)]
     await bounce(_bounce(sid, "m_1"))  # the same bounce delivered twice: not a second send
     assert len(_commands(broker, "worker-1", "worker.message.send")) == 2
+    assert (_bounced("routed") - routed, _bounced("ignored") - ignored) == (1, 1)
     assert messages.docs["m_1"]["status"] == "queued" and messages.docs["m_1"]["routed_to"] == "worker-1"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from prometheus_client import Counter
 from wagw_common.broker import Broker
 from wagw_common.envelope import Envelope
 from wagw_common.logging import get_logger
@@ -27,6 +28,12 @@ from .session_change import SessionChange, change_session
 from .sessions_store import SessionsStore
 
 log = get_logger(__name__)
+SENDS_BOUNCED = Counter(
+    "wagw_session_orchestrator_sends_bounced_total",
+    "Sends a worker handed back unsent (it was unsure its session was still its own), by what became of "
+    "them: routed (to the session's worker now), held (the session is not connected), ignored (moved on)",
+    ["outcome"],
+)
 
 
 def _from_assigned_worker(session: dict[str, Any], worker_id: str, report: str) -> bool:
@@ -214,12 +221,16 @@ async def when_worker_bounces_message_route_it_again(
     if moved_on or (routed_to is not None and not await messages.unroute(message["_id"], data["worker_id"])):
         log.info("worker.bounce_ignored", message_id=message["_id"], worker_id=data["worker_id"],
                  status=message["status"], routed_to=routed_to)
+        SENDS_BOUNCED.labels("ignored").inc()
         return
     log.info("message.bounced", message_id=message["_id"], worker_id=data["worker_id"], reason=data["reason"])
     session = await sessions.get(data["session_id"])
-    if session is not None and session["status"] == CONNECTED and session.get("worker_id"):
-        await release_held(session["_id"], session["worker_id"], messages=messages, relay=relay, broker=broker,
-                           rerouted=True)
+    if session is None or session["status"] != CONNECTED or not session.get("worker_id"):
+        SENDS_BOUNCED.labels("held").inc()
+        return
+    await release_held(session["_id"], session["worker_id"], messages=messages, relay=relay, broker=broker,
+                       rerouted=True)
+    SENDS_BOUNCED.labels("routed").inc()
 
 
 async def when_worker_receives_message_store_it(
