@@ -378,6 +378,12 @@ async def test_a_stale_send_bounced_by_the_worker_a_session_left_goes_to_the_new
     await bounce(_bounce(sid, "m_2"))  # handed to worker-2 since: worker-1's bounce changes nothing
     assert messages.docs["m_2"]["routed_to"] == "worker-2"
     assert len(_commands(broker, "worker-2", "worker.message.send")) == 2
+    # One still handed to worker-1 while the session is CONNECTED on worker-2: an ordinary send there
+    # (the `rerouted` mark is for the worker that bounced; one of an older version would refuse it).
+    messages.docs["m_1"].update(status="queued", routed_to="worker-1", rerouted=False)
+    await bounce(_bounce(sid, "m_1"))
+    [last] = _commands(broker, "worker-2", "worker.message.send")[2:]
+    assert last["message_id"] == "m_1" and "rerouted" not in last
 
 
 async def test_a_bounce_of_a_message_sent_or_unknown_changes_nothing(deps, routes, broker, messages, connected, bounce):

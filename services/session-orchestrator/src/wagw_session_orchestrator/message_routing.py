@@ -52,7 +52,7 @@ async def hand_to_worker(message: dict[str, Any], worker_id: str, *, messages: M
 async def release_held(session_id: str, worker_id: str, *, messages: MessagesStore, relay: OutboxRelay,
                        broker: Broker, rerouted: bool = False) -> int:
     """Hand every queued message of the session that this worker has not had yet to it, oldest first.
-    `rerouted`: in answer to a bounce, so the worker sends them even while it waits for the registry."""
+    `rerouted`: back to the worker that bounced one, which sends them even while it waits for the registry."""
     released = 0
     for message in await messages.waiting_for(session_id, worker_id):
         if not await messages.claim_route(message["_id"], worker_id, rerouted=rerouted):

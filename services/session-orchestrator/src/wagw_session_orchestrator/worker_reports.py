@@ -206,10 +206,12 @@ async def when_worker_bounces_message_route_it_again(
     envelope: Envelope, *, messages: MessagesStore, relay: OutboxRelay, broker: Broker, sessions: SessionsStore,
 ) -> None:
     """A worker handed a send back unsent: it was unsure the session was still its own (see
-    `worker.message.bounced`). Taken back from it, the message goes to the session's worker now,
-    marked rerouted (sent even by a worker still unsure); held if the session is not CONNECTED
-    anywhere, until it is (or the held expiry fails it). A message handed to another worker since,
-    or past queued, has moved on: the bounce changes nothing."""
+    `worker.message.bounced`). Taken back from it, the message goes to the session's worker now:
+    back to the same worker (nothing moved) it is marked rerouted, which that worker sends even
+    while still unsure, so a bounce never loops; another worker gets an ordinary send (one of an
+    older version would refuse the field). Held if the session is not CONNECTED anywhere, until it
+    is (or the held expiry fails it). A message handed to another worker since, or past queued, has
+    moved on: the bounce changes nothing."""
     data = envelope.data
     message = await messages.get(data["message_id"])
     if message is None or message["session_id"] != data["session_id"] or message["direction"] != "outbound":
@@ -229,7 +231,7 @@ async def when_worker_bounces_message_route_it_again(
         SENDS_BOUNCED.labels("held").inc()
         return
     await release_held(session["_id"], session["worker_id"], messages=messages, relay=relay, broker=broker,
-                       rerouted=True)
+                       rerouted=session["worker_id"] == data["worker_id"])
     SENDS_BOUNCED.labels("routed").inc()
 
 
