@@ -49,7 +49,9 @@ Everything goes through RabbitMQ (AMQP 0-9-1); a worker never calls a service di
    hold. Restore (as `worker.session.start` with `restore: true`) each one you do not hold, unless you
    handled a `worker.session.stop` for it sent later than its `as_of`. Wait for this answer (up to one
    heartbeat interval) before your first heartbeat: a heartbeat listing no sessions, handled first,
-   would make the registry forget them.
+   would make the registry forget them. The answer carries your registration's `correlationid`; only
+   the answer to your latest registration counts. Report the status of each session you hold that it
+   does not list (`worker.session.status`): if it moved to another worker, you are told to stop it.
 4. Publish `worker.heartbeat` every interval (default {DEFAULT_HEARTBEAT_INTERVAL:g} s) with every held session
    and its status, and your CPU and memory use. After `WORKER_MISSED_HEARTBEATS` (default 3) intervals
    without one you are declared offline and your sessions are moved to other workers; your next
@@ -57,7 +59,12 @@ Everything goes through RabbitMQ (AMQP 0-9-1); a worker never calls a service di
    {', '.join(f'`{b}`' for b in BREAKDOWN_BUCKETS)}.
 5. Report what happens to sessions and messages (`worker.session.*`, `worker.message.*`). When the
    registry asks (`worker.register.request`: it lost or removed your record), register again.
-6. On a graceful shutdown publish `worker.unregister`: your sessions are moved at once.
+6. From your start, a reconnect, a `worker.register.request`, or a stall (your heartbeat loop woke
+   more than an interval, at least a second, late) until the answer to your latest registration,
+   your sessions may have moved while you could not hear: do not send a `worker.message.send` then,
+   answer it with `worker.message.bounced` (the platform routes the message again), unless it carries
+   `rerouted: true` (routed again after your bounce, knowing where the session is now): send those.
+7. On a graceful shutdown publish `worker.unregister`: your sessions are moved at once.
 
 ## Commands
 Acknowledge a command once it is done. Reject a malformed one (not an envelope, an unknown type,
