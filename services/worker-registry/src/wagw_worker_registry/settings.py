@@ -5,10 +5,12 @@ from dataclasses import dataclass
 from wagw_common.settings import CommonSettings, MongoSettings, env_field
 
 
-def _positive_int(raw: str) -> int:
+def _missed_heartbeats(raw: str) -> int:
+    # A worker notices a stall of more than one interval (and then bounces stale sends); with fewer
+    # than two missed beats it could be declared offline for a stall it does not notice.
     value = int(raw)
-    if value < 1:
-        raise ValueError("must be at least 1")
+    if value < 2:
+        raise ValueError("must be at least 2")
     return value
 
 
@@ -20,8 +22,9 @@ def _names(raw: str) -> frozenset[str]:
 class Settings(MongoSettings, CommonSettings):
     missed_heartbeats: int = env_field(
         "WORKER_MISSED_HEARTBEATS", "3",
-        "Heartbeats a worker may miss (at the interval it registered with) before it is declared offline",
-        _positive_int,
+        "Heartbeats a worker may miss (at the interval it registered with) before it is declared offline; "
+        "at least 2",
+        _missed_heartbeats,
     )
     monitor_interval: float = env_field(
         "WORKER_MONITOR_INTERVAL_SECONDS", "5",
