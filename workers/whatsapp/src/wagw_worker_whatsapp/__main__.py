@@ -8,6 +8,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from aiohttp import web
 from structlog.contextvars import bind_contextvars
 from wagw_common.logging import configure_logging, get_logger
 from wagw_common.settings import load
@@ -16,6 +17,8 @@ from wagw_worker_sdk.settings import until_stopped
 
 from . import VERSION
 from .client import ClientFactory
+from .fake import FakeWhatsApp
+from .http import create_http_app
 from .library import LibraryUnavailable
 from .sessions import WhatsAppSessions
 from .settings import Settings
@@ -25,8 +28,6 @@ log = get_logger(__name__)
 
 def client_factory(settings: Settings) -> ClientFactory:
     if settings.client == "fake":
-        from .fake import FakeWhatsApp  # noqa: PLC0415
-
         return FakeWhatsApp(store=Path(settings.store), auto_scan=settings.fake_auto_scan)
     from .devices import directory_for  # noqa: PLC0415
     from .neonize_client import NeonizeClientFactory  # noqa: PLC0415 (loads the library, after its checks)
@@ -35,16 +36,22 @@ def client_factory(settings: Settings) -> ClientFactory:
 
 
 async def run(settings: Settings, factory: ClientFactory) -> None:
-    identity = WorkerIdentity(worker_id=settings.worker_id, max_sessions=settings.capacity, version=VERSION)
+    identity = WorkerIdentity(worker_id=settings.worker_id, max_sessions=settings.capacity, version=VERSION,
+                              endpoint=f"http://{settings.host}:{settings.http_port}")
     protocol = Worker(identity, amqp_url=settings.amqp_url, heartbeat_interval=settings.heartbeat_interval,
                       startup_timeout=settings.startup_timeout)
     sessions = WhatsAppSessions(protocol.uplink, factory)
     await protocol.start(sessions)
-    log.info("whatsapp.worker_started", client=settings.client)
+    phone = factory if isinstance(factory, FakeWhatsApp) else None
+    runner = web.AppRunner(create_http_app(protocol, phone), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.http_port).start()
+    log.info("whatsapp.worker_started", client=settings.client, http=f"http://{settings.host}:{settings.http_port}")
 
     await until_stopped()
 
     log.info("whatsapp.worker_stopping")
+    await runner.cleanup()
     await sessions.close()
     await protocol.stop("shutdown")
     log.info("whatsapp.worker_stopped")

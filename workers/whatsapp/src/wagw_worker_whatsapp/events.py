@@ -47,6 +47,8 @@ class EventReporter:
         held.phone = phone or held.phone
 
     async def _qr(self, session_id: str, event: QrShown) -> None:
+        if self.sessions.sessions[session_id].pairing:
+            return
         first = self.sessions.sessions[session_id].status != "QR_REQUIRED"
         self._set(session_id, "QR_REQUIRED")
         expires_at = self.sessions.clock() + timedelta(seconds=event.ttl_seconds)

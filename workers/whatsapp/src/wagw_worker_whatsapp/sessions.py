@@ -36,6 +36,8 @@ class HeldSession:
     client: WhatsAppClient
     status: str = CONNECTING
     phone: str | None = None
+    # Linking by pairing code: whatsmeow still emits QR codes meanwhile, which the platform must not show.
+    pairing: bool = False
 
 
 class WhatsAppSessions:
@@ -63,10 +65,11 @@ class WhatsAppSessions:
         if restore and not await client.has_credentials():
             await self.uplink.session_status(session_id, LOGGED_OUT, reason="no stored credentials to restore")
             return
-        held = self.sessions[session_id] = HeldSession(session_id, client)
+        pairing = bool(pairing_phone) and not restore
+        held = self.sessions[session_id] = HeldSession(session_id, client, pairing=pairing)
         await self.uplink.session_status(session_id, CONNECTING)
         await client.connect()
-        if pairing_phone and not restore:
+        if pairing:
             code = await client.pair_phone(pairing_phone.lstrip("+"))
             await self.uplink.session_pairing_code(
                 session_id, code, self.clock() + timedelta(seconds=PAIRING_CODE_TTL_SECONDS))
