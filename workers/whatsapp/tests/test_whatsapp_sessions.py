@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from wagw_worker_whatsapp.client import ConnectionFailed
 from wagw_worker_whatsapp.fake import FAKE_PAIRING_CODE, FakeWhatsApp, fake_phone
 from wagw_worker_whatsapp.ids import wa_message_id_for
 from wagw_worker_whatsapp.sessions import WhatsAppSessions
@@ -184,3 +185,10 @@ async def test_a_repeated_start_says_where_the_session_is(sessions, world, uplin
     await linked(sessions, world, uplink)
     await sessions.start_session("s_1", restore=False)
     assert uplink.sent == [("status", "s_1", "CONNECTED", None, fake_phone("s_1"))]
+
+
+async def test_a_connection_that_cannot_be_made_reports_the_session_down_with_the_reason(sessions, world, uplink):
+    await linked(sessions, world, uplink)
+    await world.clients["s_1"].emit(ConnectionFailed("failed to dial whatsapp web websocket"))
+    assert uplink.sent == [("status", "s_1", "DISCONNECTED", "failed to dial whatsapp web websocket", None)]
+    assert sessions.held_sessions() == []

@@ -61,6 +61,13 @@ class TemporarilyDisconnected:
 
 
 @dataclass(frozen=True)
+class ConnectionFailed:
+    """The connection ended for good (WhatsApp unreachable, the store unusable): the session is down."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Receipt:
     wa_message_ids: tuple[str, ...]
     status: str  # "delivered" or "read"
@@ -77,7 +84,7 @@ class InboundMessage:
 
 
 ClientEvent = (QrShown | PairSucceeded | Connected | LoggedOut | StreamReplaced | TemporarilyDisconnected
-               | Receipt | InboundMessage)
+               | ConnectionFailed | Receipt | InboundMessage)
 EventSink = Callable[[ClientEvent], Awaitable[None]]
 
 

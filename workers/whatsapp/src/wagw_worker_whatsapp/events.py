@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 from wagw_common.contracts.workers import WorkerInboundMessage
 from wagw_common.logging import get_logger
 
-from .client import (ClientEvent, Connected, InboundMessage, LoggedOut, PairSucceeded, QrShown, Receipt,
-                     StreamReplaced, TemporarilyDisconnected)
+from .client import (ClientEvent, Connected, ConnectionFailed, InboundMessage, LoggedOut, PairSucceeded, QrShown,
+                     Receipt, StreamReplaced, TemporarilyDisconnected)
 
 if TYPE_CHECKING:
     from .sessions import WhatsAppSessions
@@ -27,7 +27,8 @@ class EventReporter:
         self.uplink = sessions.uplink
         self._table: dict[type, Callable[[str, ClientEvent], Awaitable[None]]] = {
             QrShown: self._qr, PairSucceeded: self._paired, Connected: self._connected, LoggedOut: self._logged_out,
-            StreamReplaced: self._replaced, TemporarilyDisconnected: self._dropped, Receipt: self._receipt,
+            StreamReplaced: self._replaced, TemporarilyDisconnected: self._dropped, ConnectionFailed: self._failed,
+            Receipt: self._receipt,
             InboundMessage: self._inbound,
         }
 
@@ -76,6 +77,10 @@ class EventReporter:
     async def _dropped(self, session_id: str, _event: TemporarilyDisconnected) -> None:
         self._set(session_id, "RECONNECTING")
         await self.uplink.session_status(session_id, "RECONNECTING", reason="connection lost")
+
+    async def _failed(self, session_id: str, event: ConnectionFailed) -> None:
+        await self.sessions.forget(session_id, logged_out=False)
+        await self.uplink.session_status(session_id, "DISCONNECTED", reason=event.reason[:500])
 
     async def _receipt(self, session_id: str, event: Receipt) -> None:
         for wa_message_id in event.wa_message_ids:

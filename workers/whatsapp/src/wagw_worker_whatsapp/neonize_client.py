@@ -7,12 +7,13 @@ through its own memory (see docs/workers.md, "The real WhatsApp worker")."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from wagw_common.logging import get_logger
 
 from . import neonize_mapping as mapping  # first: it runs the no-download checks of `library`
-from .client import EventSink, Outbound, QrShown, SendRefused
+from .client import ConnectionFailed, EventSink, Outbound, QrShown, SendRefused
 from .devices import DeviceDirectory
 from .library import load_neonize
 
@@ -55,6 +56,7 @@ class NeonizeClient:
         self.emit = on_event
         self.client: Any = None
         self._qr_count = 0
+        self._reports: set[asyncio.Task] = set()
 
     async def has_credentials(self) -> bool:
         return await self.factory.devices.find(self.session_id) is not None
@@ -117,5 +119,11 @@ class NeonizeClient:
             await self.emit(translated)
 
     def _connection_ended(self, task) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("whatsapp.connection_ended", session_id=self.session_id, error=repr(task.exception()))
+        """whatsmeow's connection loop returned: with an error, the session cannot come up (no network,
+        WhatsApp unreachable, the store refused); the platform hears it instead of waiting forever."""
+        if task.cancelled() or task.exception() is None:
+            return
+        log.warning("whatsapp.connection_ended", session_id=self.session_id, error=repr(task.exception()))
+        report = asyncio.get_running_loop().create_task(self.emit(ConnectionFailed(str(task.exception()))))
+        self._reports.add(report)
+        report.add_done_callback(self._reports.discard)
