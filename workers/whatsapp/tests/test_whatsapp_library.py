@@ -83,3 +83,15 @@ def test_a_bundled_library_of_another_version_is_refused(tmp_path):
 def test_the_file_name_matches_neonizes_own_naming():
     assert bundled_library_name("Linux", "x86_64") == "neonize-linux-amd64.so"
     assert bundled_library_name("Linux", "aarch64") == "neonize-linux-arm64.so"
+
+
+def test_the_images_pins_are_the_packages_pins():
+    """workers/whatsapp/Dockerfile installs requirements/whatsapp.txt with --no-index: same versions."""
+    import tomllib
+
+    repo = Path(__file__).resolve().parents[3]
+    pins = {line.strip() for line in (repo / "requirements/whatsapp.txt").read_text().splitlines()
+            if "==" in line and not line.startswith("#")}
+    declared = tomllib.loads((repo / "workers/whatsapp/pyproject.toml").read_text())["project"]["dependencies"]
+    assert {d for d in declared if "==" in d} == pins
+    assert f"neonize=={NEONIZE_VERSION}" in pins
