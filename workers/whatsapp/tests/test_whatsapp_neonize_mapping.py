@@ -104,11 +104,13 @@ def test_outbound_text_location_and_contact_become_whatsapp_messages():
 
 
 def test_a_reaction_names_its_target_and_whether_it_was_ours():
-    ours = mapping.reaction_for(Outbound("reaction", emoji="👍", target_wa_message_id="WAGW45C48CCE2E2D7FBD"),
-                                "628123456789@s.whatsapp.net")
+    ours = mapping.reaction_for(Outbound("reaction", emoji="👍", target_wa_message_id="3EB0AA"),
+                                "628123456789@s.whatsapp.net", ours=True)
     assert (ours.reactionMessage.key.ID, ours.reactionMessage.key.fromMe, ours.reactionMessage.text) == (
-        "WAGW45C48CCE2E2D7FBD", True, "👍")
-    theirs = mapping.reaction_for(Outbound("reaction", emoji="", target_wa_message_id="3A5F00D1"), "x@s.whatsapp.net")
+        "3EB0AA", True, "👍")
+    assert ours.reactionMessage.key.remoteJID == "628123456789@s.whatsapp.net"
+    theirs = mapping.reaction_for(Outbound("reaction", emoji="", target_wa_message_id="3A5F00D1"), "x@s.whatsapp.net",
+                                  ours=False)
     assert theirs.reactionMessage.key.fromMe is False
 
 

@@ -1,5 +1,5 @@
 """The credential store on the local PostgreSQL (scripts/infra.sh), a fresh database per test: the
-session → device directory shared by two workers, and the real adapter with the real library opening
+session → device directory and the sent-message ids shared by two workers, and the real adapter with the real library opening
 whatsmeow's own SQL store there, then reporting that WhatsApp cannot be reached (no machine here can)."""
 
 from __future__ import annotations
@@ -36,6 +36,15 @@ async def test_a_device_remembered_by_one_worker_is_found_by_another(store_url):
     assert await second.find("s_1") == "0a0c"
     await second.forget("s_1")
     assert await first.find("s_1") is None
+
+
+async def test_the_id_a_message_was_sent_with_is_found_by_every_worker(store_url):
+    first, second = directory_for(store_url), directory_for(store_url)
+    await first.record_sent("WAGW00000000000000A1", "3EB0000000000000001")
+    await second.record_sent("WAGW00000000000000A1", "3EB0000000000000999")  # a second send records nothing new
+    assert await second.sent_as("WAGW00000000000000A1") == "3EB0000000000000001"
+    assert await second.derived_from("3EB0000000000000001") == "WAGW00000000000000A1"
+    assert await first.sent_as("WAGW00000000000000A2") is None
 
 
 async def test_the_sqlite_directory_of_a_single_worker_laptop_keeps_the_same_promises(tmp_path):

@@ -2,19 +2,24 @@
 that calls the library. Its events and messages are translated by `neonize_mapping`.
 
 One limit of neonize 0.5.2: its `SendMessage` passes no `SendRequestExtra`, so the WhatsApp message id
-cannot be chosen; `send` returns the id whatsmeow generated, and the worker maps receipts of it back
-through its own memory (see docs/workers.md, "The real WhatsApp worker")."""
+cannot be chosen. The adapter hides it: it records which id whatsmeow used for each derived id in the
+shared store (`devices.StoreTables`), sends a message once per derived id whichever worker is asked
+again, and translates both ways (receipts back to derived ids, reaction and reply targets to
+whatsmeow's), so the rest of the worker sees derived ids only. What it cannot close: a crash between
+WhatsApp's acceptance and the record (docs/workers.md, "The WhatsApp worker")."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 from wagw_common.logging import get_logger
 
 from . import neonize_mapping as mapping  # first: it runs the no-download checks of `library`
-from .client import ConnectionFailed, EventSink, Outbound, QrShown, SendRefused
-from .devices import DeviceDirectory
+from .client import ConnectionFailed, EventSink, Outbound, QrShown, Receipt, SendRefused
+from .devices import StoreTables
+from .ids import message_id_for
 from .library import load_neonize
 
 aio = load_neonize()
@@ -41,7 +46,7 @@ def jid_of(chat: str) -> Any:
 
 
 class NeonizeClientFactory:
-    def __init__(self, store: str, devices: DeviceDirectory):
+    def __init__(self, store: str, devices: StoreTables):
         self.store = store  # a SQLite file or a PostgreSQL URL: whatsmeow's own tables live there
         self.devices = devices
 
@@ -75,9 +80,15 @@ class NeonizeClient:
         return await self.client.PairPhone(phone, show_push_notification=True)
 
     async def send(self, to: str, message: Outbound, wa_message_id: str) -> str:
+        tables = self.factory.devices
+        if await tables.sent_as(wa_message_id) is not None:  # sent before, by this worker or another
+            return wa_message_id
+        ours = message_id_for(message.target_wa_message_id or "") is not None  # a reaction to our own message
+        message = replace(message, target_wa_message_id=await self._actual(message.target_wa_message_id),
+                          quoted_wa_message_id=await self._actual(message.quoted_wa_message_id))
         chat = jid_of(to)
         if message.type == "reaction":
-            built = mapping.reaction_for(message, to)
+            built = mapping.reaction_for(message, to, ours=ours)
         elif message.type in MEDIA_BUILDERS:
             built = await MEDIA_BUILDERS[message.type](self.client, message)
         else:
@@ -86,7 +97,14 @@ class NeonizeClient:
             response = await self.client.send_message(chat, mapping.quote(built, message.quoted_wa_message_id))
         except SendMessageError as exc:
             raise SendRefused(str(exc)) from None
-        return response.ID
+        await tables.record_sent(wa_message_id, response.ID)
+        return wa_message_id
+
+    async def _actual(self, wa_message_id: str | None) -> str | None:
+        """The id whatsmeow sent one of our messages with, for a derived id; any other id as it is."""
+        if wa_message_id is None:
+            return None
+        return await self.factory.devices.sent_as(wa_message_id) or wa_message_id
 
     async def disconnect(self) -> None:
         if self.client is not None:
@@ -115,6 +133,10 @@ class NeonizeClient:
         if isinstance(event, mapping.ev.Connected):
             phone = mapping.phone_of((await self.client.get_me()).JID)
         translated = mapping.event_from_library(event, phone=phone)
+        if isinstance(translated, Receipt):  # whatsmeow's ids of our sends back to the derived ones
+            tables = self.factory.devices
+            translated = Receipt(tuple([await tables.derived_from(i) or i for i in translated.wa_message_ids]),
+                                 translated.status)
         if translated is not None:
             await self.emit(translated)
 

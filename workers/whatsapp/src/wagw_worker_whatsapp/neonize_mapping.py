@@ -121,9 +121,9 @@ def _contact(message: Outbound) -> wa.Message:
     return wa.Message(contactMessage=wa.ContactMessage(displayName=card["name"], vcard=vcard))
 
 
-def reaction_for(message: Outbound, chat: str) -> wa.Message:
-    target = message.target_wa_message_id
-    key = MessageKey(remoteJID=chat, ID=target, fromMe=message_id_for(target) is not None)
+def reaction_for(message: Outbound, chat: str, *, ours: bool) -> wa.Message:
+    """`ours`: the target is one of this session's sent messages (else one it received)."""
+    key = MessageKey(remoteJID=chat, ID=message.target_wa_message_id, fromMe=ours)
     return wa.Message(reactionMessage=wa.ReactionMessage(key=key, text=message.emoji or "",
                                                          senderTimestampMS=int(time.time() * 1000)))
 
