@@ -192,3 +192,20 @@ async def test_a_connection_that_cannot_be_made_reports_the_session_down_with_th
     await world.clients["s_1"].emit(ConnectionFailed("failed to dial whatsapp web websocket"))
     assert uplink.sent == [("status", "s_1", "DISCONNECTED", "failed to dial whatsapp web websocket", None)]
     assert sessions.held_sessions() == []
+
+
+async def test_a_refused_pairing_is_reported_with_its_reason_and_not_retried(sessions, world, uplink):
+    world.refuse_pairing = "not a WhatsApp number"
+    await sessions.start_session("s_1", restore=False, pairing_phone="+628123456789")
+    assert uplink.sent[-1] == ("status", "s_1", "DISCONNECTED", "pairing refused: not a WhatsApp number", None)
+    assert sessions.held_sessions() == []
+
+
+async def test_a_start_that_cannot_connect_fails_for_a_retry_and_holds_nothing(sessions, world, uplink):
+    world.store_down = True
+    with pytest.raises(ConnectionError):
+        await sessions.start_session("s_1", restore=False)
+    assert sessions.held_sessions() == []
+    world.store_down = False
+    await sessions.start_session("s_1", restore=False)  # the command's retry starts afresh
+    assert uplink.kinds()[-2:] == ["qr", "status:QR_REQUIRED"]

@@ -1,6 +1,7 @@
 """The credential store on the local PostgreSQL (scripts/infra.sh), a fresh database per test: the
-session → device directory and the sent-message ids shared by two workers, and the real adapter with the real library opening
-whatsmeow's own SQL store there, then reporting that WhatsApp cannot be reached (no machine here can)."""
+session → device directory and the sent-message ids shared by two workers, and the real adapter with
+the real library opening whatsmeow's own SQL store there, then reporting that WhatsApp cannot be
+reached (no machine here can)."""
 
 from __future__ import annotations
 

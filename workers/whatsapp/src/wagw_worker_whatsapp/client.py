@@ -12,6 +12,10 @@ class SendRefused(RuntimeError):
     """WhatsApp (or the library) refused the message; the reason is worth telling the customer."""
 
 
+class PairingRefused(RuntimeError):
+    """No pairing code for that phone (not a WhatsApp number, too many attempts): said, not retried."""
+
+
 @dataclass(frozen=True)
 class Outbound:
     """A message to send, in the contract's terms: `type` with its part (`media`, `location`,

@@ -11,8 +11,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .client import (Connected, EventSink, InboundMessage, LoggedOut, Outbound, PairSucceeded, QrShown, Receipt,
-                     SendRefused, StreamReplaced, TemporarilyDisconnected)
+from .client import (Connected, EventSink, InboundMessage, LoggedOut, Outbound, PairingRefused, PairSucceeded, QrShown,
+                     Receipt, SendRefused, StreamReplaced, TemporarilyDisconnected)
 
 FAKE_PAIRING_CODE = "FAKE-CODE"
 
@@ -37,6 +37,8 @@ class FakeWhatsApp:
     auto_scan: bool = False
     auto_receipts: bool = True
     refuse: str | None = None  # every send refused with this reason
+    refuse_pairing: str | None = None  # every pairing code refused with this reason
+    store_down: bool = False  # connecting fails as with an unreachable credential store
     sent: list[SentMessage] = field(default_factory=list)
     clients: dict[str, "FakeClient"] = field(default_factory=dict)
     tasks: set = field(default_factory=set)  # what the phone does a moment later (scans, receipts)
@@ -94,6 +96,8 @@ class FakeClient:
         return self.world.credentials(self.session_id).exists()
 
     async def connect(self) -> None:
+        if self.world.store_down:
+            raise ConnectionError("credential store unreachable")
         self.connected = True
         if await self.has_credentials():
             await self.emit(Connected(json.loads(self.world.credentials(self.session_id).read_text())["phone"]))
@@ -103,6 +107,8 @@ class FakeClient:
             await self.emit(QrShown(f"fake-qr:{self.session_id}", 60))
 
     async def pair_phone(self, phone: str) -> str:
+        if self.world.refuse_pairing:
+            raise PairingRefused(self.world.refuse_pairing)
         self.pairing_code = FAKE_PAIRING_CODE
         return self.pairing_code
 

@@ -17,14 +17,14 @@ from typing import Any
 from wagw_common.logging import get_logger
 
 from . import neonize_mapping as mapping  # first: it runs the no-download checks of `library`
-from .client import ConnectionFailed, EventSink, Outbound, QrShown, Receipt, SendRefused
+from .client import ConnectionFailed, EventSink, Outbound, PairingRefused, QrShown, Receipt, SendRefused
 from .devices import StoreTables
 from .ids import message_id_for
 from .library import load_neonize
 
 aio = load_neonize()
 from neonize.aioze import events as aio_events  # noqa: E402
-from neonize.exc import SendMessageError  # noqa: E402
+from neonize.exc import PairPhoneError, SendMessageError  # noqa: E402
 
 log = get_logger(__name__)
 FIRST_QR_TTL, NEXT_QR_TTL = 60.0, 20.0  # whatsmeow's QR channel: the first code lasts longer
@@ -77,7 +77,10 @@ class NeonizeClient:
         task.add_done_callback(self._connection_ended)
 
     async def pair_phone(self, phone: str) -> str:
-        return await self.client.PairPhone(phone, show_push_notification=True)
+        try:
+            return await self.client.PairPhone(phone, show_push_notification=True)
+        except PairPhoneError as exc:
+            raise PairingRefused(str(exc)) from None
 
     async def send(self, to: str, message: Outbound, wa_message_id: str) -> str:
         tables = self.factory.devices
@@ -90,7 +93,10 @@ class NeonizeClient:
         if message.type == "reaction":
             built = mapping.reaction_for(message, to, ours=ours)
         elif message.type in MEDIA_BUILDERS:
-            built = await MEDIA_BUILDERS[message.type](self.client, message)
+            try:  # neonize fetches the media from its URL, then uploads it to WhatsApp
+                built = await MEDIA_BUILDERS[message.type](self.client, message)
+            except Exception as exc:
+                raise SendRefused(f"media not sent: {exc}") from None
         else:
             built = mapping.OUTBOUND[message.type](message)
         try:
@@ -125,6 +131,13 @@ class NeonizeClient:
         await self.emit(QrShown(code.decode(), FIRST_QR_TTL if self._qr_count == 1 else NEXT_QR_TTL))
 
     async def _on_library_event(self, _client, event) -> None:
+        try:
+            await self._translate(event)
+        except Exception as exc:  # raised here it would vanish in neonize's event thread: say it
+            log.warning("whatsapp.library_event_failed", session_id=self.session_id, event=type(event).__name__,
+                        error=repr(exc))
+
+    async def _translate(self, event) -> None:
         if isinstance(event, mapping.ev.PairStatus) and event.Status == mapping.ev.PairStatus.SUCCESS:
             await self.factory.devices.remember(self.session_id, event.ID.SerializeToString().hex())
         if isinstance(event, mapping.ev.LoggedOut):

@@ -17,7 +17,7 @@ from wagw_common.storage import utc_now
 
 from wagw_worker_sdk.uplink import Uplink
 
-from .client import ClientFactory, SendRefused, WhatsAppClient
+from .client import ClientFactory, PairingRefused, SendRefused, WhatsAppClient
 from .events import EventReporter
 from .ids import message_id_for, wa_message_id_for
 from .outbound import outbound_from_command
@@ -66,13 +66,22 @@ class WhatsAppSessions:
             await self.uplink.session_status(session_id, LOGGED_OUT, reason="no stored credentials to restore")
             return
         pairing = bool(pairing_phone) and not restore
-        held = self.sessions[session_id] = HeldSession(session_id, client, pairing=pairing)
+        self.sessions[session_id] = HeldSession(session_id, client, pairing=pairing)
         await self.uplink.session_status(session_id, CONNECTING)
-        await client.connect()
-        if pairing:
-            code = await client.pair_phone(pairing_phone.lstrip("+"))
-            await self.uplink.session_pairing_code(
-                session_id, code, self.clock() + timedelta(seconds=PAIRING_CODE_TTL_SECONDS))
+        try:
+            await client.connect()
+            if pairing:
+                code = await client.pair_phone(pairing_phone.lstrip("+"))
+                await self.uplink.session_pairing_code(
+                    session_id, code, self.clock() + timedelta(seconds=PAIRING_CODE_TTL_SECONDS))
+        except PairingRefused as exc:
+            await self.forget(session_id, logged_out=False)
+            await self.uplink.session_status(session_id, DISCONNECTED, reason=f"pairing refused: {exc}"[:500])
+            return
+        except Exception:
+            # Not held after all: the command's retry (or the next start) begins afresh.
+            self.sessions.pop(session_id, None)
+            raise
         log.info("whatsapp.session_started", session_id=session_id, restore=restore, pairing=bool(pairing_phone))
 
     async def stop_session(self, session_id: str, *, logout: bool) -> None:
