@@ -85,6 +85,21 @@ def test_the_file_name_matches_neonizes_own_naming():
     assert bundled_library_name("Linux", "aarch64") == "neonize-linux-arm64.so"
 
 
+def test_the_worker_stops_with_a_clear_message_rather_than_load_another_build(tmp_path):
+    """As if the installed neonize were not the pinned one: the process exits, saying what to fix,
+    and never reaches for the network (neonize's loader would have downloaded a build)."""
+    done = run_without_network(
+        "import os\n"
+        "os.environ.update(WHATSAPP_CLIENT='neonize', LOG_FORMAT='json')\n"
+        "import wagw_worker_whatsapp.library as library\n"
+        "library.NEONIZE_VERSION = '9.9.9'\n"
+        "from wagw_worker_whatsapp.__main__ import main\n"
+        "main()\n")
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert last.startswith("wagw_worker_whatsapp: neonize ") and "neonize==9.9.9 exactly" in last, last
+
+
 def test_the_images_pins_are_the_packages_pins():
     """workers/whatsapp/Dockerfile installs requirements/whatsapp.txt with --no-index: same versions."""
     import tomllib

@@ -31,7 +31,8 @@ def bundled_library_name(system: str | None = None, machine: str | None = None) 
     return f"neonize-{system}-{_ARCH.get(machine, machine)}.{_EXTENSION.get(system, 'so')}"
 
 
-def check_bundled_build(package_dir: Path, installed: str, expected: str = NEONIZE_VERSION) -> Path:
+def check_bundled_build(package_dir: Path, installed: str, expected: str | None = None) -> Path:
+    expected = expected or NEONIZE_VERSION
     if installed != expected:
         raise LibraryUnavailable(
             f"neonize {installed} is installed, but this worker is built and tested with neonize=={expected} "
