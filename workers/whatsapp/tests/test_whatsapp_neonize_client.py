@@ -24,6 +24,12 @@ class RecordingNeonize:
     def __init__(self):
         self.sent: list[tuple] = []
 
+    async def logout(self):
+        raise RuntimeError("not connected")  # neonize's LogoutError when WhatsApp cannot be told
+
+    async def stop(self):
+        self.stopped = True
+
     async def send_message(self, chat, message):
         self.sent.append((chat, message))
         return SimpleNamespace(ID=f"3EB0{len(self.sent):016X}")
@@ -69,3 +75,11 @@ async def test_a_reaction_and_a_reply_to_our_message_name_the_id_whatsmeow_sent_
     assert library.sent[1][1].reactionMessage.key.ID == "3EB00000000000000001"
     assert library.sent[1][1].reactionMessage.key.fromMe is True
     assert library.sent[2][1].extendedTextMessage.contextInfo.stanzaID == "3EB00000000000000001"
+
+
+async def test_a_logout_forgets_the_device_even_when_whatsapp_cannot_be_told(tmp_path):
+    store, library = str(tmp_path / "credentials.db"), RecordingNeonize()
+    client = worker(store, [], library)
+    await client.factory.devices.remember("s_1", "0a0b")
+    await client.logout()
+    assert not await client.has_credentials() and library.stopped

@@ -118,11 +118,17 @@ class NeonizeClient:
             await self.client.stop()
 
     async def logout(self) -> None:
+        """Unlink the device (WhatsApp tells the phone); the session forgets it even if WhatsApp cannot
+        be told (not connected): the customer asked to log out, and the phone can unlink it itself."""
         if self.client is None:
             await self.connect()
-        await self.client.logout()
-        await self.factory.devices.forget(self.session_id)
-        await self.client.stop()
+        try:
+            await self.client.logout()
+        except Exception as exc:
+            log.warning("whatsapp.unlink_failed", session_id=self.session_id, error=repr(exc))
+        finally:
+            await self.factory.devices.forget(self.session_id)
+            await self.client.stop()
 
     # ---- the library's callbacks ----------------------------------------------------------------
 
