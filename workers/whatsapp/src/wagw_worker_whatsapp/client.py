@@ -105,7 +105,8 @@ class WhatsAppClient(Protocol):
         """Link by pairing code instead of a QR: the code the phone's owner types in WhatsApp."""
 
     async def send(self, to: str, message: Outbound, wa_message_id: str) -> str:
-        """Send with this WhatsApp message id if the library lets us choose it; returns the id used."""
+        """Send with this WhatsApp message id (or, if the library cannot choose ids, as if with it: the
+        neonize adapter translates); returns the id its receipts will name. Refusals: `SendRefused`."""
 
     async def disconnect(self) -> None:
         """Close the connection and keep the credentials (another worker may restore the session)."""

@@ -24,7 +24,8 @@ from .outbound import outbound_from_command
 
 log = get_logger(__name__)
 SENT_MEMORY = 50_000  # message ids remembered as sent (and library-chosen ids), per worker process
-PAIRING_CODE_TTL_SECONDS = 160  # whatsmeow: a pairing code is valid for about as long as the QR phase
+# Announced with a pairing code: whatsmeow keeps the link attempt open for its QR phase (60 s + 5 × 20 s).
+PAIRING_CODE_TTL_SECONDS = 160
 
 CONNECTING, QR_REQUIRED, CONNECTED = "CONNECTING", "QR_REQUIRED", "CONNECTED"
 RECONNECTING, DISCONNECTED, LOGGED_OUT = "RECONNECTING", "DISCONNECTED", "LOGGED_OUT"
