@@ -18,7 +18,7 @@ TO = "628123456789@s.whatsapp.net"
 
 @pytest.fixture
 def world(tmp_path) -> FakeWhatsApp:
-    return FakeWhatsApp(store=tmp_path / "credentials")
+    return FakeWhatsApp(store=tmp_path / "credentials", receipt_delay=0)
 
 
 @pytest.fixture

@@ -36,6 +36,9 @@ class FakeWhatsApp:
     store: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="fake-wa-")))
     auto_scan: bool = False
     auto_receipts: bool = True
+    # A phone's pace between delivered and read, as the simulator's: back to back, the platform could
+    # handle them in either order and keep only the later status.
+    receipt_delay: float = 0.2
     refuse: str | None = None  # every send refused with this reason
     refuse_pairing: str | None = None  # every pairing code refused with this reason
     store_down: bool = False  # connecting fails as with an unreachable credential store
@@ -131,6 +134,7 @@ class FakeClient:
 
     async def _receipts(self, wa_message_id: str) -> None:
         for status in ("delivered", "read"):
+            await asyncio.sleep(self.world.receipt_delay)
             await self.emit(Receipt((wa_message_id,), status))
 
     async def disconnect(self) -> None:
