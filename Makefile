@@ -9,7 +9,7 @@ ARGS ?=
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-up: ## start infrastructure + all services + worker simulator, wait until ready
+up: ## start infrastructure + all services + worker simulator (WORKER=whatsapp: the real WhatsApp worker), wait until ready
 	@scripts/platform.sh up
 
 down: ## stop all services and the infrastructure
@@ -49,13 +49,13 @@ worker-credentials: ## a worker's own broker user and queue: make worker-credent
 docs: ## regenerate the reference sections of README.md and docs/messages.md from the code
 	@scripts/bootstrap.sh >/dev/null && .venv/bin/python tools/docs/generate.py
 
-infra-start: ## start RabbitMQ, Redis and FerretDB (MongoDB)
+infra-start: ## start RabbitMQ, Redis, FerretDB (MongoDB) and PostgreSQL (WhatsApp credentials)
 	@scripts/infra.sh start
 
-infra-stop: ## stop RabbitMQ, Redis and FerretDB
+infra-stop: ## stop RabbitMQ, Redis, FerretDB and PostgreSQL
 	@scripts/infra.sh stop
 
-infra-status: ## state of RabbitMQ, Redis and FerretDB
+infra-status: ## state of RabbitMQ, Redis, FerretDB and PostgreSQL
 	@scripts/infra.sh status
 
 bootstrap: ## install system packages and the .venv (fast when up to date)

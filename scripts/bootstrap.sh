@@ -39,6 +39,8 @@ SYSTEM_PACKAGES=(
     # Node runs the AsyncAPI Initiative's parser over docs/asyncapi.yaml (tools/asyncapi).
     "nodejs:command -v node"
     "npm:command -v npm"
+    # The WhatsApp worker's shared credential store (scripts/lib/postgres.sh).
+    "postgresql:ls -d /usr/lib/postgresql/*/bin"
 )
 
 # Debian's own python3 can only create a venv with python3-venv installed (its ensurepip is cut

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Local infrastructure for development and tests: RabbitMQ, Redis and FerretDB (MongoDB wire
-# protocol), each started directly by this script (no systemd, no Docker), loopback only, with
-# every byte of data and log under the git-ignored .local/ folder at the repository root.
+# Local infrastructure for development and tests: RabbitMQ, Redis, FerretDB (MongoDB wire
+# protocol) and PostgreSQL (the WhatsApp worker's credential store, scripts/lib/postgres.sh), each
+# started directly by this script (no systemd, no Docker), loopback only, with every byte of data
+# and log under the git-ignored .local/ folder at the repository root.
 #
 #   scripts/infra.sh start            start whatever is not running, then check all three answer
 #   scripts/infra.sh stop             stop all three
@@ -10,7 +11,8 @@
 #   scripts/infra.sh rabbitmqctl ...  run rabbitmqctl against our node (also: rabbitmq-diagnostics,
 #                                     rabbitmq-plugins, rabbitmq-queues)
 #
-# Ports: RABBITMQ_PORT (5672), RABBITMQ_MANAGEMENT_PORT (15672), REDIS_PORT (6379), MONGO_PORT (27017).
+# Ports: RABBITMQ_PORT (5672), RABBITMQ_MANAGEMENT_PORT (15672), REDIS_PORT (6379), MONGO_PORT (27017),
+# POSTGRES_PORT (5433).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,6 +57,8 @@ say() { printf 'infra: %s\n' "$*"; }
 die() { printf 'infra: ERROR: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=scripts/lib/processes.sh
 source "$ROOT/scripts/lib/processes.sh"
+# shellcheck source=scripts/lib/postgres.sh
+source "$ROOT/scripts/lib/postgres.sh"
 
 # tail_log FILE...: show the end of log files after a failure.
 tail_log() {
@@ -102,8 +106,8 @@ stop_pid() {
 # --------------------------------------------------------------------------------------------
 ensure_servers_installed() {
     if [[ ! -x "$RMQ_SBIN/rabbitmq-server" ]] || ! command -v redis-server >/dev/null \
-        || ! command -v redis-cli >/dev/null; then
-        say "RabbitMQ or Redis is not installed; installing the system packages"
+        || ! command -v redis-cli >/dev/null || ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
+        say "RabbitMQ, Redis or PostgreSQL is not installed; installing the system packages"
         "$ROOT/scripts/bootstrap.sh" --system
     fi
 }
@@ -523,18 +527,21 @@ case "$cmd" in
         rabbit_start
         redis_start
         ferretdb_start
-        say "all up: amqp://127.0.0.1:$RABBITMQ_PORT  redis://127.0.0.1:$REDIS_PORT  mongodb://127.0.0.1:$MONGO_PORT"
+        postgres_start
+        say "all up: amqp://127.0.0.1:$RABBITMQ_PORT  redis://127.0.0.1:$REDIS_PORT  mongodb://127.0.0.1:$MONGO_PORT  postgresql://127.0.0.1:$POSTGRES_PORT"
         ;;
     stop)
         rabbit_stop
         if command -v redis-cli >/dev/null; then redis_stop; fi
         ferretdb_stop
+        postgres_stop
         ;;
     status)
         rc=0
         rabbit_status || rc=1
         redis_status || rc=1
         ferretdb_status || rc=1
+        postgres_status || rc=1
         exit "$rc"
         ;;
     restart-broker)

@@ -8,6 +8,9 @@
 #   scripts/platform.sh status             each process and the infrastructure; exit 1 if any is down
 #   scripts/platform.sh logs [-f] [NAME..] last lines of the logs (-f: follow)
 #
+# WORKER=whatsapp (make up WORKER=whatsapp) runs the real WhatsApp worker (workers/whatsapp,
+# port 8091) instead of the simulator: link a real phone; needs access to WhatsApp.
+#
 # Configuration comes from the services' defaults; an optional .env file at the repository root
 # (KEY=value lines) is loaded into their environment.
 set -euo pipefail
@@ -28,6 +31,17 @@ PROCESSES=(
     "realtime|wagw_realtime|8084|/readyz"
     "worker-simulator|wagw_worker_simulator|8090|/readyz"
 )
+WHATSAPP_WORKER="worker-whatsapp|wagw_worker_whatsapp|8091|/readyz"
+# The worker not chosen now: `down` stops it too, whichever was started last time.
+OTHER_WORKER="$WHATSAPP_WORKER"
+case "${WORKER:-simulator}" in
+    simulator) ;;
+    whatsapp)
+        OTHER_WORKER="${PROCESSES[${#PROCESSES[@]} - 1]}"
+        PROCESSES[${#PROCESSES[@]} - 1]="$WHATSAPP_WORKER"
+        ;;
+    *) printf 'platform: ERROR: WORKER must be simulator or whatsapp, not %s\n' "$WORKER" >&2; exit 2 ;;
+esac
 
 # The optional .env goes into this script's environment, so infra.sh (RABBITMQ_PORT, ...) and
 # every process started below see the same settings.
@@ -107,13 +121,21 @@ stop_process() {
     rm -f "$(pid_file "$name")"
 }
 
+worker_line() {
+    if [[ "${WORKER:-simulator}" == whatsapp ]]; then
+        echo "  WhatsApp worker health   http://127.0.0.1:8091/healthz (worker id wa-worker-1; link a real phone)"
+    else
+        echo "  Worker simulator control http://127.0.0.1:8090   (worker id sim-worker-1)"
+    fi
+}
+
 summary() {
     cat <<EOF
 
 The platform is up.
   Gateway (REST API)       http://127.0.0.1:8080
   Realtime (Socket.IO)     http://127.0.0.1:8084
-  Worker simulator control http://127.0.0.1:8090   (worker id sim-worker-1)
+$(worker_line)
   RabbitMQ management      http://127.0.0.1:15672  (guest / guest)
   Logs                     .local/log/<name>.log   (scripts/platform.sh logs [-f] [name])
   Stop                     make down
@@ -186,7 +208,8 @@ cmd_up() {
 
 cmd_down() {
     local i entry
-    # Reverse order: the simulator and the edge services go before what they depend on.
+    stop_process "$(field "$OTHER_WORKER" 1)" "$(field "$OTHER_WORKER" 2)"
+    # Reverse order: the worker and the edge services go before what they depend on.
     for ((i = ${#PROCESSES[@]} - 1; i >= 0; i--)); do
         entry="${PROCESSES[i]}"
         stop_process "$(field "$entry" 1)" "$(field "$entry" 2)"

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from harness.api import GatewayClient
-from harness.flows import wait_until
+from harness.flows import inbound_messages, wait_until
 from harness.tiers import set_tier
 
 pytestmark = pytest.mark.e2e
@@ -210,12 +210,7 @@ async def test_every_message_type_inbound_filters_and_pagination(world):
     # Inbound.
     await phone.post(f"/sessions/{sid}/inbound", json={"text": "hi there", "chat": "628999888777@s.whatsapp.net"})
 
-    async def inbound_stored():
-        _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
-                                       params={"direction": "inbound"}, expect=200)
-        return page["messages"]
-
-    [received] = await wait_until(inbound_stored)
+    [received] = await wait_until(lambda: inbound_messages(api, token, sid))
     assert received["text"] == "hi there" and received["status"] == "received"
     _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
                                    params={"chat": "+628999888777"}, expect=200)

@@ -73,3 +73,10 @@ async def walking_skeleton(run: PlatformRun) -> dict:
         finally:
             await listener.close()
             await sink.stop()
+
+
+async def inbound_messages(api: GatewayClient, token: str, session_id: str) -> list[dict]:
+    """The session's inbound history (newest first); empty until a received message is stored."""
+    _, page, _ = await api.request("GET", f"/sessions/{session_id}/messages", token=token,
+                                   params={"direction": "inbound"}, expect=200)
+    return page["messages"]

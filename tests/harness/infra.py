@@ -21,6 +21,9 @@ RABBIT_PORT = int(os.environ.get("RABBITMQ_PORT", "5672"))
 MANAGEMENT = os.environ.get("TEST_RABBITMQ_MANAGEMENT", "http://127.0.0.1:15672")
 MONGO_URI = os.environ.get("TEST_MONGODB_URI", f"mongodb://127.0.0.1:{os.environ.get('MONGO_PORT', '27017')}/")
 REDIS_BASE = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:{os.environ.get('REDIS_PORT', '6379')}")
+# The WhatsApp worker's credential store (scripts/lib/postgres.sh); tests make databases of their own on it.
+POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL",
+                                 f"postgresql://wagw:wagw@127.0.0.1:{os.environ.get('POSTGRES_PORT', '5433')}")
 
 
 def private_redis_url() -> str:

@@ -1,4 +1,5 @@
-"""The whole platform for one test run: five services and a simulated worker, as processes."""
+"""The whole platform for one test run: five services and its workers (simulated, or the WhatsApp worker
+with its fake client), as processes."""
 
 from __future__ import annotations
 
@@ -65,12 +66,21 @@ class PlatformRun:
 
     def add_worker(self, worker_id: str | None = None, **env: str) -> ServiceProcess:
         worker_id = worker_id or f"sim-{self.run_id}-{len(self.workers) + 1}"
+        return self._add_worker_process(worker_id, "wagw_worker_simulator", "SIMULATOR_CONTROL_PORT", env)
+
+    def add_whatsapp_worker(self, worker_id: str, store: Path, **env: str) -> ServiceProcess:
+        """The real WhatsApp worker with its fake client (no phone): `store` is the credential store
+        (a directory for the fake), shared by the workers a session may fail over between."""
+        env = {"WHATSAPP_CLIENT": "fake", "WHATSAPP_STORE": str(store), **env}
+        return self._add_worker_process(worker_id, "wagw_worker_whatsapp", "WHATSAPP_HTTP_PORT", env)
+
+    def _add_worker_process(self, worker_id: str, module: str, port_variable: str, env: dict) -> ServiceProcess:
         port = free_port()
         process = ServiceProcess(
-            name=f"worker-{worker_id}", module="wagw_worker_simulator", port=port, log_dir=self.log_dir,
+            name=f"worker-{worker_id}", module=module, port=port, log_dir=self.log_dir,
             ready_path="/readyz",  # ready once its registration was routed to the registry
             # Room for every session the tests of one run create on a shared platform.
-            env={**self.common_env(), "WORKER_ID": worker_id, "SIMULATOR_CONTROL_PORT": str(port),
+            env={**self.common_env(), "WORKER_ID": worker_id, port_variable: str(port),
                  "HEARTBEAT_INTERVAL_SECONDS": "2", "WORKER_CAPACITY": "1000", **env},
         )
         self.workers[worker_id] = process

@@ -29,7 +29,7 @@ from metrics_doc import metrics_reference  # beside this script
 from worker_protocol_doc import asyncapi_yaml  # beside this script
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = {**PLATFORM_SERVICES, "worker simulator": "wagw_worker_simulator"}
+SERVICES = {**PLATFORM_SERVICES, "worker simulator": "wagw_worker_simulator", "whatsapp worker": "wagw_worker_whatsapp"}
 KIND_TITLES = {
     Kind.COMMAND: "Commands (fire and forget, on `wagw.commands`)",
     Kind.QUERY: "Queries (request/reply, on `wagw.commands`)",

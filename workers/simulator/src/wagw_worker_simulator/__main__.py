@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 
 from aiohttp import web
 from structlog.contextvars import bind_contextvars
 from wagw_common.logging import configure_logging, get_logger
 from wagw_common.settings import load
 from wagw_worker_sdk import Worker, WorkerIdentity
+from wagw_worker_sdk.settings import until_stopped
 
 from . import VERSION
 from .control import create_control_app
@@ -37,11 +37,7 @@ async def run(settings: Settings) -> None:
     await web.TCPSite(runner, settings.host, settings.control_port).start()
     log.info("simulator.started", control=f"http://{settings.host}:{settings.control_port}")
 
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
-    await stopping.wait()
+    await until_stopped()
 
     log.info("simulator.stopping")
     await runner.cleanup()

@@ -12,11 +12,11 @@ from wagw_common.broker import TRANSIENT_ERRORS
 from wagw_common.contracts import StrictSchema
 from wagw_common.http import BadRequest, correlation_middleware, error_middleware, error_response, read_json
 from wagw_worker_sdk import Worker
+from wagw_worker_sdk.health import PROTOCOL, add_health_routes
 
 from .whatsapp import NotHeld, SimulatedWhatsApp, WrongState
 
 WHATSAPP = web.AppKey("whatsapp", SimulatedWhatsApp)
-PROTOCOL = web.AppKey("protocol", Worker)
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -57,20 +57,6 @@ def _session_id(request: web.Request) -> str:
     return session_id
 
 
-async def healthz(request: web.Request) -> web.Response:
-    protocol = request.app[PROTOCOL]
-    # `unsure`: why sends are bounced now (until the registry answers a registration), or null.
-    return web.json_response({"status": "ok", "worker_id": protocol.worker_id, "registered": protocol.registered,
-                              "unsure": protocol.unsure, "broker_connected": protocol.connected})
-
-
-async def readyz(request: web.Request) -> web.Response:
-    protocol = request.app[PROTOCOL]
-    ready = protocol.connected and protocol.registered
-    checks = {"broker": protocol.connected, "registered": protocol.registered}
-    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
-
-
 async def list_sessions(request: web.Request) -> web.Response:
     return web.json_response({"worker_id": request.app[PROTOCOL].worker_id,
                               "sessions": request.app[WHATSAPP].snapshot()})
@@ -106,9 +92,7 @@ def create_control_app(whatsapp: SimulatedWhatsApp, protocol: Worker) -> web.App
     app = web.Application(middlewares=[correlation_middleware, error_middleware, mapped_errors],
                           client_max_size=256 * 1024)
     app[WHATSAPP] = whatsapp
-    app[PROTOCOL] = protocol
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
+    add_health_routes(app, protocol)
     app.router.add_get("/sessions", list_sessions)
     app.router.add_post("/sessions/{session_id}/scan", scan)
     app.router.add_post("/sessions/{session_id}/pairing-code", enter_code)

@@ -1,0 +1,161 @@
+"""The real WhatsApp worker (its fake client selected by configuration, no phone) against the running
+platform: two worker processes sharing one credential store. Link by QR and by pairing code, send each
+message type the contracts allow and see it read, receive, log out, and a session that survives its
+worker being killed (failover, restored from the shared store without a scan) and a graceful restart."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import tempfile
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from harness.api import GatewayClient
+from harness.failover import HEARTBEAT, add_failover_fleet
+from harness.fixtures import started_platform
+from harness.flows import inbound_messages, wait_until
+from harness.tiers import set_tier
+
+pytestmark = pytest.mark.e2e
+WORKERS = ("wa-e2e-1", "wa-e2e-2")
+TO = "+62 812-3456-789"
+READ = {"read"}
+
+
+def _build(run, store: Path) -> None:
+    add_failover_fleet(run, workers=0)
+    for worker_id in WORKERS:
+        run.add_whatsapp_worker(worker_id, store, HEARTBEAT_INTERVAL_SECONDS=str(HEARTBEAT), WORKER_CAPACITY="20")
+
+
+@pytest.fixture(scope="module")
+def run():
+    store = Path(tempfile.mkdtemp(prefix="wagw-wa-store-"))
+    try:
+        with started_platform("wagw-whatsapp", functools.partial(_build, store=store)) as started:
+            started.store = store
+            yield started
+    finally:
+        shutil.rmtree(store, ignore_errors=True)
+
+
+@pytest.fixture
+async def world(run):
+    async with aiohttp.ClientSession() as http:
+        api = GatewayClient(run.url("gateway"), http)
+        customer = await api.sign_up()
+        await set_tier(run, customer.email, "PRO")
+        yield api, customer.token, http
+
+
+async def _session(api, token, session_id, *wanted, timeout=30.0) -> dict:
+    async def reached():
+        status, body, _ = await api.request("GET", f"/sessions/{session_id}", token=token)
+        return status == 200 and body["session"]["status"] in wanted and body["session"]
+    return await wait_until(reached, timeout=timeout)
+
+
+async def _phone(http, run, worker_id: str, path: str, **kwargs) -> None:
+    async with http.post(f"{run.worker_url(worker_id)}/fake{path}", **kwargs) as response:
+        assert response.status == 202, (path, response.status, await response.text())
+
+
+async def _linked(api, token, http, run, name: str) -> tuple[str, str, dict]:
+    _, created, _ = await api.request("POST", "/sessions", token=token, json={"name": name}, expect=201)
+    session_id = created["session"]["session_id"]
+    await api.request("POST", f"/sessions/{session_id}/connect", token=token, expect=202)
+    waiting = await _session(api, token, session_id, "QR_REQUIRED")
+    assert waiting["worker_id"] in WORKERS and waiting["qr"] == f"fake-qr:{session_id}"
+    await _phone(http, run, waiting["worker_id"], f"/sessions/{session_id}/scan")
+    connected = await _session(api, token, session_id, "CONNECTED")
+    assert connected["phone"]
+    return session_id, created["api_key"], connected
+
+
+async def _message(api, token, message_id, wanted) -> dict:
+    async def reached():
+        status, body, _ = await api.request("GET", f"/messages/{message_id}", token=token)
+        return status == 200 and body["message"]["status"] in wanted and body["message"]
+    return await wait_until(reached, timeout=60)
+
+
+async def test_link_by_qr_send_every_type_see_it_read_and_receive(run, world):
+    api, token, http = world
+    session_id, key, session = await _linked(api, token, http, run, "Real worker")
+    media = {"url": "https://example.com/a.pdf", "filename": "a.pdf"}
+    bodies = [
+        {"to": TO, "text": "hello"},
+        {"to": TO, "type": "image", "text": "a photo", "media": {"url": "https://example.com/a.jpg"}},
+        {"to": TO, "type": "video", "media": {"url": "https://example.com/a.mp4"}},
+        {"to": TO, "type": "audio", "media": {"url": "https://example.com/a.ogg"}},
+        {"to": TO, "type": "document", "text": "invoice", "media": media},
+        {"to": TO, "type": "location", "location": {"latitude": -6.2, "longitude": 106.8}},
+        {"to": TO, "type": "contact", "contact": {"name": "Budi", "phone": "+628111222333"}},
+    ]
+    ids = []
+    for body in bodies:
+        _, accepted, _ = await api.request("POST", "/send", api_key=key, json=body, expect=202)
+        ids.append(accepted["message_id"])
+    _, accepted, _ = await api.request("POST", "/send", api_key=key, json={
+        "to": TO, "type": "reaction", "reaction": {"message_id": ids[0], "emoji": "👍"}}, expect=202)
+    ids.append(accepted["message_id"])
+    for message_id in ids:  # the fake phone's receipts (delivered, read) found their platform message
+        message = await _message(api, token, message_id, READ)
+        assert {"delivered", "read"} <= {step["status"] for step in message["timeline"]}, message
+
+    await _phone(http, run, session["worker_id"], f"/sessions/{session_id}/inbound",
+                 json={"text": "hi there", "chat": "628999888777@s.whatsapp.net", "wa_message_id": "3A11"})
+
+    [received] = await wait_until(lambda: inbound_messages(api, token, session_id))
+    assert received["text"] == "hi there" and received["chat"] == "628999888777@s.whatsapp.net"
+
+
+async def test_link_by_pairing_code_then_log_out_unlinks_the_device(run, world):
+    api, token, http = world
+    _, created, _ = await api.request("POST", "/sessions", token=token, json={"name": "Paired"}, expect=201)
+    session_id = created["session"]["session_id"]
+    await api.request("POST", f"/sessions/{session_id}/pair", token=token, json={"phone": TO}, expect=202)
+
+    async def code_shown():
+        _, body, _ = await api.request("GET", f"/sessions/{session_id}", token=token, expect=200)
+        return body["session"]["pairing_code"] and body["session"]
+    shown = await wait_until(code_shown)
+    await _phone(http, run, shown["worker_id"], f"/sessions/{session_id}/pairing-code",
+                 json={"code": shown["pairing_code"]})
+    await _session(api, token, session_id, "CONNECTED")
+    assert (run.store / f"{session_id}.json").exists()
+
+    await api.request("POST", f"/sessions/{session_id}/logout", token=token, expect=200)
+    await _session(api, token, session_id, "LOGGED_OUT")
+    await wait_until(lambda: _gone(run.store / f"{session_id}.json"))
+
+
+async def _gone(path: Path) -> bool:
+    return not path.exists()
+
+
+async def test_a_session_survives_its_worker_killed_and_a_graceful_restart_without_a_scan(run, world):
+    api, token, http = world
+    session_id, key, session = await _linked(api, token, http, run, "Failover")
+    victim = session["worker_id"]
+    run.workers[victim].kill()  # SIGKILL: no goodbye; the other worker restores from the shared store
+    await wait_until(lambda: _on_other_worker(api, token, session_id, victim), timeout=60)
+    _, accepted, _ = await api.request("POST", "/send", api_key=key, json={"to": TO, "text": "after"}, expect=202)
+    await _message(api, token, accepted["message_id"], READ)
+
+    run.workers[victim].start()  # the killed worker comes back...
+    await run.workers[victim].wait_ready()
+    holder = (await _session(api, token, session_id, "CONNECTED"))["worker_id"]
+    run.workers[holder].stop()  # ...and the holder leaves gracefully: the session is restored on the other
+    await wait_until(lambda: _on_other_worker(api, token, session_id, holder), timeout=60)
+    assert (await _session(api, token, session_id, "CONNECTED"))["phone"] == session["phone"]
+    run.workers[holder].start()
+    await run.workers[holder].wait_ready()
+
+
+async def _on_other_worker(api, token, session_id: str, gone: str) -> bool:
+    _, body, _ = await api.request("GET", f"/sessions/{session_id}", token=token, expect=200)
+    return body["session"]["status"] == "CONNECTED" and body["session"]["worker_id"] not in (gone, None)

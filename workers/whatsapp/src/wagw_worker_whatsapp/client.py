@@ -1,0 +1,119 @@
+"""The worker's own narrow view of a WhatsApp library: one client per session, what it can be asked
+to do, and the events it reports. The neonize adapter implements it for real (`neonize_client`), the
+fake (`fake`) for tests; the sessions logic (`sessions`) knows only this module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Protocol
+
+
+class SendRefused(RuntimeError):
+    """WhatsApp (or the library) refused the message; the reason is worth telling the customer."""
+
+
+class PairingRefused(RuntimeError):
+    """No pairing code for that phone (not a WhatsApp number, too many attempts): said, not retried."""
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A message to send, in the contract's terms: `type` with its part (`media`, `location`,
+    `contact`, or for a reaction `emoji` and `target_wa_message_id`); `quoted_wa_message_id` for a reply."""
+
+    type: str
+    text: str = ""
+    media: dict[str, Any] | None = None
+    location: dict[str, Any] | None = None
+    contact: dict[str, Any] | None = None
+    emoji: str | None = None
+    target_wa_message_id: str | None = None
+    quoted_wa_message_id: str | None = None
+
+
+# ---- what a client reports (whatsmeow's events, reduced to what the protocol needs) ----------------
+
+@dataclass(frozen=True)
+class QrShown:
+    code: str
+    ttl_seconds: float  # whatsmeow's first code lasts 60 s, the following ones 20 s
+
+
+@dataclass(frozen=True)
+class PairSucceeded:
+    phone: str
+
+
+@dataclass(frozen=True)
+class Connected:
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class LoggedOut:
+    reason: str
+
+
+@dataclass(frozen=True)
+class StreamReplaced:
+    """Another client connected with the same credentials: this one must give up the session."""
+
+
+@dataclass(frozen=True)
+class TemporarilyDisconnected:
+    """The connection dropped; the library reconnects by itself."""
+
+
+@dataclass(frozen=True)
+class ConnectionFailed:
+    """The connection ended for good (WhatsApp unreachable, the store unusable): the session is down."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    wa_message_ids: tuple[str, ...]
+    status: str  # "delivered" or "read"
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    wa_message_id: str
+    chat: str
+    sender: str
+    type: str
+    text: str
+    parts: dict[str, Any] = field(default_factory=dict)  # the described media, location, contact, reaction
+
+
+ClientEvent = (QrShown | PairSucceeded | Connected | LoggedOut | StreamReplaced | TemporarilyDisconnected
+               | ConnectionFailed | Receipt | InboundMessage)
+EventSink = Callable[[ClientEvent], Awaitable[None]]
+
+
+class WhatsAppClient(Protocol):
+    """One session's connection to WhatsApp, its device credentials in the shared store."""
+
+    async def has_credentials(self) -> bool:
+        """A linked device is stored for this session (a restore can connect without a QR)."""
+
+    async def connect(self) -> None:
+        """Connect; without credentials, QR codes follow as events until one is scanned."""
+
+    async def pair_phone(self, phone: str) -> str:
+        """Link by pairing code instead of a QR: the code the phone's owner types in WhatsApp."""
+
+    async def send(self, to: str, message: Outbound, wa_message_id: str) -> str:
+        """Send with this WhatsApp message id (or, if the library cannot choose ids, as if with it: the
+        neonize adapter translates); returns the id its receipts will name. Refusals: `SendRefused`."""
+
+    async def disconnect(self) -> None:
+        """Close the connection and keep the credentials (another worker may restore the session)."""
+
+    async def logout(self) -> None:
+        """Unlink the device from the phone and delete its credentials."""
+
+
+class ClientFactory(Protocol):
+    def open(self, session_id: str, on_event: EventSink) -> WhatsAppClient: ...

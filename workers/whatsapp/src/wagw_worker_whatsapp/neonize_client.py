@@ -1,0 +1,170 @@
+"""The `WhatsAppClient` interface on neonize's asyncio client (whatsmeow underneath): the only module
+that calls the library. Its events and messages are translated by `neonize_mapping`.
+
+One limit of neonize 0.5.2: its `SendMessage` passes no `SendRequestExtra`, so the WhatsApp message id
+cannot be chosen. The adapter hides it: it records which id whatsmeow used for each derived id in the
+shared store (`devices.StoreTables`), sends a message once per derived id whichever worker is asked
+again, and translates both ways (receipts back to derived ids, reaction and reply targets to
+whatsmeow's), so the rest of the worker sees derived ids only. What it cannot close: a crash between
+WhatsApp's acceptance and the record (docs/workers.md, "The WhatsApp worker")."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+from wagw_common.logging import get_logger
+
+from . import neonize_mapping as mapping  # first: it runs the no-download checks of `library`
+from .client import ConnectionFailed, EventSink, Outbound, PairingRefused, QrShown, Receipt, SendRefused
+from .devices import StoreTables
+from .ids import message_id_for
+from .library import load_neonize
+
+aio = load_neonize()
+from neonize.aioze import events as aio_events  # noqa: E402
+from neonize.exc import PairPhoneError, SendMessageError  # noqa: E402
+
+log = get_logger(__name__)
+FIRST_QR_TTL, NEXT_QR_TTL = 60.0, 20.0  # whatsmeow's QR channel: the first code lasts longer
+EVENTS = (aio_events.PairStatusEv, aio_events.ConnectedEv, aio_events.LoggedOutEv, aio_events.StreamReplacedEv,
+          aio_events.DisconnectedEv, aio_events.ReceiptEv, aio_events.MessageEv)
+# Media are uploaded before they are sent: each type is the client's builder and how it is called.
+MEDIA_BUILDERS = {
+    "image": lambda c, m: c.build_image_message(m.media["url"], caption=m.text or None),
+    "video": lambda c, m: c.build_video_message(m.media["url"], caption=m.text or None),
+    "audio": lambda c, m: c.build_audio_message(m.media["url"]),
+    "document": lambda c, m: c.build_document_message(
+        m.media["url"], caption=m.text or None, filename=m.media.get("filename"), mimetype=m.media.get("mimetype")),
+}
+
+
+def jid_of(chat: str) -> Any:
+    user, _, server = chat.partition("@")
+    return mapping.ev.JID(User=user.lstrip("+"), Server=server or "s.whatsapp.net", IsEmpty=False)
+
+
+class NeonizeClientFactory:
+    def __init__(self, store: str, devices: StoreTables):
+        self.store = store  # a SQLite file or a PostgreSQL URL: whatsmeow's own tables live there
+        self.devices = devices
+
+    def open(self, session_id: str, on_event: EventSink) -> "NeonizeClient":
+        return NeonizeClient(self, session_id, on_event)
+
+
+class NeonizeClient:
+    def __init__(self, factory: NeonizeClientFactory, session_id: str, on_event: EventSink):
+        self.factory = factory
+        self.session_id = session_id
+        self.emit = on_event
+        self.client: Any = None
+        self._qr_count = 0
+        self._reports: set[asyncio.Task] = set()
+
+    async def has_credentials(self) -> bool:
+        return await self.factory.devices.find(self.session_id) is not None
+
+    async def connect(self) -> None:
+        stored = await self.factory.devices.find(self.session_id)
+        jid = mapping.ev.JID.FromString(bytes.fromhex(stored)) if stored else None
+        self.client = aio.NewAClient(self.factory.store, jid=jid, uuid=self.session_id, new_device=jid is None)
+        self.client.event.qr(self._on_qr)
+        for event_type in EVENTS:
+            self.client.event(event_type)(self._on_library_event)
+        task = await self.client.connect()
+        task.add_done_callback(self._connection_ended)
+
+    async def pair_phone(self, phone: str) -> str:
+        try:
+            return await self.client.PairPhone(phone, show_push_notification=True)
+        except PairPhoneError as exc:
+            raise PairingRefused(str(exc)) from None
+
+    async def send(self, to: str, message: Outbound, wa_message_id: str) -> str:
+        tables = self.factory.devices
+        if await tables.sent_as(wa_message_id) is not None:  # sent before, by this worker or another
+            return wa_message_id
+        ours = message_id_for(message.target_wa_message_id or "") is not None  # a reaction to our own message
+        message = replace(message, target_wa_message_id=await self._actual(message.target_wa_message_id),
+                          quoted_wa_message_id=await self._actual(message.quoted_wa_message_id))
+        chat = jid_of(to)
+        if message.type == "reaction":
+            built = mapping.reaction_for(message, to, ours=ours)
+        elif message.type in MEDIA_BUILDERS:
+            try:  # neonize fetches the media from its URL, then uploads it to WhatsApp
+                built = await MEDIA_BUILDERS[message.type](self.client, message)
+            except Exception as exc:
+                raise SendRefused(f"media not sent: {exc}") from None
+        else:
+            built = mapping.OUTBOUND[message.type](message)
+        try:
+            response = await self.client.send_message(chat, mapping.quote(built, message.quoted_wa_message_id))
+        except SendMessageError as exc:
+            raise SendRefused(str(exc)) from None
+        await tables.record_sent(wa_message_id, response.ID)
+        return wa_message_id
+
+    async def _actual(self, wa_message_id: str | None) -> str | None:
+        """The id whatsmeow sent one of our messages with, for a derived id; any other id as it is."""
+        if wa_message_id is None:
+            return None
+        return await self.factory.devices.sent_as(wa_message_id) or wa_message_id
+
+    async def disconnect(self) -> None:
+        if self.client is not None:
+            await self.client.disconnect()
+            await self.client.stop()
+
+    async def logout(self) -> None:
+        """Unlink the device (WhatsApp tells the phone); the session forgets it even if WhatsApp cannot
+        be told (not connected): the customer asked to log out, and the phone can unlink it itself."""
+        if self.client is None:
+            await self.connect()
+        try:
+            await self.client.logout()
+        except Exception as exc:
+            log.warning("whatsapp.unlink_failed", session_id=self.session_id, error=repr(exc))
+        finally:
+            await self.factory.devices.forget(self.session_id)
+            await self.client.stop()
+
+    # ---- the library's callbacks ----------------------------------------------------------------
+
+    async def _on_qr(self, _client, code: bytes) -> None:
+        self._qr_count += 1
+        await self.emit(QrShown(code.decode(), FIRST_QR_TTL if self._qr_count == 1 else NEXT_QR_TTL))
+
+    async def _on_library_event(self, _client, event) -> None:
+        try:
+            await self._translate(event)
+        except Exception as exc:  # raised here it would vanish in neonize's event thread: say it
+            log.warning("whatsapp.library_event_failed", session_id=self.session_id, event=type(event).__name__,
+                        error=repr(exc))
+
+    async def _translate(self, event) -> None:
+        if isinstance(event, mapping.ev.PairStatus) and event.Status == mapping.ev.PairStatus.SUCCESS:
+            await self.factory.devices.remember(self.session_id, event.ID.SerializeToString().hex())
+        if isinstance(event, mapping.ev.LoggedOut):
+            await self.factory.devices.forget(self.session_id)
+        phone = None
+        if isinstance(event, mapping.ev.Connected):
+            phone = mapping.phone_of((await self.client.get_me()).JID)
+        translated = mapping.event_from_library(event, phone=phone)
+        if isinstance(translated, Receipt):  # whatsmeow's ids of our sends back to the derived ones
+            tables = self.factory.devices
+            translated = Receipt(tuple([await tables.derived_from(i) or i for i in translated.wa_message_ids]),
+                                 translated.status)
+        if translated is not None:
+            await self.emit(translated)
+
+    def _connection_ended(self, task) -> None:
+        """whatsmeow's connection loop returned: with an error, the session cannot come up (no network,
+        WhatsApp unreachable, the store refused); the platform hears it instead of waiting forever."""
+        if task.cancelled() or task.exception() is None:
+            return
+        log.warning("whatsapp.connection_ended", session_id=self.session_id, error=repr(task.exception()))
+        report = asyncio.get_running_loop().create_task(self.emit(ConnectionFailed(str(task.exception()))))
+        self._reports.add(report)
+        report.add_done_callback(self._reports.discard)
