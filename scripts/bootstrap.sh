@@ -39,6 +39,11 @@ SYSTEM_PACKAGES=(
     # Node runs the AsyncAPI Initiative's parser over docs/asyncapi.yaml (tools/asyncapi).
     "nodejs:command -v node"
     "npm:command -v npm"
+    # The compose stack run with podman (scripts/images.sh, scripts/compose.sh): podman with the
+    # runc runtime, debootstrap for the Debian base image. podman-compose comes from PyPI (dev.txt).
+    "podman:command -v podman"
+    "runc:command -v runc"
+    "debootstrap:command -v debootstrap"
 )
 
 # Debian's own python3 can only create a venv with python3-venv installed (its ensurepip is cut
