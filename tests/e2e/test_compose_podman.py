@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import time
 import urllib.request
@@ -55,6 +56,7 @@ def wait_until_healthy(project: str) -> None:
 
 
 def save_logs(project: str) -> None:
+    """The last lines of every container, kept in test-artifacts/compose/ for a failure's post-mortem."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for name in CONTAINERS:
         logs = podman("logs", "--tail", "300", f"{project}_{name}_1")
@@ -77,11 +79,10 @@ def stack():
         assert up.returncode == 0, up.stdout + up.stderr
         wait_until_healthy(project)
         yield ports
-    except BaseException:
-        save_logs(project)
-        raise
     finally:
+        save_logs(project)
         down = script("compose.sh", "down", "-v", "-t", "20", env=env, timeout=600)
+        shutil.rmtree(REPO / ".local" / "compose" / project, ignore_errors=True)
         assert down.returncode == 0, down.stdout + down.stderr
 
 
