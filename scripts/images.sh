@@ -8,7 +8,8 @@
 #   wagw-rabbitmq, wagw-redis, wagw-prometheus   Debian's packages of those servers
 #   wagw-ferretdb          the project's FerretDB build (tools/ferretdb), the MongoDB stand-in
 #
-#   scripts/images.sh build     install what is missing, build every image not yet built (cached)
+#   scripts/images.sh build     install what is missing, then build every image (unchanged steps come
+#                               from the cache: seconds when nothing changed)
 #   scripts/images.sh status    which images exist
 #   scripts/images.sh check     exit 0 when podman can run a container here, else say why and exit 1
 #
@@ -66,7 +67,7 @@ base_tarball() {
     # pip inside a build reaches the package index the way the host does.
     if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
         cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/"
-        chroot "$rootfs" update-ca-certificates >/dev/null
+        chroot "$rootfs" update-ca-certificates >/dev/null 2>&1
     fi
     chroot "$rootfs" apt-get clean
     rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin
@@ -81,7 +82,7 @@ build_base() {
     local tarball
     tarball="$(base_tarball)"
     say "importing $BASE_IMAGE"
-    podman import --change 'CMD ["bash"]' "$tarball" "$BASE_IMAGE" >/dev/null
+    podman import --quiet --change 'CMD ["bash"]' "$tarball" "$BASE_IMAGE" >/dev/null
 }
 
 # build IMAGE CONTAINERFILE CONTEXT [BUILD ARGS...]: podman's layer cache makes a rebuild of
