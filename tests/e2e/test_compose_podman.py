@@ -14,6 +14,7 @@ import time
 import urllib.request
 
 import pytest
+import yaml
 
 from harness.infra import REPO
 from harness.processes import free_port
@@ -43,9 +44,25 @@ def podman(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
                           stdin=subprocess.DEVNULL)
 
 
-def wait_until_healthy(project: str) -> None:
+def start_order(env: dict[str, str]) -> list[list[str]]:
+    """The services in waves, each after the ones it `depends_on` (podman before 4.6 cannot wait for
+    a healthcheck, so podman-compose starts everything at once; the test waits as Docker would)."""
+    config = script("compose.sh", "config", env=env, timeout=60)
+    assert config.returncode == 0, config.stderr
+    depends = {name: set(service.get("depends_on") or ()) for name, service in yaml.safe_load(config.stdout)["services"].items()}
+    assert set(depends) == set(CONTAINERS), sorted(depends)
+    waves, started = [], set()
+    while len(started) < len(depends):
+        wave = sorted(name for name, needs in depends.items() if name not in started and needs <= started)
+        assert wave, f"a dependency cycle among {sorted(set(depends) - started)}"
+        waves.append(wave)
+        started |= set(wave)
+    return waves
+
+
+def wait_until_healthy(project: str, names: list[str]) -> None:
     """Podman without systemd runs no healthcheck by itself: run each one until it passes."""
-    waiting = set(CONTAINERS)
+    waiting = set(names)
     deadline = time.monotonic() + HEALTHY_WITHIN
     while waiting and time.monotonic() < deadline:
         for name in sorted(waiting):
@@ -75,9 +92,10 @@ def stack():
     env = {**os.environ, "COMPOSE_PROJECT_NAME": project, "JWT_SECRET": secrets.token_hex(32),
            **{f"WAGW_{name}_PORT": str(port) for name, port in ports.items()}}
     try:
-        up = script("compose.sh", "up", "-d", env=env, timeout=600)
-        assert up.returncode == 0, up.stdout + up.stderr
-        wait_until_healthy(project)
+        for wave in start_order(env):
+            up = script("compose.sh", "up", "-d", "--no-deps", *wave, env=env, timeout=600)
+            assert up.returncode == 0, up.stdout + up.stderr
+            wait_until_healthy(project, wave)
         yield ports
     finally:
         save_logs(project)
