@@ -49,7 +49,8 @@ def start_order(env: dict[str, str]) -> list[list[str]]:
     a healthcheck, so podman-compose starts everything at once; the test waits as Docker would)."""
     config = script("compose.sh", "config", env=env, timeout=60)
     assert config.returncode == 0, config.stderr
-    depends = {name: set(service.get("depends_on") or ()) for name, service in yaml.safe_load(config.stdout)["services"].items()}
+    services = yaml.safe_load(config.stdout)["services"]
+    depends = {name: set(service.get("depends_on") or ()) for name, service in services.items()}
     assert set(depends) == set(CONTAINERS), sorted(depends)
     waves, started = [], set()
     while len(started) < len(depends):
