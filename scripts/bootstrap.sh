@@ -41,6 +41,11 @@ SYSTEM_PACKAGES=(
     "npm:command -v npm"
     # The WhatsApp worker's shared credential store (scripts/lib/postgres.sh).
     "postgresql:ls -d /usr/lib/postgresql/*/bin"
+    # The compose stack run with podman (scripts/images.sh, scripts/compose.sh): podman with the
+    # runc runtime, debootstrap for the Debian base image. podman-compose comes from PyPI (dev.txt).
+    "podman:command -v podman"
+    "runc:command -v runc"
+    "debootstrap:command -v debootstrap"
 )
 
 # Debian's own python3 can only create a venv with python3-venv installed (its ensurepip is cut
