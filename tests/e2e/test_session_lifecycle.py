@@ -11,6 +11,7 @@ import pytest
 
 from harness.api import GatewayClient
 from harness.flows import wait_until
+from harness.sink import WebhookSink
 from harness.tiers import set_tier
 
 pytestmark = pytest.mark.e2e
@@ -309,3 +310,50 @@ async def test_a_deleted_sessions_keys_stop_working(world):
         assert status == 401, body
     _, listed, _ = await api.request("GET", "/api-keys", token=token, expect=200)
     assert sid not in {k.get("session_id") for k in listed["keys"]}
+
+
+async def test_received_media_replies_reactions_edits_and_deletions_reach_history_and_webhooks(world):
+    api, token, phone, _, _ = world
+    sid, _ = await _connected(api, token, phone, "Inbox")
+    sink = WebhookSink()
+    await sink.start()
+    try:
+        await api.request("POST", "/webhooks", token=token, expect=201,
+                          json={"url": sink.url, "events": ["message.received", "message.edited", "message.deleted"],
+                                "session_id": sid})
+        photo = {"mimetype": "image/jpeg", "size": 48213, "sha256": "9f" * 32, "filename": "receipt.jpg"}
+        image = await phone.post(f"/sessions/{sid}/inbound", json={"type": "image", "text": "the receipt", "media": photo})
+        hooked = await sink.wait_for(lambda r: r.payload["type"] == "message.received", timeout=30)
+        received = hooked.payload["data"]
+        assert received["type"] == "image" and received["media"] == {**photo, "ptt": False}, received
+        assert received["text"] == "the receipt" and "url" not in received["media"]  # described, never the bytes
+        image_id = received["message_id"]
+        await phone.post(f"/sessions/{sid}/inbound", json={"text": "did it arrive?",
+                                                           "reply_to_wa_message_id": image["wa_message_id"]})
+        await phone.post(f"/sessions/{sid}/inbound", json={"type": "reaction",
+                                                           "reaction": {"wa_message_id": image["wa_message_id"],
+                                                                        "emoji": "👍"}})
+        await phone.post(f"/sessions/{sid}/inbound", json={"type": "location",
+                                                           "location": {"latitude": -6.2, "longitude": 106.8}})
+
+        async def all_stored():
+            _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
+                                           params={"direction": "inbound"}, expect=200)
+            return len(page["messages"]) == 4 and {m["type"]: m for m in page["messages"]}
+
+        stored = await wait_until(all_stored, timeout=30)
+        assert stored["text"]["reply_to"] == image_id and stored["reaction"]["reaction"] == {
+            "message_id": image_id, "emoji": "👍"}
+        assert stored["location"]["location"]["latitude"] == -6.2 and stored["image"]["media"]["sha256"] == "9f" * 32
+
+        await phone.post(f"/sessions/{sid}/inbound/{image['wa_message_id']}/edit", json={"text": "the right receipt"})
+        edited = await sink.wait_for(lambda r: r.payload["type"] == "message.edited", timeout=30)
+        assert edited.payload["data"]["message_id"] == image_id and edited.payload["data"]["text"] == "the right receipt"
+        await phone.post(f"/sessions/{sid}/inbound/{image['wa_message_id']}/delete")
+        deleted = await sink.wait_for(lambda r: r.payload["type"] == "message.deleted", timeout=30)
+        assert deleted.payload["data"]["message_id"] == image_id
+        message = await _message(api, token, image_id, {"received"})
+        assert message["text"] == "the right receipt" and message["edited_at"] and message["deleted_at"], message
+    finally:
+        await sink.stop()
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)

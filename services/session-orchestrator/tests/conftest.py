@@ -174,6 +174,24 @@ class InMemoryMessages:
         doc["routed_to"] = None
         return True
 
+    async def find_by_wa_id(self, session_id, wa_message_id):
+        found = [d for d in self.docs.values() if d["session_id"] == session_id and d.get("wa_message_id") == wa_message_id]
+        return dict(found[0]) if found else None
+
+    async def record_edit(self, message, text, at, entry):
+        doc = self.docs.get(message["_id"])
+        if doc is None or doc.get("deleted_at") is not None or (doc.get("edited_at") is not None and doc["edited_at"] >= at):
+            return None
+        doc.update(text=text, edited_at=at)
+        return dict(doc)
+
+    async def mark_deleted(self, message, at, entry):
+        doc = self.docs.get(message["_id"])
+        if doc is None or doc.get("deleted_at") is not None:
+            return None
+        doc["deleted_at"] = at
+        return dict(doc)
+
     async def delete_for_session(self, session_id):
         gone = [k for k, d in self.docs.items() if d["session_id"] == session_id]
         for key in gone:

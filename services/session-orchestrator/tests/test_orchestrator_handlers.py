@@ -311,3 +311,58 @@ async def test_a_failure_from_a_worker_the_session_moved_away_from_is_ignored(de
     await report(_status_report(sid, "m_5", "failed", reason="session not connected"))
     assert messages.docs["m_5"]["status"] == "queued"
     assert "message.failed" not in relay.types()
+
+
+def _inbound(sid, wa_message_id, **content):
+    return env("worker.message.inbound", worker_id="worker-1", session_id=sid, wa_message_id=wa_message_id,
+               chat="62811@s.whatsapp.net", sender="62811@s.whatsapp.net", at=datetime.now(timezone.utc),
+               **{"type": "text", "text": None, **content})
+
+
+async def test_received_media_reply_and_reaction_are_kept_with_the_quoted_messages_history_ids(deps, routes, messages,
+                                                                                               relay):
+    sid = await _connected_session(deps, routes)
+    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages)
+    photo = {"mimetype": "image/jpeg", "size": 1234, "sha256": "ab" * 32, "filename": None, "ptt": False}
+    await receive(_inbound(sid, "WA1", type="image", text="the receipt", media=photo))
+    await receive(_inbound(sid, "WA2", text="this one?", reply_to_wa_message_id="WA1"))
+    await receive(_inbound(sid, "WA3", type="reaction", reaction={"wa_message_id": "WA1", "emoji": "👍"}))
+    await receive(_inbound(sid, "WA4", type="reaction", reaction={"wa_message_id": "WA-before-link", "emoji": "❤"}))
+    first = inbound_message_id(sid, "WA1")
+    image, reply, reaction, unknown = relay.of_type("message.received")
+    assert image["type"] == "image" and image["media"] == photo and image["text"] == "the receipt"
+    assert image["reply_to"] is None
+    assert reply["reply_to"] == first and reply["text"] == "this one?"
+    assert reaction["reaction"] == {"message_id": first, "emoji": "👍"} and reaction["text"] is None
+    assert unknown["reaction"] == {"message_id": None, "emoji": "❤"}
+    assert messages.docs[inbound_message_id(sid, "WA2")]["content"]["reply_to"] == first
+
+
+async def test_an_edit_applies_once_and_never_over_a_later_one_and_a_deletion_ends_edits(deps, routes, messages,
+                                                                                          relay):
+    from wagw_session_orchestrator import received
+
+    sid = await _connected_session(deps, routes)
+    await wr.when_worker_receives_message_store_it(_inbound(sid, "WA1", text="helo"), **deps, messages=messages)
+    on_messages = dict(messages=messages, relay=relay, broker=deps["broker"])
+    now = datetime.now(timezone.utc)
+
+    def change(kind, wa_message_id="WA1", at=now, **data):
+        return env(f"worker.message.{kind}", worker_id="worker-1", session_id=sid, wa_message_id=wa_message_id,
+                   at=at, **data)
+
+    await received.when_worker_reports_edit_record_it(change("edited", text="hello"), **on_messages)
+    await received.when_worker_reports_edit_record_it(change("edited", text="hello"), **on_messages)  # repeated
+    await received.when_worker_reports_edit_record_it(change("edited", text="older", at=now - timedelta(seconds=5)),
+                                                      **on_messages)
+    await received.when_worker_reports_edit_record_it(change("edited", "WA-unknown", text="x"), **on_messages)
+    stored = messages.docs[inbound_message_id(sid, "WA1")]
+    assert stored["text"] == "hello" and relay.of_type("message.edited") == [
+        {"tenant_id": TENANT, "session_id": sid, "message_id": stored["_id"], "chat": "62811@s.whatsapp.net",
+         "direction": "inbound", "text": "hello", "at": relay.of_type("message.edited")[0]["at"]}]
+    for _ in range(2):
+        await received.when_worker_reports_deletion_mark_it(change("deleted"), **on_messages)
+    await received.when_worker_reports_edit_record_it(change("edited", text="after", at=now + timedelta(seconds=5)),
+                                                      **on_messages)
+    assert len(relay.of_type("message.deleted")) == 1 and len(relay.of_type("message.edited")) == 1
+    assert messages.docs[stored["_id"]]["deleted_at"] is not None and messages.docs[stored["_id"]]["text"] == "hello"

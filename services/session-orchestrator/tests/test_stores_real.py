@@ -320,3 +320,24 @@ async def test_every_status_change_lands_in_the_status_cache_newest_sequence_fir
     finally:
         await redis.delete(session_status.status_key(session_id))
         await redis.aclose()
+
+
+async def test_edits_apply_newest_only_and_a_deletion_is_marked_once(messages_store, broker):
+    # Documents stored before edits existed have neither edited_at nor deleted_at: the guards must match both.
+    await messages_store.insert({**_message("m_in", T0), "direction": "inbound", "wa_message_id": "WA1", "outbox": []})
+    message = await messages_store.find_by_wa_id("s_1", "WA1")
+    assert message["_id"] == "m_in" and await messages_store.find_by_wa_id("s_2", "WA1") is None
+
+    def edit(text, at):
+        entry = events.message_changed(broker, message, "edited", at=at, text=text)
+        return messages_store.record_edit(message, text, at, entry)
+
+    assert (await edit("second", T0 + timedelta(seconds=2)))["text"] == "second"
+    assert await edit("first", T0 + timedelta(seconds=1)) is None  # reported late: the newer text stays
+    assert await edit("second", T0 + timedelta(seconds=2)) is None  # reported twice
+    deleted = events.message_changed(broker, message, "deleted", at=T0 + timedelta(seconds=3))
+    assert (await messages_store.mark_deleted(message, T0 + timedelta(seconds=3), deleted))["deleted_at"] is not None
+    assert await messages_store.mark_deleted(message, T0 + timedelta(seconds=4), deleted) is None
+    assert await edit("third", T0 + timedelta(seconds=5)) is None
+    stored = await messages_store.collection.find_one({"_id": "m_in"})
+    assert stored["text"] == "second" and [e["type"] for e in stored["outbox"]] == ["message.edited", "message.deleted"]

@@ -128,7 +128,8 @@ async def test_an_inbound_message_is_reported_only_for_a_connected_session(whats
         await whatsapp.receive("s_1", text="hi")
     await whatsapp.scan("s_1")
     wa_message_id = await whatsapp.receive("s_1", text="hi", chat="628111@s.whatsapp.net")
-    assert uplink.sent[-1] == ("inbound", "s_1", wa_message_id, "628111@s.whatsapp.net", "628111@s.whatsapp.net", "hi")
+    assert uplink.sent[-1] == ("inbound", "s_1", wa_message_id, "628111@s.whatsapp.net", "628111@s.whatsapp.net", "hi",
+                              {"type": "text"})
 
 
 async def test_a_dropped_connection_reports_disconnected_and_forgets_the_session(whatsapp, uplink):

@@ -54,8 +54,13 @@ SESSION_DELETED = Push("session.deleted", ("session_id", "sequence"), TENANT,
                        "A session was deleted (its API keys stop working; its history is gone)")
 MESSAGE_STATUS = Push("message.status", ("session_id", "message_id", "status", "reason", "at"), TENANT,
                       "An outbound message moved along queued, sent, delivered, read (or failed)")
-MESSAGE_RECEIVED = Push("message.received", ("session_id", "message_id", "chat", "sender", "type", "text", "at"),
-                        TENANT, "A message arrived for the session")
+MESSAGE_RECEIVED = Push("message.received", ("session_id", "message_id", "chat", "sender", "type", "text", "media",
+                                             "location", "contact", "reaction", "reply_to", "at"),
+                        TENANT, "A message arrived for the session (media described, never its bytes)")
+MESSAGE_EDITED = Push("message.edited", ("session_id", "message_id", "chat", "direction", "text", "at"), TENANT,
+                      "A message's text was changed")
+MESSAGE_DELETED = Push("message.deleted", ("session_id", "message_id", "chat", "direction", "at"), TENANT,
+                       "A message was deleted for everyone")
 WORKER_STATUS = Push("worker.status", ("worker_id", "state", "reason"), ADMINS,
                      "A worker came online, went offline, started draining or was removed")
 
@@ -69,6 +74,8 @@ PUSHES: dict[str, Push] = {
     "session.deleted": SESSION_DELETED,
     **{f"message.{status}": MESSAGE_STATUS for status in MESSAGE_STATUSES},
     "message.received": MESSAGE_RECEIVED,
+    "message.edited": MESSAGE_EDITED,
+    "message.deleted": MESSAGE_DELETED,
     "worker.online": WORKER_STATUS,
     "worker.offline": WORKER_STATUS,
     "worker.draining": WORKER_STATUS,
@@ -91,8 +98,16 @@ FIELDS = {
     "at": "when it happened (ISO 8601, UTC)",
     "chat": "the chat (a WhatsApp id: `…@s.whatsapp.net` or a group's `…@g.us`)",
     "sender": "who wrote it (in a group, the member; otherwise the chat)",
-    "type": "the message type (`text`, …)",
-    "text": "the message text",
+    "type": "the message type (`text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `contact`, "
+            "`reaction`)",
+    "text": "the message text (a media message's caption); null when none",
+    "media": "a media message's file, described: `mimetype`, `size` (bytes), `sha256`, `filename`, `ptt` (a voice "
+             "note); else null",
+    "location": "a location's `latitude`, `longitude`, `name`, `address`; else null",
+    "contact": "a shared contact's `name` and `phone`; else null",
+    "reaction": "a reaction's `emoji` (empty: removed) and the `message_id` it is about (null when not in history)",
+    "reply_to": "the id of the message a reply quotes, when it is in history; else null",
+    "direction": "`inbound` (received) or `outbound` (sent through the session)",
     "worker_id": "the worker's id",
     "state": "`online`, `offline`, `draining` or `removed`",
 }

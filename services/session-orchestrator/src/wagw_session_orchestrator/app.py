@@ -18,7 +18,7 @@ from wagw_common.topology import (ORCHESTRATOR_COMMANDS, ORCHESTRATOR_FLEET_EVEN
                                    ORCHESTRATOR_SENDS, ORCHESTRATOR_SESSION_REPORTS, ORCHESTRATOR_WORKER_UPLINK)
 
 from . import clock, failover, gauges, message_commands, session_commands, session_control, worker_reports
-from . import held_expiry
+from . import held_expiry, received
 from .known_messages import KnownMessages
 from .messages_store import MessagesStore
 from .routing import SessionRoutes
@@ -104,6 +104,8 @@ async def wire(res: Resources) -> list[Subscription]:
                                               **on_messages, sessions=sessions),
             "worker.message.bounced": partial(worker_reports.when_worker_bounces_message_route_it_again,
                                               **on_messages, sessions=sessions),
+            "worker.message.edited": partial(received.when_worker_reports_edit_record_it, **on_messages),
+            "worker.message.deleted": partial(received.when_worker_reports_deletion_mark_it, **on_messages),
         }, use_inbox=False),
         Subscription(ORCHESTRATOR_FLEET_EVENTS, {
             "worker.online": partial(failover.when_worker_came_online_place_waiting, **on_sessions, rpc=res.rpc,

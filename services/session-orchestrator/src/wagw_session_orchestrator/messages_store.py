@@ -41,6 +41,7 @@ class MessagesStore:
         await self.collection.create_index([("session_id", ASCENDING), *_NEWEST_FIRST])
         await self.collection.create_index([(f"{outbox.FIELD}.at", ASCENDING)])  # the relay's scan
         await self.collection.create_index([("status", ASCENDING), ("created_at", ASCENDING)])  # held expiry
+        await self.collection.create_index([("session_id", ASCENDING), ("wa_message_id", ASCENDING)])  # quotes, edits
 
     async def insert(self, message: dict[str, Any]) -> bool:
         """False when a message with this id exists already (a redelivered command or report)."""
@@ -52,6 +53,27 @@ class MessagesStore:
 
     async def get(self, message_id: str) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": message_id}, _NO_OUTBOX)
+
+    async def find_by_wa_id(self, session_id: str, wa_message_id: str) -> dict[str, Any] | None:
+        """A message of this session by WhatsApp's id of it (known for received ones)."""
+        return await self.collection.find_one({"session_id": session_id, "wa_message_id": wa_message_id}, _NO_OUTBOX)
+
+    async def record_edit(self, message: dict[str, Any], text: str, at, entry: dict[str, Any]) -> dict[str, Any] | None:
+        """The new text, unless the message was deleted or an edit made at `at` or later is stored
+        (edits may be reported out of order, or twice): None then."""
+        return _without_outbox(await self.collection.find_one_and_update(
+            {"_id": message["_id"], "deleted_at": None, "$or": [{"edited_at": None}, {"edited_at": {"$lt": at}}]},
+            {"$set": {"text": text, "edited_at": at}, "$push": outbox.push(entry)},
+            return_document=ReturnDocument.AFTER,
+        ))
+
+    async def mark_deleted(self, message: dict[str, Any], at, entry: dict[str, Any]) -> dict[str, Any] | None:
+        """Marked deleted for everyone, once (None if it was already)."""
+        return _without_outbox(await self.collection.find_one_and_update(
+            {"_id": message["_id"], "deleted_at": None},
+            {"$set": {"deleted_at": at}, "$push": outbox.push(entry)},
+            return_document=ReturnDocument.AFTER,
+        ))
 
     async def get_for_tenant(self, tenant_id: str, message_id: str) -> dict[str, Any] | None:
         message = await self.get(message_id)

@@ -51,4 +51,6 @@ def message_view(message: dict[str, Any]) -> dict[str, Any]:
             for step in message.get("timeline", [])
         ],
         "created_at": message["created_at"],
+        "edited_at": message.get("edited_at"),
+        "deleted_at": message.get("deleted_at"),
     }

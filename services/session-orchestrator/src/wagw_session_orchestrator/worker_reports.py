@@ -23,6 +23,7 @@ from .known_messages import KnownMessages
 from .message_routing import release_held
 from .messages_store import MessagesStore, inbound_message_id
 from .placement import stop_on
+from .received import received_content
 from .routing import SessionRoutes
 from .session_change import SessionChange, change_session
 from .sessions_store import SessionsStore
@@ -246,7 +247,8 @@ async def when_worker_receives_message_store_it(
     message = {
         "_id": inbound_message_id(data["session_id"], data["wa_message_id"]), "session_id": data["session_id"],
         "tenant_id": session["tenant_id"], "direction": "inbound", "chat": data["chat"], "sender": data["sender"],
-        "type": data["type"], "text": data["text"], "wa_message_id": data["wa_message_id"], "status": RECEIVED,
+        "type": data["type"], "text": data["text"], "content": await received_content(data, messages),
+        "wa_message_id": data["wa_message_id"], "status": RECEIVED,
         "timeline": [], "at": clock.to_stored_precision(data["at"]), "created_at": clock.now(),
     }
     entry = events.message_received(broker, message)

@@ -29,7 +29,14 @@ class Uplink(Protocol):
     async def message_status(self, session_id: str, message_id: str, status: str, *,
                              reason: str | None = None) -> None: ...
 
-    async def inbound(self, session_id: str, *, wa_message_id: str, chat: str, sender: str, text: str) -> None: ...
+    async def inbound(self, session_id: str, *, wa_message_id: str, chat: str, sender: str, text: str | None,
+                      type: str = "text", **content) -> None:
+        """`content`: the parts `type` needs (media described, location, contact, reaction) and
+        `reply_to_wa_message_id` (see `worker.message.inbound`)."""
+
+    async def message_edited(self, session_id: str, wa_message_id: str, text: str) -> None: ...
+
+    async def message_deleted(self, session_id: str, wa_message_id: str) -> None: ...
 
 
 class WorkerUplink:
@@ -68,7 +75,16 @@ class WorkerUplink:
         await self.publish("worker.message.bounced",
                            {"session_id": session_id, "message_id": message_id, "reason": reason})
 
-    async def inbound(self, session_id: str, *, wa_message_id: str, chat: str, sender: str, text: str) -> None:
+    async def inbound(self, session_id: str, *, wa_message_id: str, chat: str, sender: str, text: str | None,
+                      type: str = "text", **content) -> None:
         await self.publish("worker.message.inbound", {"session_id": session_id, "wa_message_id": wa_message_id,
-                                                      "chat": chat, "sender": sender, "type": "text", "text": text,
+                                                      "chat": chat, "sender": sender, "type": type, "text": text,
+                                                      **content, "at": utc_now()})
+
+    async def message_edited(self, session_id: str, wa_message_id: str, text: str) -> None:
+        await self.publish("worker.message.edited", {"session_id": session_id, "wa_message_id": wa_message_id,
+                                                     "text": text, "at": utc_now()})
+
+    async def message_deleted(self, session_id: str, wa_message_id: str) -> None:
+        await self.publish("worker.message.deleted", {"session_id": session_id, "wa_message_id": wa_message_id,
                                                       "at": utc_now()})

@@ -151,14 +151,25 @@ class SimulatedWhatsApp:
         for session_id in session_ids:
             self.sessions[session_id] = SimulatedSession(session_id, status=CONNECTED, phone=fake_phone(session_id))
 
-    async def receive(self, session_id: str, *, text: str, chat: str | None = None, sender: str | None = None) -> str:
-        session = self._held(session_id)
-        if session.status != CONNECTED:
-            raise WrongState(f"session is {session.status}, not connected")
+    async def receive(self, session_id: str, *, text: str | None, chat: str | None = None, sender: str | None = None,
+                      **content) -> str:
+        """A message arrives from the contact (`content`: its type and the parts that type needs)."""
+        self._connected(session_id)
         wa_message_id = new_wa_message_id()
         chat = chat or DEFAULT_CONTACT
-        await self.uplink.inbound(session_id, wa_message_id=wa_message_id, chat=chat, sender=sender or chat, text=text)
+        await self.uplink.inbound(session_id, wa_message_id=wa_message_id, chat=chat, sender=sender or chat, text=text,
+                                  **content)
         return wa_message_id
+
+    async def edit_received(self, session_id: str, wa_message_id: str, text: str) -> None:
+        """The contact edits a message it sent."""
+        self._connected(session_id)
+        await self.uplink.message_edited(session_id, wa_message_id, text)
+
+    async def delete_received(self, session_id: str, wa_message_id: str) -> None:
+        """The contact deletes a message it sent, for everyone."""
+        self._connected(session_id)
+        await self.uplink.message_deleted(session_id, wa_message_id)
 
     async def drop(self, session_id: str) -> None:
         session = self._held(session_id)
@@ -177,6 +188,12 @@ class SimulatedWhatsApp:
         session = self.sessions.get(session_id)
         if session is None:
             raise NotHeld(session_id)
+        return session
+
+    def _connected(self, session_id: str) -> SimulatedSession:
+        session = self._held(session_id)
+        if session.status != CONNECTED:
+            raise WrongState(f"session is {session.status}, not connected")
         return session
 
     async def _show_qr(self, session: SimulatedSession) -> None:

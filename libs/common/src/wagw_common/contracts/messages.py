@@ -43,6 +43,35 @@ class Media(StrictSchema):
                              validate=validate.Regexp(r"^[a-z]+/[A-Za-z0-9.+-]+$", error="not a MIME type"))
 
 
+class MediaDescription(StrictSchema):
+    """A received file as the worker describes it: messages never carry the bytes."""
+
+    # WhatsApp's own carry parameters (`audio/ogg; codecs=opus`).
+    mimetype = fields.String(required=True, validate=[validate.Length(max=128), validate.Regexp(
+        r"^[a-z]+/[A-Za-z0-9.+-]+(\s*;\s*[A-Za-z0-9._-]+=[A-Za-z0-9._\"+-]+)*$", error="not a MIME type")])
+    size = fields.Integer(required=True, validate=validate.Range(min=0))  # bytes
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$", error="not a hex SHA-256"))
+    filename = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=255))
+    ptt = fields.Boolean(load_default=False)  # a voice note (recorded in the chat), not an audio file
+
+
+class MediaView(StrictSchema):
+    """Media in history: sent ones by their URL (Media), received ones by their description."""
+
+    url = fields.String(load_default=None, allow_none=True)
+    filename = fields.String(load_default=None, allow_none=True)
+    mimetype = fields.String(load_default=None, allow_none=True)
+    size = fields.Integer(load_default=None, allow_none=True)
+    sha256 = fields.String(load_default=None, allow_none=True)
+    ptt = fields.Boolean(load_default=None, allow_none=True)
+
+
+class ReactionView(StrictSchema):
+    # The message reacted to; null when it is not in this session's history (older than the link).
+    message_id = fields.String(required=True, allow_none=True)
+    emoji = fields.String(required=True)  # empty: the reaction was removed
+
+
 class Location(StrictSchema):
     latitude = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
     longitude = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
@@ -60,6 +89,25 @@ class Reaction(StrictSchema):
     emoji = fields.String(required=True, validate=validate.Length(max=16))  # empty: remove the reaction
 
 
+def check_parts_match_type(data: dict, content_of_type: dict[str, str]) -> None:
+    """A message carries exactly the part its type needs (`content_of_type`), and text only where it
+    is the message or a media caption."""
+    kind = data.get("type", "text")
+    needed = content_of_type.get(kind)
+    errors = {}
+    if kind == "text" and not data.get("text"):
+        errors["text"] = ["required when type is text"]
+    if needed and data.get(needed) is None:
+        errors[needed] = [f"required when type is {kind}"]
+    for part in ("media", "location", "contact", "reaction"):
+        if part != needed and data.get(part) is not None:
+            errors[part] = [f"not allowed when type is {kind}"]
+    if kind in ("location", "contact", "reaction") and data.get("text"):
+        errors["text"] = [f"not allowed when type is {kind} (a caption is for media)"]
+    if errors:
+        raise ValidationError(errors)
+
+
 class MessageContent(StrictSchema):
     """What a message carries besides its type and text: checked against the type."""
 
@@ -73,20 +121,7 @@ class MessageContent(StrictSchema):
 
     @validates_schema(skip_on_field_errors=False)
     def _parts_match_the_type(self, data, **_kwargs):
-        kind = data.get("type", "text")
-        needed = CONTENT_OF_TYPE.get(kind)
-        errors = {}
-        if kind == "text" and not data.get("text"):
-            errors["text"] = ["required when type is text"]
-        if needed and data.get(needed) is None:
-            errors[needed] = [f"required when type is {kind}"]
-        for part in ("media", "location", "contact", "reaction"):
-            if part != needed and data.get(part) is not None:
-                errors[part] = [f"not allowed when type is {kind}"]
-        if kind in ("location", "contact", "reaction") and data.get("text"):
-            errors["text"] = [f"not allowed when type is {kind} (a caption is for media)"]
-        if errors:
-            raise ValidationError(errors)
+        check_parts_match_type(data, CONTENT_OF_TYPE)
 
 
 class SendMessage(MessageContent):
@@ -115,11 +150,13 @@ class MessageView(StrictSchema):
     sender = fields.String(allow_none=True, load_default=None)  # inbound only: who wrote it (in a group, not the chat)
     type = fields.String(required=True)
     text = fields.String(required=True, allow_none=True)  # the caption of a media message; null when none
-    media = fields.Nested(Media, load_default=None, allow_none=True)
+    media = fields.Nested(MediaView, load_default=None, allow_none=True)
     location = fields.Nested(Location, load_default=None, allow_none=True)
     contact = fields.Nested(ContactCard, load_default=None, allow_none=True)
-    reaction = fields.Nested(Reaction, load_default=None, allow_none=True)
+    reaction = fields.Nested(ReactionView, load_default=None, allow_none=True)
     reply_to = fields.String(load_default=None, allow_none=True)
+    edited_at = fields.AwareDateTime(load_default=None, allow_none=True)  # when its text was last changed
+    deleted_at = fields.AwareDateTime(load_default=None, allow_none=True)  # deleted for everyone (kept here)
     status = fields.String(required=True, validate=validate.OneOf((*f.MESSAGE_STATUSES, "received")))
     timeline = fields.List(fields.Nested(StatusStep), required=True)
     created_at = f.timestamp()
@@ -155,17 +192,6 @@ class MessageStatusEvent(StrictSchema):
     at = f.timestamp()
 
 
-class MessageReceived(StrictSchema):
-    tenant_id = f.object_id()
-    session_id = f.object_id()
-    message_id = f.object_id()
-    chat = fields.String(required=True)
-    sender = fields.String(required=True)
-    type = fields.String(required=True)
-    text = fields.String(required=True)
-    at = f.timestamp()
-
-
 _VIEW = {
     "message_id": _MESSAGE_ID, "session_id": _SESSION_ID, "tenant_id": _TENANT_ID, "direction": "outbound",
     "chat": "628123456789@s.whatsapp.net", "type": "text", "text": "Hello", "status": "sent",
@@ -198,8 +224,4 @@ CONTRACTS = [
     _status_event("delivered", "The message reached the recipient's phone"),
     _status_event("read", "The recipient read the message"),
     _status_event("failed", "The message could not be sent; `reason` says why", "session_not_connected"),
-    Contract("message.received", Kind.EVENT, MessageReceived, "A message arrived for one of the tenant's sessions",
-             {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "message_id": _MESSAGE_ID,
-              "chat": "628123456789@s.whatsapp.net", "sender": "628123456789@s.whatsapp.net", "type": "text",
-              "text": "Hi there", "at": _TIME}, tags=("messages",)),
 ]

@@ -46,6 +46,8 @@ export function messagesSection(session, stops) {
         h("span", {}, message.direction === "inbound" ? "From " : "To ", h("strong", {}, message.chat || message.to || "")),
         statusBadge(status, { "aria-label": `Message status: ${status}` })),
       h("p", { class: "message-text" }, message.text || ""),
+      mediaLine(message),
+      message.deleted_at ? h("p", { class: "hint" }, "Deleted for everyone") : message.edited_at ? h("p", { class: "hint" }, "Edited") : null,
       message.direction === "inbound" ? null : h("ol", { class: "steps", "aria-label": "Progress" },
         STEPS.map((step) => h("li", { class: RANK[step] <= reached && status !== "failed" ? "done" : "" }, step))),
       message.reason ? h("p", { class: "form-error" }, message.reason) : null,
@@ -77,6 +79,12 @@ export function messagesSection(session, stops) {
     if (event.session_id !== session.session_id) return;
     upsert({ ...event, status: "received", direction: "inbound", created_at: event.at });
   }));
+  stops.push(realtime.on("message.edited", (event) => {
+    if (event.session_id === session.session_id) upsert({ message_id: event.message_id, text: event.text, edited_at: event.at });
+  }));
+  stops.push(realtime.on("message.deleted", (event) => {
+    if (event.session_id === session.session_id) upsert({ message_id: event.message_id, deleted_at: event.at });
+  }));
 
   request("GET", `/sessions/${encodeURIComponent(session.session_id)}/messages?limit=20`)
     .then((page) => page.messages.slice().reverse().forEach(upsert))
@@ -85,4 +93,13 @@ export function messagesSection(session, stops) {
   return h("section", { class: "card", "aria-labelledby": "messages-title" },
     h("h2", { id: "messages-title" }, "Messages"),
     h("div", { class: "grid-2 tight" }, form, h("div", {}, h("h3", {}, "Recent"), list)));
+}
+
+// A received file is described (its type, size and name), never shown: messages carry no bytes.
+function mediaLine(message) {
+  const media = message.media;
+  if (!media) return null;
+  const size = media.size == null ? null : `${Math.max(1, Math.round(media.size / 1024))} KB`;
+  const kind = media.ptt ? "voice note" : message.type;
+  return h("p", { class: "hint message-media" }, [kind, media.mimetype, size, media.filename].filter(Boolean).join(" · "));
 }
