@@ -357,3 +357,44 @@ async def test_received_media_replies_reactions_edits_and_deletions_reach_histor
     finally:
         await sink.stop()
     await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
+
+
+async def test_a_sent_message_is_edited_then_revoked_and_what_whatsapp_refuses_is_a_409(world):
+    api, token, phone, _, _ = world
+    sid, key = await _connected(api, token, phone, "Corrections")
+    _, accepted, _ = await api.request("POST", "/send", api_key=key, json={"to": "+628123456789", "text": "helo"},
+                                       expect=202)
+    message_id = accepted["message_id"]
+    edit = f"/messages/{message_id}/edit"
+    await _message(api, token, message_id)  # on WhatsApp: sent at least
+    _, answered, _ = await api.request("POST", edit, api_key=key, json={"text": "hello"}, expect=202)
+    assert answered["message"]["message_id"] == message_id
+
+    async def edited():
+        message = await _message(api, token, message_id)
+        return message["edited_at"] and message
+
+    assert (await wait_until(edited, timeout=30))["text"] == "hello"
+    status, body, _ = await api.request("POST", edit, api_key=key, json={"text": ""})
+    assert status == 422 and "text" in body["error"]["details"], body
+    await api.request("POST", f"/messages/{message_id}/revoke", token=token, expect=202)
+
+    async def deleted():
+        return (await _message(api, token, message_id))["deleted_at"]
+
+    await wait_until(deleted, timeout=30)
+    status, body, _ = await api.request("POST", edit, api_key=key, json={"text": "again"})
+    assert status == 409 and body["error"]["details"]["reason"] == "deleted", body
+
+    # A received message is not the session's to change.
+    await phone.post(f"/sessions/{sid}/inbound", json={"text": "mine"})
+
+    async def inbound():
+        _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
+                                       params={"direction": "inbound"}, expect=200)
+        return page["messages"]
+
+    [received] = await wait_until(inbound)
+    status, body, _ = await api.request("POST", f"/messages/{received['message_id']}/revoke", token=token)
+    assert status == 409 and body["error"]["details"]["reason"] == "received", body
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)

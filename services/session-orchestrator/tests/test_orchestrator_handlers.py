@@ -349,7 +349,7 @@ async def test_an_edit_applies_once_and_never_over_a_later_one_and_a_deletion_en
 
     def change(kind, wa_message_id="WA1", at=now, **data):
         return env(f"worker.message.{kind}", worker_id="worker-1", session_id=sid, wa_message_id=wa_message_id,
-                   at=at, **data)
+                   message_id=None, at=at, **data)
 
     await received.when_worker_reports_edit_record_it(change("edited", text="hello"), **on_messages)
     await received.when_worker_reports_edit_record_it(change("edited", text="hello"), **on_messages)  # repeated
@@ -366,3 +366,74 @@ async def test_an_edit_applies_once_and_never_over_a_later_one_and_a_deletion_en
                                                       **on_messages)
     assert len(relay.of_type("message.deleted")) == 1 and len(relay.of_type("message.edited")) == 1
     assert messages.docs[stored["_id"]]["deleted_at"] is not None and messages.docs[stored["_id"]]["text"] == "hello"
+
+
+async def test_an_edit_or_revoke_of_a_sent_message_goes_to_its_worker_and_history_changes_when_it_confirms(
+        deps, routes, messages, relay, broker):
+    from wagw_session_orchestrator import message_changes as mch
+    from wagw_session_orchestrator import received
+
+    sid = await _connected_session(deps, routes)
+    await _send_text(deps, routes, messages, sid, "m_1")
+    changes = dict(messages=messages, sessions=deps["sessions"], routes=routes, broker=broker)
+
+    def edit(message_id="m_1", tenant=TENANT, session_id=None, text="Hello"):
+        return mch.when_edit_requested_hand_it_to_the_worker(env(
+            "message.edit", tenant_id=tenant, message_id=message_id, session_id=session_id, text=text), **changes)
+
+    with pytest.raises(Conflict) as refused:
+        await edit()  # still queued: not on WhatsApp yet
+    assert refused.value.details["reason"] == "not_sent"
+    await wr.when_worker_reports_message_status_record_it(_status_report(sid, "m_1", "sent"), messages=messages,
+                                                          relay=relay, broker=broker)
+    for other in (dict(tenant=OTHER), dict(session_id="s_another"), dict(message_id="m_none")):
+        with pytest.raises(NotFound):
+            await edit(**other)
+    view = await edit()
+    assert view["text"] == "Hi"  # unchanged until the worker confirms
+    [command] = [e for e in broker.to_worker("worker-1") if e.type == "worker.message.edit"]
+    assert command.data == {"session_id": sid, "message_id": "m_1", "chat": "628111222333@s.whatsapp.net",
+                            "text": "Hello"}
+    confirm = dict(worker_id="worker-1", session_id=sid, wa_message_id=None, message_id="m_1",
+                   at=datetime.now(timezone.utc))
+    on_messages = dict(messages=messages, relay=relay, broker=broker)
+    await received.when_worker_reports_edit_record_it(env("worker.message.edited", **confirm, text="Hello"),
+                                                      **on_messages)
+    assert messages.docs["m_1"]["text"] == "Hello" and relay.of_type("message.edited")[0]["direction"] == "outbound"
+
+    await mch.when_revoke_requested_hand_it_to_the_worker(env(
+        "message.revoke", tenant_id=TENANT, message_id="m_1", session_id=sid), **changes)
+    assert broker.to_worker("worker-1")[-1].type == "worker.message.revoke"
+    await received.when_worker_reports_deletion_mark_it(env("worker.message.deleted", **confirm), **on_messages)
+    with pytest.raises(Conflict) as refused:
+        await edit()
+    assert refused.value.details["reason"] == "deleted"
+
+
+async def test_what_whatsapp_would_refuse_is_refused_with_its_reason(deps, routes, messages, relay, broker):
+    from wagw_session_orchestrator import message_changes as mch
+
+    sid = await _connected_session(deps, routes)
+    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages)
+    await receive(_inbound(sid, "WA1", text="hi"))
+    await mc.when_send_requested_store_and_route_it(
+        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_loc", to="628111222333", type="location",
+            location={"latitude": 1.0, "longitude": 2.0}), **deps, messages=messages, routes=routes, queue_limit=10)
+    await _send_text(deps, routes, messages, sid, "m_old")
+    for message_id in ("m_loc", "m_old"):
+        messages.docs[message_id]["status"] = "read"
+    messages.docs["m_old"]["created_at"] -= timedelta(minutes=16)
+    changes = dict(messages=messages, sessions=deps["sessions"], routes=routes, broker=broker)
+    for message_id, reason in ((inbound_message_id(sid, "WA1"), "received"), ("m_loc", "not_editable"),
+                               ("m_old", "edit_window_passed")):
+        with pytest.raises(Conflict) as refused:
+            await mch.when_edit_requested_hand_it_to_the_worker(env(
+                "message.edit", tenant_id=TENANT, message_id=message_id, session_id=None, text="x"), **changes)
+        assert refused.value.details["reason"] == reason, message_id
+    await mch.when_revoke_requested_hand_it_to_the_worker(env(
+        "message.revoke", tenant_id=TENANT, message_id="m_old", session_id=None), **changes)  # no window for that
+    await _report_status(deps, sid, "DISCONNECTED")
+    with pytest.raises(Conflict) as refused:
+        await mch.when_revoke_requested_hand_it_to_the_worker(env(
+            "message.revoke", tenant_id=TENANT, message_id="m_old", session_id=None), **changes)
+    assert refused.value.details["reason"] == "session_not_connected"

@@ -40,11 +40,11 @@ class FakeUplink:
     async def inbound(self, session_id, *, wa_message_id, chat, sender, text, type="text", **content):
         self._record("inbound", session_id, wa_message_id, chat, sender, text, {"type": type, **content})
 
-    async def message_edited(self, session_id, wa_message_id, text):
-        self._record("edited", session_id, wa_message_id, text)
+    async def message_edited(self, session_id, *, text, wa_message_id=None, message_id=None):
+        self._record("edited", session_id, wa_message_id or message_id, text)
 
-    async def message_deleted(self, session_id, wa_message_id):
-        self._record("deleted", session_id, wa_message_id)
+    async def message_deleted(self, session_id, *, wa_message_id=None, message_id=None):
+        self._record("deleted", session_id, wa_message_id or message_id)
 
     def kinds(self) -> list[str]:
         """What was reported, compactly: 'status:CONNECTING', 'qr', 'message:sent', 'inbound'."""

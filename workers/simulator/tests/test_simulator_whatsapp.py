@@ -179,3 +179,14 @@ async def test_preloaded_sessions_are_held_connected_without_a_report(whatsapp, 
     assert whatsapp.held_sessions() == [{"session_id": "s_1", "status": "CONNECTED"},
                                         {"session_id": "s_2", "status": "CONNECTED"}]
     assert uplink.sent == []
+
+
+async def test_only_a_message_this_connection_sent_is_edited_or_revoked_and_each_is_confirmed(whatsapp, uplink):
+    await whatsapp.start_session("s_1", restore=True)
+    await whatsapp.send_message("s_1", "m_1", "628123456789@s.whatsapp.net", "helo")
+    before = len(uplink.sent)
+    await whatsapp.edit_message("s_1", "m_other", "628123456789@s.whatsapp.net", "x")  # never sent here
+    await whatsapp.edit_message("s_1", "m_1", "628123456789@s.whatsapp.net", "hello")
+    await whatsapp.revoke_message("s_1", "m_1", "628123456789@s.whatsapp.net")
+    assert [item for item in uplink.sent[before:] if item[0] in ("edited", "deleted")] == [
+        ("edited", "s_1", "m_1", "hello"), ("deleted", "s_1", "m_1")]

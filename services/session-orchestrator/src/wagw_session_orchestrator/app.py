@@ -18,7 +18,7 @@ from wagw_common.topology import (ORCHESTRATOR_COMMANDS, ORCHESTRATOR_FLEET_EVEN
                                    ORCHESTRATOR_SENDS, ORCHESTRATOR_SESSION_REPORTS, ORCHESTRATOR_WORKER_UPLINK)
 
 from . import clock, failover, gauges, message_commands, session_commands, session_control, worker_reports
-from . import held_expiry, received
+from . import held_expiry, message_changes, received
 from .known_messages import KnownMessages
 from .messages_store import MessagesStore
 from .routing import SessionRoutes
@@ -69,6 +69,10 @@ async def wire(res: Resources) -> list[Subscription]:
             "session.update": partial(session_control.when_session_update_requested_rename_it, **on_sessions),
             "session.delete": partial(session_control.when_session_delete_requested_remove_it,
                                       **on_sessions, messages=messages, routes=routes),
+            "message.edit": partial(message_changes.when_edit_requested_hand_it_to_the_worker, messages=messages,
+                                    sessions=sessions, routes=routes, broker=res.broker),
+            "message.revoke": partial(message_changes.when_revoke_requested_hand_it_to_the_worker, messages=messages,
+                                      sessions=sessions, routes=routes, broker=res.broker),
             # Sends published before sends were sharded (by a gateway of the previous version).
             "message.send": send,
         }),

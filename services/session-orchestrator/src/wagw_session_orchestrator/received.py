@@ -1,5 +1,6 @@
-"""Received messages beyond their text: the quoted and reacted-to messages found in history, and the
-edits and deletions their senders make later.
+"""Received messages beyond their text: the quoted and reacted-to messages found in history; and the
+edits and deletions a worker reports, of received messages (their senders') or of sent ones (asked
+for with `message.edit` / `message.revoke`).
 
 An edit or deletion of a message not in history (sent before the session was linked, or swept by
 retention) is logged and dropped: there is nothing to change, and the event would name no message."""
@@ -54,10 +55,14 @@ async def _apply_change(envelope: Envelope, change: str, *, messages: MessagesSt
                         broker: Broker) -> None:
     """The change and its event (`message.edited` / `message.deleted`) in one write, then published."""
     data = envelope.data
-    message = await messages.find_by_wa_id(data["session_id"], data["wa_message_id"])
+    if data["wa_message_id"] is not None:
+        message = await messages.find_by_wa_id(data["session_id"], data["wa_message_id"])
+    else:
+        message = await messages.get(data["message_id"])
+        message = message if message is not None and message["session_id"] == data["session_id"] else None
     if message is None:
         log.info("worker.change_for_unknown_message", change=change, session_id=data["session_id"],
-                 wa_message_id=data["wa_message_id"])
+                 wa_message_id=data["wa_message_id"], message_id=data["message_id"])
         return
     at = clock.to_stored_precision(data["at"])
     entry = events.message_changed(broker, message, change, at=at, text=data.get("text"))

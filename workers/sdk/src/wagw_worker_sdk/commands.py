@@ -31,6 +31,12 @@ class WorkerHandler(Protocol):
     async def send_message(self, session_id: str, message_id: str, to: str, text: str, **content) -> None:
         """`content`: the rest of `worker.message.send` (type, media, location, contact, reaction, reply_to, ...)."""
 
+    async def edit_message(self, session_id: str, message_id: str, chat: str, text: str) -> None:
+        """Edit a message this worker sent; confirm with `uplink.message_edited(..., message_id=...)`."""
+
+    async def revoke_message(self, session_id: str, message_id: str, chat: str) -> None:
+        """Delete a message this worker sent for everyone; confirm with `uplink.message_deleted(..., message_id=...)`."""
+
 
 class Recovery:
     """Which sessions of a `worker.sessions.assigned` to restore: those not held yet, unless a stop for
@@ -74,6 +80,8 @@ class CommandDispatcher:
             "worker.session.start": self._start,
             "worker.session.stop": self._stop,
             "worker.message.send": self._send,
+            "worker.message.edit": lambda envelope: self._change("edit_message", envelope),
+            "worker.message.revoke": lambda envelope: self._change("revoke_message", envelope),
             "worker.sessions.assigned": self._assigned,
             "worker.heartbeat.request": lambda _envelope: self.beat_now(),
             "worker.register.request": self._register_again,
@@ -121,6 +129,13 @@ class CommandDispatcher:
             log.info("worker.message_bounced", session_id=d["session_id"], message_id=d["message_id"], reason=reason)
             return
         await self.handler.send_message(d.pop("session_id"), d.pop("message_id"), d.pop("to"), d.pop("text"), **d)
+
+    async def _change(self, method: str, envelope: Envelope) -> None:
+        change = getattr(self.handler, method, None)
+        if change is None:  # an implementation older than the command: nothing it could do, nothing to retry
+            log.warning("worker.command_unsupported", message_type=envelope.type, message_id=envelope.data["message_id"])
+            return
+        await change(**envelope.data)
 
     async def _register_again(self, _envelope: Envelope) -> None:
         log.warning("worker.registry_asked_to_register_again")

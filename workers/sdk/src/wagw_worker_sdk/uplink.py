@@ -34,9 +34,12 @@ class Uplink(Protocol):
         """`content`: the parts `type` needs (media described, location, contact, reaction) and
         `reply_to_wa_message_id` (see `worker.message.inbound`)."""
 
-    async def message_edited(self, session_id: str, wa_message_id: str, text: str) -> None: ...
+    async def message_edited(self, session_id: str, *, text: str, wa_message_id: str | None = None,
+                             message_id: str | None = None) -> None:
+        """A received message by WhatsApp's id, or one the session sent by the platform's."""
 
-    async def message_deleted(self, session_id: str, wa_message_id: str) -> None: ...
+    async def message_deleted(self, session_id: str, *, wa_message_id: str | None = None,
+                              message_id: str | None = None) -> None: ...
 
 
 class WorkerUplink:
@@ -81,10 +84,12 @@ class WorkerUplink:
                                                       "chat": chat, "sender": sender, "type": type, "text": text,
                                                       **content, "at": utc_now()})
 
-    async def message_edited(self, session_id: str, wa_message_id: str, text: str) -> None:
+    async def message_edited(self, session_id: str, *, text: str, wa_message_id: str | None = None,
+                             message_id: str | None = None) -> None:
         await self.publish("worker.message.edited", {"session_id": session_id, "wa_message_id": wa_message_id,
-                                                     "text": text, "at": utc_now()})
+                                                     "message_id": message_id, "text": text, "at": utc_now()})
 
-    async def message_deleted(self, session_id: str, wa_message_id: str) -> None:
+    async def message_deleted(self, session_id: str, *, wa_message_id: str | None = None,
+                              message_id: str | None = None) -> None:
         await self.publish("worker.message.deleted", {"session_id": session_id, "wa_message_id": wa_message_id,
-                                                      "at": utc_now()})
+                                                      "message_id": message_id, "at": utc_now()})

@@ -127,6 +127,14 @@ class SimulatedWhatsApp:
         self._receipts.add(task)
         task.add_done_callback(self._receipts.discard)
 
+    async def edit_message(self, session_id: str, message_id: str, chat: str, text: str) -> None:
+        if self._sent_through(session_id, message_id, "edit"):
+            await self.uplink.message_edited(session_id, text=text, message_id=message_id)
+
+    async def revoke_message(self, session_id: str, message_id: str, chat: str) -> None:
+        if self._sent_through(session_id, message_id, "revoke"):
+            await self.uplink.message_deleted(session_id, message_id=message_id)
+
     # ---- what the phone (the control API) does --------------------------------------------------
 
     async def scan(self, session_id: str) -> SimulatedSession:
@@ -164,12 +172,12 @@ class SimulatedWhatsApp:
     async def edit_received(self, session_id: str, wa_message_id: str, text: str) -> None:
         """The contact edits a message it sent."""
         self._connected(session_id)
-        await self.uplink.message_edited(session_id, wa_message_id, text)
+        await self.uplink.message_edited(session_id, text=text, wa_message_id=wa_message_id)
 
     async def delete_received(self, session_id: str, wa_message_id: str) -> None:
         """The contact deletes a message it sent, for everyone."""
         self._connected(session_id)
-        await self.uplink.message_deleted(session_id, wa_message_id)
+        await self.uplink.message_deleted(session_id, wa_message_id=wa_message_id)
 
     async def drop(self, session_id: str) -> None:
         session = self._held(session_id)
@@ -189,6 +197,14 @@ class SimulatedWhatsApp:
         if session is None:
             raise NotHeld(session_id)
         return session
+
+    def _sent_through(self, session_id: str, message_id: str, change: str) -> bool:
+        """WhatsApp changes only a message this connection sent; anything else is refused, unconfirmed."""
+        session = self.sessions.get(session_id)
+        if session is None or session.status != CONNECTED or message_id not in self._sent:
+            log.info("simulator.change_refused", change=change, session_id=session_id, message_id=message_id)
+            return False
+        return True
 
     def _connected(self, session_id: str) -> SimulatedSession:
         session = self._held(session_id)

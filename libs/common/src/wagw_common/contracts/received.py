@@ -3,7 +3,7 @@ never carried), its later edits and deletions, and the events the platform makes
 
 from __future__ import annotations
 
-from marshmallow import fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from . import fields as f
 from .base import Contract, Kind, StrictSchema
@@ -48,19 +48,24 @@ class ReceivedContent(StrictSchema):
         check_parts_match_type(data, RECEIVED_CONTENT_OF_TYPE)
 
 
-class WorkerMessageEdited(StrictSchema):
-    worker_id = f.worker_id()
-    session_id = f.object_id()
-    wa_message_id = f.text(128, required=True)  # the message edited (as its inbound report named it)
-    text = fields.String(required=True, validate=validate.Length(min=1, max=65536))
-    at = f.timestamp()
-
-
 class WorkerMessageDeleted(StrictSchema):
+    """Names the message one of two ways: a received one by WhatsApp's id (as its inbound report did), one
+    the session sent by the platform's id (as `worker.message.send` did)."""
+
     worker_id = f.worker_id()
     session_id = f.object_id()
-    wa_message_id = f.text(128, required=True)
+    wa_message_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=128))
+    message_id = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$"))
     at = f.timestamp()
+
+    @validates_schema(skip_on_field_errors=False)
+    def _names_one_message(self, data, **_kwargs):
+        if (data.get("wa_message_id") is None) == (data.get("message_id") is None):
+            raise ValidationError("give exactly one of wa_message_id (received) and message_id (sent)", "message_id")
+
+
+class WorkerMessageEdited(WorkerMessageDeleted):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=65536))
 
 
 class AboutAMessage(StrictSchema):
@@ -96,13 +101,15 @@ _CHANGED = {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "message_id": _M
 
 CONTRACTS = [
     Contract("worker.message.edited", Kind.WORKER_UPLINK, WorkerMessageEdited,
-             "A received message was edited by its sender",
-             {"worker_id": _WORKER, "session_id": _SESSION_ID, "wa_message_id": _WA_ID, "text": "Hi there!",
-              "at": _TIME}, tags=("workers",)),
+             "A message was edited: a received one by its sender, or one the session sent, as asked "
+             "(`worker.message.edit`)",
+             {"worker_id": _WORKER, "session_id": _SESSION_ID, "wa_message_id": _WA_ID, "message_id": None,
+              "text": "Hi there!", "at": _TIME}, tags=("workers",)),
     Contract("worker.message.deleted", Kind.WORKER_UPLINK, WorkerMessageDeleted,
-             "A received message was deleted for everyone by its sender",
-             {"worker_id": _WORKER, "session_id": _SESSION_ID, "wa_message_id": _WA_ID, "at": _TIME},
-             tags=("workers",)),
+             "A message was deleted for everyone: a received one by its sender, or one the session sent, as "
+             "asked (`worker.message.revoke`)",
+             {"worker_id": _WORKER, "session_id": _SESSION_ID, "wa_message_id": None,
+              "message_id": "m_45c48cce2e2d7fbd", "at": _TIME}, tags=("workers",)),
     Contract("message.received", Kind.EVENT, MessageReceived,
              "A message arrived for one of the tenant's sessions: text, media (described: type, size, SHA-256, "
              "caption, file name), location, contact, reaction or reply",
