@@ -398,3 +398,32 @@ async def test_a_sent_message_is_edited_then_revoked_and_what_whatsapp_refuses_i
     status, body, _ = await api.request("POST", f"/messages/{received['message_id']}/revoke", token=token)
     assert status == 409 and body["error"]["details"]["reason"] == "received", body
     await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
+
+
+async def test_voice_notes_stickers_and_a_reply_to_a_hidden_lid_sender(world):
+    api, token, phone, _, _ = world
+    sid, key = await _connected(api, token, phone, "Voices")
+    lid = "201234567890123@lid"
+    await phone.post(f"/sessions/{sid}/inbound", json={"text": "who am I?", "chat": lid, "sender_phone": "628555000111"})
+
+    async def arrived():
+        _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
+                                       params={"direction": "inbound"}, expect=200)
+        return page["messages"]
+
+    [received] = await wait_until(arrived)
+    assert received["sender"] == lid and received["sender_phone"] == "628555000111", received
+    sends = {
+        "voice": {"to": received["chat"], "type": "audio", "reply_to": received["message_id"],
+                  "media": {"url": "https://example.com/v.ogg", "mimetype": "audio/ogg", "ptt": True}},
+        "sticker": {"to": received["chat"], "type": "sticker", "media": {"url": "https://example.com/s.webp"}},
+    }
+    for name, body in sends.items():
+        _, accepted, _ = await api.request("POST", "/send", api_key=key, json=body, expect=202)
+        message = await _message(api, token, accepted["message_id"])
+        assert message["chat"] == lid and message["type"] == body["type"], (name, message)
+    assert message["media"]["url"] == "https://example.com/s.webp"
+    status, body, _ = await api.request("POST", "/send", api_key=key, json={
+        "to": lid, "type": "sticker", "text": "no captions on stickers", "media": {"url": "https://example.com/s.webp"}})
+    assert status == 422 and "text" in body["error"]["details"], body
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)

@@ -54,8 +54,8 @@ SESSION_DELETED = Push("session.deleted", ("session_id", "sequence"), TENANT,
                        "A session was deleted (its API keys stop working; its history is gone)")
 MESSAGE_STATUS = Push("message.status", ("session_id", "message_id", "status", "reason", "at"), TENANT,
                       "An outbound message moved along queued, sent, delivered, read (or failed)")
-MESSAGE_RECEIVED = Push("message.received", ("session_id", "message_id", "chat", "sender", "type", "text", "media",
-                                             "location", "contact", "reaction", "reply_to", "at"),
+MESSAGE_RECEIVED = Push("message.received", ("session_id", "message_id", "chat", "sender", "sender_phone", "type",
+                                             "text", "media", "location", "contact", "reaction", "reply_to", "at"),
                         TENANT, "A message arrived for the session (media described, never its bytes)")
 MESSAGE_EDITED = Push("message.edited", ("session_id", "message_id", "chat", "direction", "text", "at"), TENANT,
                       "A message's text was changed")
@@ -96,8 +96,10 @@ FIELDS = {
     "code": "the pairing code to type on the phone",
     "message_id": "the message's id, as `POST /api/v1/send` answered it (outbound) or as stored (inbound)",
     "at": "when it happened (ISO 8601, UTC)",
-    "chat": "the chat (a WhatsApp id: `…@s.whatsapp.net` or a group's `…@g.us`)",
-    "sender": "who wrote it (in a group, the member; otherwise the chat)",
+    "chat": "the chat (a WhatsApp id: `…@s.whatsapp.net`, a hidden `…@lid` or a group's `…@g.us`)",
+    "sender": "who wrote it (in a group, the member; otherwise the chat); may be a hidden `…@lid` id, to which a "
+              "reply works as to a number",
+    "sender_phone": "the sender's number when `sender` is an `…@lid` id and the worker knows it; else null",
     "type": "the message type (`text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `contact`, "
             "`reaction`)",
     "text": "the message text (a media message's caption); null when none",

@@ -31,7 +31,8 @@ async def received_content(data: dict[str, Any], messages: MessagesStore) -> dic
     """The parts of a `worker.message.inbound` as history keeps them: media described, a location, a
     contact, a reaction and the message a reply quotes, both by their id in this history (null when the
     message is not in it)."""
-    content = {part: data[part] for part in ("media", "location", "contact") if data.get(part) is not None}
+    content = {part: data[part] for part in ("media", "location", "contact", "sender_phone")
+               if data.get(part) is not None}
     if data.get("reaction") is not None:
         target = await _platform_id(data["session_id"], data["reaction"]["wa_message_id"], messages)
         content["reaction"] = {"message_id": target, "emoji": data["reaction"]["emoji"]}

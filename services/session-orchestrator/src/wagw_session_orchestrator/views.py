@@ -43,6 +43,7 @@ def message_view(message: dict[str, Any]) -> dict[str, Any]:
         "chat": message["chat"],
         "type": message["type"],
         "sender": message.get("sender"),
+        "sender_phone": (message.get("content") or {}).get("sender_phone"),
         "text": message.get("text"),
         **{part: (message.get("content") or {}).get(part) for part in CONTENT_FIELDS},
         "status": message["status"],

@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 
 from . import fields as f
 from .base import Contract, Kind, StrictSchema
-from .messages import MEDIA_TYPES, MessageView
+from .messages import MEDIA_TYPES, TEXTLESS_TYPES, MessageView
 from .sessions import TenantScoped
 
 _SESSION_ID = "s_8f14e45fceea167a"
@@ -18,7 +18,7 @@ _MESSAGE_ID = "m_45c48cce2e2d7fbd"
 _CHAT = "628123456789@s.whatsapp.net"
 _TIME = "2026-01-01T12:00:00Z"
 EDIT_WINDOW_MINUTES = 15  # how long after sending WhatsApp lets a message be edited
-EDITABLE_TYPES = ("text", *MEDIA_TYPES)  # a text, or a media message's caption
+EDITABLE_TYPES = tuple(t for t in ("text", *MEDIA_TYPES) if t not in TEXTLESS_TYPES)  # a text, or a caption
 # Why a change is refused (409 `conflict`, in `details.reason`).
 CHANGE_REFUSALS = ("received", "not_sent", "deleted", "not_editable", "edit_window_passed", "session_not_connected")
 

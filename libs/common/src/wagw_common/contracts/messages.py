@@ -14,24 +14,27 @@ _SESSION_ID = "s_8f14e45fceea167a"
 _TENANT_ID = "u_c9f0f895fb98ab91"
 _MESSAGE_ID = "m_45c48cce2e2d7fbd"
 _TIME = "2026-01-01T12:00:00Z"
-MEDIA_TYPES = ("image", "video", "audio", "document")
+MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 MESSAGE_TYPES = ("text", *MEDIA_TYPES, "location", "contact", "reaction")
+# Types that carry no text: no caption, nothing to edit.
+TEXTLESS_TYPES = ("sticker", "location", "contact", "reaction")
 # The part of a message each type needs besides `text` (which is the caption of a media message).
 CONTENT_OF_TYPE = {**{t: "media" for t in MEDIA_TYPES}, "location": "location", "contact": "contact",
                    "reaction": "reaction"}
 CONTENT_FIELDS = ("media", "location", "contact", "reaction", "reply_to")
-_CHAT_ID = re.compile(r"^([0-9]{6,15}@s\.whatsapp\.net|[0-9]{6,20}(-[0-9]{6,12})?@g\.us)$")
+# A person by number (`@s.whatsapp.net`) or by the hidden id WhatsApp now gives senders (`@lid`), a group.
+_CHAT_ID = re.compile(r"^([0-9]{6,15}@s\.whatsapp\.net|[0-9]{6,20}@lid|[0-9]{6,20}(-[0-9]{6,12})?@g\.us)$")
 
 
 class Recipient(fields.String):
     """A phone number (normalised to its E.164 digits) or a WhatsApp chat id (`…@s.whatsapp.net`, a
-    group's `…@g.us`), which is kept as it is."""
+    sender's `…@lid`, a group's `…@g.us`), which is kept as it is."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if "@" in text:
             if not _CHAT_ID.match(text):
-                raise ValidationError("not a WhatsApp chat id (…@s.whatsapp.net or …@g.us)")
+                raise ValidationError("not a WhatsApp chat id (…@s.whatsapp.net, …@lid or …@g.us)")
             return text
         return normalise_phone(text)
 
@@ -41,6 +44,9 @@ class Media(StrictSchema):
     filename = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=255))
     mimetype = fields.String(load_default=None, allow_none=True,
                              validate=validate.Regexp(r"^[a-z]+/[A-Za-z0-9.+-]+$", error="not a MIME type"))
+    # Audio sent as a voice note (played as recorded in the chat). Absent unless given: a worker of an
+    # older version refuses a field it does not know.
+    ptt = fields.Boolean()
 
 
 class MediaDescription(StrictSchema):
@@ -102,8 +108,10 @@ def check_parts_match_type(data: dict, content_of_type: dict[str, str]) -> None:
     for part in ("media", "location", "contact", "reaction"):
         if part != needed and data.get(part) is not None:
             errors[part] = [f"not allowed when type is {kind}"]
-    if kind in ("location", "contact", "reaction") and data.get("text"):
+    if kind in TEXTLESS_TYPES and data.get("text"):
         errors["text"] = [f"not allowed when type is {kind} (a caption is for media)"]
+    if (data.get("media") or {}).get("ptt") and kind != "audio":
+        errors["media"] = ["ptt (a voice note) is for type audio"]
     if errors:
         raise ValidationError(errors)
 
@@ -148,6 +156,7 @@ class MessageView(StrictSchema):
     direction = fields.String(required=True, validate=validate.OneOf(("outbound", "inbound")))
     chat = fields.String(required=True)
     sender = fields.String(allow_none=True, load_default=None)  # inbound only: who wrote it (in a group, not the chat)
+    sender_phone = fields.String(allow_none=True, load_default=None)  # inbound: the number of an `…@lid` sender, if known
     type = fields.String(required=True)
     text = fields.String(required=True, allow_none=True)  # the caption of a media message; null when none
     media = fields.Nested(MediaView, load_default=None, allow_none=True)

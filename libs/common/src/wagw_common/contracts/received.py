@@ -18,12 +18,11 @@ _MESSAGE_ID = "m_in_5f4dcc3b5aa765d61d8327deb882cf99"
 _WA_ID = "3EB0C767D26A1D0B8E3F"
 _CHAT = "628123456789@s.whatsapp.net"
 _TIME = "2026-01-01T12:00:00Z"
-RECEIVED_MEDIA_TYPES = (*MEDIA_TYPES, "sticker")
-RECEIVED_TYPES = (*MESSAGE_TYPES, "sticker")
-RECEIVED_CONTENT_OF_TYPE = {**{t: "media" for t in RECEIVED_MEDIA_TYPES}, "location": "location",
+RECEIVED_TYPES = MESSAGE_TYPES
+RECEIVED_CONTENT_OF_TYPE = {**{t: "media" for t in MEDIA_TYPES}, "location": "location",
                             "contact": "contact", "reaction": "reaction"}
 # The parts of a received message besides its type and text, as history and events show them.
-RECEIVED_PARTS = ("media", "location", "contact", "reaction", "reply_to")
+RECEIVED_PARTS = ("media", "location", "contact", "reaction", "reply_to", "sender_phone")
 
 
 class ReceivedReaction(StrictSchema):
@@ -42,6 +41,8 @@ class ReceivedContent(StrictSchema):
     reaction = fields.Nested(ReceivedReaction, load_default=None, allow_none=True)
     # WhatsApp's id of the message this one quotes (a reply).
     reply_to_wa_message_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
+    # The sender's number (international digits) when `sender` is a hidden `…@lid` id and the worker knows it.
+    sender_phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9]{6,15}$"))
 
     @validates_schema(skip_on_field_errors=False)
     def _parts_match_the_type(self, data, **_kwargs):
@@ -76,7 +77,8 @@ class AboutAMessage(StrictSchema):
 
 
 class MessageReceived(AboutAMessage):
-    sender = fields.String(required=True)
+    sender = fields.String(required=True)  # may be a hidden `…@lid` id: a reply to it works as to a number
+    sender_phone = fields.String(load_default=None, allow_none=True)  # the sender's number, when known
     type = fields.String(required=True, validate=validate.OneOf(RECEIVED_TYPES))
     text = fields.String(required=True, allow_none=True)  # a media message's caption; null when none
     media = fields.Nested(MediaDescription, load_default=None, allow_none=True)
@@ -114,7 +116,7 @@ CONTRACTS = [
              "A message arrived for one of the tenant's sessions: text, media (described: type, size, SHA-256, "
              "caption, file name), location, contact, reaction or reply",
              {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "message_id": _MESSAGE_ID, "chat": _CHAT,
-              "sender": _CHAT, "type": "image", "text": "the receipt", "media": _IMAGE, "location": None,
+              "sender": _CHAT, "sender_phone": None, "type": "image", "text": "the receipt", "media": _IMAGE, "location": None,
               "contact": None, "reaction": None, "reply_to": None, "at": _TIME}, tags=("messages",)),
     Contract("message.edited", Kind.EVENT, MessageChanged, "A message's text was changed (`text` is the new one)",
              {**_CHANGED, "text": "Hi there!"}, tags=("messages",)),
