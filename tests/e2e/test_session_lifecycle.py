@@ -427,3 +427,31 @@ async def test_voice_notes_stickers_and_a_reply_to_a_hidden_lid_sender(world):
         "to": lid, "type": "sticker", "text": "no captions on stickers", "media": {"url": "https://example.com/s.webp"}})
     assert status == 422 and "text" in body["error"]["details"], body
     await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
+
+
+async def test_a_chat_is_marked_read_and_presence_shown_on_the_phone(world):
+    api, token, phone, _, _ = world
+    sid, key = await _connected(api, token, phone, "Presence")
+    await api.request("POST", f"/sessions/{sid}/chats/read", api_key=key, json={"chat": "+62 812-3456-789"}, expect=202)
+    _, shown, _ = await api.request("POST", f"/sessions/{sid}/presence", api_key=key, expect=202,
+                                    json={"presence": "recording", "chat": "+62 812-3456-789"})
+    assert shown == {"session_id": sid, "action": "presence", "chat": "628123456789@s.whatsapp.net",
+                     "presence": "recording"}
+    await api.request("POST", f"/sessions/{sid}/presence", token=token, json={"presence": "unavailable"}, expect=202)
+
+    async def on_the_phone():
+        async with phone.http.get(f"{phone.url}/sessions") as response:
+            held = {s["session_id"]: s for s in (await response.json())["sessions"]}
+        session = held.get(sid) or {}
+        return session.get("presence", {}).get("*") == "unavailable" and session
+
+    session = await wait_until(on_the_phone, timeout=30)
+    assert session["chats_read"] == ["628123456789@s.whatsapp.net"]
+    assert session["presence"]["628123456789@s.whatsapp.net"] == "recording"
+    status, body, _ = await api.request("POST", f"/sessions/{sid}/presence", token=token, json={"presence": "typing"})
+    assert status == 422 and "chat" in body["error"]["details"], body
+    await api.request("POST", f"/sessions/{sid}/disconnect", token=token, expect=200)
+    status, body, _ = await api.request("POST", f"/sessions/{sid}/chats/read", token=token,
+                                        json={"chat": "+62 812-3456-789"})
+    assert status == 409 and body["error"]["details"]["reason"] == "session_not_connected", body
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)

@@ -64,3 +64,13 @@ def test_a_send_without_a_voice_note_says_nothing_of_one_to_the_worker():
     plain = deliver.dump({"session_id": "s_1", "message_id": "m_1", "to": "6281@s.whatsapp.net", "type": "audio",
                           "media": _send(type="audio", media={"url": "https://example.com/a.ogg"})["media"]})
     assert "ptt" not in plain["media"]
+
+
+def test_a_presence_in_a_chat_names_the_chat_and_the_sessions_own_does_not():
+    presence = contract_for("session.presence")
+    ref = {"tenant_id": "u_1", "session_id": "s_1"}
+    assert presence.load({**ref, "presence": "recording", "chat": "+628123456789"})["chat"] == "628123456789"
+    assert presence.load({**ref, "presence": "available"})["chat"] is None
+    for bad in ({"presence": "typing"}, {"presence": "unavailable", "chat": "+628123456789"}, {"presence": "dancing"}):
+        with pytest.raises(MalformedMessage):
+            presence.load({**ref, **bad})

@@ -437,3 +437,26 @@ async def test_what_whatsapp_would_refuse_is_refused_with_its_reason(deps, route
         await mch.when_revoke_requested_hand_it_to_the_worker(env(
             "message.revoke", tenant_id=TENANT, message_id="m_old", session_id=None), **changes)
     assert refused.value.details["reason"] == "session_not_connected"
+
+
+async def test_a_chat_read_or_presence_goes_to_the_sessions_worker_or_is_refused(deps, routes, broker):
+    from wagw_session_orchestrator import chat_actions
+
+    sid = await _connected_session(deps, routes)
+    acting = dict(sessions=deps["sessions"], routes=routes, broker=broker)
+    read = await chat_actions.when_chat_read_requested_hand_it_to_the_worker(
+        env("session.read_chat", tenant_id=TENANT, session_id=sid, chat="628123456789"), **acting)
+    assert read == {"session_id": sid, "action": "read", "chat": "628123456789@s.whatsapp.net", "presence": None}
+    await chat_actions.when_presence_requested_hand_it_to_the_worker(
+        env("session.presence", tenant_id=TENANT, session_id=sid, presence="available", chat=None), **acting)
+    assert [(e.type, e.data) for e in broker.to_worker("worker-1")[-2:]] == [
+        ("worker.chat.read", {"session_id": sid, "chat": "628123456789@s.whatsapp.net"}),
+        ("worker.chat.presence", {"session_id": sid, "presence": "available", "chat": None})]
+    with pytest.raises(NotFound):
+        await chat_actions.when_chat_read_requested_hand_it_to_the_worker(
+            env("session.read_chat", tenant_id=OTHER, session_id=sid, chat="628123456789"), **acting)
+    await _report_status(deps, sid, "DISCONNECTED")
+    with pytest.raises(Conflict) as refused:
+        await chat_actions.when_chat_read_requested_hand_it_to_the_worker(
+            env("session.read_chat", tenant_id=TENANT, session_id=sid, chat="628123456789"), **acting)
+    assert refused.value.details == {"reason": "session_not_connected", "status": "DISCONNECTED"}

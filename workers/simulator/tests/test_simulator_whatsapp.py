@@ -190,3 +190,14 @@ async def test_only_a_message_this_connection_sent_is_edited_or_revoked_and_each
     await whatsapp.revoke_message("s_1", "m_1", "628123456789@s.whatsapp.net")
     assert [item for item in uplink.sent[before:] if item[0] in ("edited", "deleted")] == [
         ("edited", "s_1", "m_1", "hello"), ("deleted", "s_1", "m_1")]
+
+
+async def test_a_chat_marked_read_and_a_presence_show_on_the_simulated_phone(whatsapp):
+    await whatsapp.start_session("s_1", restore=True)
+    await whatsapp.mark_chat_read("s_1", "628123456789@s.whatsapp.net")
+    await whatsapp.send_presence("s_1", "typing", "628123456789@s.whatsapp.net")
+    await whatsapp.send_presence("s_1", "unavailable", None)
+    await whatsapp.mark_chat_read("s_unknown", "628123456789@s.whatsapp.net")  # not held: nothing to do
+    [view] = whatsapp.snapshot()
+    assert view["chats_read"] == ["628123456789@s.whatsapp.net"]
+    assert view["presence"] == {"628123456789@s.whatsapp.net": "typing", "*": "unavailable"}

@@ -65,7 +65,7 @@ def dead_letter_arguments() -> dict:
 ORCHESTRATOR_QUERY_TYPES = ("session.get", "session.list", "message.list", "message.get")
 ORCHESTRATOR_COMMAND_TYPES = ("session.create", "session.connect", "session.pair", "session.disconnect",
                               "session.logout", "session.restart", "session.update", "session.delete",
-                              "message.edit", "message.revoke")
+                              "message.edit", "message.revoke", "session.read_chat", "session.presence")
 ORCHESTRATOR_COMMANDS = QueueSpec(
     "session-orchestrator.commands",
     tuple((COMMANDS, t) for t in ORCHESTRATOR_COMMAND_TYPES) + ((COMMANDS, "message.send"),),

@@ -18,7 +18,7 @@ from wagw_common.topology import (ORCHESTRATOR_COMMANDS, ORCHESTRATOR_FLEET_EVEN
                                    ORCHESTRATOR_SENDS, ORCHESTRATOR_SESSION_REPORTS, ORCHESTRATOR_WORKER_UPLINK)
 
 from . import clock, failover, gauges, message_commands, session_commands, session_control, worker_reports
-from . import held_expiry, message_changes, received
+from . import chat_actions, held_expiry, message_changes, received
 from .known_messages import KnownMessages
 from .messages_store import MessagesStore
 from .routing import SessionRoutes
@@ -73,6 +73,10 @@ async def wire(res: Resources) -> list[Subscription]:
                                     sessions=sessions, routes=routes, broker=res.broker),
             "message.revoke": partial(message_changes.when_revoke_requested_hand_it_to_the_worker, messages=messages,
                                       sessions=sessions, routes=routes, broker=res.broker),
+            "session.read_chat": partial(chat_actions.when_chat_read_requested_hand_it_to_the_worker,
+                                         sessions=sessions, routes=routes, broker=res.broker),
+            "session.presence": partial(chat_actions.when_presence_requested_hand_it_to_the_worker,
+                                        sessions=sessions, routes=routes, broker=res.broker),
             # Sends published before sends were sharded (by a gateway of the previous version).
             "message.send": send,
         }),

@@ -7,26 +7,22 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from aio_pika.exceptions import PublishError
 from wagw_common.broker import Broker
 from wagw_common.contracts.message_changes import EDIT_WINDOW_MINUTES, EDITABLE_TYPES
 from wagw_common.envelope import Envelope
-from wagw_common.errors import Conflict, NotFound, Unavailable
+from wagw_common.errors import NotFound
 from wagw_common.logging import get_logger
 
 from . import clock
-from .lifecycle import CONNECTED, DELIVERED, READ, SENT
+from .lifecycle import DELIVERED, READ, SENT
 from .messages_store import MessagesStore
 from .routing import SessionRoutes
+from .session_worker import connected_worker, hand_over, refuse
 from .sessions_store import SessionsStore
 from .views import message_view
 
 log = get_logger(__name__)
 _ON_WHATSAPP = frozenset({SENT, DELIVERED, READ})
-
-
-def _refuse(message: str, reason: str, **details: Any) -> Conflict:
-    return Conflict(message, {"reason": reason, **details})
 
 
 async def _changeable(data: dict[str, Any], *, messages: MessagesStore, sessions: SessionsStore,
@@ -36,25 +32,12 @@ async def _changeable(data: dict[str, Any], *, messages: MessagesStore, sessions
     if message is None or data["session_id"] not in (None, message["session_id"]):
         raise NotFound("no such message", {"message_id": data["message_id"]})
     if message["direction"] != "outbound":
-        raise _refuse("only a message sent through the session can be changed", "received")
+        raise refuse("only a message sent through the session can be changed", "received")
     if message.get("deleted_at") is not None:
-        raise _refuse("the message was deleted for everyone", "deleted")
+        raise refuse("the message was deleted for everyone", "deleted")
     if message["status"] not in _ON_WHATSAPP:
-        raise _refuse(f"the message is {message['status']}, not on WhatsApp", "not_sent", status=message["status"])
-    session = await sessions.get(message["session_id"])
-    worker_id = await routes.worker_for(message["session_id"]) if session and session["status"] == CONNECTED else None
-    if worker_id is None:
-        raise _refuse("the session is not connected", "session_not_connected",
-                      status=session["status"] if session else None)
-    return message, worker_id
-
-
-async def _hand_over(broker: Broker, worker_id: str, command: str, data: dict[str, Any]) -> None:
-    try:
-        await broker.send_to_worker(worker_id, command, data, subject=data["message_id"])
-    except PublishError as exc:  # the worker's queue is gone (it left): the customer may retry
-        log.warning("message.change_not_routed", message_id=data["message_id"], worker_id=worker_id, error=repr(exc))
-        raise Unavailable("the session's worker cannot be reached; retry later") from None
+        raise refuse(f"the message is {message['status']}, not on WhatsApp", "not_sent", status=message["status"])
+    return message, await connected_worker(await sessions.get(message["session_id"]), routes)
 
 
 async def when_edit_requested_hand_it_to_the_worker(
@@ -63,11 +46,11 @@ async def when_edit_requested_hand_it_to_the_worker(
     data = envelope.data
     message, worker_id = await _changeable(data, messages=messages, sessions=sessions, routes=routes)
     if message["type"] not in EDITABLE_TYPES:
-        raise _refuse(f"a {message['type']} message has no text to edit", "not_editable", type=message["type"])
+        raise refuse(f"a {message['type']} message has no text to edit", "not_editable", type=message["type"])
     if clock.now() - message["created_at"] > timedelta(minutes=EDIT_WINDOW_MINUTES):
-        raise _refuse(f"WhatsApp lets a message be edited for {EDIT_WINDOW_MINUTES} minutes after sending",
+        raise refuse(f"WhatsApp lets a message be edited for {EDIT_WINDOW_MINUTES} minutes after sending",
                       "edit_window_passed")
-    await _hand_over(broker, worker_id, "worker.message.edit", {
+    await hand_over(broker, worker_id, "worker.message.edit", {
         "session_id": message["session_id"], "message_id": message["_id"], "chat": message["chat"],
         "text": data["text"]})
     log.info("message.edit_requested", message_id=message["_id"], worker_id=worker_id)
@@ -78,7 +61,7 @@ async def when_revoke_requested_hand_it_to_the_worker(
     envelope: Envelope, *, messages: MessagesStore, sessions: SessionsStore, routes: SessionRoutes, broker: Broker,
 ) -> dict[str, Any]:
     message, worker_id = await _changeable(envelope.data, messages=messages, sessions=sessions, routes=routes)
-    await _hand_over(broker, worker_id, "worker.message.revoke", {
+    await hand_over(broker, worker_id, "worker.message.revoke", {
         "session_id": message["session_id"], "message_id": message["_id"], "chat": message["chat"]})
     log.info("message.revoke_requested", message_id=message["_id"], worker_id=worker_id)
     return message_view(message)

@@ -55,12 +55,15 @@ class SimulatedSession:
     qr_refreshes: int = 0
     phone: str | None = None
     pairing_code: str | None = None
+    chats_read: list[str] = field(default_factory=list)
+    presence: dict[str, str] = field(default_factory=dict)  # chat (or "*", the session's own) -> the latest
     tasks: set[asyncio.Task] = field(default_factory=set, repr=False)
 
     def view(self) -> dict:
         expires = self.qr_expires_at.isoformat().replace("+00:00", "Z") if self.qr_expires_at else None
         return {"session_id": self.session_id, "status": self.status, "qr": self.qr, "qr_expires_at": expires,
-                "phone": self.phone, "qr_refreshes": self.qr_refreshes, "pairing_code": self.pairing_code}
+                "phone": self.phone, "qr_refreshes": self.qr_refreshes, "pairing_code": self.pairing_code,
+                "chats_read": list(self.chats_read), "presence": dict(self.presence)}
 
 
 class SimulatedWhatsApp:
@@ -134,6 +137,17 @@ class SimulatedWhatsApp:
     async def revoke_message(self, session_id: str, message_id: str, chat: str) -> None:
         if self._sent_through(session_id, message_id, "revoke"):
             await self.uplink.message_deleted(session_id, message_id=message_id)
+
+    async def mark_chat_read(self, session_id: str, chat: str) -> None:
+        session = self.sessions.get(session_id)
+        if session is not None and session.status == CONNECTED:
+            session.chats_read.append(chat)  # shown by the control API, as the contact's phone would show it
+            del session.chats_read[:-20]
+
+    async def send_presence(self, session_id: str, presence: str, chat: str | None) -> None:
+        session = self.sessions.get(session_id)
+        if session is not None and session.status == CONNECTED:
+            session.presence[chat or "*"] = presence  # "*": the session's own (available / unavailable)
 
     # ---- what the phone (the control API) does --------------------------------------------------
 

@@ -116,8 +116,8 @@ CONTRACTS = [
              "A message arrived for one of the tenant's sessions: text, media (described: type, size, SHA-256, "
              "caption, file name), location, contact, reaction or reply",
              {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "message_id": _MESSAGE_ID, "chat": _CHAT,
-              "sender": _CHAT, "sender_phone": None, "type": "image", "text": "the receipt", "media": _IMAGE, "location": None,
-              "contact": None, "reaction": None, "reply_to": None, "at": _TIME}, tags=("messages",)),
+              "sender": _CHAT, "sender_phone": None, "type": "image", "text": "the receipt", "media": _IMAGE,
+              "location": None, "contact": None, "reaction": None, "reply_to": None, "at": _TIME}, tags=("messages",)),
     Contract("message.edited", Kind.EVENT, MessageChanged, "A message's text was changed (`text` is the new one)",
              {**_CHANGED, "text": "Hi there!"}, tags=("messages",)),
     Contract("message.deleted", Kind.EVENT, MessageChanged,

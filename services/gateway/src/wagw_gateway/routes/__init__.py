@@ -2,11 +2,11 @@
 
 from aiohttp import web
 
-from . import accounts, admin, dashboard, docs, keys, me, message_changes, messages, session_lifecycle, sessions
-from . import webhooks, workers
+from . import accounts, admin, chats, dashboard, docs, keys, me, message_changes, messages, session_lifecycle
+from . import sessions, webhooks, workers
 
 
 def add_routes(app: web.Application) -> None:
-    for module in (accounts, me, sessions, session_lifecycle, messages, message_changes, keys, webhooks, workers,
-                   admin, docs, dashboard):
+    for module in (accounts, me, sessions, session_lifecycle, messages, message_changes, chats, keys, webhooks,
+                   workers, admin, docs, dashboard):
         app.router.add_routes(module.routes)
