@@ -31,6 +31,7 @@ BODIES = {
     ("post", "/api/v1/sessions/{session_id}/pair"): {"phone": "+6281234567890"},
     ("post", "/api/v1/sessions/{session_id}/messages"): SEND,
     ("post", "/api/v1/messages/{message_id}/edit"): {"text": "checked"},
+    ("post", "/api/v1/messages/{message_id}/forward"): {"to": "+628123456789"},
     ("post", "/api/v1/sessions/{session_id}/chats/read"): {"chat": "+628123456789"},
     ("post", "/api/v1/sessions/{session_id}/presence"): {"presence": "available"},
     ("patch", "/api/v1/webhooks/{endpoint_id}"): {"description": "checked"},
@@ -224,6 +225,8 @@ async def test_every_route_succeeds_with_the_right_credentials(world):
                expect=202)
     await call("get", "/api/v1/messages/{message_id}", ids=alice.ids, token=alice.token, expect=200)
     await call("post", "/api/v1/send", key=alice.session_key, body=SEND, expect=202)
+    await call("post", "/api/v1/messages/{message_id}/forward", ids=alice.ids, key=alice.session_key,
+               body={"to": "+628123456789"}, expect=202)
     await call("post", "/api/v1/messages/{message_id}/edit", ids=alice.ids, key=alice.session_key,
                body={"text": "route by route, edited"}, expect=202)
     await call("post", "/api/v1/messages/{message_id}/revoke", ids=alice.ids, token=alice.token, expect=202)

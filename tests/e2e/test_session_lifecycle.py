@@ -455,3 +455,33 @@ async def test_a_chat_is_marked_read_and_presence_shown_on_the_phone(world):
                                         json={"chat": "+62 812-3456-789"})
     assert status == 409 and body["error"]["details"]["reason"] == "session_not_connected", body
     await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
+
+
+async def test_a_message_is_forwarded_once_per_idempotency_key_and_a_received_file_is_not(world):
+    api, token, phone, _, _ = world
+    sid, key = await _connected(api, token, phone, "Forwarding")
+    _, accepted, _ = await api.request("POST", "/send", api_key=key, expect=202, json={
+        "to": "+628123456789", "type": "location", "location": {"latitude": -6.2, "longitude": 106.8, "name": "HQ"}})
+    forward = f"/messages/{accepted['message_id']}/forward"
+    retry = {"Idempotency-Key": f"fwd-{sid}"}
+    _, first, _ = await api.request("POST", forward, api_key=key, json={"to": "+628111222333"}, headers=retry,
+                                    expect=202)
+    _, again, _ = await api.request("POST", forward, api_key=key, json={"to": "+628111222333"}, headers=retry,
+                                    expect=202)
+    assert first["message_id"] == again["message_id"] != accepted["message_id"]
+    forwarded = await _message(api, token, first["message_id"])
+    assert forwarded["chat"] == "628111222333@s.whatsapp.net" and forwarded["location"]["name"] == "HQ"
+
+    await phone.post(f"/sessions/{sid}/inbound", json={
+        "type": "document", "media": {"mimetype": "application/pdf", "size": 10, "sha256": "ab" * 32}})
+
+    async def received():
+        _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
+                                       params={"direction": "inbound"}, expect=200)
+        return page["messages"]
+
+    [document] = await wait_until(received)
+    status, body, _ = await api.request("POST", f"/messages/{document['message_id']}/forward", token=token,
+                                        json={"to": "+628111222333"})
+    assert status == 409 and body["error"]["details"]["reason"] == "media_not_stored", body
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
