@@ -485,3 +485,27 @@ async def test_a_message_is_forwarded_once_per_idempotency_key_and_a_received_fi
                                         json={"to": "+628111222333"})
     assert status == 409 and body["error"]["details"]["reason"] == "media_not_stored", body
     await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
+
+
+async def test_a_poll_is_sent_and_its_votes_and_replies_to_it_name_it(world):
+    api, token, phone, _, _ = world
+    sid, key = await _connected(api, token, phone, "Polls")
+    _, accepted, _ = await api.request("POST", "/send", api_key=key, expect=202, json={
+        "to": "+628123456789", "type": "poll", "poll": {"name": "Lunch?", "options": ["Soto", "Rendang", "Gado-gado"],
+                                                        "selectable_count": 2}})
+    poll = await _message(api, token, accepted["message_id"])
+    assert poll["poll"]["options"] == ["Soto", "Rendang", "Gado-gado"] and poll["wa_message_id"], poll
+    await phone.post(f"/sessions/{sid}/inbound", json={
+        "type": "poll_vote", "poll_vote": {"wa_message_id": poll["wa_message_id"], "options": ["Soto", "Rendang"]}})
+    await phone.post(f"/sessions/{sid}/inbound", json={"text": "soto please",
+                                                       "reply_to_wa_message_id": poll["wa_message_id"]})
+
+    async def both_arrived():
+        _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
+                                       params={"direction": "inbound"}, expect=200)
+        return len(page["messages"]) == 2 and {m["type"]: m for m in page["messages"]}
+
+    arrived = await wait_until(both_arrived, timeout=30)
+    assert arrived["poll_vote"]["poll_vote"] == {"message_id": poll["message_id"], "options": ["Soto", "Rendang"]}
+    assert arrived["text"]["reply_to"] == poll["message_id"]
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)

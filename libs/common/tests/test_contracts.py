@@ -74,3 +74,14 @@ def test_a_presence_in_a_chat_names_the_chat_and_the_sessions_own_does_not():
     for bad in ({"presence": "typing"}, {"presence": "unavailable", "chat": "+628123456789"}, {"presence": "dancing"}):
         with pytest.raises(MalformedMessage):
             presence.load({**ref, **bad})
+
+
+def test_a_poll_has_distinct_options_and_no_more_choices_than_options():
+    poll = _send(type="poll", poll={"name": "Lunch?", "options": ["Soto", "Rendang"]})["poll"]
+    assert poll["selectable_count"] == 1
+    for bad in ({"poll": {"name": "Lunch?", "options": ["Soto", "Soto"]}},
+                {"poll": {"name": "Lunch?", "options": ["Soto", "Rendang"], "selectable_count": 3}},
+                {"poll": {"name": "Lunch?", "options": ["Soto"]}},
+                {"poll": {"name": "Lunch?", "options": ["Soto", "Rendang"]}, "text": "vote!"}):
+        with pytest.raises(MalformedMessage):
+            _send(type="poll", **bad)

@@ -134,7 +134,7 @@ class InMemoryMessages:
         doc = await self.get(message_id)
         return doc if doc and doc["tenant_id"] == tenant_id else None
 
-    async def advance(self, message, status, step, entry, *, reported_by=None):
+    async def advance(self, message, status, step, entry, *, reported_by=None, wa_message_id=None):
         doc = self.docs.get(message["_id"])
         if doc is None or doc["status"] not in MESSAGE_PREDECESSORS[status]:
             return None
@@ -142,9 +142,11 @@ class InMemoryMessages:
             return None
         doc["status"] = status
         doc["timeline"] = [*doc["timeline"], step]
+        if wa_message_id:
+            doc["wa_message_id"] = wa_message_id
         return dict(doc)
 
-    async def record_overtaken(self, message, step, entry):
+    async def record_overtaken(self, message, step, entry, *, wa_message_id=None):
         doc = self.docs.get(message["_id"])
         if doc is None or doc["status"] != message["status"] or len(doc["timeline"]) != len(message["timeline"]):
             return None

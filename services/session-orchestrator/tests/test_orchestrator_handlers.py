@@ -460,3 +460,22 @@ async def test_a_chat_read_or_presence_goes_to_the_sessions_worker_or_is_refused
         await chat_actions.when_chat_read_requested_hand_it_to_the_worker(
             env("session.read_chat", tenant_id=TENANT, session_id=sid, chat="628123456789"), **acting)
     assert refused.value.details == {"reason": "session_not_connected", "status": "DISCONNECTED"}
+
+
+async def test_a_vote_in_a_poll_the_session_sent_names_the_poll_by_its_history_id(deps, routes, messages, relay,
+                                                                                  broker):
+    sid = await _connected_session(deps, routes)
+    await mc.when_send_requested_store_and_route_it(
+        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_poll", to="628111222333", type="poll",
+            poll={"name": "Lunch?", "options": ["Soto", "Rendang"], "selectable_count": 1}),
+        **deps, messages=messages, routes=routes, queue_limit=10)
+    [command] = [e for e in broker.to_worker("worker-1") if e.type == "worker.message.send"]
+    assert command.data["poll"]["options"] == ["Soto", "Rendang"] and "media" not in command.data
+    sent = env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_poll", status="sent",
+               reason=None, at=datetime.now(timezone.utc), wa_message_id="WA-POLL")
+    await wr.when_worker_reports_message_status_record_it(sent, messages=messages, relay=relay, broker=broker)
+    await wr.when_worker_receives_message_store_it(
+        _inbound(sid, "WA-VOTE", type="poll_vote", poll_vote={"wa_message_id": "WA-POLL", "options": ["Soto"]}),
+        **deps, messages=messages)
+    [vote] = relay.of_type("message.received")
+    assert vote["type"] == "poll_vote" and vote["poll_vote"] == {"message_id": "m_poll", "options": ["Soto"]}

@@ -341,3 +341,17 @@ async def test_edits_apply_newest_only_and_a_deletion_is_marked_once(messages_st
     assert await edit("third", T0 + timedelta(seconds=5)) is None
     stored = await messages_store.collection.find_one({"_id": "m_in"})
     assert stored["text"] == "second" and [e["type"] for e in stored["outbox"]] == ["message.edited", "message.deleted"]
+
+
+async def test_whatsapps_id_of_a_sent_message_is_kept_from_the_step_that_reports_it(messages_store, broker):
+    message = _message("m_out", T0)
+    await messages_store.insert({**message, "outbox": []})
+
+    def step(status, wa_message_id=None):
+        entry = events.message_status(broker, message, status=status, at=T0)
+        return messages_store.advance(message, status, {"status": status, "at": T0, "reason": None}, entry,
+                                      wa_message_id=wa_message_id)
+
+    await step("sent", "WA-OUT")
+    await step("delivered")  # says nothing of it: it stays
+    assert (await messages_store.find_by_wa_id("s_1", "WA-OUT"))["_id"] == "m_out"

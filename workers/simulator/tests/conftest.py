@@ -34,7 +34,7 @@ class FakeUplink:
     async def session_pairing_code(self, session_id, code, expires_at):
         self._record("pairing_code", session_id, code, expires_at)
 
-    async def message_status(self, session_id, message_id, status, *, reason=None):
+    async def message_status(self, session_id, message_id, status, *, reason=None, wa_message_id=None):
         self._record("message", session_id, message_id, status, reason)
 
     async def inbound(self, session_id, *, wa_message_id, chat, sender, text, type="text", **content):

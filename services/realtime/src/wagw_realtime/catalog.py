@@ -55,7 +55,8 @@ SESSION_DELETED = Push("session.deleted", ("session_id", "sequence"), TENANT,
 MESSAGE_STATUS = Push("message.status", ("session_id", "message_id", "status", "reason", "at"), TENANT,
                       "An outbound message moved along queued, sent, delivered, read (or failed)")
 MESSAGE_RECEIVED = Push("message.received", ("session_id", "message_id", "chat", "sender", "sender_phone", "type",
-                                             "text", "media", "location", "contact", "reaction", "reply_to", "at"),
+                                             "text", "media", "location", "contact", "reaction", "poll", "poll_vote",
+                                             "reply_to", "at"),
                         TENANT, "A message arrived for the session (media described, never its bytes)")
 MESSAGE_EDITED = Push("message.edited", ("session_id", "message_id", "chat", "direction", "text", "at"), TENANT,
                       "A message's text was changed")
@@ -101,7 +102,7 @@ FIELDS = {
               "reply works as to a number",
     "sender_phone": "the sender's number when `sender` is an `…@lid` id and the worker knows it; else null",
     "type": "the message type (`text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `contact`, "
-            "`reaction`)",
+            "`reaction`, `poll`, `poll_vote`)",
     "text": "the message text (a media message's caption); null when none",
     "media": "a media message's file, described: `mimetype`, `size` (bytes), `sha256`, `filename`, `ptt` (a voice "
              "note); else null",
@@ -109,6 +110,9 @@ FIELDS = {
     "contact": "a shared contact's `name` and `phone`; else null",
     "reaction": "a reaction's `emoji` (empty: removed) and the `message_id` it is about (null when not in history)",
     "reply_to": "the id of the message a reply quotes, when it is in history; else null",
+    "poll": "a poll's `name`, `options` and `selectable_count` (0: any number); else null",
+    "poll_vote": "a vote's `options` (the voter's choice now; empty: withdrawn) and the poll's `message_id` (null "
+                 "when not in history); else null",
     "direction": "`inbound` (received) or `outbound` (sent through the session)",
     "worker_id": "the worker's id",
     "state": "`online`, `offline`, `draining` or `removed`",

@@ -22,6 +22,13 @@ def _without_outbox(document: dict[str, Any] | None) -> dict[str, Any] | None:
     if document is not None:
         document.pop("outbox", None)
     return document
+
+
+def _known_wa_id(wa_message_id: str | None) -> dict[str, Any]:
+    # Set only when reported: a later step without it must not erase it.
+    return {"wa_message_id": wa_message_id} if wa_message_id else {}
+
+
 _NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
 _OLDEST_FIRST = [("created_at", ASCENDING), ("_id", ASCENDING)]
 _ACCEPTED_FIRST = [("order", ASCENDING), *_OLDEST_FIRST]  # `order`: see clock.order
@@ -80,29 +87,33 @@ class MessagesStore:
         return message if message is not None and message["tenant_id"] == tenant_id else None
 
     async def advance(self, message: dict[str, Any], status: str, step: dict[str, Any],
-                      entry: dict[str, Any], *, reported_by: str | None = None) -> dict[str, Any] | None:
+                      entry: dict[str, Any], *, reported_by: str | None = None,
+                      wa_message_id: str | None = None) -> dict[str, Any] | None:
         """Move the message to `status` only if that is forward from where it is now; the guard is in
         the update's filter, so a duplicate or out-of-order report changes nothing. `reported_by`: only
-        if the message was handed to that worker, or to none yet."""
+        if the message was handed to that worker, or to none yet. `wa_message_id`: WhatsApp's id of it,
+        kept with the step that reported it."""
         guard: dict[str, Any] = {"_id": message["_id"], "session_id": message["session_id"],
                                  "status": {"$in": sorted(MESSAGE_PREDECESSORS[status])}}
         if reported_by is not None:
             guard["routed_to"] = {"$in": [None, reported_by]}
         return _without_outbox(await self.collection.find_one_and_update(
             guard,
-            {"$set": {"status": status}, "$push": {"timeline": step, **outbox.push(entry)}},
+            {"$set": {"status": status, **_known_wa_id(wa_message_id)},
+             "$push": {"timeline": step, **outbox.push(entry)}},
             return_document=ReturnDocument.AFTER,
         ))
 
     async def record_overtaken(self, message: dict[str, Any], step: dict[str, Any],
-                               entry: dict[str, Any]) -> dict[str, Any] | None:
+                               entry: dict[str, Any], *, wa_message_id: str | None = None) -> dict[str, Any] | None:
         """Keep the step (and its event) of a status reported after a later one, without moving the
         status back. Guarded on the status and timeline as read, so a concurrent change or a duplicate
         report adds nothing: None, and the caller reads again."""
         return _without_outbox(await self.collection.find_one_and_update(
             {"_id": message["_id"], "session_id": message["session_id"], "status": message["status"],
              "timeline": {"$size": len(message["timeline"])}},
-            {"$push": {"timeline": step, **outbox.push(entry)}},
+            {"$push": {"timeline": step, **outbox.push(entry)},
+             **({"$set": _known_wa_id(wa_message_id)} if wa_message_id else {})},
             return_document=ReturnDocument.AFTER,
         ))
 

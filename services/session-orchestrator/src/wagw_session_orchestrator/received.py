@@ -29,13 +29,16 @@ async def _platform_id(session_id: str, wa_message_id: str | None, messages: Mes
 
 async def received_content(data: dict[str, Any], messages: MessagesStore) -> dict[str, Any]:
     """The parts of a `worker.message.inbound` as history keeps them: media described, a location, a
-    contact, a reaction and the message a reply quotes, both by their id in this history (null when the
-    message is not in it)."""
-    content = {part: data[part] for part in ("media", "location", "contact", "sender_phone")
+    contact, a poll; a reaction, a poll vote and the message a reply quotes, each naming its message by
+    its id in this history (null when the message is not in it)."""
+    content = {part: data[part] for part in ("media", "location", "contact", "poll", "sender_phone")
                if data.get(part) is not None}
     if data.get("reaction") is not None:
         target = await _platform_id(data["session_id"], data["reaction"]["wa_message_id"], messages)
         content["reaction"] = {"message_id": target, "emoji": data["reaction"]["emoji"]}
+    if data.get("poll_vote") is not None:
+        poll = await _platform_id(data["session_id"], data["poll_vote"]["wa_message_id"], messages)
+        content["poll_vote"] = {"message_id": poll, "options": data["poll_vote"]["options"]}
     content["reply_to"] = await _platform_id(data["session_id"], data.get("reply_to_wa_message_id"), messages)
     return content
 

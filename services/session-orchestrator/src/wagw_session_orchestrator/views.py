@@ -45,7 +45,8 @@ def message_view(message: dict[str, Any]) -> dict[str, Any]:
         "sender": message.get("sender"),
         "sender_phone": (message.get("content") or {}).get("sender_phone"),
         "text": message.get("text"),
-        **{part: (message.get("content") or {}).get(part) for part in CONTENT_FIELDS},
+        **{part: (message.get("content") or {}).get(part) for part in (*CONTENT_FIELDS, "poll_vote")},
+        "wa_message_id": message.get("wa_message_id"),
         "status": message["status"],
         "timeline": [
             {"status": step["status"], "at": step["at"], "reason": step.get("reason")}

@@ -27,7 +27,8 @@ class Uplink(Protocol):
     async def session_pairing_code(self, session_id: str, code: str, expires_at: datetime) -> None: ...
 
     async def message_status(self, session_id: str, message_id: str, status: str, *,
-                             reason: str | None = None) -> None: ...
+                             reason: str | None = None, wa_message_id: str | None = None) -> None:
+        """`wa_message_id`: WhatsApp's id of the message, with `sent` (replies and votes name it)."""
 
     async def inbound(self, session_id: str, *, wa_message_id: str, chat: str, sender: str, text: str | None,
                       type: str = "text", **content) -> None:
@@ -70,9 +71,11 @@ class WorkerUplink:
         await self.publish("worker.session.pairing_code",
                            {"session_id": session_id, "code": code, "expires_at": expires_at})
 
-    async def message_status(self, session_id: str, message_id: str, status: str, *, reason: str | None = None) -> None:
+    async def message_status(self, session_id: str, message_id: str, status: str, *, reason: str | None = None,
+                             wa_message_id: str | None = None) -> None:
         await self.publish("worker.message.status", {"session_id": session_id, "message_id": message_id,
-                                                     "status": status, "reason": reason, "at": utc_now()})
+                                                     "status": status, "reason": reason, "at": utc_now(),
+                                                     **({"wa_message_id": wa_message_id} if wa_message_id else {})})
 
     async def message_bounced(self, session_id: str, message_id: str, reason: str) -> None:
         await self.publish("worker.message.bounced",

@@ -75,7 +75,7 @@ class SimulatedWhatsApp:
         self._receipts: set[asyncio.Task] = set()
         # Message ids already sent (the most recent ones): the platform routes at least once, so a
         # command may come again after a broker or network fault; WhatsApp must get it only once.
-        self._sent: OrderedDict[str, None] = OrderedDict()
+        self._sent: OrderedDict[str, str] = OrderedDict()  # message id -> WhatsApp's id of it
 
     # ---- what the protocol asks (WorkerHandler) ------------------------------------------------
 
@@ -117,12 +117,13 @@ class SimulatedWhatsApp:
             return
         if message_id in self._sent:
             # Already sent: said again (the first report may be what was lost), not sent twice.
-            await self.uplink.message_status(session_id, message_id, "sent")
+            await self.uplink.message_status(session_id, message_id, "sent", wa_message_id=self._sent[message_id])
             log.info("simulator.message_resend_dropped", session_id=session_id, message_id=message_id)
             return
         # "sent" before the command is acknowledged: a crash in between resends, never loses it.
-        await self.uplink.message_status(session_id, message_id, "sent")
-        self._sent[message_id] = None
+        wa_message_id = new_wa_message_id()
+        await self.uplink.message_status(session_id, message_id, "sent", wa_message_id=wa_message_id)
+        self._sent[message_id] = wa_message_id
         while len(self._sent) > SENT_MEMORY:
             self._sent.popitem(last=False)
         log.info("simulator.message_sent", session_id=session_id, message_id=message_id)  # tests count sends

@@ -15,13 +15,13 @@ _TENANT_ID = "u_c9f0f895fb98ab91"
 _MESSAGE_ID = "m_45c48cce2e2d7fbd"
 _TIME = "2026-01-01T12:00:00Z"
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
-MESSAGE_TYPES = ("text", *MEDIA_TYPES, "location", "contact", "reaction")
+MESSAGE_TYPES = ("text", *MEDIA_TYPES, "location", "contact", "reaction", "poll")
 # Types that carry no text: no caption, nothing to edit.
-TEXTLESS_TYPES = ("sticker", "location", "contact", "reaction")
+TEXTLESS_TYPES = ("sticker", "location", "contact", "reaction", "poll", "poll_vote")
 # The part of a message each type needs besides `text` (which is the caption of a media message).
 CONTENT_OF_TYPE = {**{t: "media" for t in MEDIA_TYPES}, "location": "location", "contact": "contact",
-                   "reaction": "reaction"}
-CONTENT_FIELDS = ("media", "location", "contact", "reaction", "reply_to")
+                   "reaction": "reaction", "poll": "poll"}
+CONTENT_FIELDS = ("media", "location", "contact", "reaction", "poll", "reply_to")
 # A person by number (`@s.whatsapp.net`) or by the hidden id WhatsApp now gives senders (`@lid`), a group.
 _CHAT_ID = re.compile(r"^([0-9]{6,15}@s\.whatsapp\.net|[0-9]{6,20}@lid|[0-9]{6,20}(-[0-9]{6,12})?@g\.us)$")
 
@@ -105,7 +105,7 @@ def check_parts_match_type(data: dict, content_of_type: dict[str, str]) -> None:
         errors["text"] = ["required when type is text"]
     if needed and data.get(needed) is None:
         errors[needed] = [f"required when type is {kind}"]
-    for part in ("media", "location", "contact", "reaction"):
+    for part in ("media", "location", "contact", "reaction", "poll", "poll_vote"):
         if part != needed and data.get(part) is not None:
             errors[part] = [f"not allowed when type is {kind}"]
     if kind in TEXTLESS_TYPES and data.get("text"):
@@ -114,6 +114,25 @@ def check_parts_match_type(data: dict, content_of_type: dict[str, str]) -> None:
         errors["media"] = ["ptt (a voice note) is for type audio"]
     if errors:
         raise ValidationError(errors)
+
+
+class Poll(StrictSchema):
+    name = f.text(255, required=True)
+    options = fields.List(f.text(100), required=True, validate=validate.Length(min=2, max=12))
+    selectable_count = fields.Integer(load_default=1, validate=validate.Range(min=0, max=12))  # 0: any number
+
+    @validates_schema(skip_on_field_errors=True)
+    def _options_are_distinct(self, data, **_kwargs):
+        if len(set(data["options"])) != len(data["options"]):
+            raise ValidationError("options must differ from one another", "options")
+        if data["selectable_count"] > len(data["options"]):
+            raise ValidationError("more than there are options", "selectable_count")
+
+
+class PollVoteView(StrictSchema):
+    # The poll voted in; null when it is not in this session's history.
+    message_id = fields.String(required=True, allow_none=True)
+    options = fields.List(fields.String(), required=True)  # the voter's choice now; empty: withdrawn
 
 
 class MessageContent(StrictSchema):
@@ -125,6 +144,7 @@ class MessageContent(StrictSchema):
     location = fields.Nested(Location, load_default=None, allow_none=True)
     contact = fields.Nested(ContactCard, load_default=None, allow_none=True)
     reaction = fields.Nested(Reaction, load_default=None, allow_none=True)
+    poll = fields.Nested(Poll, load_default=None, allow_none=True)
     reply_to = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$"))
 
     @validates_schema(skip_on_field_errors=False)
@@ -163,7 +183,10 @@ class MessageView(StrictSchema):
     location = fields.Nested(Location, load_default=None, allow_none=True)
     contact = fields.Nested(ContactCard, load_default=None, allow_none=True)
     reaction = fields.Nested(ReactionView, load_default=None, allow_none=True)
+    poll = fields.Nested(Poll, load_default=None, allow_none=True)
+    poll_vote = fields.Nested(PollVoteView, load_default=None, allow_none=True)
     reply_to = fields.String(load_default=None, allow_none=True)
+    wa_message_id = fields.String(load_default=None, allow_none=True)  # WhatsApp's id, once known
     edited_at = fields.AwareDateTime(load_default=None, allow_none=True)  # when its text was last changed
     deleted_at = fields.AwareDateTime(load_default=None, allow_none=True)  # deleted for everyone (kept here)
     status = fields.String(required=True, validate=validate.OneOf((*f.MESSAGE_STATUSES, "received")))

@@ -8,7 +8,8 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from . import fields as f
 from .base import Contract, Kind, StrictSchema
 from .messages import (
-    MEDIA_TYPES, MESSAGE_TYPES, ContactCard, Location, MediaDescription, ReactionView, check_parts_match_type,
+    MEDIA_TYPES, MESSAGE_TYPES, ContactCard, Location, MediaDescription, Poll, PollVoteView, ReactionView,
+    check_parts_match_type,
 )
 
 _WORKER = "worker-1"
@@ -18,16 +19,21 @@ _MESSAGE_ID = "m_in_5f4dcc3b5aa765d61d8327deb882cf99"
 _WA_ID = "3EB0C767D26A1D0B8E3F"
 _CHAT = "628123456789@s.whatsapp.net"
 _TIME = "2026-01-01T12:00:00Z"
-RECEIVED_TYPES = MESSAGE_TYPES
+RECEIVED_TYPES = (*MESSAGE_TYPES, "poll_vote")
 RECEIVED_CONTENT_OF_TYPE = {**{t: "media" for t in MEDIA_TYPES}, "location": "location",
-                            "contact": "contact", "reaction": "reaction"}
+                            "contact": "contact", "reaction": "reaction", "poll": "poll", "poll_vote": "poll_vote"}
 # The parts of a received message besides its type and text, as history and events show them.
-RECEIVED_PARTS = ("media", "location", "contact", "reaction", "reply_to", "sender_phone")
+RECEIVED_PARTS = ("media", "location", "contact", "reaction", "poll", "poll_vote", "reply_to", "sender_phone")
 
 
 class ReceivedReaction(StrictSchema):
     wa_message_id = f.text(128, required=True)  # WhatsApp's id of the message reacted to
     emoji = fields.String(required=True, validate=validate.Length(max=16))  # empty: the reaction was removed
+
+
+class ReceivedPollVote(StrictSchema):
+    wa_message_id = f.text(128, required=True)  # WhatsApp's id of the poll voted in
+    options = fields.List(f.text(100), required=True, validate=validate.Length(max=12))  # empty: vote withdrawn
 
 
 class ReceivedContent(StrictSchema):
@@ -39,6 +45,8 @@ class ReceivedContent(StrictSchema):
     location = fields.Nested(Location, load_default=None, allow_none=True)
     contact = fields.Nested(ContactCard, load_default=None, allow_none=True)
     reaction = fields.Nested(ReceivedReaction, load_default=None, allow_none=True)
+    poll = fields.Nested(Poll, load_default=None, allow_none=True)
+    poll_vote = fields.Nested(ReceivedPollVote, load_default=None, allow_none=True)
     # WhatsApp's id of the message this one quotes (a reply).
     reply_to_wa_message_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
     # The sender's number (international digits) when `sender` is a hidden `…@lid` id and the worker knows it.
@@ -85,6 +93,8 @@ class MessageReceived(AboutAMessage):
     location = fields.Nested(Location, load_default=None, allow_none=True)
     contact = fields.Nested(ContactCard, load_default=None, allow_none=True)
     reaction = fields.Nested(ReactionView, load_default=None, allow_none=True)
+    poll = fields.Nested(Poll, load_default=None, allow_none=True)
+    poll_vote = fields.Nested(PollVoteView, load_default=None, allow_none=True)
     # The message quoted, when it is in this session's history.
     reply_to = fields.String(load_default=None, allow_none=True)
     at = f.timestamp()
@@ -117,7 +127,8 @@ CONTRACTS = [
              "caption, file name), location, contact, reaction or reply",
              {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "message_id": _MESSAGE_ID, "chat": _CHAT,
               "sender": _CHAT, "sender_phone": None, "type": "image", "text": "the receipt", "media": _IMAGE,
-              "location": None, "contact": None, "reaction": None, "reply_to": None, "at": _TIME}, tags=("messages",)),
+              "location": None, "contact": None, "reaction": None, "poll": None, "poll_vote": None, "reply_to": None,
+              "at": _TIME}, tags=("messages",)),
     Contract("message.edited", Kind.EVENT, MessageChanged, "A message's text was changed (`text` is the new one)",
              {**_CHANGED, "text": "Hi there!"}, tags=("messages",)),
     Contract("message.deleted", Kind.EVENT, MessageChanged,

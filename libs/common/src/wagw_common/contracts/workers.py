@@ -11,7 +11,7 @@ from marshmallow import fields, validate
 
 from . import fields as f
 from .base import Contract, Kind, StrictSchema
-from .messages import MESSAGE_TYPES, ContactCard, Location, Media, Reaction
+from .messages import MESSAGE_TYPES, ContactCard, Location, Media, Poll, Reaction
 from .received import ReceivedContent
 
 _WORKER = "worker-1"
@@ -117,6 +117,8 @@ class WorkerMessageStatus(StrictSchema):
     status = fields.String(required=True, validate=validate.OneOf(("sent", "delivered", "read", "failed")))
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
     at = f.timestamp()
+    # WhatsApp's id of the sent message (with `sent`): replies, reactions and poll votes name it.
+    wa_message_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=128))
 
 
 class WorkerMessageBounced(StrictSchema):
@@ -164,6 +166,7 @@ class DeliverMessage(StrictSchema):
     location = fields.Nested(Location, load_default=None, allow_none=True)
     contact = fields.Nested(ContactCard, load_default=None, allow_none=True)
     reaction = fields.Nested(Reaction, load_default=None, allow_none=True)
+    poll = fields.Nested(Poll, allow_none=True)  # absent unless a poll: an older worker refuses a field it does not know
     reply_to = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     # The WhatsApp id of the message a reply or a reaction is about, when the platform knows it (inbound).
     quoted_wa_message_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
