@@ -230,6 +230,7 @@ async def test_every_route_succeeds_with_the_right_credentials(world):
     await call("post", "/api/v1/messages/{message_id}/edit", ids=alice.ids, key=alice.session_key,
                body={"text": "route by route, edited"}, expect=202)
     await call("post", "/api/v1/messages/{message_id}/revoke", ids=alice.ids, token=alice.token, expect=202)
+    await call("get", "/api/v1/sessions/{session_id}/chats", ids=alice.ids, token=alice.token, expect=200)
     await call("post", "/api/v1/sessions/{session_id}/chats/read", ids=alice.ids, key=alice.session_key,
                body={"chat": "+628123456789"}, expect=202)
     await call("post", "/api/v1/sessions/{session_id}/presence", ids=alice.ids, token=alice.token,

@@ -176,6 +176,29 @@ class InMemoryMessages:
         doc["routed_to"] = None
         return True
 
+    async def recent_chats(self, tenant_id, session_id, *, limit, scan=2000):
+        found = sorted((d for d in self.docs.values() if d["session_id"] == session_id and d["tenant_id"] == tenant_id),
+                       key=lambda d: (d["created_at"], d["_id"]), reverse=True)[:scan]
+        latest = {}
+        for doc in found:
+            latest.setdefault(doc["chat"], dict(doc))
+        return list(latest.values())[:limit]
+
+    async def unread_by_chat(self, session_id, chats):
+        unread = {}
+        for doc in self.docs.values():
+            if doc["session_id"] == session_id and doc["direction"] == "inbound" and doc.get("read_at") is None \
+                    and doc["chat"] in chats:
+                unread[doc["chat"]] = unread.get(doc["chat"], 0) + 1
+        return unread
+
+    async def mark_chat_read(self, session_id, chat, at):
+        marked = [d for d in self.docs.values() if d["session_id"] == session_id and d["chat"] == chat
+                  and d["direction"] == "inbound" and d.get("read_at") is None]
+        for doc in marked:
+            doc["read_at"] = at
+        return len(marked)
+
     async def find_by_wa_id(self, session_id, wa_message_id):
         found = [d for d in self.docs.values() if d["session_id"] == session_id and d.get("wa_message_id") == wa_message_id]
         return dict(found[0]) if found else None

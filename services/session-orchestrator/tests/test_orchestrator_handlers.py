@@ -439,13 +439,14 @@ async def test_what_whatsapp_would_refuse_is_refused_with_its_reason(deps, route
     assert refused.value.details["reason"] == "session_not_connected"
 
 
-async def test_a_chat_read_or_presence_goes_to_the_sessions_worker_or_is_refused(deps, routes, broker):
+async def test_a_chat_read_or_presence_goes_to_the_sessions_worker_or_is_refused(deps, routes, broker, messages):
     from wagw_session_orchestrator import chat_actions
 
     sid = await _connected_session(deps, routes)
     acting = dict(sessions=deps["sessions"], routes=routes, broker=broker)
     read = await chat_actions.when_chat_read_requested_hand_it_to_the_worker(
-        env("session.read_chat", tenant_id=TENANT, session_id=sid, chat="628123456789"), **acting)
+        env("session.read_chat", tenant_id=TENANT, session_id=sid, chat="628123456789"), **acting,
+        messages=messages)
     assert read == {"session_id": sid, "action": "read", "chat": "628123456789@s.whatsapp.net", "presence": None}
     await chat_actions.when_presence_requested_hand_it_to_the_worker(
         env("session.presence", tenant_id=TENANT, session_id=sid, presence="available", chat=None), **acting)
@@ -454,11 +455,13 @@ async def test_a_chat_read_or_presence_goes_to_the_sessions_worker_or_is_refused
         ("worker.chat.presence", {"session_id": sid, "presence": "available", "chat": None})]
     with pytest.raises(NotFound):
         await chat_actions.when_chat_read_requested_hand_it_to_the_worker(
-            env("session.read_chat", tenant_id=OTHER, session_id=sid, chat="628123456789"), **acting)
+            env("session.read_chat", tenant_id=OTHER, session_id=sid, chat="628123456789"), **acting,
+            messages=messages)
     await _report_status(deps, sid, "DISCONNECTED")
     with pytest.raises(Conflict) as refused:
         await chat_actions.when_chat_read_requested_hand_it_to_the_worker(
-            env("session.read_chat", tenant_id=TENANT, session_id=sid, chat="628123456789"), **acting)
+            env("session.read_chat", tenant_id=TENANT, session_id=sid, chat="628123456789"), **acting,
+            messages=messages)
     assert refused.value.details == {"reason": "session_not_connected", "status": "DISCONNECTED"}
 
 
@@ -479,3 +482,29 @@ async def test_a_vote_in_a_poll_the_session_sent_names_the_poll_by_its_history_i
         **deps, messages=messages)
     [vote] = relay.of_type("message.received")
     assert vote["type"] == "poll_vote" and vote["poll_vote"] == {"message_id": "m_poll", "options": ["Soto"]}
+
+
+async def test_chats_come_from_history_latest_first_with_unread_counts_until_marked_read(deps, routes, messages,
+                                                                                       broker):
+    from wagw_session_orchestrator import chat_actions
+
+    sid = await _connected_session(deps, routes)
+    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages)
+    await receive(_inbound(sid, "WA1", text="one"))
+    messages.docs[inbound_message_id(sid, "WA1")]["created_at"] -= timedelta(seconds=1)  # not in the same millisecond
+    await receive(_inbound(sid, "WA2", text="two"))
+    await _send_text(deps, routes, messages, sid, "m_other")  # to 628111222333, after them
+    messages.docs["m_other"]["created_at"] += timedelta(seconds=1)
+    listing = partial(chat_actions.when_chats_listed_return_them, sessions=deps["sessions"], messages=messages)
+    chats = (await listing(env("message.chats", tenant_id=TENANT, session_id=sid, limit=50)))["chats"]
+    assert [(c["chat"], c["unread"], c["last_message"]["text"]) for c in chats] == [
+        ("628111222333@s.whatsapp.net", 0, "Hi"), ("62811@s.whatsapp.net", 2, "two")]
+    await chat_actions.when_chat_read_requested_hand_it_to_the_worker(
+        env("session.read_chat", tenant_id=TENANT, session_id=sid, chat="62811@s.whatsapp.net"), sessions=deps["sessions"],
+        routes=routes, broker=broker, messages=messages)
+    chats = (await listing(env("message.chats", tenant_id=TENANT, session_id=sid, limit=1)))["chats"]
+    assert len(chats) == 1
+    assert (await listing(env("message.chats", tenant_id=TENANT, session_id=sid, limit=50)))["chats"][1]["unread"] == 0
+    with pytest.raises(NotFound):
+        await listing(env("message.chats", tenant_id=OTHER, session_id=sid, limit=50))
+

@@ -355,3 +355,20 @@ async def test_whatsapps_id_of_a_sent_message_is_kept_from_the_step_that_reports
     await step("sent", "WA-OUT")
     await step("delivered")  # says nothing of it: it stays
     assert (await messages_store.find_by_wa_id("s_1", "WA-OUT"))["_id"] == "m_out"
+
+
+async def test_chats_are_found_newest_first_and_unread_counted_until_marked_read(messages_store):
+    for i, (chat, direction) in enumerate((("62811@s.whatsapp.net", "inbound"), ("62822@s.whatsapp.net", "inbound"),
+                                           ("62811@s.whatsapp.net", "inbound"), ("62833@s.whatsapp.net", "outbound"))):
+        await messages_store.insert({**_message(f"m_{i}", T0 + timedelta(seconds=i)), "chat": chat,
+                                     "direction": direction, "outbox": []})
+    latest = await messages_store.recent_chats("u_t", "s_1", limit=50)
+    assert [(m["chat"], m["_id"]) for m in latest] == [
+        ("62833@s.whatsapp.net", "m_3"), ("62811@s.whatsapp.net", "m_2"), ("62822@s.whatsapp.net", "m_1")]
+    assert [m["chat"] for m in await messages_store.recent_chats("u_t", "s_1", limit=2)] == [
+        "62833@s.whatsapp.net", "62811@s.whatsapp.net"]
+    assert await messages_store.recent_chats("u_other", "s_1", limit=50) == []
+    chats = [m["chat"] for m in latest]
+    assert await messages_store.unread_by_chat("s_1", chats) == {"62811@s.whatsapp.net": 2, "62822@s.whatsapp.net": 1}
+    assert await messages_store.mark_chat_read("s_1", "62811@s.whatsapp.net", T0) == 2
+    assert await messages_store.unread_by_chat("s_1", chats) == {"62822@s.whatsapp.net": 1}

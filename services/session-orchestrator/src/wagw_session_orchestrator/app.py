@@ -74,7 +74,7 @@ async def wire(res: Resources) -> list[Subscription]:
             "message.revoke": partial(message_changes.when_revoke_requested_hand_it_to_the_worker, messages=messages,
                                       sessions=sessions, routes=routes, broker=res.broker),
             "session.read_chat": partial(chat_actions.when_chat_read_requested_hand_it_to_the_worker,
-                                         sessions=sessions, routes=routes, broker=res.broker),
+                                         sessions=sessions, messages=messages, routes=routes, broker=res.broker),
             "session.presence": partial(chat_actions.when_presence_requested_hand_it_to_the_worker,
                                         sessions=sessions, routes=routes, broker=res.broker),
             # Sends published before sends were sharded (by a gateway of the previous version).
@@ -87,6 +87,7 @@ async def wire(res: Resources) -> list[Subscription]:
             "message.list": partial(message_commands.when_history_requested_return_a_page,
                                     sessions=sessions, messages=messages),
             "message.get": partial(message_commands.when_message_requested_return_it, messages=messages),
+            "message.chats": partial(chat_actions.when_chats_listed_return_them, sessions=sessions, messages=messages),
         }),
         # One session's sends one after another, in the order they were accepted (see topology). A
         # redelivered send meets its own stored message (the id is the key) and only finishes what the

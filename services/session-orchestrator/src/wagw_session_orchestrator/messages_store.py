@@ -158,6 +158,35 @@ class MessagesStore:
         )
         return taken is not None
 
+    async def recent_chats(self, tenant_id: str, session_id: str, *, limit: int,
+                           scan: int = 2000) -> list[dict[str, Any]]:
+        """The latest message of each chat, the latest active chat first, found among the session's
+        newest `scan` messages (`$group` may only count on every supported server, so the last message
+        of a chat is found by reading, newest first, not by the server)."""
+        query = {"session_id": session_id, "tenant_id": tenant_id}
+        fields = {"chat": 1, "direction": 1, "type": 1, "text": 1, "status": 1, "created_at": 1}
+        latest: dict[str, dict[str, Any]] = {}
+        for message in await self.collection.find(query, fields).sort(_NEWEST_FIRST).limit(scan).to_list(None):
+            latest.setdefault(message["chat"], message)
+            if len(latest) >= limit:
+                break
+        return list(latest.values())
+
+    async def unread_by_chat(self, session_id: str, chats: list[str]) -> dict[str, int]:
+        """Received messages not marked read, per chat."""
+        rows = await (await self.collection.aggregate([
+            {"$match": {"session_id": session_id, "direction": "inbound", "read_at": None, "chat": {"$in": chats}}},
+            {"$group": {"_id": "$chat", "unread": {"$sum": 1}}},
+        ])).to_list(None)
+        return {row["_id"]: row["unread"] for row in rows}
+
+    async def mark_chat_read(self, session_id: str, chat: str, at) -> int:
+        """Every received message of the chat not marked read yet, marked read at `at`."""
+        result = await self.collection.update_many(
+            {"session_id": session_id, "chat": chat, "direction": "inbound", "read_at": None},
+            {"$set": {"read_at": at}})
+        return result.modified_count
+
     async def delete_older_than(self, cutoff) -> int:
         """The retention sweep: MongoDB's TTL indexes are not on every supported server."""
         return (await self.collection.delete_many({"created_at": {"$lt": cutoff}})).deleted_count

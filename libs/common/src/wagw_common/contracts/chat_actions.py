@@ -1,6 +1,6 @@
-"""What a session does in a chat besides sending: mark it read (the contact sees blue ticks), show
-presence (typing, recording a voice note, paused) or be available / unavailable (online or not).
-Asked of the orchestrator, which hands each to the session's worker; nothing is stored."""
+"""A session's chats: the list of them from history (last message, unread count), marking one read
+(the contact sees blue ticks; history stops counting it unread), and presence (typing, recording a
+voice note, paused; available / unavailable). Read and presence are handed to the session's worker."""
 
 from __future__ import annotations
 
@@ -39,6 +39,29 @@ class SetPresence(SessionRef):
         _check_presence_chat(data)
 
 
+class ListChats(SessionRef):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+class LastMessage(StrictSchema):
+    message_id = f.object_id()
+    direction = fields.String(required=True, validate=validate.OneOf(("outbound", "inbound")))
+    type = fields.String(required=True)
+    text = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True)
+    created_at = f.timestamp()
+
+
+class ChatSummary(StrictSchema):
+    chat = fields.String(required=True)
+    last_message = fields.Nested(LastMessage, required=True)
+    unread = fields.Integer(required=True)  # received messages not marked read since
+
+
+class ChatList(StrictSchema):
+    chats = fields.List(fields.Nested(ChatSummary), required=True)  # the latest active first
+
+
 class ChatActionAccepted(StrictSchema):
     session_id = f.object_id()
     action = fields.String(required=True, validate=validate.OneOf(("read", "presence")))
@@ -62,6 +85,14 @@ class WorkerSetPresence(StrictSchema):
 
 
 CONTRACTS = [
+    Contract("message.chats", Kind.QUERY, ListChats,
+             "A session's chats from its history, the latest active first, with each one's last message and "
+             "how many received messages are not marked read",
+             {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "limit": 50}, reply=ChatList,
+             reply_example={"chats": [{"chat": _CHAT, "unread": 2, "last_message": {
+                 "message_id": "m_in_5f4dcc3b5aa765d61d8327deb882cf99", "direction": "inbound", "type": "text",
+                 "text": "Are you open today?", "status": "received", "created_at": "2026-01-01T12:00:00Z"}}]},
+             tags=("messages",)),
     Contract("session.read_chat", Kind.QUERY, MarkChatRead,
              "Mark a chat's received messages read (the contact sees them read): handed to the session's worker",
              {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "chat": "628123456789"},
