@@ -113,6 +113,22 @@ async def test_a_new_user_connects_a_session_and_sends_a_message_in_the_browser(
         await expect(message.get_by_label("Message status: read")).to_be_visible(timeout=LIVE)
         await expect(message.locator(".steps li.done")).to_have_count(4)
         await sink.wait_for(lambda r: r.payload.get("type") == "message.read")
+
+        # An image by its address, then one the contact sends: both described in the list, live.
+        await page.get_by_label("Image URL (optional)").fill("https://example.com/receipt.jpg")
+        await page.get_by_role("button", name="Send test message").click()
+        sent_image = page.locator("#messages li.message").first
+        await expect(sent_image.locator(".message-media")).to_contain_text("image · https://example.com/receipt.jpg")
+        await expect(sent_image.get_by_label("Message status: read")).to_be_visible(timeout=LIVE)
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{worker_url}/sessions/{session_id}/inbound", json={
+                    "type": "image", "text": "my receipt", "media": {
+                        "mimetype": "image/jpeg", "size": 48213, "sha256": "9f" * 32, "filename": "receipt.jpg"}}) as sent:
+                assert sent.status == 202, await sent.text()
+        received = page.locator("#messages li.message").first
+        await expect(received.locator(".message-media")).to_have_text("image · image/jpeg · 47 KB · receipt.jpg",
+                                                                      timeout=LIVE)
+        await expect(received).to_contain_text("my receipt")
         deliveries = page.get_by_role("button", name="Deliveries")
         await deliveries.click()
         await expect(page.locator("#webhooks table")).to_contain_text("message.read")

@@ -30,6 +30,10 @@ BODIES = {
     ("patch", "/api/v1/sessions/{session_id}"): {"description": "checked"},
     ("post", "/api/v1/sessions/{session_id}/pair"): {"phone": "+6281234567890"},
     ("post", "/api/v1/sessions/{session_id}/messages"): SEND,
+    ("post", "/api/v1/messages/{message_id}/edit"): {"text": "checked"},
+    ("post", "/api/v1/messages/{message_id}/forward"): {"to": "+628123456789"},
+    ("post", "/api/v1/sessions/{session_id}/chats/read"): {"chat": "+628123456789"},
+    ("post", "/api/v1/sessions/{session_id}/presence"): {"presence": "available"},
     ("patch", "/api/v1/webhooks/{endpoint_id}"): {"description": "checked"},
     ("post", "/api/v1/webhooks/{endpoint_id}/rotate-secret"): {},
     ("post", "/api/v1/webhooks/{endpoint_id}/test"): {},
@@ -221,6 +225,16 @@ async def test_every_route_succeeds_with_the_right_credentials(world):
                expect=202)
     await call("get", "/api/v1/messages/{message_id}", ids=alice.ids, token=alice.token, expect=200)
     await call("post", "/api/v1/send", key=alice.session_key, body=SEND, expect=202)
+    await call("post", "/api/v1/messages/{message_id}/forward", ids=alice.ids, key=alice.session_key,
+               body={"to": "+628123456789"}, expect=202)
+    await call("post", "/api/v1/messages/{message_id}/edit", ids=alice.ids, key=alice.session_key,
+               body={"text": "route by route, edited"}, expect=202)
+    await call("post", "/api/v1/messages/{message_id}/revoke", ids=alice.ids, token=alice.token, expect=202)
+    await call("get", "/api/v1/sessions/{session_id}/chats", ids=alice.ids, token=alice.token, expect=200)
+    await call("post", "/api/v1/sessions/{session_id}/chats/read", ids=alice.ids, key=alice.session_key,
+               body={"chat": "+628123456789"}, expect=202)
+    await call("post", "/api/v1/sessions/{session_id}/presence", ids=alice.ids, token=alice.token,
+               body={"presence": "typing", "chat": "628123456789@s.whatsapp.net"}, expect=202)
 
     # API keys.
     _, issued = await call("post", "/api/v1/api-keys", token=token, body={"name": "ci", "scopes": ["messages:read"]},

@@ -11,6 +11,7 @@ import pytest
 
 from harness.api import GatewayClient
 from harness.flows import inbound_messages, wait_until
+from harness.sink import WebhookSink
 from harness.tiers import set_tier
 
 pytestmark = pytest.mark.e2e
@@ -304,3 +305,215 @@ async def test_a_deleted_sessions_keys_stop_working(world):
         assert status == 401, body
     _, listed, _ = await api.request("GET", "/api-keys", token=token, expect=200)
     assert sid not in {k.get("session_id") for k in listed["keys"]}
+
+
+async def test_received_media_replies_reactions_edits_and_deletions_reach_history_and_webhooks(world):
+    api, token, phone, _, _ = world
+    sid, _ = await _connected(api, token, phone, "Inbox")
+    sink = WebhookSink()
+    await sink.start()
+    try:
+        await api.request("POST", "/webhooks", token=token, expect=201,
+                          json={"url": sink.url, "events": ["message.received", "message.edited", "message.deleted"],
+                                "session_id": sid})
+        photo = {"mimetype": "image/jpeg", "size": 48213, "sha256": "9f" * 32, "filename": "receipt.jpg"}
+        image = await phone.post(f"/sessions/{sid}/inbound", json={"type": "image", "text": "the receipt", "media": photo})
+        hooked = await sink.wait_for(lambda r: r.payload["type"] == "message.received", timeout=30)
+        received = hooked.payload["data"]
+        assert received["type"] == "image" and received["media"] == {**photo, "ptt": False}, received
+        assert received["text"] == "the receipt" and "url" not in received["media"]  # described, never the bytes
+        image_id = received["message_id"]
+        await phone.post(f"/sessions/{sid}/inbound", json={"text": "did it arrive?",
+                                                           "reply_to_wa_message_id": image["wa_message_id"]})
+        await phone.post(f"/sessions/{sid}/inbound", json={"type": "reaction",
+                                                           "reaction": {"wa_message_id": image["wa_message_id"],
+                                                                        "emoji": "👍"}})
+        await phone.post(f"/sessions/{sid}/inbound", json={"type": "location",
+                                                           "location": {"latitude": -6.2, "longitude": 106.8}})
+
+        async def all_stored():
+            _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
+                                           params={"direction": "inbound"}, expect=200)
+            return len(page["messages"]) == 4 and {m["type"]: m for m in page["messages"]}
+
+        stored = await wait_until(all_stored, timeout=30)
+        assert stored["text"]["reply_to"] == image_id and stored["reaction"]["reaction"] == {
+            "message_id": image_id, "emoji": "👍"}
+        assert stored["location"]["location"]["latitude"] == -6.2 and stored["image"]["media"]["sha256"] == "9f" * 32
+
+        await phone.post(f"/sessions/{sid}/inbound/{image['wa_message_id']}/edit", json={"text": "the right receipt"})
+        edited = await sink.wait_for(lambda r: r.payload["type"] == "message.edited", timeout=30)
+        assert edited.payload["data"]["message_id"] == image_id and edited.payload["data"]["text"] == "the right receipt"
+        await phone.post(f"/sessions/{sid}/inbound/{image['wa_message_id']}/delete")
+        deleted = await sink.wait_for(lambda r: r.payload["type"] == "message.deleted", timeout=30)
+        assert deleted.payload["data"]["message_id"] == image_id
+        message = await _message(api, token, image_id, {"received"})
+        assert message["text"] == "the right receipt" and message["edited_at"] and message["deleted_at"], message
+    finally:
+        await sink.stop()
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
+
+
+async def test_a_sent_message_is_edited_then_revoked_and_what_whatsapp_refuses_is_a_409(world):
+    api, token, phone, _, _ = world
+    sid, key = await _connected(api, token, phone, "Corrections")
+    _, accepted, _ = await api.request("POST", "/send", api_key=key, json={"to": "+628123456789", "text": "helo"},
+                                       expect=202)
+    message_id = accepted["message_id"]
+    edit = f"/messages/{message_id}/edit"
+    await _message(api, token, message_id)  # on WhatsApp: sent at least
+    _, answered, _ = await api.request("POST", edit, api_key=key, json={"text": "hello"}, expect=202)
+    assert answered["message"]["message_id"] == message_id
+
+    async def edited():
+        message = await _message(api, token, message_id)
+        return message["edited_at"] and message
+
+    assert (await wait_until(edited, timeout=30))["text"] == "hello"
+    status, body, _ = await api.request("POST", edit, api_key=key, json={"text": ""})
+    assert status == 422 and "text" in body["error"]["details"], body
+    await api.request("POST", f"/messages/{message_id}/revoke", token=token, expect=202)
+
+    async def deleted():
+        return (await _message(api, token, message_id))["deleted_at"]
+
+    await wait_until(deleted, timeout=30)
+    status, body, _ = await api.request("POST", edit, api_key=key, json={"text": "again"})
+    assert status == 409 and body["error"]["details"]["reason"] == "deleted", body
+
+    # A received message is not the session's to change.
+    await phone.post(f"/sessions/{sid}/inbound", json={"text": "mine"})
+
+    async def inbound():
+        _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
+                                       params={"direction": "inbound"}, expect=200)
+        return page["messages"]
+
+    [received] = await wait_until(inbound)
+    status, body, _ = await api.request("POST", f"/messages/{received['message_id']}/revoke", token=token)
+    assert status == 409 and body["error"]["details"]["reason"] == "received", body
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
+
+
+async def test_voice_notes_stickers_and_a_reply_to_a_hidden_lid_sender(world):
+    api, token, phone, _, _ = world
+    sid, key = await _connected(api, token, phone, "Voices")
+    lid = "201234567890123@lid"
+    await phone.post(f"/sessions/{sid}/inbound", json={"text": "who am I?", "chat": lid, "sender_phone": "628555000111"})
+
+    async def arrived():
+        _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
+                                       params={"direction": "inbound"}, expect=200)
+        return page["messages"]
+
+    [received] = await wait_until(arrived)
+    assert received["sender"] == lid and received["sender_phone"] == "628555000111", received
+    sends = {
+        "voice": {"to": received["chat"], "type": "audio", "reply_to": received["message_id"],
+                  "media": {"url": "https://example.com/v.ogg", "mimetype": "audio/ogg", "ptt": True}},
+        "sticker": {"to": received["chat"], "type": "sticker", "media": {"url": "https://example.com/s.webp"}},
+    }
+    for name, body in sends.items():
+        _, accepted, _ = await api.request("POST", "/send", api_key=key, json=body, expect=202)
+        message = await _message(api, token, accepted["message_id"])
+        assert message["chat"] == lid and message["type"] == body["type"], (name, message)
+    assert message["media"]["url"] == "https://example.com/s.webp"
+    status, body, _ = await api.request("POST", "/send", api_key=key, json={
+        "to": lid, "type": "sticker", "text": "no captions on stickers", "media": {"url": "https://example.com/s.webp"}})
+    assert status == 422 and "text" in body["error"]["details"], body
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
+
+
+async def test_a_chat_is_marked_read_and_presence_shown_on_the_phone(world):
+    api, token, phone, _, _ = world
+    sid, key = await _connected(api, token, phone, "Presence")
+
+    async def chats(unread, last_text):
+        # The list is two reads (last messages, unread counts): a message stored between them may show
+        # in one only, so both are waited for.
+        _, listed, _ = await api.request("GET", f"/sessions/{sid}/chats", api_key=key, expect=200)
+        return [(c["unread"], c["last_message"]["text"]) for c in listed["chats"]] == [(unread, last_text)] \
+            and listed["chats"]
+
+    for count, text in enumerate(("are you there?", "hello?"), 1):  # one stored before the next is written
+        await phone.post(f"/sessions/{sid}/inbound", json={"text": text, "chat": "628123456789@s.whatsapp.net"})
+        [chat] = await wait_until(lambda: chats(count, text), timeout=30)
+    assert chat["chat"] == "628123456789@s.whatsapp.net" and chat["last_message"]["direction"] == "inbound", chat
+    await api.request("POST", f"/sessions/{sid}/chats/read", api_key=key, json={"chat": "+62 812-3456-789"}, expect=202)
+    await wait_until(lambda: chats(0, "hello?"), timeout=30)
+    _, shown, _ = await api.request("POST", f"/sessions/{sid}/presence", api_key=key, expect=202,
+                                    json={"presence": "recording", "chat": "+62 812-3456-789"})
+    assert shown == {"session_id": sid, "action": "presence", "chat": "628123456789@s.whatsapp.net",
+                     "presence": "recording"}
+    await api.request("POST", f"/sessions/{sid}/presence", token=token, json={"presence": "unavailable"}, expect=202)
+
+    async def on_the_phone():
+        async with phone.http.get(f"{phone.url}/sessions") as response:
+            held = {s["session_id"]: s for s in (await response.json())["sessions"]}
+        session = held.get(sid) or {}
+        return session.get("presence", {}).get("*") == "unavailable" and session
+
+    session = await wait_until(on_the_phone, timeout=30)
+    assert session["chats_read"] == ["628123456789@s.whatsapp.net"]
+    assert session["presence"]["628123456789@s.whatsapp.net"] == "recording"
+    status, body, _ = await api.request("POST", f"/sessions/{sid}/presence", token=token, json={"presence": "typing"})
+    assert status == 422 and "chat" in body["error"]["details"], body
+    await api.request("POST", f"/sessions/{sid}/disconnect", token=token, expect=200)
+    status, body, _ = await api.request("POST", f"/sessions/{sid}/chats/read", token=token,
+                                        json={"chat": "+62 812-3456-789"})
+    assert status == 409 and body["error"]["details"]["reason"] == "session_not_connected", body
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
+
+
+async def test_a_message_is_forwarded_once_per_idempotency_key_and_a_received_file_is_not(world):
+    api, token, phone, _, _ = world
+    sid, key = await _connected(api, token, phone, "Forwarding")
+    _, accepted, _ = await api.request("POST", "/send", api_key=key, expect=202, json={
+        "to": "+628123456789", "type": "location", "location": {"latitude": -6.2, "longitude": 106.8, "name": "HQ"}})
+    forward = f"/messages/{accepted['message_id']}/forward"
+    retry = {"Idempotency-Key": f"fwd-{sid}"}
+    _, first, _ = await api.request("POST", forward, api_key=key, json={"to": "+628111222333"}, headers=retry,
+                                    expect=202)
+    _, again, _ = await api.request("POST", forward, api_key=key, json={"to": "+628111222333"}, headers=retry,
+                                    expect=202)
+    assert first["message_id"] == again["message_id"] != accepted["message_id"]
+    forwarded = await _message(api, token, first["message_id"])
+    assert forwarded["chat"] == "628111222333@s.whatsapp.net" and forwarded["location"]["name"] == "HQ"
+
+    await phone.post(f"/sessions/{sid}/inbound", json={
+        "type": "document", "media": {"mimetype": "application/pdf", "size": 10, "sha256": "ab" * 32}})
+
+    async def received():
+        _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
+                                       params={"direction": "inbound"}, expect=200)
+        return page["messages"]
+
+    [document] = await wait_until(received)
+    status, body, _ = await api.request("POST", f"/messages/{document['message_id']}/forward", token=token,
+                                        json={"to": "+628111222333"})
+    assert status == 409 and body["error"]["details"]["reason"] == "media_not_stored", body
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
+
+
+async def test_a_poll_is_sent_and_its_votes_and_replies_to_it_name_it(world):
+    api, token, phone, _, _ = world
+    sid, key = await _connected(api, token, phone, "Polls")
+    _, accepted, _ = await api.request("POST", "/send", api_key=key, expect=202, json={
+        "to": "+628123456789", "type": "poll", "poll": {"name": "Lunch?", "options": ["Soto", "Rendang", "Gado-gado"],
+                                                        "selectable_count": 2}})
+    poll = await _message(api, token, accepted["message_id"])
+    assert poll["poll"]["options"] == ["Soto", "Rendang", "Gado-gado"] and poll["wa_message_id"], poll
+    await phone.post(f"/sessions/{sid}/inbound", json={
+        "type": "poll_vote", "poll_vote": {"wa_message_id": poll["wa_message_id"], "options": ["Soto", "Rendang"]}})
+    await phone.post(f"/sessions/{sid}/inbound", json={"text": "soto please",
+                                                       "reply_to_wa_message_id": poll["wa_message_id"]})
+
+    async def both_arrived():
+        _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
+                                       params={"direction": "inbound"}, expect=200)
+        return len(page["messages"]) == 2 and {m["type"]: m for m in page["messages"]}
+
+    arrived = await wait_until(both_arrived, timeout=30)
+    assert arrived["poll_vote"]["poll_vote"] == {"message_id": poll["message_id"], "options": ["Soto", "Rendang"]}
+    assert arrived["text"]["reply_to"] == poll["message_id"]
+    await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)

@@ -35,11 +35,17 @@ class FakeUplink:
     async def session_pairing_code(self, session_id, code, expires_at):
         self._record("pairing_code", session_id, code, expires_at)
 
-    async def message_status(self, session_id, message_id, status, *, reason=None):
+    async def message_status(self, session_id, message_id, status, *, reason=None, wa_message_id=None):
         self._record("message", session_id, message_id, status, reason)
 
-    async def inbound(self, session_id, *, wa_message_id, chat, sender, text):
-        self._record("inbound", session_id, wa_message_id, chat, sender, text)
+    async def inbound(self, session_id, *, wa_message_id, chat, sender, text, type="text", **content):
+        self._record("inbound", session_id, wa_message_id, chat, sender, text, {"type": type, **content})
+
+    async def message_edited(self, session_id, *, text, wa_message_id=None, message_id=None):
+        self._record("edited", session_id, wa_message_id or message_id, text)
+
+    async def message_deleted(self, session_id, *, wa_message_id=None, message_id=None):
+        self._record("deleted", session_id, wa_message_id or message_id)
 
     def kinds(self) -> list[str]:
         """What was reported, compactly: 'status:CONNECTING', 'qr', 'message:sent', 'inbound'."""

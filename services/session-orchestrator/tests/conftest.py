@@ -134,7 +134,7 @@ class InMemoryMessages:
         doc = await self.get(message_id)
         return doc if doc and doc["tenant_id"] == tenant_id else None
 
-    async def advance(self, message, status, step, entry, *, reported_by=None):
+    async def advance(self, message, status, step, entry, *, reported_by=None, wa_message_id=None):
         doc = self.docs.get(message["_id"])
         if doc is None or doc["status"] not in MESSAGE_PREDECESSORS[status]:
             return None
@@ -142,9 +142,11 @@ class InMemoryMessages:
             return None
         doc["status"] = status
         doc["timeline"] = [*doc["timeline"], step]
+        if wa_message_id:
+            doc["wa_message_id"] = wa_message_id
         return dict(doc)
 
-    async def record_overtaken(self, message, step, entry):
+    async def record_overtaken(self, message, step, entry, *, wa_message_id=None):
         doc = self.docs.get(message["_id"])
         if doc is None or doc["status"] != message["status"] or len(doc["timeline"]) != len(message["timeline"]):
             return None
@@ -173,6 +175,47 @@ class InMemoryMessages:
             return False
         doc["routed_to"] = None
         return True
+
+    async def recent_chats(self, tenant_id, session_id, *, limit, scan=2000):
+        found = sorted((d for d in self.docs.values() if d["session_id"] == session_id and d["tenant_id"] == tenant_id),
+                       key=lambda d: (d["created_at"], d["_id"]), reverse=True)[:scan]
+        latest = {}
+        for doc in found:
+            latest.setdefault(doc["chat"], dict(doc))
+        return list(latest.values())[:limit]
+
+    async def unread_by_chat(self, session_id, chats):
+        unread = {}
+        for doc in self.docs.values():
+            if doc["session_id"] == session_id and doc["direction"] == "inbound" and doc.get("read_at") is None \
+                    and doc["chat"] in chats:
+                unread[doc["chat"]] = unread.get(doc["chat"], 0) + 1
+        return unread
+
+    async def mark_chat_read(self, session_id, chat, at):
+        marked = [d for d in self.docs.values() if d["session_id"] == session_id and d["chat"] == chat
+                  and d["direction"] == "inbound" and d.get("read_at") is None]
+        for doc in marked:
+            doc["read_at"] = at
+        return len(marked)
+
+    async def find_by_wa_id(self, session_id, wa_message_id):
+        found = [d for d in self.docs.values() if d["session_id"] == session_id and d.get("wa_message_id") == wa_message_id]
+        return dict(found[0]) if found else None
+
+    async def record_edit(self, message, text, at, entry):
+        doc = self.docs.get(message["_id"])
+        if doc is None or doc.get("deleted_at") is not None or (doc.get("edited_at") is not None and doc["edited_at"] >= at):
+            return None
+        doc.update(text=text, edited_at=at)
+        return dict(doc)
+
+    async def mark_deleted(self, message, at, entry):
+        doc = self.docs.get(message["_id"])
+        if doc is None or doc.get("deleted_at") is not None:
+            return None
+        doc["deleted_at"] = at
+        return dict(doc)
 
     async def delete_for_session(self, session_id):
         gone = [k for k, d in self.docs.items() if d["session_id"] == session_id]

@@ -311,3 +311,200 @@ async def test_a_failure_from_a_worker_the_session_moved_away_from_is_ignored(de
     await report(_status_report(sid, "m_5", "failed", reason="session not connected"))
     assert messages.docs["m_5"]["status"] == "queued"
     assert "message.failed" not in relay.types()
+
+
+def _inbound(sid, wa_message_id, **content):
+    return env("worker.message.inbound", worker_id="worker-1", session_id=sid, wa_message_id=wa_message_id,
+               chat="62811@s.whatsapp.net", sender="62811@s.whatsapp.net", at=datetime.now(timezone.utc),
+               **{"type": "text", "text": None, **content})
+
+
+async def test_received_media_reply_and_reaction_are_kept_with_the_quoted_messages_history_ids(deps, routes, messages,
+                                                                                               relay):
+    sid = await _connected_session(deps, routes)
+    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages)
+    photo = {"mimetype": "image/jpeg", "size": 1234, "sha256": "ab" * 32, "filename": None, "ptt": False}
+    await receive(_inbound(sid, "WA1", type="image", text="the receipt", media=photo))
+    await receive(_inbound(sid, "WA2", text="this one?", reply_to_wa_message_id="WA1"))
+    await receive(_inbound(sid, "WA3", type="reaction", reaction={"wa_message_id": "WA1", "emoji": "👍"}))
+    await receive(_inbound(sid, "WA4", type="reaction", reaction={"wa_message_id": "WA-before-link", "emoji": "❤"}))
+    first = inbound_message_id(sid, "WA1")
+    image, reply, reaction, unknown = relay.of_type("message.received")
+    assert image["type"] == "image" and image["media"] == photo and image["text"] == "the receipt"
+    assert image["reply_to"] is None
+    assert reply["reply_to"] == first and reply["text"] == "this one?"
+    assert reaction["reaction"] == {"message_id": first, "emoji": "👍"} and reaction["text"] is None
+    assert unknown["reaction"] == {"message_id": None, "emoji": "❤"}
+    assert messages.docs[inbound_message_id(sid, "WA2")]["content"]["reply_to"] == first
+
+
+async def test_an_edit_applies_once_and_never_over_a_later_one_and_a_deletion_ends_edits(deps, routes, messages,
+                                                                                          relay):
+    from wagw_session_orchestrator import received
+
+    sid = await _connected_session(deps, routes)
+    await wr.when_worker_receives_message_store_it(_inbound(sid, "WA1", text="helo"), **deps, messages=messages)
+    on_messages = dict(messages=messages, relay=relay, broker=deps["broker"])
+    now = datetime.now(timezone.utc)
+
+    def change(kind, wa_message_id="WA1", at=now, **data):
+        return env(f"worker.message.{kind}", worker_id="worker-1", session_id=sid, wa_message_id=wa_message_id,
+                   message_id=None, at=at, **data)
+
+    await received.when_worker_reports_edit_record_it(change("edited", text="hello"), **on_messages)
+    await received.when_worker_reports_edit_record_it(change("edited", text="hello"), **on_messages)  # repeated
+    await received.when_worker_reports_edit_record_it(change("edited", text="older", at=now - timedelta(seconds=5)),
+                                                      **on_messages)
+    await received.when_worker_reports_edit_record_it(change("edited", "WA-unknown", text="x"), **on_messages)
+    stored = messages.docs[inbound_message_id(sid, "WA1")]
+    assert stored["text"] == "hello" and relay.of_type("message.edited") == [
+        {"tenant_id": TENANT, "session_id": sid, "message_id": stored["_id"], "chat": "62811@s.whatsapp.net",
+         "direction": "inbound", "text": "hello", "at": relay.of_type("message.edited")[0]["at"]}]
+    for _ in range(2):
+        await received.when_worker_reports_deletion_mark_it(change("deleted"), **on_messages)
+    await received.when_worker_reports_edit_record_it(change("edited", text="after", at=now + timedelta(seconds=5)),
+                                                      **on_messages)
+    assert len(relay.of_type("message.deleted")) == 1 and len(relay.of_type("message.edited")) == 1
+    assert messages.docs[stored["_id"]]["deleted_at"] is not None and messages.docs[stored["_id"]]["text"] == "hello"
+
+
+async def test_an_edit_or_revoke_of_a_sent_message_goes_to_its_worker_and_history_changes_when_it_confirms(
+        deps, routes, messages, relay, broker):
+    from wagw_session_orchestrator import message_changes as mch
+    from wagw_session_orchestrator import received
+
+    sid = await _connected_session(deps, routes)
+    await _send_text(deps, routes, messages, sid, "m_1")
+    changes = dict(messages=messages, sessions=deps["sessions"], routes=routes, broker=broker)
+
+    def edit(message_id="m_1", tenant=TENANT, session_id=None, text="Hello"):
+        return mch.when_edit_requested_hand_it_to_the_worker(env(
+            "message.edit", tenant_id=tenant, message_id=message_id, session_id=session_id, text=text), **changes)
+
+    with pytest.raises(Conflict) as refused:
+        await edit()  # still queued: not on WhatsApp yet
+    assert refused.value.details["reason"] == "not_sent"
+    await wr.when_worker_reports_message_status_record_it(_status_report(sid, "m_1", "sent"), messages=messages,
+                                                          relay=relay, broker=broker)
+    for other in (dict(tenant=OTHER), dict(session_id="s_another"), dict(message_id="m_none")):
+        with pytest.raises(NotFound):
+            await edit(**other)
+    view = await edit()
+    assert view["text"] == "Hi"  # unchanged until the worker confirms
+    [command] = [e for e in broker.to_worker("worker-1") if e.type == "worker.message.edit"]
+    assert command.data == {"session_id": sid, "message_id": "m_1", "chat": "628111222333@s.whatsapp.net",
+                            "text": "Hello"}
+    confirm = dict(worker_id="worker-1", session_id=sid, wa_message_id=None, message_id="m_1",
+                   at=datetime.now(timezone.utc))
+    on_messages = dict(messages=messages, relay=relay, broker=broker)
+    await received.when_worker_reports_edit_record_it(env("worker.message.edited", **confirm, text="Hello"),
+                                                      **on_messages)
+    assert messages.docs["m_1"]["text"] == "Hello" and relay.of_type("message.edited")[0]["direction"] == "outbound"
+
+    await mch.when_revoke_requested_hand_it_to_the_worker(env(
+        "message.revoke", tenant_id=TENANT, message_id="m_1", session_id=sid), **changes)
+    assert broker.to_worker("worker-1")[-1].type == "worker.message.revoke"
+    await received.when_worker_reports_deletion_mark_it(env("worker.message.deleted", **confirm), **on_messages)
+    with pytest.raises(Conflict) as refused:
+        await edit()
+    assert refused.value.details["reason"] == "deleted"
+
+
+async def test_what_whatsapp_would_refuse_is_refused_with_its_reason(deps, routes, messages, relay, broker):
+    from wagw_session_orchestrator import message_changes as mch
+
+    sid = await _connected_session(deps, routes)
+    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages)
+    await receive(_inbound(sid, "WA1", text="hi"))
+    await mc.when_send_requested_store_and_route_it(
+        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_loc", to="628111222333", type="location",
+            location={"latitude": 1.0, "longitude": 2.0}), **deps, messages=messages, routes=routes, queue_limit=10)
+    await _send_text(deps, routes, messages, sid, "m_old")
+    for message_id in ("m_loc", "m_old"):
+        messages.docs[message_id]["status"] = "read"
+    messages.docs["m_old"]["created_at"] -= timedelta(minutes=16)
+    changes = dict(messages=messages, sessions=deps["sessions"], routes=routes, broker=broker)
+    for message_id, reason in ((inbound_message_id(sid, "WA1"), "received"), ("m_loc", "not_editable"),
+                               ("m_old", "edit_window_passed")):
+        with pytest.raises(Conflict) as refused:
+            await mch.when_edit_requested_hand_it_to_the_worker(env(
+                "message.edit", tenant_id=TENANT, message_id=message_id, session_id=None, text="x"), **changes)
+        assert refused.value.details["reason"] == reason, message_id
+    await mch.when_revoke_requested_hand_it_to_the_worker(env(
+        "message.revoke", tenant_id=TENANT, message_id="m_old", session_id=None), **changes)  # no window for that
+    await _report_status(deps, sid, "DISCONNECTED")
+    with pytest.raises(Conflict) as refused:
+        await mch.when_revoke_requested_hand_it_to_the_worker(env(
+            "message.revoke", tenant_id=TENANT, message_id="m_old", session_id=None), **changes)
+    assert refused.value.details["reason"] == "session_not_connected"
+
+
+async def test_a_chat_read_or_presence_goes_to_the_sessions_worker_or_is_refused(deps, routes, broker, messages):
+    from wagw_session_orchestrator import chat_actions
+
+    sid = await _connected_session(deps, routes)
+    acting = dict(sessions=deps["sessions"], routes=routes, broker=broker)
+    read = await chat_actions.when_chat_read_requested_hand_it_to_the_worker(
+        env("session.read_chat", tenant_id=TENANT, session_id=sid, chat="628123456789"), **acting,
+        messages=messages)
+    assert read == {"session_id": sid, "action": "read", "chat": "628123456789@s.whatsapp.net", "presence": None}
+    await chat_actions.when_presence_requested_hand_it_to_the_worker(
+        env("session.presence", tenant_id=TENANT, session_id=sid, presence="available", chat=None), **acting)
+    assert [(e.type, e.data) for e in broker.to_worker("worker-1")[-2:]] == [
+        ("worker.chat.read", {"session_id": sid, "chat": "628123456789@s.whatsapp.net"}),
+        ("worker.chat.presence", {"session_id": sid, "presence": "available", "chat": None})]
+    with pytest.raises(NotFound):
+        await chat_actions.when_chat_read_requested_hand_it_to_the_worker(
+            env("session.read_chat", tenant_id=OTHER, session_id=sid, chat="628123456789"), **acting,
+            messages=messages)
+    await _report_status(deps, sid, "DISCONNECTED")
+    with pytest.raises(Conflict) as refused:
+        await chat_actions.when_chat_read_requested_hand_it_to_the_worker(
+            env("session.read_chat", tenant_id=TENANT, session_id=sid, chat="628123456789"), **acting,
+            messages=messages)
+    assert refused.value.details == {"reason": "session_not_connected", "status": "DISCONNECTED"}
+
+
+async def test_a_vote_in_a_poll_the_session_sent_names_the_poll_by_its_history_id(deps, routes, messages, relay,
+                                                                                  broker):
+    sid = await _connected_session(deps, routes)
+    await mc.when_send_requested_store_and_route_it(
+        env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_poll", to="628111222333", type="poll",
+            poll={"name": "Lunch?", "options": ["Soto", "Rendang"], "selectable_count": 1}),
+        **deps, messages=messages, routes=routes, queue_limit=10)
+    [command] = [e for e in broker.to_worker("worker-1") if e.type == "worker.message.send"]
+    assert command.data["poll"]["options"] == ["Soto", "Rendang"] and "media" not in command.data
+    sent = env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_poll", status="sent",
+               reason=None, at=datetime.now(timezone.utc), wa_message_id="WA-POLL")
+    await wr.when_worker_reports_message_status_record_it(sent, messages=messages, relay=relay, broker=broker)
+    await wr.when_worker_receives_message_store_it(
+        _inbound(sid, "WA-VOTE", type="poll_vote", poll_vote={"wa_message_id": "WA-POLL", "options": ["Soto"]}),
+        **deps, messages=messages)
+    [vote] = relay.of_type("message.received")
+    assert vote["type"] == "poll_vote" and vote["poll_vote"] == {"message_id": "m_poll", "options": ["Soto"]}
+
+
+async def test_chats_come_from_history_latest_first_with_unread_counts_until_marked_read(deps, routes, messages,
+                                                                                       broker):
+    from wagw_session_orchestrator import chat_actions
+
+    sid = await _connected_session(deps, routes)
+    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages)
+    await receive(_inbound(sid, "WA1", text="one"))
+    messages.docs[inbound_message_id(sid, "WA1")]["created_at"] -= timedelta(seconds=1)  # not in the same millisecond
+    await receive(_inbound(sid, "WA2", text="two"))
+    await _send_text(deps, routes, messages, sid, "m_other")  # to 628111222333, after them
+    messages.docs["m_other"]["created_at"] += timedelta(seconds=1)
+    listing = partial(chat_actions.when_chats_listed_return_them, sessions=deps["sessions"], messages=messages)
+    chats = (await listing(env("message.chats", tenant_id=TENANT, session_id=sid, limit=50)))["chats"]
+    assert [(c["chat"], c["unread"], c["last_message"]["text"]) for c in chats] == [
+        ("628111222333@s.whatsapp.net", 0, "Hi"), ("62811@s.whatsapp.net", 2, "two")]
+    await chat_actions.when_chat_read_requested_hand_it_to_the_worker(
+        env("session.read_chat", tenant_id=TENANT, session_id=sid, chat="62811@s.whatsapp.net"), sessions=deps["sessions"],
+        routes=routes, broker=broker, messages=messages)
+    chats = (await listing(env("message.chats", tenant_id=TENANT, session_id=sid, limit=1)))["chats"]
+    assert len(chats) == 1
+    assert (await listing(env("message.chats", tenant_id=TENANT, session_id=sid, limit=50)))["chats"][1]["unread"] == 0
+    with pytest.raises(NotFound):
+        await listing(env("message.chats", tenant_id=OTHER, session_id=sid, limit=50))
+

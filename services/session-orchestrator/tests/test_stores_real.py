@@ -320,3 +320,55 @@ async def test_every_status_change_lands_in_the_status_cache_newest_sequence_fir
     finally:
         await redis.delete(session_status.status_key(session_id))
         await redis.aclose()
+
+
+async def test_edits_apply_newest_only_and_a_deletion_is_marked_once(messages_store, broker):
+    # Documents stored before edits existed have neither edited_at nor deleted_at: the guards must match both.
+    await messages_store.insert({**_message("m_in", T0), "direction": "inbound", "wa_message_id": "WA1", "outbox": []})
+    message = await messages_store.find_by_wa_id("s_1", "WA1")
+    assert message["_id"] == "m_in" and await messages_store.find_by_wa_id("s_2", "WA1") is None
+
+    def edit(text, at):
+        entry = events.message_changed(broker, message, "edited", at=at, text=text)
+        return messages_store.record_edit(message, text, at, entry)
+
+    assert (await edit("second", T0 + timedelta(seconds=2)))["text"] == "second"
+    assert await edit("first", T0 + timedelta(seconds=1)) is None  # reported late: the newer text stays
+    assert await edit("second", T0 + timedelta(seconds=2)) is None  # reported twice
+    deleted = events.message_changed(broker, message, "deleted", at=T0 + timedelta(seconds=3))
+    assert (await messages_store.mark_deleted(message, T0 + timedelta(seconds=3), deleted))["deleted_at"] is not None
+    assert await messages_store.mark_deleted(message, T0 + timedelta(seconds=4), deleted) is None
+    assert await edit("third", T0 + timedelta(seconds=5)) is None
+    stored = await messages_store.collection.find_one({"_id": "m_in"})
+    assert stored["text"] == "second" and [e["type"] for e in stored["outbox"]] == ["message.edited", "message.deleted"]
+
+
+async def test_whatsapps_id_of_a_sent_message_is_kept_from_the_step_that_reports_it(messages_store, broker):
+    message = _message("m_out", T0)
+    await messages_store.insert({**message, "outbox": []})
+
+    def step(status, wa_message_id=None):
+        entry = events.message_status(broker, message, status=status, at=T0)
+        return messages_store.advance(message, status, {"status": status, "at": T0, "reason": None}, entry,
+                                      wa_message_id=wa_message_id)
+
+    await step("sent", "WA-OUT")
+    await step("delivered")  # says nothing of it: it stays
+    assert (await messages_store.find_by_wa_id("s_1", "WA-OUT"))["_id"] == "m_out"
+
+
+async def test_chats_are_found_newest_first_and_unread_counted_until_marked_read(messages_store):
+    for i, (chat, direction) in enumerate((("62811@s.whatsapp.net", "inbound"), ("62822@s.whatsapp.net", "inbound"),
+                                           ("62811@s.whatsapp.net", "inbound"), ("62833@s.whatsapp.net", "outbound"))):
+        await messages_store.insert({**_message(f"m_{i}", T0 + timedelta(seconds=i)), "chat": chat,
+                                     "direction": direction, "outbox": []})
+    latest = await messages_store.recent_chats("u_t", "s_1", limit=50)
+    assert [(m["chat"], m["_id"]) for m in latest] == [
+        ("62833@s.whatsapp.net", "m_3"), ("62811@s.whatsapp.net", "m_2"), ("62822@s.whatsapp.net", "m_1")]
+    assert [m["chat"] for m in await messages_store.recent_chats("u_t", "s_1", limit=2)] == [
+        "62833@s.whatsapp.net", "62811@s.whatsapp.net"]
+    assert await messages_store.recent_chats("u_other", "s_1", limit=50) == []
+    chats = [m["chat"] for m in latest]
+    assert await messages_store.unread_by_chat("s_1", chats) == {"62811@s.whatsapp.net": 2, "62822@s.whatsapp.net": 1}
+    assert await messages_store.mark_chat_read("s_1", "62811@s.whatsapp.net", T0) == 2
+    assert await messages_store.unread_by_chat("s_1", chats) == {"62822@s.whatsapp.net": 1}

@@ -376,3 +376,38 @@ async def test_held_sessions_the_answer_does_not_list_are_reported_for_the_platf
     await handle(worker, answer(link, registration=0))  # an earlier answer: nothing reported again
     assert len(link.of_type("worker.session.status")) == 1
     await worker.abandon()
+
+
+async def test_edits_and_revokes_reach_an_implementation_that_has_them_and_are_acknowledged_by_one_that_has_not(link):
+    class Changing(Sessions):
+        async def edit_message(self, session_id, message_id, chat, text):
+            self.calls.append(("edit", session_id, message_id, text))
+
+        async def revoke_message(self, session_id, message_id, chat):
+            self.calls.append(("revoke", session_id, message_id))
+
+        async def mark_chat_read(self, session_id, chat):
+            self.calls.append(("read", session_id, chat))
+
+        async def send_presence(self, session_id, presence, chat):
+            self.calls.append(("presence", session_id, presence, chat))
+
+    about = {"session_id": "s_1", "message_id": "m_1", "chat": "6281@s.whatsapp.net"}
+    for implementation, expected in ((Changing(), [("edit", "s_1", "m_1", "hello"), ("revoke", "s_1", "m_1"),
+                                                   ("read", "s_1", "6281@s.whatsapp.net"),
+                                                   ("presence", "s_1", "available", None)]),
+                                     (Sessions(), [])):
+        worker, sessions = await started(link, implementation)
+        await handle(worker, answer(link))
+        assert (await handle(worker, command("worker.message.edit", {**about, "text": "hello"}))).outcome == "ack"
+        assert (await handle(worker, command("worker.message.revoke", about))).outcome == "ack"
+        assert (await handle(worker, command("worker.chat.read", {"session_id": "s_1", "chat": about["chat"]}))
+                ).outcome == "ack"
+        assert (await handle(worker, command("worker.chat.presence", {"session_id": "s_1", "presence": "available"}))
+                ).outcome == "ack"
+        assert sessions.calls == expected
+        await worker.abandon()
+    await worker.uplink.message_edited("s_1", text="hello", message_id="m_1")
+    assert link.published[-1].data["message_id"] == "m_1" and link.published[-1].data["wa_message_id"] is None
+    with pytest.raises(MalformedMessage):  # a change names exactly one message
+        await worker.uplink.message_deleted("s_1")

@@ -56,7 +56,26 @@ async def test_inbound_is_published_for_a_connected_session_only(client, whatsap
     await whatsapp.scan("s_1")
     response = await client.post("/sessions/s_1/inbound", json={"text": "hi", "sender": "628111@s.whatsapp.net"})
     assert response.status == 202
-    assert uplink.sent[-1][0] == "inbound" and uplink.sent[-1][-2:] == ("628111@s.whatsapp.net", "hi")
+    assert uplink.sent[-1][0] == "inbound" and uplink.sent[-1][-3:-1] == ("628111@s.whatsapp.net", "hi")
+
+
+async def test_any_message_type_arrives_and_is_edited_or_deleted_by_its_wa_id(client, whatsapp, uplink):
+    await whatsapp.start_session("s_1", restore=True)
+    voice = {"mimetype": "audio/ogg", "size": 5120, "sha256": "0f" * 32, "ptt": True}
+    response = await client.post("/sessions/s_1/inbound", json={"type": "audio", "media": voice,
+                                                                "reply_to_wa_message_id": "WA0"})
+    assert response.status == 202
+    wa_message_id = (await response.json())["wa_message_id"]
+    *_, text, content = uplink.sent[-1]
+    assert text is None and content == {"type": "audio", "media": {**voice, "filename": None},
+                                        "reply_to_wa_message_id": "WA0"}
+    assert (await client.post(f"/sessions/s_1/inbound/{wa_message_id}/edit", json={"text": "hi!"})).status == 202
+    assert (await client.post(f"/sessions/s_1/inbound/{wa_message_id}/delete")).status == 202
+    assert uplink.sent[-2:] == [("edited", "s_1", wa_message_id, "hi!"), ("deleted", "s_1", wa_message_id)]
+    # A media type without its media, or media not described as the protocol asks, is refused.
+    for bad in ({"type": "image"}, {"type": "sticker", "media": {**voice, "sha256": "nope"}}):
+        assert await error_of(await client.post("/sessions/s_1/inbound", json=bad)) == (400, "invalid")
+    assert await error_of(await client.post(f"/sessions/s_1/inbound/{wa_message_id}/edit", json={})) == (400, "invalid")
 
 
 @pytest.mark.parametrize("body", [

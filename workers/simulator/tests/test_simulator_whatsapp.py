@@ -128,7 +128,8 @@ async def test_an_inbound_message_is_reported_only_for_a_connected_session(whats
         await whatsapp.receive("s_1", text="hi")
     await whatsapp.scan("s_1")
     wa_message_id = await whatsapp.receive("s_1", text="hi", chat="628111@s.whatsapp.net")
-    assert uplink.sent[-1] == ("inbound", "s_1", wa_message_id, "628111@s.whatsapp.net", "628111@s.whatsapp.net", "hi")
+    assert uplink.sent[-1] == ("inbound", "s_1", wa_message_id, "628111@s.whatsapp.net", "628111@s.whatsapp.net", "hi",
+                              {"type": "text"})
 
 
 async def test_a_dropped_connection_reports_disconnected_and_forgets_the_session(whatsapp, uplink):
@@ -178,3 +179,25 @@ async def test_preloaded_sessions_are_held_connected_without_a_report(whatsapp, 
     assert whatsapp.held_sessions() == [{"session_id": "s_1", "status": "CONNECTED"},
                                         {"session_id": "s_2", "status": "CONNECTED"}]
     assert uplink.sent == []
+
+
+async def test_only_a_message_this_connection_sent_is_edited_or_revoked_and_each_is_confirmed(whatsapp, uplink):
+    await whatsapp.start_session("s_1", restore=True)
+    await whatsapp.send_message("s_1", "m_1", "628123456789@s.whatsapp.net", "helo")
+    before = len(uplink.sent)
+    await whatsapp.edit_message("s_1", "m_other", "628123456789@s.whatsapp.net", "x")  # never sent here
+    await whatsapp.edit_message("s_1", "m_1", "628123456789@s.whatsapp.net", "hello")
+    await whatsapp.revoke_message("s_1", "m_1", "628123456789@s.whatsapp.net")
+    assert [item for item in uplink.sent[before:] if item[0] in ("edited", "deleted")] == [
+        ("edited", "s_1", "m_1", "hello"), ("deleted", "s_1", "m_1")]
+
+
+async def test_a_chat_marked_read_and_a_presence_show_on_the_simulated_phone(whatsapp):
+    await whatsapp.start_session("s_1", restore=True)
+    await whatsapp.mark_chat_read("s_1", "628123456789@s.whatsapp.net")
+    await whatsapp.send_presence("s_1", "typing", "628123456789@s.whatsapp.net")
+    await whatsapp.send_presence("s_1", "unavailable", None)
+    await whatsapp.mark_chat_read("s_unknown", "628123456789@s.whatsapp.net")  # not held: nothing to do
+    [view] = whatsapp.snapshot()
+    assert view["chats_read"] == ["628123456789@s.whatsapp.net"]
+    assert view["presence"] == {"628123456789@s.whatsapp.net": "typing", "*": "unavailable"}

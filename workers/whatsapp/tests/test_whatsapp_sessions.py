@@ -123,7 +123,7 @@ async def test_a_send_fails_with_a_reason_when_not_connected_or_refused(sessions
 async def test_an_inbound_text_is_reported_and_a_type_the_contracts_lack_is_not(sessions, world, uplink):
     await linked(sessions, world, uplink)
     await world.write("s_1", "hi there", chat=TO, wa_message_id="3A01")
-    assert uplink.sent == [("inbound", "s_1", "3A01", TO, TO, "hi there")]
+    assert uplink.sent == [("inbound", "s_1", "3A01", TO, TO, "hi there", {"type": "text"})]
     await world.write("s_1", "", chat=TO, wa_message_id="3A02", type="sticker")
     assert len(uplink.sent) == 1
 

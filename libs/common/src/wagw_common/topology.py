@@ -62,9 +62,10 @@ def dead_letter_arguments() -> dict:
 
 # The orchestrator's request/reply queries have a queue of their own, so a backlog of sends or
 # session commands never holds up a read (and its RPC timeout).
-ORCHESTRATOR_QUERY_TYPES = ("session.get", "session.list", "message.list", "message.get")
+ORCHESTRATOR_QUERY_TYPES = ("session.get", "session.list", "message.list", "message.get", "message.chats")
 ORCHESTRATOR_COMMAND_TYPES = ("session.create", "session.connect", "session.pair", "session.disconnect",
-                              "session.logout", "session.restart", "session.update", "session.delete")
+                              "session.logout", "session.restart", "session.update", "session.delete",
+                              "message.edit", "message.revoke", "session.read_chat", "session.presence")
 ORCHESTRATOR_COMMANDS = QueueSpec(
     "session-orchestrator.commands",
     tuple((COMMANDS, t) for t in ORCHESTRATOR_COMMAND_TYPES) + ((COMMANDS, "message.send"),),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 from wagw_common.contracts import StrictSchema
 from wagw_common.contracts.identity import ALL_SCOPES, SCOPES
+from wagw_common.contracts.messages import Recipient
 
 from .tiers import ROLES, TIERS
 
@@ -146,3 +147,10 @@ class UserChange(StrictSchema):
 class SendAccepted(StrictSchema):
     message_id = fields.String(required=True)
     status = fields.String(required=True, validate=validate.Equal("queued"))
+
+
+class ForwardBody(StrictSchema):
+    """Where to forward a message; it is sent as `POST /send` would send its content."""
+
+    to = Recipient(required=True)
+    queue = fields.Boolean(load_default=False)  # as for a send: wait until the session is connected

@@ -54,8 +54,14 @@ SESSION_DELETED = Push("session.deleted", ("session_id", "sequence"), TENANT,
                        "A session was deleted (its API keys stop working; its history is gone)")
 MESSAGE_STATUS = Push("message.status", ("session_id", "message_id", "status", "reason", "at"), TENANT,
                       "An outbound message moved along queued, sent, delivered, read (or failed)")
-MESSAGE_RECEIVED = Push("message.received", ("session_id", "message_id", "chat", "sender", "type", "text", "at"),
-                        TENANT, "A message arrived for the session")
+MESSAGE_RECEIVED = Push("message.received", ("session_id", "message_id", "chat", "sender", "sender_phone", "type",
+                                             "text", "media", "location", "contact", "reaction", "poll", "poll_vote",
+                                             "reply_to", "at"),
+                        TENANT, "A message arrived for the session (media described, never its bytes)")
+MESSAGE_EDITED = Push("message.edited", ("session_id", "message_id", "chat", "direction", "text", "at"), TENANT,
+                      "A message's text was changed")
+MESSAGE_DELETED = Push("message.deleted", ("session_id", "message_id", "chat", "direction", "at"), TENANT,
+                       "A message was deleted for everyone")
 WORKER_STATUS = Push("worker.status", ("worker_id", "state", "reason"), ADMINS,
                      "A worker came online, went offline, started draining or was removed")
 
@@ -69,6 +75,8 @@ PUSHES: dict[str, Push] = {
     "session.deleted": SESSION_DELETED,
     **{f"message.{status}": MESSAGE_STATUS for status in MESSAGE_STATUSES},
     "message.received": MESSAGE_RECEIVED,
+    "message.edited": MESSAGE_EDITED,
+    "message.deleted": MESSAGE_DELETED,
     "worker.online": WORKER_STATUS,
     "worker.offline": WORKER_STATUS,
     "worker.draining": WORKER_STATUS,
@@ -89,10 +97,23 @@ FIELDS = {
     "code": "the pairing code to type on the phone",
     "message_id": "the message's id, as `POST /api/v1/send` answered it (outbound) or as stored (inbound)",
     "at": "when it happened (ISO 8601, UTC)",
-    "chat": "the chat (a WhatsApp id: `…@s.whatsapp.net` or a group's `…@g.us`)",
-    "sender": "who wrote it (in a group, the member; otherwise the chat)",
-    "type": "the message type (`text`, …)",
-    "text": "the message text",
+    "chat": "the chat (a WhatsApp id: `…@s.whatsapp.net`, a hidden `…@lid` or a group's `…@g.us`)",
+    "sender": "who wrote it (in a group, the member; otherwise the chat); may be a hidden `…@lid` id, to which a "
+              "reply works as to a number",
+    "sender_phone": "the sender's number when `sender` is an `…@lid` id and the worker knows it; else null",
+    "type": "the message type (`text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `contact`, "
+            "`reaction`, `poll`, `poll_vote`)",
+    "text": "the message text (a media message's caption); null when none",
+    "media": "a media message's file, described: `mimetype`, `size` (bytes), `sha256`, `filename`, `ptt` (a voice "
+             "note); else null",
+    "location": "a location's `latitude`, `longitude`, `name`, `address`; else null",
+    "contact": "a shared contact's `name` and `phone`; else null",
+    "reaction": "a reaction's `emoji` (empty: removed) and the `message_id` it is about (null when not in history)",
+    "reply_to": "the id of the message a reply quotes, when it is in history; else null",
+    "poll": "a poll's `name`, `options` and `selectable_count` (0: any number); else null",
+    "poll_vote": "a vote's `options` (the voter's choice now; empty: withdrawn) and the poll's `message_id` (null "
+                 "when not in history); else null",
+    "direction": "`inbound` (received) or `outbound` (sent through the session)",
     "worker_id": "the worker's id",
     "state": "`online`, `offline`, `draining` or `removed`",
 }

@@ -18,7 +18,7 @@ from wagw_common.topology import (ORCHESTRATOR_COMMANDS, ORCHESTRATOR_FLEET_EVEN
                                    ORCHESTRATOR_SENDS, ORCHESTRATOR_SESSION_REPORTS, ORCHESTRATOR_WORKER_UPLINK)
 
 from . import clock, failover, gauges, message_commands, session_commands, session_control, worker_reports
-from . import held_expiry
+from . import chat_actions, held_expiry, message_changes, received
 from .known_messages import KnownMessages
 from .messages_store import MessagesStore
 from .routing import SessionRoutes
@@ -69,6 +69,14 @@ async def wire(res: Resources) -> list[Subscription]:
             "session.update": partial(session_control.when_session_update_requested_rename_it, **on_sessions),
             "session.delete": partial(session_control.when_session_delete_requested_remove_it,
                                       **on_sessions, messages=messages, routes=routes),
+            "message.edit": partial(message_changes.when_edit_requested_hand_it_to_the_worker, messages=messages,
+                                    sessions=sessions, routes=routes, broker=res.broker),
+            "message.revoke": partial(message_changes.when_revoke_requested_hand_it_to_the_worker, messages=messages,
+                                      sessions=sessions, routes=routes, broker=res.broker),
+            "session.read_chat": partial(chat_actions.when_chat_read_requested_hand_it_to_the_worker,
+                                         sessions=sessions, messages=messages, routes=routes, broker=res.broker),
+            "session.presence": partial(chat_actions.when_presence_requested_hand_it_to_the_worker,
+                                        sessions=sessions, routes=routes, broker=res.broker),
             # Sends published before sends were sharded (by a gateway of the previous version).
             "message.send": send,
         }),
@@ -79,6 +87,7 @@ async def wire(res: Resources) -> list[Subscription]:
             "message.list": partial(message_commands.when_history_requested_return_a_page,
                                     sessions=sessions, messages=messages),
             "message.get": partial(message_commands.when_message_requested_return_it, messages=messages),
+            "message.chats": partial(chat_actions.when_chats_listed_return_them, sessions=sessions, messages=messages),
         }),
         # One session's sends one after another, in the order they were accepted (see topology). A
         # redelivered send meets its own stored message (the id is the key) and only finishes what the
@@ -104,6 +113,8 @@ async def wire(res: Resources) -> list[Subscription]:
                                               **on_messages, sessions=sessions),
             "worker.message.bounced": partial(worker_reports.when_worker_bounces_message_route_it_again,
                                               **on_messages, sessions=sessions),
+            "worker.message.edited": partial(received.when_worker_reports_edit_record_it, **on_messages),
+            "worker.message.deleted": partial(received.when_worker_reports_deletion_mark_it, **on_messages),
         }, use_inbox=False),
         Subscription(ORCHESTRATOR_FLEET_EVENTS, {
             "worker.online": partial(failover.when_worker_came_online_place_waiting, **on_sessions, rpc=res.rpc,

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from wagw_common.broker import Broker
+from wagw_common.contracts.received import RECEIVED_PARTS
 from wagw_common.logging import get_logger
 from wagw_common.outbox import OutboxRelay, outbox_entry
 
@@ -66,10 +67,19 @@ def message_status(broker: Broker, message: dict, *, status: str, at: datetime, 
 
 
 def message_received(broker: Broker, message: dict) -> Entry:
+    content = message.get("content") or {}
     return outbox_entry(broker, "message.received", {
         "tenant_id": message["tenant_id"], "session_id": message["session_id"], "message_id": message["_id"],
         "chat": message["chat"], "sender": message["sender"], "type": message["type"], "text": message["text"],
-        "at": message["at"],
+        **{part: content.get(part) for part in RECEIVED_PARTS}, "at": message["at"],
+    }, subject=message["_id"])
+
+
+def message_changed(broker: Broker, message: dict, change: str, *, at: datetime, text: str | None = None) -> Entry:
+    """`message.edited` (with the new text) or `message.deleted`."""
+    return outbox_entry(broker, f"message.{change}", {
+        "tenant_id": message["tenant_id"], "session_id": message["session_id"], "message_id": message["_id"],
+        "chat": message["chat"], "direction": message["direction"], "text": text, "at": at,
     }, subject=message["_id"])
 
 

@@ -22,6 +22,13 @@ def _without_outbox(document: dict[str, Any] | None) -> dict[str, Any] | None:
     if document is not None:
         document.pop("outbox", None)
     return document
+
+
+def _known_wa_id(wa_message_id: str | None) -> dict[str, Any]:
+    # Set only when reported: a later step without it must not erase it.
+    return {"wa_message_id": wa_message_id} if wa_message_id else {}
+
+
 _NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
 _OLDEST_FIRST = [("created_at", ASCENDING), ("_id", ASCENDING)]
 _ACCEPTED_FIRST = [("order", ASCENDING), *_OLDEST_FIRST]  # `order`: see clock.order
@@ -41,6 +48,7 @@ class MessagesStore:
         await self.collection.create_index([("session_id", ASCENDING), *_NEWEST_FIRST])
         await self.collection.create_index([(f"{outbox.FIELD}.at", ASCENDING)])  # the relay's scan
         await self.collection.create_index([("status", ASCENDING), ("created_at", ASCENDING)])  # held expiry
+        await self.collection.create_index([("session_id", ASCENDING), ("wa_message_id", ASCENDING)])  # quotes, edits
 
     async def insert(self, message: dict[str, Any]) -> bool:
         """False when a message with this id exists already (a redelivered command or report)."""
@@ -53,34 +61,59 @@ class MessagesStore:
     async def get(self, message_id: str) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": message_id}, _NO_OUTBOX)
 
+    async def find_by_wa_id(self, session_id: str, wa_message_id: str) -> dict[str, Any] | None:
+        """A message of this session by WhatsApp's id of it (known for received ones)."""
+        return await self.collection.find_one({"session_id": session_id, "wa_message_id": wa_message_id}, _NO_OUTBOX)
+
+    async def record_edit(self, message: dict[str, Any], text: str, at, entry: dict[str, Any]) -> dict[str, Any] | None:
+        """The new text, unless the message was deleted or an edit made at `at` or later is stored
+        (edits may be reported out of order, or twice): None then."""
+        return _without_outbox(await self.collection.find_one_and_update(
+            {"_id": message["_id"], "deleted_at": None, "$or": [{"edited_at": None}, {"edited_at": {"$lt": at}}]},
+            {"$set": {"text": text, "edited_at": at}, "$push": outbox.push(entry)},
+            return_document=ReturnDocument.AFTER,
+        ))
+
+    async def mark_deleted(self, message: dict[str, Any], at, entry: dict[str, Any]) -> dict[str, Any] | None:
+        """Marked deleted for everyone, once (None if it was already)."""
+        return _without_outbox(await self.collection.find_one_and_update(
+            {"_id": message["_id"], "deleted_at": None},
+            {"$set": {"deleted_at": at}, "$push": outbox.push(entry)},
+            return_document=ReturnDocument.AFTER,
+        ))
+
     async def get_for_tenant(self, tenant_id: str, message_id: str) -> dict[str, Any] | None:
         message = await self.get(message_id)
         return message if message is not None and message["tenant_id"] == tenant_id else None
 
     async def advance(self, message: dict[str, Any], status: str, step: dict[str, Any],
-                      entry: dict[str, Any], *, reported_by: str | None = None) -> dict[str, Any] | None:
+                      entry: dict[str, Any], *, reported_by: str | None = None,
+                      wa_message_id: str | None = None) -> dict[str, Any] | None:
         """Move the message to `status` only if that is forward from where it is now; the guard is in
         the update's filter, so a duplicate or out-of-order report changes nothing. `reported_by`: only
-        if the message was handed to that worker, or to none yet."""
+        if the message was handed to that worker, or to none yet. `wa_message_id`: WhatsApp's id of it,
+        kept with the step that reported it."""
         guard: dict[str, Any] = {"_id": message["_id"], "session_id": message["session_id"],
                                  "status": {"$in": sorted(MESSAGE_PREDECESSORS[status])}}
         if reported_by is not None:
             guard["routed_to"] = {"$in": [None, reported_by]}
         return _without_outbox(await self.collection.find_one_and_update(
             guard,
-            {"$set": {"status": status}, "$push": {"timeline": step, **outbox.push(entry)}},
+            {"$set": {"status": status, **_known_wa_id(wa_message_id)},
+             "$push": {"timeline": step, **outbox.push(entry)}},
             return_document=ReturnDocument.AFTER,
         ))
 
     async def record_overtaken(self, message: dict[str, Any], step: dict[str, Any],
-                               entry: dict[str, Any]) -> dict[str, Any] | None:
+                               entry: dict[str, Any], *, wa_message_id: str | None = None) -> dict[str, Any] | None:
         """Keep the step (and its event) of a status reported after a later one, without moving the
         status back. Guarded on the status and timeline as read, so a concurrent change or a duplicate
         report adds nothing: None, and the caller reads again."""
         return _without_outbox(await self.collection.find_one_and_update(
             {"_id": message["_id"], "session_id": message["session_id"], "status": message["status"],
              "timeline": {"$size": len(message["timeline"])}},
-            {"$push": {"timeline": step, **outbox.push(entry)}},
+            {"$push": {"timeline": step, **outbox.push(entry)},
+             **({"$set": _known_wa_id(wa_message_id)} if wa_message_id else {})},
             return_document=ReturnDocument.AFTER,
         ))
 
@@ -124,6 +157,35 @@ class MessagesStore:
             {"$set": {"routed_to": None}},
         )
         return taken is not None
+
+    async def recent_chats(self, tenant_id: str, session_id: str, *, limit: int,
+                           scan: int = 2000) -> list[dict[str, Any]]:
+        """The latest message of each chat, the latest active chat first, found among the session's
+        newest `scan` messages (`$group` may only count on every supported server, so the last message
+        of a chat is found by reading, newest first, not by the server)."""
+        query = {"session_id": session_id, "tenant_id": tenant_id}
+        fields = {"chat": 1, "direction": 1, "type": 1, "text": 1, "status": 1, "created_at": 1}
+        latest: dict[str, dict[str, Any]] = {}
+        for message in await self.collection.find(query, fields).sort(_NEWEST_FIRST).limit(scan).to_list(None):
+            latest.setdefault(message["chat"], message)
+            if len(latest) >= limit:
+                break
+        return list(latest.values())
+
+    async def unread_by_chat(self, session_id: str, chats: list[str]) -> dict[str, int]:
+        """Received messages not marked read, per chat."""
+        rows = await (await self.collection.aggregate([
+            {"$match": {"session_id": session_id, "direction": "inbound", "read_at": None, "chat": {"$in": chats}}},
+            {"$group": {"_id": "$chat", "unread": {"$sum": 1}}},
+        ])).to_list(None)
+        return {row["_id"]: row["unread"] for row in rows}
+
+    async def mark_chat_read(self, session_id: str, chat: str, at) -> int:
+        """Every received message of the chat not marked read yet, marked read at `at`."""
+        result = await self.collection.update_many(
+            {"session_id": session_id, "chat": chat, "direction": "inbound", "read_at": None},
+            {"$set": {"read_at": at}})
+        return result.modified_count
 
     async def delete_older_than(self, cutoff) -> int:
         """The retention sweep: MongoDB's TTL indexes are not on every supported server."""

@@ -43,12 +43,16 @@ def message_view(message: dict[str, Any]) -> dict[str, Any]:
         "chat": message["chat"],
         "type": message["type"],
         "sender": message.get("sender"),
+        "sender_phone": (message.get("content") or {}).get("sender_phone"),
         "text": message.get("text"),
-        **{part: (message.get("content") or {}).get(part) for part in CONTENT_FIELDS},
+        **{part: (message.get("content") or {}).get(part) for part in (*CONTENT_FIELDS, "poll_vote")},
+        "wa_message_id": message.get("wa_message_id"),
         "status": message["status"],
         "timeline": [
             {"status": step["status"], "at": step["at"], "reason": step.get("reason")}
             for step in message.get("timeline", [])
         ],
         "created_at": message["created_at"],
+        "edited_at": message.get("edited_at"),
+        "deleted_at": message.get("deleted_at"),
     }

@@ -23,6 +23,7 @@ from .known_messages import KnownMessages
 from .message_routing import release_held
 from .messages_store import MessagesStore, inbound_message_id
 from .placement import stop_on
+from .received import received_content
 from .routing import SessionRoutes
 from .session_change import SessionChange, change_session
 from .sessions_store import SessionsStore
@@ -146,7 +147,8 @@ async def _advance_known(data: dict[str, Any], step: dict[str, Any], *, known: K
     if facts is None or facts["session_id"] != data["session_id"] or step["status"] == FAILED:
         return False  # a failure may come from a worker the session left: the full path asks the session
     entry = events.message_status(broker, facts, status=step["status"], at=step["at"], reason=data["reason"])
-    if await messages.advance(facts, step["status"], step, entry, reported_by=data["worker_id"]) is None:
+    if await messages.advance(facts, step["status"], step, entry, reported_by=data["worker_id"],
+                              wa_message_id=data.get("wa_message_id")) is None:
         return False
     await events.publish_outbox(relay, facts["_id"], [entry])
     return True
@@ -184,7 +186,7 @@ async def when_worker_reports_message_status_record_it(
             return
     entry = events.message_status(broker, message, status=target, at=at, reason=data["reason"])
     if message_may_move(message["status"], target):
-        if await messages.advance(message, target, step, entry) is not None:
+        if await messages.advance(message, target, step, entry, wa_message_id=data.get("wa_message_id")) is not None:
             await events.publish_outbox(relay, message["_id"], [entry])
             return
         message = await messages.get(message["_id"])  # a later status won the race meanwhile
@@ -194,7 +196,7 @@ async def when_worker_reports_message_status_record_it(
             log.info("worker.message_status_ignored", message_id=message["_id"], status=message["status"],
                      reported=target)
             return
-        if await messages.record_overtaken(message, step, entry) is not None:
+        if await messages.record_overtaken(message, step, entry, wa_message_id=data.get("wa_message_id")) is not None:
             log.info("worker.message_status_overtaken", message_id=message["_id"], reported=target)
             await events.publish_outbox(relay, message["_id"], [entry])
             return
@@ -246,7 +248,8 @@ async def when_worker_receives_message_store_it(
     message = {
         "_id": inbound_message_id(data["session_id"], data["wa_message_id"]), "session_id": data["session_id"],
         "tenant_id": session["tenant_id"], "direction": "inbound", "chat": data["chat"], "sender": data["sender"],
-        "type": data["type"], "text": data["text"], "wa_message_id": data["wa_message_id"], "status": RECEIVED,
+        "type": data["type"], "text": data["text"], "content": await received_content(data, messages),
+        "wa_message_id": data["wa_message_id"], "status": RECEIVED,
         "timeline": [], "at": clock.to_stored_precision(data["at"]), "created_at": clock.now(),
     }
     entry = events.message_received(broker, message)

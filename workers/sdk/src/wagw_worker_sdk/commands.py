@@ -31,6 +31,18 @@ class WorkerHandler(Protocol):
     async def send_message(self, session_id: str, message_id: str, to: str, text: str, **content) -> None:
         """`content`: the rest of `worker.message.send` (type, media, location, contact, reaction, reply_to, ...)."""
 
+    async def edit_message(self, session_id: str, message_id: str, chat: str, text: str) -> None:
+        """Edit a message this worker sent; confirm with `uplink.message_edited(..., message_id=...)`."""
+
+    async def revoke_message(self, session_id: str, message_id: str, chat: str) -> None:
+        """Delete a message this worker sent for everyone; confirm with `uplink.message_deleted(message_id=...)`."""
+
+    async def mark_chat_read(self, session_id: str, chat: str) -> None:
+        """Mark the chat's received messages read on WhatsApp (optional, like the other changes)."""
+
+    async def send_presence(self, session_id: str, presence: str, chat: str | None) -> None:
+        """`typing`, `recording`, `paused` in `chat`; `available`, `unavailable` for the session (chat None)."""
+
 
 class Recovery:
     """Which sessions of a `worker.sessions.assigned` to restore: those not held yet, unless a stop for
@@ -74,6 +86,10 @@ class CommandDispatcher:
             "worker.session.start": self._start,
             "worker.session.stop": self._stop,
             "worker.message.send": self._send,
+            "worker.message.edit": lambda envelope: self._optional("edit_message", envelope),
+            "worker.message.revoke": lambda envelope: self._optional("revoke_message", envelope),
+            "worker.chat.read": lambda envelope: self._optional("mark_chat_read", envelope),
+            "worker.chat.presence": lambda envelope: self._optional("send_presence", envelope),
             "worker.sessions.assigned": self._assigned,
             "worker.heartbeat.request": lambda _envelope: self.beat_now(),
             "worker.register.request": self._register_again,
@@ -121,6 +137,15 @@ class CommandDispatcher:
             log.info("worker.message_bounced", session_id=d["session_id"], message_id=d["message_id"], reason=reason)
             return
         await self.handler.send_message(d.pop("session_id"), d.pop("message_id"), d.pop("to"), d.pop("text"), **d)
+
+    async def _optional(self, method: str, envelope: Envelope) -> None:
+        """A command an implementation may not have (newer than it): without it, logged and acknowledged,
+        since there is nothing it could do and nothing to retry."""
+        do = getattr(self.handler, method, None)
+        if do is None:
+            log.warning("worker.command_unsupported", message_type=envelope.type, session_id=envelope.data["session_id"])
+            return
+        await do(**envelope.data)
 
     async def _register_again(self, _envelope: Envelope) -> None:
         log.warning("worker.registry_asked_to_register_again")

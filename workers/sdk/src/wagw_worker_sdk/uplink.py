@@ -27,9 +27,20 @@ class Uplink(Protocol):
     async def session_pairing_code(self, session_id: str, code: str, expires_at: datetime) -> None: ...
 
     async def message_status(self, session_id: str, message_id: str, status: str, *,
-                             reason: str | None = None) -> None: ...
+                             reason: str | None = None, wa_message_id: str | None = None) -> None:
+        """`wa_message_id`: WhatsApp's id of the message, with `sent` (replies and votes name it)."""
 
-    async def inbound(self, session_id: str, *, wa_message_id: str, chat: str, sender: str, text: str) -> None: ...
+    async def inbound(self, session_id: str, *, wa_message_id: str, chat: str, sender: str, text: str | None,
+                      type: str = "text", **content) -> None:
+        """`content`: the parts `type` needs (media described, location, contact, reaction) and
+        `reply_to_wa_message_id` (see `worker.message.inbound`)."""
+
+    async def message_edited(self, session_id: str, *, text: str, wa_message_id: str | None = None,
+                             message_id: str | None = None) -> None:
+        """A received message by WhatsApp's id, or one the session sent by the platform's."""
+
+    async def message_deleted(self, session_id: str, *, wa_message_id: str | None = None,
+                              message_id: str | None = None) -> None: ...
 
 
 class WorkerUplink:
@@ -60,15 +71,28 @@ class WorkerUplink:
         await self.publish("worker.session.pairing_code",
                            {"session_id": session_id, "code": code, "expires_at": expires_at})
 
-    async def message_status(self, session_id: str, message_id: str, status: str, *, reason: str | None = None) -> None:
+    async def message_status(self, session_id: str, message_id: str, status: str, *, reason: str | None = None,
+                             wa_message_id: str | None = None) -> None:
         await self.publish("worker.message.status", {"session_id": session_id, "message_id": message_id,
-                                                     "status": status, "reason": reason, "at": utc_now()})
+                                                     "status": status, "reason": reason, "at": utc_now(),
+                                                     **({"wa_message_id": wa_message_id} if wa_message_id else {})})
 
     async def message_bounced(self, session_id: str, message_id: str, reason: str) -> None:
         await self.publish("worker.message.bounced",
                            {"session_id": session_id, "message_id": message_id, "reason": reason})
 
-    async def inbound(self, session_id: str, *, wa_message_id: str, chat: str, sender: str, text: str) -> None:
+    async def inbound(self, session_id: str, *, wa_message_id: str, chat: str, sender: str, text: str | None,
+                      type: str = "text", **content) -> None:
         await self.publish("worker.message.inbound", {"session_id": session_id, "wa_message_id": wa_message_id,
-                                                      "chat": chat, "sender": sender, "type": "text", "text": text,
-                                                      "at": utc_now()})
+                                                      "chat": chat, "sender": sender, "type": type, "text": text,
+                                                      **content, "at": utc_now()})
+
+    async def message_edited(self, session_id: str, *, text: str, wa_message_id: str | None = None,
+                             message_id: str | None = None) -> None:
+        await self.publish("worker.message.edited", {"session_id": session_id, "wa_message_id": wa_message_id,
+                                                     "message_id": message_id, "text": text, "at": utc_now()})
+
+    async def message_deleted(self, session_id: str, *, wa_message_id: str | None = None,
+                              message_id: str | None = None) -> None:
+        await self.publish("worker.message.deleted", {"session_id": session_id, "wa_message_id": wa_message_id,
+                                                      "message_id": message_id, "at": utc_now()})

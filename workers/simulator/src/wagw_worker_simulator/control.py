@@ -10,6 +10,7 @@ from aiohttp import web
 from marshmallow import ValidationError, fields, validate
 from wagw_common.broker import TRANSIENT_ERRORS
 from wagw_common.contracts import StrictSchema
+from wagw_common.contracts.received import ReceivedContent
 from wagw_common.http import BadRequest, correlation_middleware, error_middleware, error_response, read_json
 from wagw_worker_sdk import Worker
 from wagw_worker_sdk.health import PROTOCOL, add_health_routes
@@ -18,12 +19,18 @@ from .whatsapp import NotHeld, SimulatedWhatsApp, WrongState
 
 WHATSAPP = web.AppKey("whatsapp", SimulatedWhatsApp)
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_WA_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 
-class InboundBody(StrictSchema):
-    text = fields.String(required=True, validate=validate.Length(min=1, max=65536))
+class InboundBody(ReceivedContent):
+    """What the contact writes: any message type, checked as the protocol checks it."""
+
     chat = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=128))
     sender = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=128))
+
+
+class EditBody(StrictSchema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=65536))
 
 
 class PairingCodeBody(StrictSchema):
@@ -48,6 +55,13 @@ async def mapped_errors(request: web.Request, handler):
         return error_response(503, "unavailable", "no platform service consumes this message yet", repr(exc))
     except TRANSIENT_ERRORS as exc:
         return error_response(503, "unavailable", "the broker cannot be reached", repr(exc))
+
+
+def _wa_message_id(request: web.Request) -> str:
+    wa_message_id = request.match_info["wa_message_id"]
+    if not _WA_MESSAGE_ID.match(wa_message_id):
+        raise BadRequest("not a WhatsApp message id", {"wa_message_id": wa_message_id})
+    return wa_message_id
 
 
 def _session_id(request: web.Request) -> str:
@@ -77,8 +91,21 @@ async def enter_code(request: web.Request) -> web.Response:
 async def inbound(request: web.Request) -> web.Response:
     session_id = _session_id(request)
     body = InboundBody().load(await read_json(request))
-    wa_message_id = await request.app[WHATSAPP].receive(session_id, text=body["text"], chat=body["chat"],
-                                                        sender=body["sender"])
+    content = {name: value for name, value in body.items() if value is not None}
+    wa_message_id = await request.app[WHATSAPP].receive(session_id, **{"text": None, **content})
+    return web.json_response({"session_id": session_id, "wa_message_id": wa_message_id}, status=202)
+
+
+async def edit_inbound(request: web.Request) -> web.Response:
+    session_id, wa_message_id = _session_id(request), _wa_message_id(request)
+    body = EditBody().load(await read_json(request))
+    await request.app[WHATSAPP].edit_received(session_id, wa_message_id, body["text"])
+    return web.json_response({"session_id": session_id, "wa_message_id": wa_message_id}, status=202)
+
+
+async def delete_inbound(request: web.Request) -> web.Response:
+    session_id, wa_message_id = _session_id(request), _wa_message_id(request)
+    await request.app[WHATSAPP].delete_received(session_id, wa_message_id)
     return web.json_response({"session_id": session_id, "wa_message_id": wa_message_id}, status=202)
 
 
@@ -97,5 +124,7 @@ def create_control_app(whatsapp: SimulatedWhatsApp, protocol: Worker) -> web.App
     app.router.add_post("/sessions/{session_id}/scan", scan)
     app.router.add_post("/sessions/{session_id}/pairing-code", enter_code)
     app.router.add_post("/sessions/{session_id}/inbound", inbound)
+    app.router.add_post("/sessions/{session_id}/inbound/{wa_message_id}/edit", edit_inbound)
+    app.router.add_post("/sessions/{session_id}/inbound/{wa_message_id}/delete", delete_inbound)
     app.router.add_post("/sessions/{session_id}/disconnect", disconnect)
     return app

@@ -55,12 +55,15 @@ class SimulatedSession:
     qr_refreshes: int = 0
     phone: str | None = None
     pairing_code: str | None = None
+    chats_read: list[str] = field(default_factory=list)
+    presence: dict[str, str] = field(default_factory=dict)  # chat (or "*", the session's own) -> the latest
     tasks: set[asyncio.Task] = field(default_factory=set, repr=False)
 
     def view(self) -> dict:
         expires = self.qr_expires_at.isoformat().replace("+00:00", "Z") if self.qr_expires_at else None
         return {"session_id": self.session_id, "status": self.status, "qr": self.qr, "qr_expires_at": expires,
-                "phone": self.phone, "qr_refreshes": self.qr_refreshes, "pairing_code": self.pairing_code}
+                "phone": self.phone, "qr_refreshes": self.qr_refreshes, "pairing_code": self.pairing_code,
+                "chats_read": list(self.chats_read), "presence": dict(self.presence)}
 
 
 class SimulatedWhatsApp:
@@ -72,7 +75,7 @@ class SimulatedWhatsApp:
         self._receipts: set[asyncio.Task] = set()
         # Message ids already sent (the most recent ones): the platform routes at least once, so a
         # command may come again after a broker or network fault; WhatsApp must get it only once.
-        self._sent: OrderedDict[str, None] = OrderedDict()
+        self._sent: OrderedDict[str, str] = OrderedDict()  # message id -> WhatsApp's id of it
 
     # ---- what the protocol asks (WorkerHandler) ------------------------------------------------
 
@@ -114,18 +117,38 @@ class SimulatedWhatsApp:
             return
         if message_id in self._sent:
             # Already sent: said again (the first report may be what was lost), not sent twice.
-            await self.uplink.message_status(session_id, message_id, "sent")
+            await self.uplink.message_status(session_id, message_id, "sent", wa_message_id=self._sent[message_id])
             log.info("simulator.message_resend_dropped", session_id=session_id, message_id=message_id)
             return
         # "sent" before the command is acknowledged: a crash in between resends, never loses it.
-        await self.uplink.message_status(session_id, message_id, "sent")
-        self._sent[message_id] = None
+        wa_message_id = new_wa_message_id()
+        await self.uplink.message_status(session_id, message_id, "sent", wa_message_id=wa_message_id)
+        self._sent[message_id] = wa_message_id
         while len(self._sent) > SENT_MEMORY:
             self._sent.popitem(last=False)
         log.info("simulator.message_sent", session_id=session_id, message_id=message_id)  # tests count sends
         task = asyncio.create_task(self._receipts_for(session_id, message_id))
         self._receipts.add(task)
         task.add_done_callback(self._receipts.discard)
+
+    async def edit_message(self, session_id: str, message_id: str, chat: str, text: str) -> None:
+        if self._sent_through(session_id, message_id, "edit"):
+            await self.uplink.message_edited(session_id, text=text, message_id=message_id)
+
+    async def revoke_message(self, session_id: str, message_id: str, chat: str) -> None:
+        if self._sent_through(session_id, message_id, "revoke"):
+            await self.uplink.message_deleted(session_id, message_id=message_id)
+
+    async def mark_chat_read(self, session_id: str, chat: str) -> None:
+        session = self.sessions.get(session_id)
+        if session is not None and session.status == CONNECTED:
+            session.chats_read.append(chat)  # shown by the control API, as the contact's phone would show it
+            del session.chats_read[:-20]
+
+    async def send_presence(self, session_id: str, presence: str, chat: str | None) -> None:
+        session = self.sessions.get(session_id)
+        if session is not None and session.status == CONNECTED:
+            session.presence[chat or "*"] = presence  # "*": the session's own (available / unavailable)
 
     # ---- what the phone (the control API) does --------------------------------------------------
 
@@ -151,14 +174,25 @@ class SimulatedWhatsApp:
         for session_id in session_ids:
             self.sessions[session_id] = SimulatedSession(session_id, status=CONNECTED, phone=fake_phone(session_id))
 
-    async def receive(self, session_id: str, *, text: str, chat: str | None = None, sender: str | None = None) -> str:
-        session = self._held(session_id)
-        if session.status != CONNECTED:
-            raise WrongState(f"session is {session.status}, not connected")
+    async def receive(self, session_id: str, *, text: str | None, chat: str | None = None, sender: str | None = None,
+                      **content) -> str:
+        """A message arrives from the contact (`content`: its type and the parts that type needs)."""
+        self._connected(session_id)
         wa_message_id = new_wa_message_id()
         chat = chat or DEFAULT_CONTACT
-        await self.uplink.inbound(session_id, wa_message_id=wa_message_id, chat=chat, sender=sender or chat, text=text)
+        await self.uplink.inbound(session_id, wa_message_id=wa_message_id, chat=chat, sender=sender or chat, text=text,
+                                  **content)
         return wa_message_id
+
+    async def edit_received(self, session_id: str, wa_message_id: str, text: str) -> None:
+        """The contact edits a message it sent."""
+        self._connected(session_id)
+        await self.uplink.message_edited(session_id, text=text, wa_message_id=wa_message_id)
+
+    async def delete_received(self, session_id: str, wa_message_id: str) -> None:
+        """The contact deletes a message it sent, for everyone."""
+        self._connected(session_id)
+        await self.uplink.message_deleted(session_id, wa_message_id=wa_message_id)
 
     async def drop(self, session_id: str) -> None:
         session = self._held(session_id)
@@ -177,6 +211,20 @@ class SimulatedWhatsApp:
         session = self.sessions.get(session_id)
         if session is None:
             raise NotHeld(session_id)
+        return session
+
+    def _sent_through(self, session_id: str, message_id: str, change: str) -> bool:
+        """WhatsApp changes only a message this connection sent; anything else is refused, unconfirmed."""
+        session = self.sessions.get(session_id)
+        if session is None or session.status != CONNECTED or message_id not in self._sent:
+            log.info("simulator.change_refused", change=change, session_id=session_id, message_id=message_id)
+            return False
+        return True
+
+    def _connected(self, session_id: str) -> SimulatedSession:
+        session = self._held(session_id)
+        if session.status != CONNECTED:
+            raise WrongState(f"session is {session.status}, not connected")
         return session
 
     async def _show_qr(self, session: SimulatedSession) -> None:

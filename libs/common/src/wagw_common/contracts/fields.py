@@ -51,7 +51,7 @@ def chat_id(**kwargs) -> fields.String:
     # Digits of an international number, optionally already a WhatsApp id (…@s.whatsapp.net / @g.us).
     return fields.String(
         validate=validate.Regexp(
-            r"^(\+?[0-9]{6,15}|[0-9]{6,15}@s\.whatsapp\.net|[0-9]{6,20}(-[0-9]{6,12})?@g\.us)$",
+            r"^(\+?[0-9]{6,15}|[0-9]{6,15}@s\.whatsapp\.net|[0-9]{6,20}@lid|[0-9]{6,20}(-[0-9]{6,12})?@g\.us)$",
             error="must be an international phone number (digits, optional +) or a WhatsApp chat id",
         ),
         **{"required": True, **kwargs},

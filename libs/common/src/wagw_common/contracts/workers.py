@@ -11,7 +11,8 @@ from marshmallow import fields, validate
 
 from . import fields as f
 from .base import Contract, Kind, StrictSchema
-from .messages import MESSAGE_TYPES, ContactCard, Location, Media, Reaction
+from .messages import MESSAGE_TYPES, ContactCard, Location, Media, Poll, Reaction
+from .received import ReceivedContent
 
 _WORKER = "worker-1"
 _SESSION_ID = "s_8f14e45fceea167a"
@@ -116,6 +117,8 @@ class WorkerMessageStatus(StrictSchema):
     status = fields.String(required=True, validate=validate.OneOf(("sent", "delivered", "read", "failed")))
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
     at = f.timestamp()
+    # WhatsApp's id of the sent message (with `sent`): replies, reactions and poll votes name it.
+    wa_message_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=128))
 
 
 class WorkerMessageBounced(StrictSchema):
@@ -125,14 +128,14 @@ class WorkerMessageBounced(StrictSchema):
     reason = fields.String(required=True, validate=validate.OneOf(BOUNCE_REASONS))
 
 
-class WorkerInboundMessage(StrictSchema):
+class WorkerInboundMessage(ReceivedContent):
+    """Any message type, its parts checked against its type (see `received.ReceivedContent`)."""
+
     worker_id = f.worker_id()
     session_id = f.object_id()
     wa_message_id = f.text(128, required=True)
     chat = f.text(128, required=True)
     sender = f.text(128, required=True)
-    type = fields.String(load_default="text", validate=validate.OneOf(("text",)))
-    text = fields.String(required=True, validate=validate.Length(max=65536))
     at = f.timestamp()
 
 
@@ -163,6 +166,7 @@ class DeliverMessage(StrictSchema):
     location = fields.Nested(Location, load_default=None, allow_none=True)
     contact = fields.Nested(ContactCard, load_default=None, allow_none=True)
     reaction = fields.Nested(Reaction, load_default=None, allow_none=True)
+    poll = fields.Nested(Poll, allow_none=True)  # absent unless a poll: an older worker refuses a field it does not know
     reply_to = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     # The WhatsApp id of the message a reply or a reaction is about, when the platform knows it (inbound).
     quoted_wa_message_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
@@ -224,10 +228,14 @@ CONTRACTS = [
             "(after a reconnect, a pause, a restart, until the registry answers its registration); the "
             "platform routes it again to the session's worker now",
             {"session_id": _SESSION_ID, "message_id": _MESSAGE_ID, "reason": "reconnected"}),
-    _uplink("worker.message.inbound", WorkerInboundMessage, "A message arrived at a held session",
+    _uplink("worker.message.inbound", WorkerInboundMessage,
+            "A message arrived at a held session: text, or media described (never its bytes), a location, a "
+            "contact, a reaction; a reply names the quoted message's WhatsApp id",
             {"session_id": _SESSION_ID, "wa_message_id": "3EB0C767D26A1D0B8E3F",
-             "chat": "628123456789@s.whatsapp.net", "sender": "628123456789@s.whatsapp.net", "type": "text",
-             "text": "Hi there", "at": _TIME}),
+             "chat": "628123456789@s.whatsapp.net", "sender": "628123456789@s.whatsapp.net", "type": "audio",
+             "text": None, "media": {"mimetype": "audio/ogg; codecs=opus", "size": 5120, "filename": None, "ptt": True,
+                                     "sha256": "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"},
+             "reply_to_wa_message_id": "3EB0A1B2C3D4E5F60718", "at": _TIME}),
     _command("worker.session.start", StartSession,
              "Start a session (a QR follows, or a pairing code with `pairing_phone`); with restore, resume it "
              "from stored credentials",

@@ -1,4 +1,5 @@
-// Send a test message with the session's API key and watch it move: queued → sent → delivered → read.
+// Send a test message (text, or an image by its URL) with the session's API key and watch it move:
+// queued → sent → delivered → read. Received messages appear live; a received file is described.
 
 import { request } from "../api.js";
 import { announce, busy, errorLine, field, formError, h, replace, statusBadge, time } from "../dom.js";
@@ -14,12 +15,15 @@ export function messagesSection(session, stops) {
   const to = h("input", { type: "tel", name: "to", required: true, placeholder: "+628123456789", autocomplete: "off",
     maxlength: 40 });
   const text = h("textarea", { name: "text", required: true, rows: 2, maxlength: 4096 }, "Hello from the dashboard");
+  const image = h("input", { type: "url", name: "image_url", placeholder: "https://example.com/photo.jpg",
+    autocomplete: "off", maxlength: 2048 });
   const key = h("input", { type: "password", name: "api_key", required: true, autocomplete: "off",
     value: apiKeys.get(session.session_id) || "" });
   const submit = h("button", { type: "submit", class: "button" }, "Send test message");
   const form = h("form", { class: "send-form", "aria-label": "Send a test message" },
     field("To (phone number)", to),
     field("Text", text),
+    field("Image URL (optional)", image, "Sends the image at this address, with the text as its caption."),
     field("API key of this instance", key, "Shown once when the instance was created; sent as the X-API-Key header."),
     errorLine(),
     h("div", { class: "actions" }, submit));
@@ -46,6 +50,8 @@ export function messagesSection(session, stops) {
         h("span", {}, message.direction === "inbound" ? "From " : "To ", h("strong", {}, message.chat || message.to || "")),
         statusBadge(status, { "aria-label": `Message status: ${status}` })),
       h("p", { class: "message-text" }, message.text || ""),
+      mediaLine(message),
+      message.deleted_at ? h("p", { class: "hint" }, "Deleted for everyone") : message.edited_at ? h("p", { class: "hint" }, "Edited") : null,
       message.direction === "inbound" ? null : h("ol", { class: "steps", "aria-label": "Progress" },
         STEPS.map((step) => h("li", { class: RANK[step] <= reached && status !== "failed" ? "done" : "" }, step))),
       message.reason ? h("p", { class: "form-error" }, message.reason) : null,
@@ -57,8 +63,11 @@ export function messagesSection(session, stops) {
     busy(submit, true);
     formError(form, null);
     try {
-      const reply = await request("POST", "/send", { apiKey: key.value.trim(), body: { to: to.value.trim(), text: text.value } });
-      upsert({ message_id: reply.message_id, status: reply.status, to: to.value.trim(), text: text.value, direction: "outbound" });
+      const url = image.value.trim();
+      const body = url ? { to: to.value.trim(), type: "image", text: text.value, media: { url } }
+        : { to: to.value.trim(), text: text.value };
+      const reply = await request("POST", "/send", { apiKey: key.value.trim(), body });
+      upsert({ ...body, message_id: reply.message_id, status: reply.status, direction: "outbound" });
       announce(`Message ${reply.status}`);
     } catch (error) {
       formError(form, error);
@@ -77,6 +86,12 @@ export function messagesSection(session, stops) {
     if (event.session_id !== session.session_id) return;
     upsert({ ...event, status: "received", direction: "inbound", created_at: event.at });
   }));
+  stops.push(realtime.on("message.edited", (event) => {
+    if (event.session_id === session.session_id) upsert({ message_id: event.message_id, text: event.text, edited_at: event.at });
+  }));
+  stops.push(realtime.on("message.deleted", (event) => {
+    if (event.session_id === session.session_id) upsert({ message_id: event.message_id, deleted_at: event.at });
+  }));
 
   request("GET", `/sessions/${encodeURIComponent(session.session_id)}/messages?limit=20`)
     .then((page) => page.messages.slice().reverse().forEach(upsert))
@@ -85,4 +100,14 @@ export function messagesSection(session, stops) {
   return h("section", { class: "card", "aria-labelledby": "messages-title" },
     h("h2", { id: "messages-title" }, "Messages"),
     h("div", { class: "grid-2 tight" }, form, h("div", {}, h("h3", {}, "Recent"), list)));
+}
+
+// A file is described (its type, size, name or address), never shown: messages carry no bytes.
+function mediaLine(message) {
+  const media = message.media;
+  if (!media) return null;
+  const size = media.size == null ? null : `${Math.max(1, Math.round(media.size / 1024))} KB`;
+  const kind = media.ptt ? "voice note" : message.type;
+  return h("p", { class: "hint message-media" },
+    [kind, media.mimetype, size, media.filename || media.url].filter(Boolean).join(" · "));
 }

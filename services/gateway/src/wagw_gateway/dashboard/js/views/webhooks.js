@@ -8,7 +8,7 @@ import { secretBox } from "./keys.js";
 
 // Shown when the gateway does not list its event types (GET /webhooks/event-types).
 const COMMON_EVENTS = ["message.sent", "message.delivered", "message.read", "message.failed", "message.received",
-  "session.status_changed", "session.qr_updated"];
+  "message.edited", "message.deleted", "session.status_changed", "session.qr_updated"];
 
 async function eventTypes() {
   try {

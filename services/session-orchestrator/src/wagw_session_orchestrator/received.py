@@ -1,0 +1,81 @@
+"""Received messages beyond their text: the quoted and reacted-to messages found in history; and the
+edits and deletions a worker reports, of received messages (their senders') or of sent ones (asked
+for with `message.edit` / `message.revoke`).
+
+An edit or deletion of a message not in history (sent before the session was linked, or swept by
+retention) is logged and dropped: there is nothing to change, and the event would name no message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wagw_common.broker import Broker
+from wagw_common.envelope import Envelope
+from wagw_common.logging import get_logger
+from wagw_common.outbox import OutboxRelay
+
+from . import clock, events
+from .messages_store import MessagesStore
+
+log = get_logger(__name__)
+
+
+async def _platform_id(session_id: str, wa_message_id: str | None, messages: MessagesStore) -> str | None:
+    if not wa_message_id:
+        return None
+    found = await messages.find_by_wa_id(session_id, wa_message_id)
+    return found["_id"] if found is not None else None
+
+
+async def received_content(data: dict[str, Any], messages: MessagesStore) -> dict[str, Any]:
+    """The parts of a `worker.message.inbound` as history keeps them: media described, a location, a
+    contact, a poll; a reaction, a poll vote and the message a reply quotes, each naming its message by
+    its id in this history (null when the message is not in it)."""
+    content = {part: data[part] for part in ("media", "location", "contact", "poll", "sender_phone")
+               if data.get(part) is not None}
+    if data.get("reaction") is not None:
+        target = await _platform_id(data["session_id"], data["reaction"]["wa_message_id"], messages)
+        content["reaction"] = {"message_id": target, "emoji": data["reaction"]["emoji"]}
+    if data.get("poll_vote") is not None:
+        poll = await _platform_id(data["session_id"], data["poll_vote"]["wa_message_id"], messages)
+        content["poll_vote"] = {"message_id": poll, "options": data["poll_vote"]["options"]}
+    content["reply_to"] = await _platform_id(data["session_id"], data.get("reply_to_wa_message_id"), messages)
+    return content
+
+
+async def when_worker_reports_edit_record_it(
+    envelope: Envelope, *, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
+) -> None:
+    await _apply_change(envelope, "edited", messages=messages, relay=relay, broker=broker)
+
+
+async def when_worker_reports_deletion_mark_it(
+    envelope: Envelope, *, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
+) -> None:
+    await _apply_change(envelope, "deleted", messages=messages, relay=relay, broker=broker)
+
+
+async def _apply_change(envelope: Envelope, change: str, *, messages: MessagesStore, relay: OutboxRelay,
+                        broker: Broker) -> None:
+    """The change and its event (`message.edited` / `message.deleted`) in one write, then published."""
+    data = envelope.data
+    if data["wa_message_id"] is not None:
+        message = await messages.find_by_wa_id(data["session_id"], data["wa_message_id"])
+    else:
+        message = await messages.get(data["message_id"])
+        message = message if message is not None and message["session_id"] == data["session_id"] else None
+    if message is None:
+        log.info("worker.change_for_unknown_message", change=change, session_id=data["session_id"],
+                 wa_message_id=data["wa_message_id"], message_id=data["message_id"])
+        return
+    at = clock.to_stored_precision(data["at"])
+    entry = events.message_changed(broker, message, change, at=at, text=data.get("text"))
+    if change == "edited":
+        written = await messages.record_edit(message, data["text"], at, entry)
+    else:
+        written = await messages.mark_deleted(message, at, entry)
+    if written is None:
+        # An edit: deleted meanwhile, a later edit stored already, or reported again. A deletion: repeated.
+        log.info("worker.change_ignored", change=change, message_id=message["_id"])
+        return
+    await events.publish_outbox(relay, message["_id"], [entry])
