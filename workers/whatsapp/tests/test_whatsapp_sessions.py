@@ -124,7 +124,7 @@ async def test_an_inbound_text_is_reported_and_a_type_the_contracts_lack_is_not(
     await linked(sessions, world, uplink)
     await world.write("s_1", "hi there", chat=TO, wa_message_id="3A01")
     assert uplink.sent == [("inbound", "s_1", "3A01", TO, TO, "hi there", {"type": "text"})]
-    await world.write("s_1", "", chat=TO, wa_message_id="3A02", type="sticker")
+    await world.write("s_1", "", chat=TO, wa_message_id="3A02", type="order")
     assert len(uplink.sent) == 1
 
 
