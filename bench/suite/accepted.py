@@ -39,7 +39,7 @@ async def bare_publish_baseline(args, log_dir: Path) -> dict:
 
 
 async def gateway_sends(args, log_dir: Path) -> dict:
-    async with platform("wagw-bench-sends", log_level=args.log_level) as run:
+    async with platform("wagw-bench-sends", log_level=args.log_level, replicas=args.replicas) as run:
         async with aiohttp.ClientSession() as http:
             tenant = await tenant_with_sessions(run, http, 1)
         (session_id, key), = tenant.keys.items()
