@@ -143,7 +143,7 @@ def _consumers_ctx(wire):
         for consumer in consumers:
             await consumer.start()
         res.consumers.extend(consumers)
-        res.state_metrics.add("queues", queue_depth_probe(res.broker, [s.queue.name for s in subscriptions]))
+        res.state_metrics.add("queues", queue_depth_probe(res.broker, [c.spec for c in consumers]))
         yield
         # Graceful shutdown: stop taking messages, finish those in hand, then stop background loops.
         await asyncio.gather(*(c.stop() for c in consumers))
