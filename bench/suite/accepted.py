@@ -46,7 +46,8 @@ async def gateway_sends(args, log_dir: Path) -> dict:
         pids = {name: p.process.pid for name, p in {**run.services, **run.workers}.items()}
         profile = args.profile_gateway and start_profile(run.services["gateway"].process.pid, log_dir, args.send_seconds)
         with CpuWindow(pids) as cpu:
-            result = await closed_loop(run.url("gateway") + "/api/v1/send", clients=args.clients,
+            gateways = [run.url("gateway") + "/api/v1/send" for _ in range(run.replicas)]  # each replica in turn
+            result = await closed_loop(gateways, clients=args.clients,
                                        seconds=args.send_seconds, body=BODY, headers={"X-API-Key": key})
         if profile:
             profile.wait()

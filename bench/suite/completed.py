@@ -55,13 +55,15 @@ async def sustained_sends(args, log_dir: Path) -> dict:
                 accepted: dict[str, tuple[str, float]] = {}  # message id -> (session id, send start)
                 refused: dict[int, int] = {}
                 sessions = list(tenant.keys)
+                gateways = [GatewayClient(run.url("gateway"), http) for _ in range(run.replicas)]  # each in turn
 
                 async def sender(i: int) -> None:
                     session_id = sessions[i % len(sessions)]
                     while time.perf_counter() < stop_at:
                         sent = time.perf_counter()
-                        status, body, _ = await api.request("POST", "/send", api_key=tenant.keys[session_id],
-                                                            json={"to": "+628123456789", "text": f"bench {i}"})
+                        status, body, _ = await gateways[i % len(gateways)].request(
+                            "POST", "/send", api_key=tenant.keys[session_id],
+                            json={"to": "+628123456789", "text": f"bench {i}"})
                         if status != 202:
                             refused[status] = refused.get(status, 0) + 1
                             await asyncio.sleep(0.1)
