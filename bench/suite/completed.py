@@ -94,6 +94,7 @@ async def sustained_sends(args, log_dir: Path) -> dict:
                     statuses.update(await history(api, token, session_id))
         finally:
             await sink.stop()
+    counts.remove()
     completed = [m for m in accepted if m in sink.arrivals and statuses.get(m) in DONE]
     in_window = [m for m in completed if sink.arrivals[m] <= stop_at]
     no_webhook = [m for m in accepted if m not in sink.arrivals]

@@ -6,6 +6,8 @@ own relay between realtime replicas)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,7 +25,11 @@ class DbCommandCounts:
         self.folder = Path(tempfile.mkdtemp(prefix="wagw-bench-db-"))
 
     def env(self) -> dict[str, str]:
-        return {"PYTHONPATH": str(PROBES), "WAGW_BENCH_DB_COUNTS": str(self.folder)}
+        pythonpath = os.pathsep.join(filter(None, [str(PROBES), os.environ.get("PYTHONPATH")]))
+        return {"PYTHONPATH": pythonpath, "WAGW_BENCH_DB_COUNTS": str(self.folder)}
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def total(self) -> int:
         total = 0
