@@ -55,6 +55,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--realtime-clients", type=int, default=1000, help="realtime: Socket.IO clients")
     parser.add_argument("--realtime-scenarios", default="bare-socketio,broker-only,realtime-1",
                         help="realtime: bench/realtime scenarios (realtime-2: two replicas)")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="sends, completed, webhooks: every service started this many times")
     parser.add_argument("--log-level", default="info", help="the services' LOG_LEVEL (info, as deployed)")
     parser.add_argument("--profile-gateway", action="store_true",
                         help="sends: sample the gateway with py-spy through the window (slows it a little)")
@@ -84,7 +86,8 @@ async def main(argv: list[str] | None = None) -> int:
     configure_logging("bench", "warning")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     log_dir = RESULTS / "logs" / f"bench-{stamp}"
-    conditions = {"cpus": os.cpu_count(), "load_average_at_start": load_average(), "started_at": stamp}
+    conditions = {"cpus": os.cpu_count(), "load_average_at_start": load_average(), "started_at": stamp,
+                  "replicas": args.replicas}
     results, errors = {}, {}
     for name in args.only:
         print(f"--- {name}", flush=True)

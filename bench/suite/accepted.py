@@ -39,14 +39,15 @@ async def bare_publish_baseline(args, log_dir: Path) -> dict:
 
 
 async def gateway_sends(args, log_dir: Path) -> dict:
-    async with platform("wagw-bench-sends", log_level=args.log_level) as run:
+    async with platform("wagw-bench-sends", log_level=args.log_level, replicas=args.replicas) as run:
         async with aiohttp.ClientSession() as http:
             tenant = await tenant_with_sessions(run, http, 1)
         (session_id, key), = tenant.keys.items()
         pids = {name: p.process.pid for name, p in {**run.services, **run.workers}.items()}
         profile = args.profile_gateway and start_profile(run.services["gateway"].process.pid, log_dir, args.send_seconds)
         with CpuWindow(pids) as cpu:
-            result = await closed_loop(run.url("gateway") + "/api/v1/send", clients=args.clients,
+            gateways = [run.url("gateway") + "/api/v1/send" for _ in range(run.replicas)]  # each replica in turn
+            result = await closed_loop(gateways, clients=args.clients,
                                        seconds=args.send_seconds, body=BODY, headers={"X-API-Key": key})
         if profile:
             profile.wait()

@@ -15,9 +15,11 @@ import aiohttp
 from .stats import latency_summary, rate
 
 
-async def closed_loop(url: str, *, clients: int, seconds: float, body: Callable[[int], dict],
+async def closed_loop(url: str | list[str], *, clients: int, seconds: float, body: Callable[[int], dict],
                       headers: dict | None = None, expect: int = 202, warm_up: float = 2.0) -> dict:
-    """POST `body(n)` to `url` from `clients` concurrent clients; the first `warm_up` seconds are not counted."""
+    """POST `body(n)` to `url` from `clients` concurrent clients; the first `warm_up` seconds are not counted.
+    Several URLs (replicas): the clients are spread over them in turn."""
+    urls = [url] if isinstance(url, str) else url
     latencies: list[float] = []
     statuses: Counter = Counter()
     errors: Counter = Counter()
@@ -29,7 +31,7 @@ async def closed_loop(url: str, *, clients: int, seconds: float, body: Callable[
         measure_from = started + warm_up
         stop_at = measure_from + seconds
 
-        async def client() -> None:
+        async def client(url: str) -> None:
             nonlocal counter
             while True:
                 sent = time.perf_counter()
@@ -50,7 +52,7 @@ async def closed_loop(url: str, *, clients: int, seconds: float, body: Callable[
                     if status == expect:
                         latencies.append(done - sent)
 
-        await asyncio.gather(*(client() for _ in range(clients)))
+        await asyncio.gather(*(client(urls[i % len(urls)]) for i in range(clients)))
     accepted = len(latencies)
     return {"clients": clients, "seconds": seconds, "accepted": accepted, "rate_per_s": rate(accepted, seconds),
             "latency": latency_summary(latencies), "statuses": {str(k): v for k, v in sorted(statuses.items(), key=str)},

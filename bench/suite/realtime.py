@@ -16,11 +16,14 @@ async def run(args, log_dir: Path) -> dict:
                                  events_per_user=2, client_processes=4)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.realtime_scenarios.split(","):
+        scenarios = args.realtime_scenarios.split(",")
+        if args.replicas > 1:  # the realtime service at the run's scale, its headline scenario
+            scenarios = [s if s != "realtime-1" else f"realtime-{args.replicas}" for s in scenarios]
+        for name in scenarios:
             if name == "bare-socketio":
                 results.append(await realtime.bare_scenario(options, Path(tmp), log_dir))
             elif name == "broker-only":
                 results.append(await realtime.broker_scenario(options))
             else:
                 results.append(await realtime.realtime_scenario(int(name.split("-")[1]), options, Path(tmp), log_dir))
-    return {"parameters": vars(options), "scenarios": results}
+    return {"parameters": vars(options), "scenarios": results, "headline": f"realtime-{args.replicas}"}

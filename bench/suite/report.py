@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import goals
 from .stats import ratio
 
 
@@ -26,19 +27,19 @@ def headlines(results: dict) -> list[dict]:
     rows = []
     if r := results.get("sends"):
         gw, base, goal = r["gateway"], r["baseline_bare_publish"], r["goal"]
-        rows.append(_row("sends", "accepted sends", "/s", gw["rate_per_s"], base["rate_per_s"], ">= 0.5x",
-                         r["throughput_vs_baseline"] is not None and r["throughput_vs_baseline"] >= 0.5))
+        rows.append(_row("sends", "accepted sends", "/s", gw["rate_per_s"], base["rate_per_s"]))
         rows.append(_row("sends", "accepted p50", "ms", _get(gw, "latency.p50_ms"), _get(base, "latency.p50_ms")))
-        rows.append(_row("sends", "accepted p99", "ms", _get(gw, "latency.p99_ms"), _get(base, "latency.p99_ms"),
-                         "<= 2x", r["p99_vs_baseline"] is not None and r["p99_vs_baseline"] <= 2.0))
-        rows.append(_row("sends", "gateway CPU per send", "ms", _get(gw, "cpu_per_send.ms_by_process.gateway"),
-                         _get(base, "cpu_per_send.ms_by_process.server")))
+        rows.append(_row("sends", "accepted p99", "ms", _get(gw, "latency.p99_ms"), _get(base, "latency.p99_ms")))
+        gateway_ms = goals.summed(_get(gw, "cpu_per_send.ms_by_process"), "gateway")
+        rows.append(_row("sends", "gateway CPU per send", "ms", gateway_ms,
+                         _get(base, "cpu_per_send.ms_by_process.server"), f"<= {goals.GATEWAY_CPU_MAX_MS}",
+                         goals.at_most(gateway_ms, goals.GATEWAY_CPU_MAX_MS)))
         rows.append(_row("sends", "platform CPU per send", "ms", _get(gw, "cpu_per_send.total_ms"),
                          _get(base, "cpu_per_send.total_ms")))
     if r := results.get("completed"):
         base = r["baseline_broker"]["rate_per_s"]
-        rows.append(_row("completed", "completed sends", "/s", r["rate_per_s"], base, ">= 0.2x",
-                         r["rate_vs_baseline"] is not None and r["rate_vs_baseline"] >= 0.2))
+        rows.append(_row("completed", "completed sends", "/s", r["rate_per_s"], base, f">= {goals.COMPLETED_MIN_PER_S:g}",
+                         goals.at_least(r["rate_per_s"], goals.COMPLETED_MIN_PER_S)))
         rows.append(_row("completed", "end-to-end p50", "ms", _get(r, "latency.p50_ms"),
                          _get(r, "baseline_broker.latency.p50_ms")))
         rows.append(_row("completed", "end-to-end p99", "ms", _get(r, "latency.p99_ms"),
@@ -46,6 +47,17 @@ def headlines(results: dict) -> list[dict]:
         rows.append(_row("completed", "lost", "msgs", r["lost"], 0, "0", r["lost"] == 0))
         rows.append(_row("completed", "CPU per message", "ms", _get(r, "cpu_per_message.total_ms"),
                          _get(r, "baseline_broker.cpu_per_message.total_ms")))
+        without_db = _get(r, "cpu_per_message.total_ms_without_database")
+        rows.append(_row("completed", "CPU per message, without database", "ms", without_db,
+                         _get(r, "baseline_broker.cpu_per_message.total_ms"), f"<= {goals.CPU_PER_MESSAGE_MAX_MS:g}",
+                         goals.at_most(without_db, goals.CPU_PER_MESSAGE_MAX_MS)))
+        if "db_commands_per_message" in r:
+            rows.append(_row("completed", "DB commands per message", "cmds", r["db_commands_per_message"], None,
+                             f"<= {goals.DB_COMMANDS_MAX:g}", goals.at_most(r["db_commands_per_message"],
+                                                                          goals.DB_COMMANDS_MAX)))
+            rows.append(_row("completed", "broker deliveries per message", "msgs", r["broker_deliveries_per_message"],
+                             1, f"<= {goals.BROKER_DELIVERIES_MAX:g}",
+                             goals.at_most(r["broker_deliveries_per_message"], goals.BROKER_DELIVERIES_MAX)))
         rows.append(_row("completed", "all cores busy at", "/s", _get(r, "cpu_per_message.ceiling_per_s"),
                          _get(r, "baseline_broker.cpu_per_message.ceiling_per_s")))
     if r := results.get("heartbeats"):
@@ -61,9 +73,11 @@ def headlines(results: dict) -> list[dict]:
                          _get(r, "baseline_bare_http.latency.p99_ms")))
     if r := results.get("realtime"):
         scenarios = {s["scenario"]: s for s in r.get("scenarios", [])}
-        bare, one = scenarios.get("bare-socketio", {}), scenarios.get("realtime-1", {})
+        bare, one = scenarios.get("bare-socketio", {}), scenarios.get(r.get("headline", "realtime-1"), {})
         rows.append(_row("realtime", "push p50", "ms", one.get("p50_ms"), bare.get("p50_ms")))
-        rows.append(_row("realtime", "push p99", "ms", one.get("p99_ms"), bare.get("p99_ms")))
+        rows.append(_row("realtime", "push p99", "ms", one.get("p99_ms"), bare.get("p99_ms"),
+                         f"<= {goals.PUSH_P99_MAX_MS:g} and <= {goals.PUSH_P99_MAX_VS_BARE:g}x",
+                         goals.push_p99_met(one.get("p99_ms"), bare.get("p99_ms"))))
         if broker := scenarios.get("broker-only"):
             rows.append(_row("realtime", "push p99 vs broker alone", "ms", one.get("p99_ms"), broker.get("p99_ms")))
         rows.append(_row("realtime", "missed deliveries", "msgs", one.get("missing"), bare.get("missing"), "0",
@@ -85,8 +99,10 @@ def assemble(results: dict, errors: dict, conditions: dict, command: str) -> dic
 def compare_with_earlier(report: dict, earlier: list[dict]) -> None:
     """Puts beside each headline the same figure from the newest earlier run that measured it (runs of
     other code or other conditions too: the table shows where it comes from), so a run shows at once
-    whether it repeats the one before."""
-    newest_first = sorted(earlier, key=lambda r: r.get("conditions", {}).get("started_at", ""), reverse=True)
+    whether it repeats the one before. Only runs at the same number of replicas are compared."""
+    replicas = report["conditions"].get("replicas", 1)
+    same_scale = [r for r in earlier if r.get("conditions", {}).get("replicas", 1) == replicas]
+    newest_first = sorted(same_scale, key=lambda r: r.get("conditions", {}).get("started_at", ""), reverse=True)
     for row in report["headlines"]:
         for other in newest_first:
             match = next((r for r in other.get("headlines", []) if (r.get("part"), r.get("figure")) ==
@@ -95,6 +111,9 @@ def compare_with_earlier(report: dict, earlier: list[dict]) -> None:
                 row["previous"] = match["measured"]
                 row["previous_run"] = other["conditions"].get("started_at")
                 break
+        else:
+            if (before := goals.BEFORE.get((row["part"], row["figure"]))) is not None:
+                row["previous"], row["previous_run"] = before, goals.BEFORE_LABEL
 
 
 def _change(row: dict) -> str:
@@ -124,10 +143,14 @@ def table(report: dict) -> str:
     c = report["conditions"]
     out.append(f"\nmachine: {c.get('cpus')} cores; load average (1m) at start {c['load_average_at_start']['1m']}, "
                f"at end {c.get('load_average_at_end', {}).get('1m')}")
-    runs = sorted({row["previous_run"] for row in report["headlines"] if row.get("previous_run")})
+    runs = sorted({row["previous_run"] for row in report["headlines"] if row.get("previous_run")} - {goals.BEFORE_LABEL})
     if runs:
         out.append("previous run: the same figure in the newest earlier result in bench/results "
                    f"({', '.join(f'bench-{r}.json' for r in runs)})")
+    if any(row.get("previous_run") == goals.BEFORE_LABEL for row in report["headlines"]):
+        out.append(f"previous run '{goals.BEFORE_LABEL}': the figure when the goals were set (docs/performance.md)")
+    if replicas := report["conditions"].get("replicas"):
+        out.append(f"services at {replicas} replica(s) each")
     for name, error in report["errors"].items():
         out.append(f"part {name} failed: {error}")
     return "\n".join(out)

@@ -46,9 +46,11 @@ def cpu_per_item(cpu_percent: dict[str, float | None], per_second: float) -> dic
     in which `per_second` items were done; and the rate at which the machine's every core would be busy
     doing that work alone (`ceiling_per_s`), the bound no tuning of concurrency can pass."""
     if not per_second:
-        return {"ms_by_process": {}, "total_ms": None, "ceiling_per_s": None}
+        return {"ms_by_process": {}, "total_ms": None, "total_ms_without_database": None, "ceiling_per_s": None}
     by_process = {name: round(10 * share / per_second, 3) for name, share in cpu_percent.items() if share is not None}
     total = round(sum(by_process.values()), 3)
     cores = os.cpu_count() or 1
-    return {"ms_by_process": by_process, "total_ms": total,
+    # The issue's yardstick leaves the local MongoDB-compatible server out: a stand-in, not what deploys.
+    without_database = round(total - by_process.get("mongodb", 0), 3)
+    return {"ms_by_process": by_process, "total_ms": total, "total_ms_without_database": without_database,
             "ceiling_per_s": round(cores * 1000 / total, 1) if total else None}

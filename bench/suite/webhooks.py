@@ -36,7 +36,7 @@ def endpoint_urls(ok: TimedSink, failing: TimedSink, count: int) -> list[str]:
 
 
 async def dispatched(args, log_dir: Path, ok: TimedSink, failing: TimedSink) -> dict:
-    async with platform("wagw-bench-webhooks", log_level=args.log_level) as run:
+    async with platform("wagw-bench-webhooks", log_level=args.log_level, replicas=args.replicas) as run:
         async with aiohttp.ClientSession() as http:
             tenant = await tenant_with_sessions(run, http, 1)
             urls = endpoint_urls(ok, failing, args.webhook_endpoints)

@@ -25,17 +25,19 @@ AUTO_SCAN = {"SIMULATOR_AUTO_SCAN_SECONDS": "0.2", "WORKER_CAPACITY": "100"}
 
 @contextlib.asynccontextmanager
 async def platform(prefix: str, *, workers: int = 1, log_level: str = "info", service_env: dict | None = None,
-                   worker_env: dict | None = None):
-    """Start everything, yield the PlatformRun, then stop it and drop its vhost and databases."""
+                   worker_env: dict | None = None, replicas: int = 1, every_process_env: dict | None = None):
+    """Start everything (each service `replicas` times), yield the PlatformRun, then stop it and drop its
+    vhost and databases. `every_process_env` goes to the services and the workers alike."""
     vhost = await create_vhost(prefix)
-    run = PlatformRun(vhost)
+    run = PlatformRun(vhost, replicas=replicas)
     redis.Redis.from_url(run.redis_url).flushdb()
     service_env = service_env or {}
     for name in SERVICES:
-        env = {"LOG_LEVEL": log_level, **(UNLIMITED if name == "gateway" else {}), **service_env.get(name, {})}
+        env = {"LOG_LEVEL": log_level, **(UNLIMITED if name == "gateway" else {}), **(every_process_env or {}),
+               **service_env.get(name, {})}
         run.add_service(name, **env)
     for _ in range(workers):
-        run.add_worker(LOG_LEVEL=log_level, **{**AUTO_SCAN, **(worker_env or {})})
+        run.add_worker(LOG_LEVEL=log_level, **{**AUTO_SCAN, **(every_process_env or {}), **(worker_env or {})})
     try:
         await run.start()
         yield run

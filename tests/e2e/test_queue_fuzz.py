@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.flows import wait_until
+from harness.infra import consumed_queue
 from harness.scrape import scrape, total
 from wagw_common.contracts import CATALOG
 from wagw_common.topology import SERVICE_QUEUES, QueueSpec
@@ -104,13 +105,14 @@ async def test_fuzzed_messages_are_dead_lettered_and_counted(platform, service, 
     bodies = draw_bodies(queue)
     marker = f"fuzz-{uuid.uuid4().hex[:8]}"
     before = await _dead_lettered(url, queue.name)
+    target = await consumed_queue(platform.vhost, queue)
     connection = await aio_pika.connect(platform.vhost.amqp_url)
     async with connection:
         channel = await connection.channel()
         for n, body in enumerate(bodies):
             await channel.default_exchange.publish(
                 aio_pika.Message(body, message_id=f"{marker}-{n}", delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                routing_key=queue.name)
+                routing_key=target)
 
         async def all_counted():
             return await _dead_lettered(url, queue.name) - before >= len(bodies)

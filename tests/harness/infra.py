@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -65,6 +66,25 @@ async def queue_info(vhost: Vhost, queue: str) -> dict:
         response = await http.get(vhost.api(f"queues/{{vhost}}/{urllib.parse.quote(queue, safe='')}"))
         response.raise_for_status()
         return await response.json()
+
+
+async def consumed_queue(vhost: Vhost, spec) -> str:
+    """The queue a service consumes for `spec`: the spec's own, or for a per-replica spec the queue of
+    the one replica consuming (`<name>.replica.<id>`; a stopped replica's lingers until it expires)."""
+    if not spec.per_replica:
+        return spec.name
+    live: list[str] = []
+    async with aiohttp.ClientSession(headers=AUTH_HEADERS) as http:
+        for _ in range(30):  # a new queue's consumer count shows with the next statistics (5 s)
+            response = await http.get(vhost.api("queues/{vhost}"), params={"columns": "name,consumers"})
+            response.raise_for_status()
+            live = [q["name"] for q in await response.json()
+                    if q["name"].startswith(f"{spec.name}.replica.") and q.get("consumers")]
+            if live:
+                break
+            await asyncio.sleep(0.5)
+    assert len(live) == 1, f"one replica of {spec.name} expected to consume, found {live}"
+    return live[0]
 
 
 def rabbitmqctl(*args: str) -> str:

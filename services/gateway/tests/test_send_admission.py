@@ -17,14 +17,39 @@ SEND = "/api/v1/send"
 
 
 class StatusCache:
-    """The one Redis read the gateway makes of the orchestrator's status cache."""
+    """The gateway's reads of the orchestrator's status cache: alone, or in one pipeline with the
+    key's account state (not cached here: it is read from the users store)."""
 
     def __init__(self):
         self.statuses: dict[str, str] = {}
+        self.round_trips = self.status_reads = 0
 
     async def hget(self, key, field):
         assert field == "status"
+        self.status_reads += 1
         return self.statuses.get(key.removeprefix("session-status:"))
+
+    async def get(self, key):
+        assert key.startswith("gateway:account:")
+        return None
+
+    def pipeline(self, transaction=True):
+        return _Pipeline(self)
+
+
+class _Pipeline:
+    def __init__(self, redis):
+        self.redis, self.calls = redis, []
+
+    def get(self, *args):
+        self.calls.append(self.redis.get(*args))
+
+    def hget(self, *args):
+        self.calls.append(self.redis.hget(*args))
+
+    async def execute(self):
+        self.redis.round_trips += 1
+        return [await call for call in self.calls]
 
 
 @pytest_asyncio.fixture
@@ -42,6 +67,8 @@ async def test_a_session_that_takes_sends_or_is_unknown_gets_them_on_its_shard(c
     assert resp.status == 202
     assert gateway.commands.routing_keys == [topology.send_routing_key("s_1")]
     assert gateway.rpc.calls == []
+    # The status was read once, with the account state, in one round trip.
+    assert (gateway.redis.round_trips, gateway.redis.status_reads) == (1, 1)
 
 
 @pytest.mark.parametrize("status", ["DISCONNECTED", "CONNECTING", "QR_REQUIRED", "LOGGED_OUT", "ERROR"])

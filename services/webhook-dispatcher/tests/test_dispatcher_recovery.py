@@ -212,3 +212,36 @@ async def test_a_job_put_off_too_often_is_dropped_for_the_maintenance_loop_to_re
     await handlers.when_delivery_job_received_attempt_it(tired, deps=deps)
     assert world["jobs"].queued == [] and world["posted"] == []
     assert (await deps.deliveries.get(delivery["_id"]))["status"] == "pending"
+
+
+def _count_reads(deps) -> list[str]:
+    reads, get = [], deps.deliveries.get
+
+    async def counted(delivery_id):
+        reads.append(delivery_id)
+        return await get(delivery_id)
+
+    deps.deliveries.get = counted
+    return reads
+
+
+async def test_the_first_job_of_a_delivery_this_replica_created_attempts_it_without_reading_it(world):
+    deps, delivery = world["deps"], world["delivery"]
+    deps.fresh.remember(delivery)
+    reads = _count_reads(deps)
+    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    assert reads == [] and len(world["posted"]) == 1
+    assert (await deps.deliveries.collection.find_one({"_id": delivery["_id"]}))["status"] == "succeeded"
+    # Handed out once: a duplicate of that job reads the delivery, finds the attempt made, and stops.
+    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    assert reads == [delivery["_id"]] and len(world["posted"]) == 1
+
+
+async def test_a_remembered_delivery_changed_meanwhile_is_not_attempted_from_the_stale_copy(world):
+    deps, delivery = world["deps"], world["delivery"]
+    deps.fresh.remember(delivery)
+    await deps.deliveries.give_up(delivery["_id"], "endpoint_deleted")  # e.g. by another replica
+    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    assert world["posted"] == []  # the claim's filter refused it
+    assert ("put_off", delivery["_id"], 1, 1) in world["jobs"].queued
+    assert (await deps.deliveries.get(delivery["_id"]))["status"] == "failed"

@@ -93,13 +93,26 @@ class Broker:
         """Declare a queue with its dead-letter queue and bindings; safe to repeat."""
         channel = channel or self._channel
         dead = await channel.declare_queue(spec.dead_letter_name, durable=True, arguments=topology.dead_letter_arguments())
-        await dead.bind(topology.DEAD_LETTER, routing_key=spec.name)
+        await dead.bind(topology.DEAD_LETTER, routing_key=spec.label)
         queue = await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments())
         for exchange, key in spec.bindings:
             await queue.bind(exchange, routing_key=key)
         for exchange, key in spec.retired_bindings:
             await queue.unbind(exchange, routing_key=key)  # a no-op when absent
         return queue
+
+    async def retire_queue(self, name: str) -> None:
+        """Delete a queue an earlier version consumed (its bindings would fill it for no one), once
+        nothing consumes it any more; while an older replica still does, it stays (best effort)."""
+        channel = await self.connection.channel()
+        try:
+            await channel.queue_delete(name, if_unused=True)
+            log.info("broker.queue_retired", queue=name)
+        except (aiormq.exceptions.AMQPError, ConnectionError) as exc:
+            log.info("broker.queue_not_retired", queue=name, reason=repr(exc))
+        finally:
+            if not channel.is_closed:
+                await channel.close()
 
     async def channel(self, prefetch: int) -> AbstractChannel:
         channel = await self.connection.channel(publisher_confirms=True)

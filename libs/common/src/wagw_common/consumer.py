@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, Mapping, Protocol
 
@@ -59,7 +60,10 @@ class Consumer:
     def __init__(self, broker: Broker, subscription: Subscription, *, prefetch: int, max_attempts: int, inbox: Inbox | None = None):
         self.broker = broker
         self.subscription = subscription
-        self.queue_name = subscription.queue.name
+        spec = subscription.queue
+        # A per-replica queue is named once per consumer, so it stays the same across broker reconnects.
+        self.spec = spec.for_replica(uuid.uuid4().hex[:12]) if spec.per_replica else spec
+        self.queue_name = self.spec.label
         self.prefetch = subscription.prefetch or prefetch
         self.max_attempts = max_attempts
         self.inbox = inbox if subscription.use_inbox else None
@@ -72,7 +76,7 @@ class Consumer:
         for attempt in range(1, attempts + 1):
             try:
                 channel = await self.broker.channel(self.prefetch)
-                self._queue = await self.broker.declare_queue(self.subscription.queue, channel)
+                self._queue = await self.broker.declare_queue(self.spec, channel)
                 self._tag = await self._queue.consume(self._on_message)
                 break
             except (aiormq.exceptions.AMQPError, ConnectionError) as exc:
@@ -86,7 +90,10 @@ class Consumer:
                 if self.broker.connection is not None:
                     async with asyncio.timeout(60):
                         await self.broker.connection.connected.wait()
-        log.info("consumer.started", queue=self.queue_name, types=sorted(self.subscription.handlers))
+        if self.spec.family:
+            await self.broker.retire_queue(self.spec.family)
+        log.info("consumer.started", queue=self.queue_name, declared=self.spec.name,
+                 types=sorted(self.subscription.handlers))
 
     @property
     def in_flight(self) -> int:

@@ -32,6 +32,9 @@ _BROKER_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue", "
                    "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason", "x-delivery-count")
 
 
+_PER_REPLICA = {spec.name for specs in topology.SERVICE_QUEUES.values() for spec in specs if spec.per_replica}
+
+
 def platform_queues() -> list[str]:
     return sorted(spec.name for specs in topology.SERVICE_QUEUES.values() for spec in specs)
 
@@ -47,6 +50,10 @@ async def counts(channel, queues: list[str]) -> dict[str, int]:
 
 async def replay(connection, queue: str, *, limit: int | None = None, message_type: str | None = None) -> dict[str, int]:
     """Move up to `limit` dead letters of `queue` (only those of `message_type`, if given) back into it."""
+    if queue in _PER_REPLICA:
+        # Its replicas' queues come and go with them, and a push replayed later is stale anyway.
+        raise ValueError(f"{queue} is consumed through a queue per replica: its dead letters can be shown, "
+                         "not replayed")
     channel = await connection.channel(publisher_confirms=True)
     dead = await channel.declare_queue(queue + SUFFIX, passive=True)
     await channel.declare_queue(queue, passive=True)
@@ -121,7 +128,11 @@ async def _main(args: argparse.Namespace) -> int:
         elif args.action == "show":
             print(json.dumps(await show(connection, args.queue, args.limit), indent=2))
         else:
-            print(json.dumps(await replay(connection, args.queue, limit=args.limit, message_type=args.type)))
+            try:
+                print(json.dumps(await replay(connection, args.queue, limit=args.limit, message_type=args.type)))
+            except ValueError as exc:
+                print(json.dumps({"error": str(exc)}))
+                return 2
     finally:
         await connection.close()
     return 0

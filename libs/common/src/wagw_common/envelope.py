@@ -11,6 +11,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from .fast_runtime import dumps, loads
 from .logging import current_correlation_id, new_correlation_id
 
 CONTENT_TYPE = "application/cloudevents+json"
@@ -57,7 +58,7 @@ class Envelope:
         }
         if self.subject:
             body["subject"] = self.subject
-        return json.dumps(body, separators=(",", ":"), default=str).encode()
+        return dumps(body)
 
 
 class _EnvelopeSchema(Schema):
@@ -81,7 +82,7 @@ _ENVELOPE_SCHEMA = _EnvelopeSchema()
 def parse_envelope(body: bytes) -> Envelope:
     """Parse and validate the envelope attributes; `data` is validated by the contract, later."""
     try:
-        raw = json.loads(body)
+        raw = loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedMessage("body is not JSON", str(exc)) from exc
     if not isinstance(raw, dict):

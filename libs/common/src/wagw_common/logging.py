@@ -7,6 +7,8 @@ import sys
 import uuid
 
 import structlog
+
+from .fast_runtime import dumps_text
 from structlog.contextvars import bind_contextvars, bound_contextvars, get_contextvars
 
 CORRELATION_KEY = "correlation_id"
@@ -22,7 +24,7 @@ def _redact_secrets(_logger, _name, event_dict):
 
 
 def configure_logging(service: str, level: str = "info", fmt: str = "json") -> None:
-    renderer = structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
+    renderer = structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer(serializer=dumps_text)
     numeric_level = logging.getLevelName(level.upper())
     if not isinstance(numeric_level, int):
         numeric_level = logging.INFO

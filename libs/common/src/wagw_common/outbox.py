@@ -17,6 +17,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from . import topology
 from .broker import Broker
 from .envelope import Envelope
+from .grouped_writes import GroupedUpdates
 from .logging import current_correlation_id, get_logger, new_correlation_id
 from .storage import utc_now
 
@@ -46,6 +47,8 @@ class OutboxRelay:
     def __init__(self, collection: AsyncCollection, broker: Broker):
         self.collection = collection
         self.broker = broker
+        # Clears of many documents at once go as one command (a handful per completed message).
+        self._clears = GroupedUpdates(collection)
 
     async def flush(self, document_id: Any, entries: list[dict[str, Any]]) -> None:
         """Publish `entries` (already stored in the document), then remove them from it."""
@@ -55,7 +58,7 @@ class OutboxRelay:
             await self.broker.publish(envelope, exchange=topology.EVENTS, routing_key=entry["type"], mandatory=False)
         if entries:
             # $pullAll by whole value: conditional $pull on subdocuments is not supported everywhere.
-            await self.collection.update_one({"_id": document_id}, {"$pullAll": {FIELD: list(entries)}})
+            await self._clears.update_one({"_id": document_id}, {"$pullAll": {FIELD: list(entries)}})
 
     async def relay_stale(self, older_than: timedelta = timedelta(seconds=10), batch: int = 100) -> int:
         """Publish events left behind by a crash between write and publish. Run under a lease."""

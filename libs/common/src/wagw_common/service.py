@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from .broker import Broker
 from .consumer import Consumer, Subscription
+from .fast_runtime import new_event_loop
 from .http import correlation_middleware, error_middleware, metrics_middleware
 from .logging import configure_logging, get_logger
 from .metrics import DEPENDENCY_UP
@@ -142,7 +143,7 @@ def _consumers_ctx(wire):
         for consumer in consumers:
             await consumer.start()
         res.consumers.extend(consumers)
-        res.state_metrics.add("queues", queue_depth_probe(res.broker, [s.queue.name for s in subscriptions]))
+        res.state_metrics.add("queues", queue_depth_probe(res.broker, [c.spec for c in consumers]))
         yield
         # Graceful shutdown: stop taking messages, finish those in hand, then stop background loops.
         await asyncio.gather(*(c.stop() for c in consumers))
@@ -206,5 +207,5 @@ def run_service(service: str, settings_cls: type, create_app: Callable[[Any], we
     log.info("service.starting", port=settings.port)
     # aiohttp turns SIGTERM into a graceful stop: no new connections, cleanup contexts unwound.
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None, shutdown_timeout=15,
-                access_log=None)
+                access_log=None, loop=new_event_loop())
     log.info("service.stopped")

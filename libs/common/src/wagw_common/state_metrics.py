@@ -15,6 +15,7 @@ from prometheus_client import Gauge
 
 from .logging import get_logger
 from .metrics import DEAD_LETTER_MESSAGES, QUEUE_MESSAGES, STATE_REFRESH_FAILURES
+from .topology import QueueSpec
 
 log = get_logger(__name__)
 
@@ -66,18 +67,19 @@ async def count_by(collection, field: str, match: dict | None = None) -> dict[st
     return {str(row["_id"]): int(row["n"]) async for row in cursor}
 
 
-def queue_depth_probe(broker, queue_names: list[str]) -> Probe:
+def queue_depth_probe(broker, queues: list[QueueSpec]) -> Probe:
     """Ready messages in each queue and in its dead-letter queue, by a passive declare on a channel of
-    its own (a passive declare of a missing queue closes its channel)."""
+    its own (a passive declare of a missing queue closes its channel). A replica's own queue is
+    reported under its family's name."""
 
     async def probe() -> None:
         channel = await broker.connection.channel()
         try:
-            for name in queue_names:
-                queue = await channel.declare_queue(name, passive=True)
-                QUEUE_MESSAGES.labels(name).set(queue.declaration_result.message_count)
-                dead = await channel.declare_queue(f"{name}.dead-letter", passive=True)
-                DEAD_LETTER_MESSAGES.labels(name).set(dead.declaration_result.message_count)
+            for spec in queues:
+                queue = await channel.declare_queue(spec.name, passive=True)
+                QUEUE_MESSAGES.labels(spec.label).set(queue.declaration_result.message_count)
+                dead = await channel.declare_queue(spec.dead_letter_name, passive=True)
+                DEAD_LETTER_MESSAGES.labels(spec.label).set(dead.declaration_result.message_count)
         finally:
             if not channel.is_closed:
                 await channel.close()

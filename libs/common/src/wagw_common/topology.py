@@ -1,12 +1,14 @@
 """The whole broker topology in one place: exchanges, queues, bindings and dead-letter queues.
 
 Every durable queue is a quorum queue that dead-letters (at least once) into its own
-`<queue>.dead-letter` queue, so a poison message is visible, countable and replayable."""
+`<queue>.dead-letter` queue, so a poison message is visible, countable and replayable. A queue
+declared `per_replica` is one queue per replica of its service (`<queue>.replica.<id>`), each bound
+alike, so every replica gets every message; they share the family's dead-letter queue."""
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aio_pika import ExchangeType
 
@@ -27,6 +29,9 @@ EXCHANGES: dict[str, ExchangeType] = {
 # A safety net above the consumers' own attempt budget (BROKER_MAX_ATTEMPTS): queue arguments
 # cannot change once declared, so this one is fixed here rather than configurable.
 DELIVERY_LIMIT = 20
+# A replica's own queue outlives the replica this long (a restart or a broker reconnect finds it),
+# then the broker deletes it with what it held: messages for clients no replica holds any more.
+REPLICA_QUEUE_EXPIRES_MS = 5 * 60 * 1000
 
 
 @dataclass(frozen=True)
@@ -39,20 +44,33 @@ class QueueSpec:
     # One consumer at a time takes the whole queue (the others wait as stand-ins): what keeps a
     # shard's messages in order across replicas.
     single_active_consumer: bool = False
+    # Each replica consumes a queue of its own (`for_replica`) instead of competing for this one: for
+    # a service that acts on what only it holds (realtime's Socket.IO clients).
+    per_replica: bool = False
+    family: str | None = None  # set on a replica's queue: the name of the queue it stands for
+
+    @property
+    def label(self) -> str:
+        """The name metrics, logs and the dead-letter queue go by (a replica's queue: its family's)."""
+        return self.family or self.name
 
     @property
     def dead_letter_name(self) -> str:
-        return f"{self.name}.dead-letter"
+        return f"{self.label}.dead-letter"
+
+    def for_replica(self, replica_id: str) -> "QueueSpec":
+        return replace(self, name=f"{self.name}.replica.{replica_id}", family=self.name, per_replica=False)
 
     def arguments(self) -> dict:
         return {
             "x-queue-type": "quorum",
             "x-delivery-limit": DELIVERY_LIMIT,
             "x-dead-letter-exchange": DEAD_LETTER,
-            "x-dead-letter-routing-key": self.name,
+            "x-dead-letter-routing-key": self.label,
             "x-dead-letter-strategy": "at-least-once",
             "x-overflow": "reject-publish",
             **({"x-single-active-consumer": True} if self.single_active_consumer else {}),
+            **({"x-expires": REPLICA_QUEUE_EXPIRES_MS} if self.family else {}),
         }
 
 
@@ -147,10 +165,13 @@ def webhook_wait_queue(delay_seconds: float) -> WaitQueueSpec:
     (`webhook-dispatcher.wait.5m`): a queue's TTL never changes once declared."""
     delay_ms = max(1, round(delay_seconds * 1000))
     return WaitQueueSpec(f"webhook-dispatcher.wait.{_delay_label(delay_ms)}", delay_ms, WEBHOOK_DELIVERIES.name)
+# Per replica: each replica pushes every event to its own clients, with no second hop through the
+# broker to reach the replica that holds them.
 REALTIME_EVENTS = QueueSpec(
     "realtime.events",
     ((EVENTS, "session.*"), (EVENTS, "message.*"), (EVENTS, "worker.online"), (EVENTS, "worker.offline"),
      (EVENTS, "worker.draining"), (EVENTS, "worker.removed"), (EVENTS, "user.logins_ended")),
+    per_replica=True,
 )
 # Identity questions other services ask the gateway (it owns API keys), e.g. realtime's `apikey.resolve`.
 GATEWAY_QUERIES = QueueSpec("gateway.queries", ((COMMANDS, "apikey.*"),))

@@ -40,16 +40,21 @@ class AccountStates:
         self.redis = redis
 
     @staticmethod
-    def _key(user_id: str) -> str:
+    def cache_key(user_id: str) -> str:
         return f"gateway:account:{user_id}"
 
     async def get(self, user_id: str) -> AccountState | None:
         """None: no such account (deleted, or never existed)."""
         try:
-            raw = await self.redis.get(self._key(user_id))
+            raw = await self.redis.get(self.cache_key(user_id))
         except (RedisError, OSError) as exc:
             log.warning("account_state.cache_unavailable", error=repr(exc))
             raw = None
+        return await self.from_cached(user_id, raw)
+
+    async def from_cached(self, user_id: str, raw: str | None) -> AccountState | None:
+        """The state from what Redis held under `cache_key(user_id)` (read by the caller, e.g. in a
+        pipeline with other reads), or from MongoDB when it held nothing."""
         if raw is not None:
             return None if raw == _GONE else AccountState(**json.loads(raw))
         user = await self.users.by_id(user_id)
@@ -66,6 +71,6 @@ class AccountStates:
     async def _write(self, user_id: str, state: AccountState | None, *, only_if_absent: bool) -> None:
         value = json.dumps(asdict(state)) if state is not None else _GONE
         try:
-            await self.redis.set(self._key(user_id), value, ex=CACHE_TTL_SECONDS, nx=only_if_absent)
+            await self.redis.set(self.cache_key(user_id), value, ex=CACHE_TTL_SECONDS, nx=only_if_absent)
         except (RedisError, OSError) as exc:
             log.warning("account_state.cache_unavailable", error=repr(exc))

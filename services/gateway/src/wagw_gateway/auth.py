@@ -19,6 +19,7 @@ from .callers import CALLER, Caller, client_address
 from .dependencies import gateway_of
 from .errors import ApiError
 from .ratelimit import RATE_LIMIT, Limit
+from .send_reads import account_and_session_status
 from .settings import Settings
 from .usage import counter_key, today
 
@@ -64,14 +65,17 @@ async def _as_user(request: web.Request, token: str) -> Caller:
     return Caller(tenant_id=state.user_id, role=state.role, tier=state.tier)
 
 
-async def _as_key(request: web.Request, key: str) -> Caller:
+async def _as_key(request: web.Request, key: str, *, send: bool = False) -> Caller:
     gw = gateway_of(request)
     if not looks_like_key(key):
         raise unauthorized(f"not an API key (they start with {' or '.join(KEY_PREFIXES)})")
     found = await gw.api_keys.lookup(key)
     if found is None:
         raise unauthorized("unknown or revoked API key")
-    state = await gw.accounts.get(found.tenant_id)
+    if send and found.session_id and gw.redis is not None:
+        state = await account_and_session_status(request, gw.accounts, gw.redis, found.tenant_id, found.session_id)
+    else:
+        state = await gw.accounts.get(found.tenant_id)
     if state is None or not state.active:
         raise unauthorized("the key's account is deactivated")
     request[SESSION_KEY] = found
@@ -79,7 +83,7 @@ async def _as_key(request: web.Request, key: str) -> Caller:
     return Caller(tenant_id=found.tenant_id, role=state.role, tier=state.tier, key=found)
 
 
-async def _identify(request: web.Request, *, users: bool, keys: bool) -> Caller:
+async def _identify(request: web.Request, *, users: bool, keys: bool, send: bool = False) -> Caller:
     bearer = _bearer(request)
     bearer_is_key = bearer is not None and bearer.startswith(KEY_PREFIXES)
     if users and bearer is not None and not bearer_is_key:
@@ -87,7 +91,7 @@ async def _identify(request: web.Request, *, users: bool, keys: bool) -> Caller:
     if keys:
         key = request.headers.get(API_KEY_HEADER, "").strip() or bearer
         if key:
-            return await _as_key(request, key)
+            return await _as_key(request, key, send=send)
         wanted = "an access token (Authorization: Bearer) or " if users else ""
         raise unauthorized(f"{wanted}an API key ({API_KEY_HEADER} header) is required")
     if bearer is None:
@@ -135,7 +139,7 @@ def authenticated(*, scope: str | None = None, users: bool = True, keys: bool = 
     def decorate(handler):
         @functools.wraps(handler)
         async def wrapper(request: web.Request):
-            caller = await _identify(request, users=users, keys=keys)
+            caller = await _identify(request, users=users, keys=keys, send=send)
             if admin and not caller.is_admin:
                 raise ApiError(403, "forbidden", "this needs an administrator")
             if scope and not caller.allows(scope):

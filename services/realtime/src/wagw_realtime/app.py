@@ -44,9 +44,10 @@ async def wire(res: Resources, *, edge: Edge) -> list[Subscription]:
     edge.rpc = res.rpc
     edge.quota = ConnectionQuota(res.redis, edge.settings.max_connections_per_user)
     res.background.append(asyncio.create_task(watch_credentials(edge)))
-    # One shared queue: replicas compete, so each event is emitted once, and the client manager
-    # carries it to whichever replica holds the rooms' clients.
-    handlers = event_handlers(emit=edge.sio.emit, close_room=edge.sio.close_room)
+    # A queue per replica (topology.REALTIME_EVENTS): every replica gets every event and pushes it to
+    # its own clients only, instead of one replica relaying it to the others through the broker.
+    handlers = event_handlers(emit=partial(edge.sio.emit, ignore_queue=True),
+                              close_room=edge.sio.manager.close_room_here)
     return [Subscription(topology.REALTIME_EVENTS, handlers)]
 
 

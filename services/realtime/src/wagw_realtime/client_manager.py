@@ -10,7 +10,9 @@ Its listener also takes one message at a time from the broker (prefetch 1), a ro
 relayed from another replica; it takes LISTENER_PREFETCH, still handled one by one and in order.
 
 Closing a room reaches every replica (python-socketio relays it); `on_room_closing` lets the service
-act on the room's local members first, which is how a user's logins end on every replica at once."""
+act on the room's local members first, which is how a user's logins end on every replica at once.
+Domain events reach every replica on a queue of its own, so their pushes and room closings stay on
+the replica (`emit(..., ignore_queue=True)`, `close_room_here`): no second trip through the broker."""
 
 from __future__ import annotations
 
@@ -33,6 +35,10 @@ class RabbitRoomsManager(socketio.AsyncAioPikaManager):
             members = [sid for sid, _eio_sid in self.get_participants(namespace, room)]
             await self.on_room_closing(room, members)
         await super()._handle_close_room(message)
+
+    async def close_room_here(self, room: str, namespace: str | None = None) -> None:
+        """Close the room on this replica only, its members told first (as a relayed close is)."""
+        await self._handle_close_room({"room": room, "namespace": namespace})
 
     async def open(self) -> None:
         async with self._lock:

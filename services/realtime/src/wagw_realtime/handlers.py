@@ -32,8 +32,8 @@ async def when_domain_event_occurred_push_to_clients(envelope: Envelope, *, emit
     # Back to JSON-ready values (timestamps as ISO strings), exactly as the contract serialises them.
     data = contract_for(envelope.type).schema().dump(envelope.data)
     rooms = push.rooms(data)
-    # One emit, however many rooms: a client in several of them gets it once. The client manager
-    # relays it to every replica, so clients connected anywhere get it.
+    # One emit, however many rooms: a client in several of them gets it once. Every replica consumes
+    # every event (a queue each), and each emits to its own clients.
     await emit(push.socket_event, push.payload(data), to=rooms)
     PUSHED.labels(push.socket_event).inc()
     PUSH_LAG.observe(max((datetime.now(timezone.utc) - envelope.time).total_seconds(), 0.0))
@@ -42,8 +42,8 @@ async def when_domain_event_occurred_push_to_clients(envelope: Envelope, *, emit
 
 async def when_logins_ended_close_the_user_room(envelope: Envelope, *,
                                                 close_room: Callable[[str], Awaitable[Any]]) -> None:
-    """Closing the user's room reaches every replica; each ends its own members' connections
-    (connections.when_user_room_closes_end_its_logins). Only connections opened with the user's tokens
+    """Every replica consumes the event and closes the room for its own members, ending their
+    connections (connections.when_user_room_closes_end_its_logins). Only connections opened with the user's tokens
     are in that room: API-key connections stay, their keys are separate credentials."""
     await close_room(user_room(envelope.data["user_id"]))
     log.info("realtime.logins_ended", user_id=envelope.data["user_id"], reason=envelope.data["reason"])

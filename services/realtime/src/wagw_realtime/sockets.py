@@ -11,6 +11,7 @@ import socketio
 from marshmallow import ValidationError
 
 from wagw_common.errors import DomainError
+from wagw_common.fast_runtime import TEXT_JSON
 from wagw_common.logging import get_logger
 from wagw_common.tokens import ADMIN_ROLE
 
@@ -35,6 +36,7 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     manager = RabbitRoomsManager(settings.amqp_url, channel=settings.socketio_channel)
     return socketio.AsyncServer(async_mode="aiohttp", client_manager=manager,
                                 cors_allowed_origins=settings.cors_origins, logger=False, engineio_logger=False,
+                                json=TEXT_JSON,
                                 max_http_buffer_size=settings.max_payload_bytes * TRANSPORT_LIMIT_FACTOR)
 
 

@@ -48,6 +48,7 @@ async def when_domain_event_occurred_queue_deliveries(envelope: Envelope, *, dep
         # A redelivered event re-queues deliveries still in their first attempt: their job may never
         # have been published. A duplicate job is harmless (see DeliveriesStore.claim).
         if delivery["status"] == PENDING and delivery["cycle"] == 1 and delivery["cycle_attempts"] == 0:
+            deps.fresh.remember(delivery)
             await deps.jobs.now(delivery["_id"], subject=endpoint["_id"])
     log.info("webhook.deliveries_queued", tenant_id=tenant_id, endpoints=[e["_id"] for e in wanted])
 
@@ -66,7 +67,7 @@ async def _reschedule_lost_successor(deps: Deps, delivery: dict[str, Any], job: 
 
 async def when_delivery_job_received_attempt_it(envelope: Envelope, *, deps: Deps) -> None:
     job = envelope.data
-    delivery = await deps.deliveries.get(job["delivery_id"])
+    delivery = deps.fresh.take(job) or await deps.deliveries.get(job["delivery_id"])
     if delivery is None or delivery["status"] != PENDING or delivery["cycle"] != job["cycle"] \
             or delivery["cycle_attempts"] >= job["attempt"]:
         if delivery is not None and delivery.get("last_job") == envelope.id and delivery["status"] == PENDING \

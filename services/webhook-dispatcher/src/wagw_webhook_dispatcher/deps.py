@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Protocol
 
 from .deliveries_store import DeliveriesStore
 from .endpoints_store import EndpointsStore
 from .events import WebhookEvents
+from .fresh_deliveries import FreshDeliveries
 from .gate import EndpointGate
 from .retries import RetryPolicy
 from .sender import Attempt
@@ -39,3 +40,4 @@ class Deps:
     attempt_timeout: float
     disable_after: float
     secret_overlap: float
+    fresh: FreshDeliveries = field(default_factory=FreshDeliveries)

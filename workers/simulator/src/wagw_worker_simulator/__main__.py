@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 from structlog.contextvars import bind_contextvars
+from wagw_common import fast_runtime
 from wagw_common.logging import configure_logging, get_logger
 from wagw_common.settings import load
 from wagw_worker_sdk import Worker, WorkerIdentity
@@ -50,7 +51,7 @@ def main() -> None:
     settings = load(Settings)
     configure_logging("worker-simulator", settings.log_level, settings.log_format)
     bind_contextvars(worker_id=settings.worker_id)
-    asyncio.run(run(settings))
+    fast_runtime.run(lambda: run(settings))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import signal
 import time
 from dataclasses import dataclass
 
+from wagw_common import fast_runtime
 from wagw_common.logging import configure_logging, get_logger
 from wagw_worker_sdk import BrokerLink, ProcessUsage, ShareOfProcessUsage, Worker, WorkerIdentity
 
@@ -109,7 +110,7 @@ async def _run(options: FleetOptions, unregister: bool) -> None:
 
 def main() -> None:
     options, no_unregister = _options()
-    asyncio.run(_run(options, unregister=not no_unregister))
+    fast_runtime.run(lambda: _run(options, unregister=not no_unregister))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from ..dependencies import gateway_of
 from ..errors import ApiError, not_found, unavailable
 from ..idempotent import IDEMPOTENCY_HEADER, abandon, idempotency_key, release, request_digest, settle
 from ..schemas import SendAccepted
+from ..send_reads import session_status_read
 from ..validation import load_body, load_query
 from .paths import API, param
 from .sessions import SESSION, fetch_session
@@ -90,7 +91,9 @@ async def _refuse_if_session_cannot_send(request: web.Request, session_id: str, 
     says it cannot take a send: only CONNECTED and RECONNECTING (moving between workers: held and
     sent once it is back) take one, unless the request asks to be queued (`queue: true`). An unknown
     status lets the send through: the orchestrator decides (and fails it with the same reason)."""
-    status = await session_status.read(gateway_of(request).redis, session_id) if gateway_of(request).redis else None
+    already_read, status = session_status_read(request, session_id)
+    if not already_read:
+        status = await session_status.read(gateway_of(request).redis, session_id) if gateway_of(request).redis else None
     if status is None or status in session_status.ACCEPTS_SENDS:
         return
     if status == "DELETED":
