@@ -13,12 +13,12 @@ import pytest_asyncio
 from aiormq.exceptions import ChannelAccessRefused, ChannelPreconditionFailed
 from wagw_common import topology
 from wagw_common.envelope import Envelope
+from wagw_common.worker_speakers import REPORTS_REFUSED
 from wagw_worker_sdk import BrokerLink
 from wagw_worker_sdk.uplink import WorkerUplink
 
 from wagw_worker_registry import credentials
 from wagw_worker_registry.credentials import Management
-from wagw_worker_registry.identity import REJECTED
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -44,7 +44,7 @@ async def _ignore(_message) -> None:
 
 
 def rejected_registrations() -> float:
-    return REJECTED.labels("worker.register")._value.get()
+    return REPORTS_REFUSED.labels("worker.register", "not_the_sender")._value.get()
 
 
 def ids() -> tuple[str, str]:

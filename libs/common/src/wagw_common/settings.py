@@ -84,6 +84,22 @@ class MongoSettings:
     )
 
 
+def _names(raw: str) -> frozenset[str]:
+    return frozenset(name.strip() for name in raw.split(",") if name.strip())
+
+
+@dataclass(frozen=True)
+class WorkerUplinkSettings:
+    """Variables of the services that consume what workers publish (see wagw_common.worker_speakers)."""
+
+    trusted_users: frozenset[str] = env_field(
+        "WORKER_TRUSTED_USERS", "",
+        "Broker users (comma-separated) that may speak for any worker, besides the service's own; every "
+        "other worker must use its own user, worker.<worker id>. Never a worker's user in production",
+        _names,
+    )
+
+
 @dataclass(frozen=True)
 class TokenSettings:
     """Variables of the services that issue or verify access tokens."""

@@ -61,11 +61,11 @@ class MessagesStore:
                       entry: dict[str, Any], *, reported_by: str | None = None) -> dict[str, Any] | None:
         """Move the message to `status` only if that is forward from where it is now; the guard is in
         the update's filter, so a duplicate or out-of-order report changes nothing. `reported_by`: only
-        if the message was handed to that worker, or to none yet."""
+        if the message was handed to that very worker (one handed to none is the caller's to check)."""
         guard: dict[str, Any] = {"_id": message["_id"], "session_id": message["session_id"],
                                  "status": {"$in": sorted(MESSAGE_PREDECESSORS[status])}}
         if reported_by is not None:
-            guard["routed_to"] = {"$in": [None, reported_by]}
+            guard["routed_to"] = reported_by
         return _without_outbox(await self.collection.find_one_and_update(
             guard,
             {"$set": {"status": status}, "$push": {"timeline": step, **outbox.push(entry)}},
