@@ -269,6 +269,13 @@ def test_compose_jwt_secret_is_shared_by_gateway_and_realtime_and_has_no_default
     assert not any("JWT_SECRET" in environment(p.name) for p in PROCESSES if not p.jwt)
 
 
+def test_compose_passes_retired_jwt_keys_so_a_rotation_logs_nobody_out():
+    rotating = {**COMPOSE_ENV, "JWT_PREVIOUS_SECRETS": "the-previous-key"}
+    for process in (p for p in PROCESSES if p.jwt):
+        assert environment(process.name, rotating)["JWT_PREVIOUS_SECRETS"] == "the-previous-key", process.name
+        assert environment(process.name)["JWT_PREVIOUS_SECRETS"] == "", "none unless rotating"
+
+
 def test_compose_environment_blocks_share_anchors():
     text = (REPO / "docker-compose.yml").read_text()
     assert "x-service-env: &service-env" in text
@@ -578,6 +585,17 @@ def test_every_service_scales_horizontally_and_survives_voluntary_disruptions():
         # CPU utilisation needs a CPU request to be measured against.
         assert deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
     assert set(autoscalers) == {p.name for p in SERVICES}
+
+
+@pytest.mark.parametrize("process", [p for p in SERVICES if p.redis], ids=lambda p: p.name)
+def test_redis_url_comes_from_the_secret_when_set_else_from_the_config_map(process):
+    """A password-protected Redis puts its URL in the Secret: every service must take it from there."""
+    _, doc = platform_workloads()[process.name]
+    container = doc["spec"]["template"]["spec"]["containers"][0]
+    ref = container_env(process, doc)["REDIS_URL"]["valueFrom"]["secretKeyRef"]  # the last definition wins
+    assert ref == {"name": SECRET, "key": "REDIS_URL", "optional": True}
+    fallback = [e for e in container.get("env", []) if e["name"] == "REDIS_URL"][:-1]
+    assert container.get("envFrom") or [e["valueFrom"]["configMapKeyRef"]["key"] for e in fallback] == ["REDIS_URL"]
 
 
 def test_retired_jwt_keys_come_from_the_secret_when_set():
