@@ -39,6 +39,8 @@ SYSTEM_PACKAGES=(
     # Node runs the AsyncAPI Initiative's parser over docs/asyncapi.yaml (tools/asyncapi).
     "nodejs:command -v node"
     "npm:command -v npm"
+    # promtool checks the alert rules and the Prometheus configuration (tests/integration).
+    "prometheus:command -v promtool"
 )
 
 # Debian's own python3 can only create a venv with python3-venv installed (its ensurepip is cut
