@@ -15,7 +15,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import kubernetes_validate
 import pytest
@@ -31,6 +31,7 @@ K8S = REPO / "deploy" / "k8s"
 KUBERNETES_VERSIONS = ("1.30", "1.35")
 IMAGE = "wagw:latest"
 SECRET = "wagw-secrets"
+WORKER_SECRET = "wagw-worker-simulator"  # the dev simulator's own broker URL, as every worker has its Secret
 CONFIG = "wagw-config"
 
 
@@ -237,7 +238,8 @@ def test_compose_gives_each_process_what_it_needs_to_reach_its_dependencies(proc
     rabbit = {k: interpolate(v, COMPOSE_ENV) for k, v in services["rabbitmq"]["environment"].items()}
     amqp = urlsplit(env["AMQP_URL"])
     assert (amqp.scheme, amqp.hostname, amqp.port or 5672) == ("amqp", "rabbitmq", 5672)
-    assert (amqp.username, amqp.password) == (rabbit["RABBITMQ_DEFAULT_USER"], rabbit["RABBITMQ_DEFAULT_PASS"])
+    if process is not SIMULATOR:
+        assert (amqp.username, amqp.password) == (rabbit["RABBITMQ_DEFAULT_USER"], rabbit["RABBITMQ_DEFAULT_PASS"])
     assert amqp.username != "guest", "RabbitMQ's guest user can only connect from localhost"
     if process.redis:
         assert urlsplit(env["REDIS_URL"]).hostname == "redis"
@@ -281,7 +283,23 @@ def test_compose_environment_blocks_share_anchors():
     assert "x-service-env: &service-env" in text
     common = {k: interpolate(v, COMPOSE_ENV) for k, v in compose()["x-service-env"].items()}
     for process in PROCESSES:
-        assert common.items() <= environment(process.name).items(), f"{process.name} does not merge *service-env"
+        own = {"AMQP_URL"} if process is SIMULATOR else set()  # a worker's own broker user
+        shared = {k: v for k, v in common.items() if k not in own}
+        assert shared.items() <= environment(process.name).items(), f"{process.name} does not merge *service-env"
+
+
+def test_compose_simulator_speaks_as_its_own_worker_user_made_by_a_one_shot_job():
+    """Like any worker: the broker user worker.<its id>, never the platform's (docs/workers.md)."""
+    simulator = environment(SIMULATOR.name)
+    amqp = urlsplit(simulator["AMQP_URL"])
+    assert unquote(amqp.username) == f"worker.{simulator['WORKER_ID']}" and amqp.password
+    job = compose()["services"]["worker-simulator-credentials"]
+    assert job["command"] == ["python", "-m", "wagw_worker_registry.credentials", "create", simulator["WORKER_ID"]]
+    job_env = environment("worker-simulator-credentials")
+    assert job_env["WORKER_AMQP_URL"] == simulator["AMQP_URL"]
+    assert job_env["AMQP_URL"] == environment("worker-registry")["AMQP_URL"]  # made with the platform's user
+    assert compose()["services"][SIMULATOR.name]["depends_on"]["worker-simulator-credentials"] == \
+        {"condition": "service_completed_successfully"}
 
 
 def published(service: dict) -> set[int]:
@@ -355,7 +373,9 @@ def test_compose_processes_wait_for_healthy_dependencies(process):
     depends = compose()["services"][process.name]["depends_on"]
     needed = {"rabbitmq"} | ({"redis"} if process.redis else set()) | ({"mongodb"} if process.database else set())
     assert needed <= depends.keys()
-    assert all(d["condition"] == "service_healthy" for d in depends.values())
+    # A one-shot job (the simulator's broker user) has to have finished; a server has to be healthy.
+    assert all(d["condition"] == ("service_completed_successfully" if name.endswith("-credentials")
+                                  else "service_healthy") for name, d in depends.items())
 
 
 # --- Kubernetes manifests ---------------------------------------------------------------------
@@ -481,13 +501,15 @@ def test_workload_environment_is_complete_and_declared(process):
     if process.database:
         assert env["MONGODB_DATABASE"]["value"] == process.database
     secrets, optional = env_file(K8S / "secrets.example.env"), commented_keys(K8S / "secrets.example.env")
-    for name in ("AMQP_URL", "JWT_SECRET"):
+    for name in ("AMQP_URL", "JWT_SECRET") if process is not SIMULATOR else ("JWT_SECRET",):
         if name in env:
             ref = env[name]["valueFrom"]["secretKeyRef"]
             assert (ref["name"], ref["key"]) == (SECRET, name), f"{name} comes from the Secret"
     for name, source in env.items():
         ref = source.get("valueFrom", {}).get("secretKeyRef")
-        if ref:
+        if ref and process is SIMULATOR and name == "AMQP_URL":
+            assert ref == {"name": WORKER_SECRET, "key": "AMQP_URL"}, "a worker's own broker user"
+        elif ref:
             assert ref["name"] == SECRET
             assert ref["key"] in secrets or (ref.get("optional") and ref["key"] in optional), ref["key"]
         ref = source.get("valueFrom", {}).get("configMapKeyRef")
@@ -598,6 +620,21 @@ def test_redis_url_comes_from_the_secret_when_set_else_from_the_config_map(proce
     assert container.get("envFrom") or [e["valueFrom"]["configMapKeyRef"]["key"] for e in fallback] == ["REDIS_URL"]
 
 
+def test_the_dev_simulator_logs_in_as_its_own_worker_user_made_by_a_job():
+    (_, simulator), = [(p, d) for p, d in kind("StatefulSet") if d["metadata"]["name"] == SIMULATOR.name]
+    assert simulator["spec"]["replicas"] == 1, "one broker user per worker"
+    job = next(doc for _, doc in kind("Job") if doc["metadata"]["name"] == "worker-simulator-credentials")
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    worker_id = f"{SIMULATOR.name}-0"  # WORKER_ID is the pod's name
+    assert container["command"] == ["python", "-m", "wagw_worker_registry.credentials", "create", worker_id]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["AMQP_URL"]["valueFrom"]["secretKeyRef"] == {"name": SECRET, "key": "AMQP_URL"}
+    assert env["WORKER_AMQP_URL"]["valueFrom"]["secretKeyRef"] == {"name": WORKER_SECRET, "key": "AMQP_URL"}
+    assert urlsplit(env["RABBITMQ_MANAGEMENT_URL"]["value"]).hostname == "rabbitmq"
+    simulator_env = {e["name"]: e for e in simulator["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert simulator_env["AMQP_URL"]["valueFrom"]["secretKeyRef"]["name"] == WORKER_SECRET
+
+
 def test_retired_jwt_keys_come_from_the_secret_when_set():
     optional = commented_keys(K8S / "secrets.example.env")
     assert "JWT_PREVIOUS_SECRETS" in optional
@@ -616,7 +653,7 @@ def test_dev_infrastructure_is_mongodb_replica_set_rabbitmq_management_and_redis
     replica_set = args[args.index("--replSet") + 1]
     uri = env_file(K8S / "base/config.env")["MONGODB_URI"]
     assert f"replicaSet={replica_set}" in uri
-    (_, job), = kind("Job")
+    job = next(doc for _, doc in kind("Job") if doc["metadata"]["name"] == "mongodb-init-replica-set")
     script = " ".join(job["spec"]["template"]["spec"]["containers"][0]["command"])
     assert f'_id: "{replica_set}"' in script and "mongodb-0.mongodb:27017" in script
 

@@ -149,3 +149,21 @@ async def test_revoked_credentials_no_longer_connect(amqp_url):
     credentials.revoke(api, alice)
     with pytest.raises(Exception):
         await aio_pika.connect(url)
+
+
+async def test_a_deployment_provisions_the_user_from_the_url_the_worker_reads(amqp_url, monkeypatch, capsys):
+    """The compose file and the Kubernetes dev overlay: the worker's Secret holds its URL; the tool
+    makes the user with that password (idempotently) and prints nothing secret."""
+    alice, bob = ids()
+    url = credentials.worker_amqp_url(amqp_url, f"worker.{alice}", "a-password-from-the-secret")
+    monkeypatch.setenv("AMQP_URL", amqp_url)
+    monkeypatch.setenv("WORKER_AMQP_URL", url)
+    try:
+        for _ in range(2):  # a restarted job changes nothing
+            assert credentials.main(["create", alice]) == 0
+        assert "a-password-from-the-secret" not in capsys.readouterr().out
+        await (await aio_pika.connect(url)).close()
+        with pytest.raises(SystemExit):  # the URL names another worker's user
+            credentials.main(["create", bob])
+    finally:
+        credentials.revoke(Management.from_amqp_url(amqp_url), alice)
