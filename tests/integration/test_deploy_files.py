@@ -672,3 +672,71 @@ def test_kustomize_renders_valid_manifests(target):
         for container in doc.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
             for source in container.get("envFrom", []):
                 assert source["configMapRef"]["name"] in config_maps, "the generated (hashed) name is referenced"
+
+
+# --- NetworkPolicies ----------------------------------------------------------------------------
+
+def policies() -> dict[str, dict]:
+    """NetworkPolicies by the app.kubernetes.io/name their pods carry ('*' for every pod)."""
+    found = {}
+    for _, doc in kind("NetworkPolicy"):
+        selector = doc["spec"]["podSelector"]
+        found[selector["matchLabels"]["app.kubernetes.io/name"] if selector else "*"] = doc["spec"]
+    return found
+
+
+def tcp_ports(rule: dict) -> set[int]:
+    return {p["port"] for p in rule.get("ports", []) if p.get("protocol", "TCP") == "TCP"}
+
+
+def test_every_pod_is_denied_by_default_and_allowed_only_by_a_policy_of_its_own():
+    found = policies()
+    assert found["*"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, "a namespace-wide default deny"
+    pods = {d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] for _, d in workloads() + kind("Job")}
+    assert pods <= found.keys(), f"no policy of their own: {sorted(pods - found.keys())}"
+    for name, spec in found.items():
+        assert spec["policyTypes"] == ["Ingress", "Egress"], name
+
+
+@pytest.mark.parametrize("process", SERVICES, ids=lambda p: p.name)
+def test_each_service_may_reach_only_the_broker_its_database_redis_and_dns(process):
+    spec = policies()[process.name]
+    dns = [r for r in spec["egress"] if r.get("to", [{}])[0].get("namespaceSelector")]
+    assert len(dns) == 1 and {p["port"] for p in dns[0]["ports"]} == {53}
+    reached = set().union(*(tcp_ports(r) for r in spec["egress"] if r not in dns and "to" not in r))
+    expected = {5672, 5671, 6379} | ({27017} if process.database else set())
+    assert reached == expected, process.name
+    internet = [r for r in spec["egress"] if r not in dns and "to" in r]
+    if process.name != "webhook-dispatcher":
+        assert not internet, f"{process.name} has no business on the internet"
+        return
+    # Customers' endpoints: any public address, never the cluster's or another private range.
+    blocks = {b["ipBlock"]["cidr"]: set(b["ipBlock"].get("except", [])) for b in internet[0]["to"]}
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8"} <= blocks["0.0.0.0/0"]
+    assert {"fc00::/7", "fe80::/10"} <= blocks["::/0"]
+
+
+@pytest.mark.parametrize("process", SERVICES, ids=lambda p: p.name)
+def test_only_the_edges_take_connections_from_anywhere_the_rest_from_prometheus(process):
+    [rule] = policies()[process.name]["ingress"]
+    assert tcp_ports(rule) == {process.port}
+    if process.name in EDGE_PORTS:
+        assert "from" not in rule
+    else:
+        [source] = rule["from"]
+        assert source["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus"}
+
+
+def test_the_dev_infrastructure_and_the_simulator_are_reachable_only_by_who_needs_them():
+    found = policies()
+    by_port = {tcp_ports(r).pop(): r["from"] for r in found["rabbitmq"]["ingress"]}
+    assert set(by_port) == {5672, 15672}
+    management = by_port[15672]
+    assert management == [{"podSelector": {"matchExpressions": [
+        {"key": "app.kubernetes.io/name", "operator": "In", "values": ["worker-credentials"]}]}}]
+    assert found["worker-simulator"]["ingress"] == [], "its control API plays the phone: port-forward only"
+    with_database = {p.name for p in SERVICES if p.database}
+    for name, clients in (("mongodb", with_database | {"mongodb", "mongodb-init-replica-set"}),
+                          ("redis", {p.name for p in SERVICES})):
+        [rule] = found[name]["ingress"]
+        assert set(rule["from"][0]["podSelector"]["matchExpressions"][0]["values"]) == clients, name
