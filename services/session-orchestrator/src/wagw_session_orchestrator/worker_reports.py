@@ -91,8 +91,8 @@ async def when_worker_shows_pairing_code_store_it(
 
 
 async def when_worker_reports_session_status_apply_it(
-    envelope: Envelope, *, speaker: str, sessions: SessionsStore, relay: OutboxRelay, broker: Broker, messages: MessagesStore,
-    message_relay: OutboxRelay, routes: SessionRoutes,
+    envelope: Envelope, *, speaker: str, sessions: SessionsStore, relay: OutboxRelay, broker: Broker,
+    messages: MessagesStore, message_relay: OutboxRelay, routes: SessionRoutes,
 ) -> None:
     data = envelope.data
     target = data["status"]
@@ -223,7 +223,8 @@ async def _handed_to(envelope: Envelope, message: dict[str, Any], speaker: str,
 
 
 async def when_worker_bounces_message_route_it_again(
-    envelope: Envelope, *, speaker: str, messages: MessagesStore, relay: OutboxRelay, broker: Broker, sessions: SessionsStore,
+    envelope: Envelope, *, speaker: str, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
+    sessions: SessionsStore,
 ) -> None:
     """A worker handed a send back unsent: it was unsure the session was still its own (see
     `worker.message.bounced`). Taken back from it, the message goes to the session's worker now:
