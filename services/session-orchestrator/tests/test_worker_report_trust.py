@@ -163,3 +163,25 @@ async def test_a_waiting_session_is_adopted_only_by_the_worker_it_was_moved_from
     assert [e.type for e in broker.to_worker(MALLORY)] == ["worker.session.stop"]  # it says it runs it: stop
     await status(connected, speaker=VICTIM)
     assert (sessions.docs[sid]["status"], sessions.docs[sid]["worker_id"]) == ("CONNECTED", VICTIM)
+
+
+async def test_a_message_that_reached_the_worker_a_failover_moved_the_session_from_is_kept(
+        victim_session, status, on_sessions, sessions, messages):
+    """A paused worker resumes still running the session (until its stop arrives): what the phone sent
+    it is real. Any other worker is still refused."""
+    sid = await victim_session()
+    sessions.docs[sid].update(status="RECONNECTING", worker_id="worker-2", moved_from=VICTIM)  # the move
+    receive = partial(wr.when_worker_receives_message_store_it, **on_sessions, messages=messages)
+
+    def inbound(wa_message_id):
+        return report("worker.message.inbound", session_id=sid, wa_message_id=wa_message_id, chat="62811@s.whatsapp.net",
+                      sender="62811@s.whatsapp.net", type="text", text="hi", at=NOW)
+
+    await receive(inbound("DURING"), speaker=VICTIM)
+    await status(report("worker.session.status", session_id=sid, status="CONNECTED", reason=None, phone=None),
+                 speaker="worker-2")
+    assert (sessions.docs[sid]["worker_id"], sessions.docs[sid]["moved_from"]) == ("worker-2", None)
+    await receive(inbound("AFTER"), speaker=VICTIM)
+    await receive(inbound("STRANGER"), speaker=MALLORY)
+    stored = {m["wa_message_id"] for m in messages.docs.values()}
+    assert stored == {"DURING", "AFTER"}

@@ -120,6 +120,8 @@ async def when_worker_reports_session_status_apply_it(
         moved_from[:] = [session.get("moved_from")] if target == CONNECTED else []
         if target == CONNECTED or not is_live(target):
             change.set(qr=None, qr_expires_at=None, pairing_code=None, pairing_code_expires_at=None, moved_from=None)
+            if session.get("moved_from"):
+                change.set(former_worker_id=session["moved_from"])  # the move ended; see reporters.py
         if data["phone"]:
             change.set(phone=data["phone"])
         return change
