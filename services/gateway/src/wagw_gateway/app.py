@@ -65,7 +65,7 @@ async def bind(gateway: Gateway, res: Resources) -> list:
     res.background.append(asyncio.create_task(
         run_periodically_under_lease(lease, PURGE_INTERVAL_SECONDS, partial(purge_expired, gateway))))
     res.background.append(asyncio.create_task(gateway.usage.run()))
-    return [identity_subscription(gateway.api_keys, gateway.accounts),  # apikey.resolve, asked by realtime
+    return [identity_subscription(gateway.api_keys, gateway.accounts),  # apikey.resolve, account.standing
             session_events_subscription(gateway.api_keys)]  # session.deleted: its keys are revoked
 
 
