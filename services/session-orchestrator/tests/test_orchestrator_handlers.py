@@ -324,7 +324,7 @@ def _inbound(sid, wa_message_id, **content):
 async def test_received_media_reply_and_reaction_are_kept_with_the_quoted_messages_history_ids(deps, routes, messages,
                                                                                                relay):
     sid = await _connected_session(deps, routes)
-    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages)
+    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages, speaker="worker-1")
     photo = {"mimetype": "image/jpeg", "size": 1234, "sha256": "ab" * 32, "filename": None, "ptt": False}
     await receive(_inbound(sid, "WA1", type="image", text="the receipt", media=photo))
     await receive(_inbound(sid, "WA2", text="this one?", reply_to_wa_message_id="WA1"))
@@ -345,8 +345,9 @@ async def test_an_edit_applies_once_and_never_over_a_later_one_and_a_deletion_en
     from wagw_session_orchestrator import received
 
     sid = await _connected_session(deps, routes)
-    await wr.when_worker_receives_message_store_it(_inbound(sid, "WA1", text="helo"), **deps, messages=messages)
-    on_messages = dict(messages=messages, relay=relay, broker=deps["broker"])
+    await wr.when_worker_receives_message_store_it(_inbound(sid, "WA1", text="helo"), **deps, messages=messages,
+                                               speaker="worker-1")
+    on_messages = dict(messages=messages, relay=relay, broker=deps["broker"], sessions=deps["sessions"], speaker="worker-1")
     now = datetime.now(timezone.utc)
 
     def change(kind, wa_message_id="WA1", at=now, **data):
@@ -387,7 +388,7 @@ async def test_an_edit_or_revoke_of_a_sent_message_goes_to_its_worker_and_histor
         await edit()  # still queued: not on WhatsApp yet
     assert refused.value.details["reason"] == "not_sent"
     await wr.when_worker_reports_message_status_record_it(_status_report(sid, "m_1", "sent"), messages=messages,
-                                                          relay=relay, broker=broker)
+                                                          relay=relay, broker=broker, speaker="worker-1")
     for other in (dict(tenant=OTHER), dict(session_id="s_another"), dict(message_id="m_none")):
         with pytest.raises(NotFound):
             await edit(**other)
@@ -398,7 +399,7 @@ async def test_an_edit_or_revoke_of_a_sent_message_goes_to_its_worker_and_histor
                             "text": "Hello"}
     confirm = dict(worker_id="worker-1", session_id=sid, wa_message_id=None, message_id="m_1",
                    at=datetime.now(timezone.utc))
-    on_messages = dict(messages=messages, relay=relay, broker=broker)
+    on_messages = dict(messages=messages, relay=relay, broker=broker, sessions=deps["sessions"], speaker="worker-1")
     await received.when_worker_reports_edit_record_it(env("worker.message.edited", **confirm, text="Hello"),
                                                       **on_messages)
     assert messages.docs["m_1"]["text"] == "Hello" and relay.of_type("message.edited")[0]["direction"] == "outbound"
@@ -416,7 +417,7 @@ async def test_what_whatsapp_would_refuse_is_refused_with_its_reason(deps, route
     from wagw_session_orchestrator import message_changes as mch
 
     sid = await _connected_session(deps, routes)
-    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages)
+    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages, speaker="worker-1")
     await receive(_inbound(sid, "WA1", text="hi"))
     await mc.when_send_requested_store_and_route_it(
         env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_loc", to="628111222333", type="location",
@@ -478,10 +479,11 @@ async def test_a_vote_in_a_poll_the_session_sent_names_the_poll_by_its_history_i
     assert command.data["poll"]["options"] == ["Soto", "Rendang"] and "media" not in command.data
     sent = env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_poll", status="sent",
                reason=None, at=datetime.now(timezone.utc), wa_message_id="WA-POLL")
-    await wr.when_worker_reports_message_status_record_it(sent, messages=messages, relay=relay, broker=broker)
+    await wr.when_worker_reports_message_status_record_it(sent, messages=messages, relay=relay, broker=broker,
+                                                          speaker="worker-1")
     await wr.when_worker_receives_message_store_it(
         _inbound(sid, "WA-VOTE", type="poll_vote", poll_vote={"wa_message_id": "WA-POLL", "options": ["Soto"]}),
-        **deps, messages=messages)
+        **deps, messages=messages, speaker="worker-1")
     [vote] = relay.of_type("message.received")
     assert vote["type"] == "poll_vote" and vote["poll_vote"] == {"message_id": "m_poll", "options": ["Soto"]}
 
@@ -491,7 +493,7 @@ async def test_chats_come_from_history_latest_first_with_unread_counts_until_mar
     from wagw_session_orchestrator import chat_actions
 
     sid = await _connected_session(deps, routes)
-    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages)
+    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages, speaker="worker-1")
     await receive(_inbound(sid, "WA1", text="one"))
     messages.docs[inbound_message_id(sid, "WA1")]["created_at"] -= timedelta(seconds=1)  # not in the same millisecond
     await receive(_inbound(sid, "WA2", text="two"))

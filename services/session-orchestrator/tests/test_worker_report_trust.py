@@ -126,6 +126,30 @@ async def test_an_inbound_message_for_a_session_held_by_another_worker_is_not_st
     assert inbound_message_id(sid, "3EB0FAKE") in messages.docs
 
 
+@pytest.mark.parametrize("change", ["edited", "deleted"])
+async def test_an_edit_or_deletion_for_a_session_held_by_another_worker_changes_nothing(
+        victim_session, on_sessions, messages, relay, change):
+    from wagw_session_orchestrator import received
+
+    sid = await victim_session()
+    receive = partial(wr.when_worker_receives_message_store_it, **on_sessions, messages=messages, speaker=VICTIM)
+    await receive(report("worker.message.inbound", session_id=sid, wa_message_id="3EB0REAL", chat="62811@s.whatsapp.net",
+                         sender="62811@s.whatsapp.net", type="text", text="see you at 5", at=NOW))
+    stored = inbound_message_id(sid, "3EB0REAL")
+    handler = {"edited": received.when_worker_reports_edit_record_it,
+               "deleted": received.when_worker_reports_deletion_mark_it}[change]
+    body = {"text": "see you at 9"} if change == "edited" else {}
+    forged = report(f"worker.message.{change}", session_id=sid, wa_message_id="3EB0REAL", message_id=None,
+                    at=NOW + timedelta(seconds=1), **body)
+    events_before, counted = len(relay.flushed), refused(f"worker.message.{change}", "session_not_held")
+    await handler(forged, **on_sessions, messages=messages, speaker=MALLORY)
+    assert messages.docs[stored]["text"] == "see you at 5" and messages.docs[stored].get("deleted_at") is None
+    assert len(relay.flushed) == events_before
+    assert refused(f"worker.message.{change}", "session_not_held") == counted + 1
+    await handler(forged, **on_sessions, messages=messages, speaker=VICTIM)  # the session's own worker: applied
+    assert len(relay.flushed) == events_before + 1
+
+
 @pytest.mark.parametrize("held", [False, True], ids=["handed-to-its-worker", "held-for-no-worker"])
 async def test_a_status_or_bounce_of_a_send_handed_to_another_worker_is_refused(
         victim_session, victim_send, on_sessions, sessions, messages, relay, broker, held):
