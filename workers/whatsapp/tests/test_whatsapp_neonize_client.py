@@ -168,6 +168,9 @@ async def test_a_poll_is_built_by_whatsmeow_and_a_vote_on_it_is_named_on_another
     await worker(store, events, library)._on_library_event(None, received(wa.Message(pollUpdateMessage=vote)))
     [voted] = events
     assert (voted.type, voted.parts["poll_vote"]) == ("poll_vote", {"wa_message_id": derived, "options": ["Coffee"]})
+    unknown = wa.PollUpdateMessage(pollCreationMessageKey=mapping.MessageKey(ID="3EB0NEVERRECORDED"))
+    await worker(store, events, library)._on_library_event(None, received(wa.Message(pollUpdateMessage=unknown)))
+    assert events == [voted]  # not reported as a withdrawn vote
 
 
 async def test_a_reply_and_a_reaction_to_our_message_name_it_by_the_derived_id(tmp_path):

@@ -180,12 +180,17 @@ class NeonizeClient:
         if translated is not None:
             await self.emit(translated)
 
-    async def _poll_vote(self, event) -> InboundMessage:
+    async def _poll_vote(self, event) -> InboundMessage | None:
         """whatsmeow decrypts the vote (with the poll's secret, from its store); the options it names by
-        hash are named by the poll's options, recorded when the poll was sent or received."""
-        vote = await self.client.decrypt_poll_vote(event)
+        hash are named by the poll's options, recorded when the poll was sent or received. A vote in a
+        poll never recorded (older than the worker) cannot be named: reported as no choice it would read
+        as withdrawn, so it is logged and left out."""
         target = inbound.unwrapped(event.Message).pollUpdateMessage.pollCreationMessageKey.ID
-        return inbound.poll_vote_from(event, vote, await self.factory.devices.poll_options(target) or [])
+        options = await self.factory.devices.poll_options(target)
+        if options is None:
+            log.info("whatsapp.vote_in_unknown_poll", session_id=self.session_id, wa_message_id=event.Info.ID)
+            return None
+        return inbound.poll_vote_from(event, await self.client.decrypt_poll_vote(event), options)
 
     async def _received(self, event, message: InboundMessage) -> InboundMessage:
         """Remember it for a read and a poll for its votes; the ids of our sends it refers to (a reply's
