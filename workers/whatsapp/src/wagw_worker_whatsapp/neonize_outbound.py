@@ -9,7 +9,8 @@ from typing import Any, Awaitable, Callable
 from . import neonize_mapping as mapping  # first: it runs the no-download checks of `library`
 from .client import Outbound
 
-from neonize.utils.enum import ChatPresence, ChatPresenceMedia, Presence, VoteType  # noqa: E402,I001
+# After `mapping`: importing any of neonize may load its Go library, which the checks come before.
+from neonize.utils.enum import ChatPresence, ChatPresenceMedia, Presence, VoteType  # noqa: E402
 
 # Each uploaded type: the client's builder and how it is called.
 MEDIA_BUILDERS: dict[str, Callable[[Any, Outbound], Awaitable[Any]]] = {
