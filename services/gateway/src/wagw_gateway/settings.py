@@ -78,6 +78,11 @@ class Settings(TokenSettings, MongoSettings, CommonSettings):
         "DASHBOARD_REALTIME_URL", "http://127.0.0.1:8084",
         "Socket.IO address of the realtime service, as the dashboard's browsers reach it", _http_url,
     )
+    worker_query_timeout: float = env_field(
+        "WORKER_QUERY_TIMEOUT_SECONDS", "8",
+        "How long a question to a session's worker (profiles, groups, number checks) waits; then 504",
+        lambda raw: min(60.0, max(0.5, float(raw))),
+    )
 
 
 SERVICE = "gateway"

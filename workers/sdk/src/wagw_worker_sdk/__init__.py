@@ -5,9 +5,10 @@
 is the broker connection; one link can carry many workers (the load-test fleet)."""
 
 from .link import BrokerLink
+from .queries import QueryRefused
 from .uplink import WorkerUplink
 from .usage import ProcessUsage, ShareOfProcessUsage
 from .worker import Worker, WorkerHandler, WorkerIdentity
 
-__all__ = ["BrokerLink", "ProcessUsage", "ShareOfProcessUsage", "Worker", "WorkerHandler", "WorkerIdentity",
+__all__ = ["BrokerLink", "ProcessUsage", "QueryRefused", "ShareOfProcessUsage", "Worker", "WorkerHandler", "WorkerIdentity",
            "WorkerUplink"]
