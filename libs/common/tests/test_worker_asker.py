@@ -1,5 +1,6 @@
-"""Asking a worker: only an answer from the worker asked counts, its result is checked against the
-query's schema, a refusal keeps the worker's code, and silence is a timeout."""
+"""Asking a worker: only an answer the worker asked published counts (by the broker's user, whatever
+the body says), its result is checked against the query's schema, a refusal keeps the worker's code,
+and silence is a timeout."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from wagw_common.contracts import contract_for
 from wagw_common.envelope import Envelope
 from wagw_common.errors import DomainError
 from wagw_common.worker_asker import WorkerAsker, WorkerRefused, WorkerTimeout
+from wagw_common.worker_speakers import UplinkSpeakers
 
 pytestmark = pytest.mark.unit
 SESSION = "s_8f14e45fceea167a"
@@ -32,16 +34,17 @@ class Broker:
         await self.asked.put((envelope, options))
 
 
-def _answer(request: Envelope, *, worker: str, **reply) -> SimpleNamespace:
+def _answer(request: Envelope, *, worker: str, user: str | None = None, **reply) -> SimpleNamespace:
+    """`worker` is what the body claims; `user` whom the broker vouches for (by default that worker's own)."""
     data = {"worker_id": worker, "session_id": SESSION, "query": request.data["query"], "result": None,
             "error": None, **reply}
     body = Envelope(type="worker.session.query.reply", source=f"worker/{worker}", data=data).to_json()
-    return SimpleNamespace(correlation_id=request.id, body=body)
+    return SimpleNamespace(correlation_id=request.id, body=body, user_id=user or f"worker.{worker}")
 
 
 async def _ask(*answers, query="group_invite", args=None):
     broker = Broker()
-    asker = WorkerAsker(broker, timeout=0.3)
+    asker = WorkerAsker(broker, timeout=0.3, speakers=UplinkSpeakers(frozenset({"wagw"})))
     asking = asyncio.create_task(asker.ask("worker-1", SESSION, query, args or {"group": "1203630@g.us"}))
     request, options = await broker.asked.get()
     assert options["routing_key"] == "worker-1" and options["reply_to"] == asker.reply_key
@@ -59,6 +62,19 @@ async def test_an_answer_from_another_worker_is_ignored():
     forged = ("worker-2", {"result": {"group": "1203630@g.us", "invite_link": "https://chat.whatsapp.com/evil"}})
     with pytest.raises(WorkerTimeout):
         await _ask(forged)
+
+
+async def test_an_answer_claiming_the_worker_asked_but_published_by_another_is_ignored():
+    forged = ("worker-1", {"user": "worker.worker-2",
+                           "result": {"group": "1203630@g.us", "invite_link": "https://chat.whatsapp.com/evil"}})
+    with pytest.raises(WorkerTimeout):
+        await _ask(forged)
+
+
+async def test_a_trusted_platform_user_may_answer_for_the_worker_asked():
+    result = await _ask(("worker-1", {"user": "wagw", "result": {"group": "1203630@g.us",
+                                                                 "invite_link": "https://chat.whatsapp.com/x"}}))
+    assert result["invite_link"] == "https://chat.whatsapp.com/x"
 
 
 async def test_a_refusal_keeps_the_workers_code():

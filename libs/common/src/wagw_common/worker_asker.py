@@ -2,14 +2,17 @@
 
 Workers may publish only to the uplink exchange, so the answer comes back there: each asker binds a
 private queue to the uplink exchange with its own routing key (`worker.session.query.reply.<asker>`),
-named in the request's `reply_to`. An answer counts only if it comes from the worker that was asked
-(its envelope source) and answers the request (correlation id); its result is checked against the
-query's declared schema, since a worker is outside the platform's trust."""
+named in the request's `reply_to`. Any worker can publish on that key, so an answer counts only if
+the worker that was asked published it (the broker-verified AMQP `user_id`, by the uplink's identity
+rule in worker_speakers; its envelope source names that worker) and it answers the request
+(correlation id); its result is checked against the query's declared schema, since a worker is
+outside the platform's trust."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
@@ -19,11 +22,12 @@ from marshmallow import ValidationError
 from . import topology
 from .contracts import contract_for
 from .contracts.worker_queries import QUERIES, REPLY_TYPE
-from .contracts.workers import source_for
+from .contracts.workers import may_speak_for
 from .envelope import MalformedMessage, parse_envelope
 from .errors import DomainError, Unavailable
 from .logging import get_logger
 from .metrics import RPC_CALLS
+from .worker_speakers import NOT_THE_SENDER, UplinkSpeakers, refuse
 
 log = get_logger(__name__)
 
@@ -37,9 +41,10 @@ class WorkerRefused(DomainError):
 
 
 class WorkerAsker:
-    def __init__(self, broker, *, timeout: float):
+    def __init__(self, broker, *, timeout: float, speakers: UplinkSpeakers):
         self.broker = broker
         self.timeout = timeout
+        self.speakers = speakers
         self.reply_key = f"{REPLY_TYPE}.{uuid.uuid4().hex[:16]}"
         self._pending: dict[str, tuple[str, asyncio.Future]] = {}  # request id -> (worker id, answer)
 
@@ -56,8 +61,12 @@ class WorkerAsker:
             return  # late: its asker gave up already
         try:
             envelope = parse_envelope(message.body)
-            if envelope.type != REPLY_TYPE or envelope.source != source_for(worker_id):
-                raise MalformedMessage("an answer not from the worker asked")
+            if envelope.type != REPLY_TYPE:
+                raise MalformedMessage(f"{envelope.type!r} is not an answer")
+            if not may_speak_for(worker_id, user_id=message.user_id, source=envelope.source,
+                                 trusted_users=self.speakers.trusted_users):
+                refuse(replace(envelope, user_id=message.user_id), NOT_THE_SENDER, asked_worker_id=worker_id)
+                return
             future.set_result(contract_for(REPLY_TYPE).load(envelope.data))
         except MalformedMessage as exc:
             log.warning("worker_query.reply_rejected", reason=exc.reason, worker_id=worker_id)

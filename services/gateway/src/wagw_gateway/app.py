@@ -9,6 +9,7 @@ from aiohttp import web
 from wagw_common.lease import Lease, run_periodically_under_lease
 from wagw_common.service import Resources, create_service_app
 from wagw_common.worker_asker import WorkerAsker
+from wagw_common.worker_speakers import UplinkSpeakers
 
 from .account_state import AccountStates
 from .api_keys import ApiKeyStore
@@ -58,7 +59,9 @@ async def bind(gateway: Gateway, res: Resources) -> list:
     gateway.login_guard = LoginGuard(res.redis, max_failures=gateway.settings.login_max_failures,
                                      lockout_seconds=gateway.settings.login_lockout)
     gateway.rpc = res.rpc
-    gateway.worker_queries = WorkerAsker(res.broker, timeout=gateway.settings.worker_query_timeout)
+    gateway.worker_queries = WorkerAsker(res.broker, timeout=gateway.settings.worker_query_timeout,
+                                         speakers=UplinkSpeakers.of(gateway.settings.amqp_url,
+                                                                    gateway.settings.trusted_users))
     await gateway.worker_queries.start()
     gateway.commands = gateway.events = res.broker
     gateway.redis = res.redis

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from wagw_common.settings import CommonSettings, MongoSettings, TokenSettings, env_field
+from wagw_common.settings import CommonSettings, MongoSettings, TokenSettings, WorkerUplinkSettings, env_field
 
 from .tiers import parse_tier_rates
 
@@ -30,7 +30,7 @@ def _http_url(raw: str) -> str:
 
 
 @dataclass(frozen=True)
-class Settings(TokenSettings, MongoSettings, CommonSettings):
+class Settings(WorkerUplinkSettings, TokenSettings, MongoSettings, CommonSettings):
     access_token_ttl: int = env_field(
         "ACCESS_TOKEN_TTL_SECONDS", "900", "Lifetime of the access tokens (JWT) the gateway issues at login",
         _positive_int
