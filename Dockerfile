@@ -31,6 +31,10 @@ RUN pip wheel --no-deps --wheel-dir /wheels/own libs/common services/* workers/s
 # --- runtime: python, the pinned dependencies, our packages, a non-root user. Nothing else.
 FROM ${PYTHON_IMAGE} AS runtime
 ARG VERSION=dev
+# A digest of the sources, given by builders whose layer cache does not look into RUN --mount
+# (buildah, scripts/images.sh): a RUN after it is rebuilt whenever the sources change. BuildKit needs
+# none and may leave it empty.
+ARG SOURCE_DIGEST=
 LABEL org.opencontainers.image.title="wagw" \
       org.opencontainers.image.description="WhatsApp Gateway platform: every service and the worker simulator in one image" \
       org.opencontainers.image.version="${VERSION}"

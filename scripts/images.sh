@@ -106,6 +106,15 @@ build_ferretdb() {
     rm -rf "$context"
 }
 
+# source_digest: changes with any file the platform image is built from. Buildah's layer cache does
+# not look into the builder stage mounted by the Dockerfile's install step, so without it a changed
+# service would keep running the code of the image's first build.
+source_digest() {
+    (cd "$ROOT" && find requirements libs/common services workers/sdk workers/simulator -type f \
+        -not -path '*/tests/*' -not -path '*/__pycache__/*' -not -name '*.pyc' -not -path '*.egg-info/*' -print0 \
+        | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+}
+
 build_all() {
     "$ROOT/scripts/bootstrap.sh" --system
     mkdir -p "$CACHE_DIR"
@@ -114,7 +123,8 @@ build_all() {
     local why
     why="$(check 2>&1)" || { printf 'images: %s\n' "$why" >&2; exit "$CANNOT_RUN"; }
     build "$PYTHON_IMAGE" "$PODMAN_DIR/python.Containerfile" "$PODMAN_DIR" --build-arg "BASE=$BASE_IMAGE"
-    build "${WAGW_IMAGE:-localhost/wagw:latest}" "$ROOT/Dockerfile" "$ROOT" --build-arg "PYTHON_IMAGE=$PYTHON_IMAGE"
+    build "${WAGW_IMAGE:-localhost/wagw:latest}" "$ROOT/Dockerfile" "$ROOT" --build-arg "PYTHON_IMAGE=$PYTHON_IMAGE" \
+        --build-arg "SOURCE_DIGEST=$(source_digest)"
     local server
     for server in rabbitmq redis prometheus; do
         build "localhost/wagw-$server:$SUITE" "$PODMAN_DIR/$server.Containerfile" "$PODMAN_DIR" --build-arg "BASE=$BASE_IMAGE"

@@ -26,7 +26,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(3600)]
 PORTS = ("GATEWAY", "SESSION_ORCHESTRATOR", "WORKER_REGISTRY", "WEBHOOK_DISPATCHER", "REALTIME", "SIMULATOR",
          "MONGODB", "RABBITMQ", "RABBITMQ_MANAGEMENT", "RABBITMQ_DIST", "RABBITMQ_EPMD", "REDIS", "PROMETHEUS")
 CONTAINERS = ("mongodb", "rabbitmq", "redis", "gateway", "session-orchestrator", "worker-registry",
-              "webhook-dispatcher", "realtime", "worker-simulator", "prometheus")
+              "webhook-dispatcher", "realtime", "worker-simulator-credentials", "worker-simulator", "prometheus")
+# Run once to completion (the simulator's own broker user) instead of staying up and healthy.
+ONE_SHOT = {"worker-simulator-credentials"}
 SCRAPED = {"gateway", "session-orchestrator", "worker-registry", "webhook-dispatcher", "realtime"}
 HEALTHY_WITHIN = 300
 CANNOT_RUN_CONTAINERS = 3  # scripts/images.sh's exit code when podman cannot run a container here
@@ -62,15 +64,25 @@ def start_order(env: dict[str, str]) -> list[list[str]]:
 
 
 def wait_until_healthy(project: str, names: list[str]) -> None:
-    """Podman without systemd runs no healthcheck by itself: run each one until it passes."""
+    """Podman without systemd runs no healthcheck by itself: run each one until it passes. A one-shot
+    service must have exited with 0 (compose's service_completed_successfully)."""
     waiting = set(names)
     deadline = time.monotonic() + HEALTHY_WITHIN
     while waiting and time.monotonic() < deadline:
         for name in sorted(waiting):
-            if podman("healthcheck", "run", f"{project}_{name}_1", timeout=30).returncode == 0:
+            if finished(f"{project}_{name}_1") if name in ONE_SHOT else \
+                    podman("healthcheck", "run", f"{project}_{name}_1", timeout=30).returncode == 0:
                 waiting.discard(name)
         time.sleep(2)
     assert not waiting, f"not healthy after {HEALTHY_WITHIN} s: {sorted(waiting)}"
+
+
+def finished(container: str) -> bool:
+    state = podman("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", container).stdout.split()
+    if state and state[0] == "exited":
+        assert state[1] == "0", f"{container} failed (exit {state[1]}): {podman('logs', container).stderr}"
+        return True
+    return False
 
 
 def save_logs(project: str) -> None:
