@@ -205,7 +205,8 @@ class InMemoryMessages:
 
     async def record_edit(self, message, text, at, entry):
         doc = self.docs.get(message["_id"])
-        if doc is None or doc.get("deleted_at") is not None or (doc.get("edited_at") is not None and doc["edited_at"] >= at):
+        if doc is None or (doc.get("deleted_at") is not None and doc["deleted_at"] <= at) \
+                or (doc.get("edited_at") is not None and doc["edited_at"] >= at):
             return None
         doc.update(text=text, edited_at=at)
         return dict(doc)

@@ -339,9 +339,12 @@ async def test_edits_apply_newest_only_and_a_deletion_is_marked_once(messages_st
     deleted = events.message_changed(broker, message, "deleted", at=T0 + timedelta(seconds=3))
     assert (await messages_store.mark_deleted(message, T0 + timedelta(seconds=3), deleted))["deleted_at"] is not None
     assert await messages_store.mark_deleted(message, T0 + timedelta(seconds=4), deleted) is None
-    assert await edit("third", T0 + timedelta(seconds=5)) is None
+    assert await edit("third", T0 + timedelta(seconds=5)) is None  # made after the deletion
+    # Made before the deletion but reported after it (the uplink applies reports concurrently): kept.
+    assert (await edit("last words", T0 + timedelta(seconds=2, milliseconds=500)))["text"] == "last words"
     stored = await messages_store.collection.find_one({"_id": "m_in"})
-    assert stored["text"] == "second" and [e["type"] for e in stored["outbox"]] == ["message.edited", "message.deleted"]
+    assert stored["text"] == "last words" and [e["type"] for e in stored["outbox"]] == [
+        "message.edited", "message.deleted", "message.edited"]
 
 
 async def test_whatsapps_id_of_a_sent_message_is_kept_from_the_step_that_reports_it(messages_store, broker):

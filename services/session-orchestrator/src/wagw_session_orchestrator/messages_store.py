@@ -66,10 +66,12 @@ class MessagesStore:
         return await self.collection.find_one({"session_id": session_id, "wa_message_id": wa_message_id}, _NO_OUTBOX)
 
     async def record_edit(self, message: dict[str, Any], text: str, at, entry: dict[str, Any]) -> dict[str, Any] | None:
-        """The new text, unless the message was deleted or an edit made at `at` or later is stored
-        (edits may be reported out of order, or twice): None then."""
+        """The new text, unless the message was deleted before `at` or an edit made at `at` or later is
+        stored (edits and deletions may be reported out of order, or twice): None then. An edit made
+        before the deletion still counts, whichever was reported first."""
         return _without_outbox(await self.collection.find_one_and_update(
-            {"_id": message["_id"], "deleted_at": None, "$or": [{"edited_at": None}, {"edited_at": {"$lt": at}}]},
+            {"_id": message["_id"], "$and": [{"$or": [{"deleted_at": None}, {"deleted_at": {"$gt": at}}]},
+                                             {"$or": [{"edited_at": None}, {"edited_at": {"$lt": at}}]}]},
             {"$set": {"text": text, "edited_at": at}, "$push": outbox.push(entry)},
             return_document=ReturnDocument.AFTER,
         ))
