@@ -5,7 +5,7 @@ import uuid
 import aiohttp
 import pytest
 
-from tests.harness.infra import OBJECT_STORE_URL
+from harness.infra import OBJECT_STORE_URL
 from wagw_common.object_store import Credentials, ObjectNotFound, ObjectStore
 
 pytestmark = pytest.mark.integration

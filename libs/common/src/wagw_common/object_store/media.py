@@ -1,0 +1,46 @@
+"""Media files as the platform stores them: where a received file's bytes go (content-addressed, under
+its session, so a repeated report stores nothing twice), and what a file really is, sniffed from its
+bytes with libmagic rather than taken from the sender's word."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import magic
+
+_SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# libmagic reads a file's head; more than this never changes its answer for the types media take.
+_SNIFF_BYTES = 8192
+
+
+class MediaTooLarge(ValueError):
+    pass
+
+
+def inbound_key(session_id: str, sha256: str) -> str:
+    """The object key of a received file: the worker writes it, the orchestrator checks it is there."""
+    if not _SESSION.match(session_id) or not _SHA256.match(sha256):
+        raise ValueError("not a session id and a hex SHA-256")
+    return f"inbound/{session_id}/{sha256}"
+
+
+def sniff(data: bytes) -> str:
+    """The MIME type the bytes themselves show (`application/octet-stream` when unknown)."""
+    return magic.from_buffer(data[:_SNIFF_BYTES], mime=True) or "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    data: bytes
+    mimetype: str  # sniffed
+    size: int
+    sha256: str
+
+    @classmethod
+    def of(cls, data: bytes, max_bytes: int) -> "StoredFile":
+        if len(data) > max_bytes:
+            raise MediaTooLarge(f"{len(data)} bytes; at most {max_bytes} are accepted")
+        return cls(data, sniff(data), len(data), hashlib.sha256(data).hexdigest())

@@ -1,0 +1,44 @@
+"""Received files, stored by the worker itself in the platform's object store before it reports the
+message: the broker carries only the description (type, size, SHA-256, name), never the bytes.
+
+The file goes to a content-addressed key under its session (`wagw_common.object_store.media`), so a
+message reported twice stores it once, and the orchestrator finds it from the description alone."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+import aiohttp
+from wagw_common.object_store import Credentials, ObjectStore
+from wagw_common.object_store.media import StoredFile, inbound_key
+from wagw_common.object_store.settings import ObjectStoreSettings
+
+
+class MediaStorage:
+    def __init__(self, store: ObjectStore, max_bytes: int) -> None:
+        self.store = store
+        self.max_bytes = max_bytes
+
+    @classmethod
+    @asynccontextmanager
+    async def opened(cls, settings: ObjectStoreSettings) -> AsyncIterator["MediaStorage"]:
+        creds = Credentials(settings.object_store_access_key, settings.object_store_secret_key,
+                            settings.object_store_region)
+        async with aiohttp.ClientSession() as http:
+            store = ObjectStore(settings.object_store_url, settings.media_bucket, creds, http)
+            await store.ensure_bucket()  # whoever starts first makes it; both may try
+            yield cls(store, settings.media_max_bytes)
+
+    async def store_media(self, session_id: str, data: bytes, *, mimetype: str | None = None,
+                          filename: str | None = None, ptt: bool = False) -> dict[str, Any]:
+        """Store a received file; return its description for `Uplink.inbound(..., media=...)`.
+
+        `mimetype`: what WhatsApp said the file is (with its parameters, e.g. `audio/ogg; codecs=opus`);
+        when omitted, the type sniffed from the bytes. Raises MediaTooLarge above MEDIA_MAX_BYTES."""
+        file = StoredFile.of(data, self.max_bytes)
+        key = inbound_key(session_id, file.sha256)
+        if not await self.store.exists(key):
+            await self.store.put(key, data, file.mimetype)
+        return {"mimetype": mimetype or file.mimetype, "size": file.size, "sha256": file.sha256,
+                "filename": filename, "ptt": ptt}
