@@ -1,0 +1,48 @@
+"""The gateway's read side of the media store: a received file, found from the description that the
+orchestrator's answer gives (`message.get`), checked against it before it is served."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, AsyncIterator
+
+import aiohttp
+from wagw_common.object_store import Credentials, ObjectNotFound, ObjectStore
+from wagw_common.object_store.media import inbound_key, sniff
+from wagw_common.object_store.settings import ObjectStoreSettings
+
+
+def open_store(settings: ObjectStoreSettings, http: aiohttp.ClientSession) -> ObjectStore:
+    creds = Credentials(settings.object_store_access_key, settings.object_store_secret_key,
+                        settings.object_store_region)
+    return ObjectStore(settings.object_store_url, settings.media_bucket, creds, http)
+
+
+async def object_store_context(settings: ObjectStoreSettings, bind) -> AsyncIterator[None]:
+    """One HTTP client for the store, for the app's lifetime (an aiohttp cleanup context)."""
+    async with aiohttp.ClientSession() as http:
+        bind(open_store(settings, http))
+        yield
+
+
+def stored_description(message: dict[str, Any]) -> dict[str, Any] | None:
+    """The description of a received file in a history entry; None when it holds none."""
+    media = message.get("media") or {}
+    if message.get("direction") != "inbound" or not media.get("sha256"):
+        return None
+    return media
+
+
+async def read_received_file(store: ObjectStore, message: dict[str, Any]) -> tuple[bytes, str] | None:
+    """The file's bytes and the type they show; None when the worker did not store it (too large, or
+    a worker that only describes) or the bytes are not the ones described."""
+    media = stored_description(message)
+    if media is None:
+        return None
+    try:
+        data, _ = await store.get(inbound_key(message["session_id"], media["sha256"]))
+    except ObjectNotFound:
+        return None
+    if hashlib.sha256(data).hexdigest() != media["sha256"]:
+        return None
+    return data, sniff(data)
