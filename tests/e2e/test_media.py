@@ -68,3 +68,34 @@ async def test_a_received_image_is_stored_and_served_to_its_tenant_only_until_it
         expired, _ = media_links.link(JWT_SECRET, query["tenant"][0], message_id, 60, now=0)
         async with http.get(base + expired) as response:
             assert response.status == 410 and (await response.json())["error"]["code"] == "expired"
+
+
+async def test_a_file_to_send_is_uploaded_by_multipart_size_limited_and_typed_by_its_bytes(platform):
+    async with aiohttp.ClientSession() as http:
+        api = GatewayClient(platform.url("gateway"), http)
+        customer = await api.sign_up()
+        base = platform.url("gateway") + "/api/v1/media"
+        auth = {"Authorization": f"Bearer {customer.token}"}
+
+        def form(data: bytes, filename: str, content_type: str) -> aiohttp.FormData:
+            body = aiohttp.FormData()
+            body.add_field("file", data, filename=filename, content_type=content_type)
+            return body
+
+        # The client says text/plain: the bytes say PNG, and the bytes win.
+        async with http.post(base, data=form(PNG, "dot.txt", "text/plain"), headers=auth) as response:
+            assert response.status == 201, await response.text()
+            uploaded = await response.json()
+        assert uploaded["mimetype"] == "image/png" and uploaded["size"] == len(PNG)
+        assert uploaded["sha256"] == hashlib.sha256(PNG).hexdigest() and uploaded["filename"] == "dot.txt"
+        async with http.get(uploaded["url"]) as response:  # what the session's worker fetches
+            assert response.status == 200 and await response.read() == PNG
+
+        # A page of markup posing as a picture is refused; so is a file over MEDIA_MAX_BYTES (1 MiB here).
+        html = b"<!DOCTYPE html><html><script>alert(1)</script></html>"
+        async with http.post(base, data=form(html, "a.png", "image/png"), headers=auth) as response:
+            assert response.status == 415 and (await response.json())["error"]["code"] == "unsupported_media_type"
+        async with http.post(base, data=form(PNG + b"\0" * 1048576, "big.png", "image/png"), headers=auth) as response:
+            assert response.status == 413 and (await response.json())["error"]["code"] == "too_large"
+        async with http.post(base, data=form(PNG, "dot.png", "image/png")) as response:
+            assert response.status == 401

@@ -42,6 +42,7 @@ class PlatformRun:
             # The local media store, a bucket of this run's own.
             "OBJECT_STORE_URL": OBJECT_STORE_URL,
             "MEDIA_BUCKET": f"wagw-t{self.run_id}".lower().replace("_", "-")[:63],
+            "MEDIA_MAX_BYTES": "1048576",  # small enough for a test to go over it
             "LOG_LEVEL": "info",
             "STARTUP_TIMEOUT_SECONDS": "30",
             # Two cores run every process of the platform and the tests: give replies room under load.

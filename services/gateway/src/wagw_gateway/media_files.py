@@ -19,9 +19,12 @@ def open_store(settings: ObjectStoreSettings, http: aiohttp.ClientSession) -> Ob
 
 
 async def object_store_context(settings: ObjectStoreSettings, bind) -> AsyncIterator[None]:
-    """One HTTP client for the store, for the app's lifetime (an aiohttp cleanup context)."""
+    """One HTTP client for the store, for the app's lifetime (an aiohttp cleanup context); the bucket
+    made if it is not there yet (uploads write to it)."""
     async with aiohttp.ClientSession() as http:
-        bind(open_store(settings, http))
+        store = open_store(settings, http)
+        await store.ensure_bucket()
+        bind(store)
         yield
 
 

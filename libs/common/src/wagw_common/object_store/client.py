@@ -58,6 +58,10 @@ class ObjectStore:
     async def delete(self, key: str) -> None:
         await self._call("DELETE", self.url_of(key), ok=(200, 204, 404))
 
+    def presigned_get(self, key: str, expires_seconds: int) -> str:
+        """A URL that reads the object without the platform's keys until it expires (S3 allows 7 days)."""
+        return presign(self._creds, "GET", self.url_of(key), expires_seconds)
+
     def presigned_put(self, key: str, content_type: str, expires_seconds: int) -> str:
         """A URL a worker PUTs the bytes to (with this Content-Type), without the platform's keys."""
         return presign(self._creds, "PUT", self.url_of(key), expires_seconds,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import magic
 
-_SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # libmagic reads a file's head; more than this never changes its answer for the types media take.
 _SNIFF_BYTES = 8192
@@ -22,9 +22,29 @@ class MediaTooLarge(ValueError):
 
 def inbound_key(session_id: str, sha256: str) -> str:
     """The object key of a received file: the worker writes it, the orchestrator checks it is there."""
-    if not _SESSION.match(session_id) or not _SHA256.match(sha256):
+    if not _ID.match(session_id) or not _SHA256.match(sha256):
         raise ValueError("not a session id and a hex SHA-256")
     return f"inbound/{session_id}/{sha256}"
+
+
+def outbound_key(tenant_id: str, sha256: str) -> str:
+    """The object key of a file a tenant uploaded to send: the same file uploaded twice is kept once."""
+    if not _ID.match(tenant_id) or not _SHA256.match(sha256):
+        raise ValueError("not a tenant id and a hex SHA-256")
+    return f"outbound/{tenant_id}/{sha256}"
+
+
+def sendable(mimetype: str) -> bool:
+    """Whether WhatsApp takes a file of this (sniffed) type: pictures, video, sound, and documents;
+    never markup or programs, which a recipient's device might open as something else."""
+    if mimetype == "image/svg+xml":  # markup with scripts, not a picture
+        return False
+    return mimetype.startswith(("image/", "video/", "audio/")) or mimetype in _DOCUMENTS or (
+        mimetype.startswith("application/vnd.openxmlformats-officedocument."))
+
+
+_DOCUMENTS = frozenset({"application/pdf", "application/msword", "application/vnd.ms-excel",
+                        "application/vnd.ms-powerpoint", "application/zip", "text/plain", "text/csv"})
 
 
 def sniff(data: bytes) -> str:
