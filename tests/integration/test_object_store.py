@@ -37,3 +37,15 @@ async def test_a_presigned_put_stores_bytes_without_the_keys(store):
             assert resp.status == 200
     assert await store.exists("t/2")
     assert (await store.get("t/2"))[0] == b"jpeg bytes"
+
+
+async def test_keys_written_before_a_time_are_listed_for_retention(store):
+    from datetime import datetime, timedelta, timezone
+
+    for n in range(3):
+        await store.put(f"inbound/s/{n}", b"x", "text/plain")
+    await store.put("outbound/u/0", b"x", "text/plain")
+    later = datetime.now(timezone.utc) + timedelta(minutes=1)
+    assert sorted(await store.keys_modified_before("inbound/", later)) == ["inbound/s/0", "inbound/s/1", "inbound/s/2"]
+    earlier = datetime.now(timezone.utc) - timedelta(minutes=1)
+    assert await store.keys_modified_before("inbound/", earlier) == []

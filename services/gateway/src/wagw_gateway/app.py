@@ -16,7 +16,7 @@ from .errors import api_error_middleware
 from .idempotency import IdempotencyStore
 from .identity_queries import identity_subscription
 from .login_guard import LoginGuard
-from .media_files import object_store_context
+from .media_files import delete_expired_media, object_store_context
 from .passwords import Passwords
 from .ratelimit import RateLimiter
 from .refresh_tokens import RefreshTokenStore
@@ -75,3 +75,4 @@ async def purge_expired(gateway: Gateway) -> None:
     """What TTL indexes would do, were they available on every supported server."""
     await gateway.idempotency.purge_expired()
     await gateway.refresh_tokens.purge_expired()
+    await delete_expired_media(gateway.media, gateway.settings.media_retention_days)

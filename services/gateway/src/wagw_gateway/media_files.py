@@ -4,12 +4,19 @@ orchestrator's answer gives (`message.get`), checked against it before it is ser
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 from typing import Any, AsyncIterator
 
 import aiohttp
 from wagw_common.object_store import Credentials, ObjectNotFound, ObjectStore
+from wagw_common.logging import get_logger
 from wagw_common.object_store.media import inbound_key, sniff
 from wagw_common.object_store.settings import ObjectStoreSettings
+
+
+log = get_logger(__name__)
+# Everything the platform writes to the store lives under these (wagw_common.object_store.media).
+_PREFIXES = ("inbound/", "outbound/")
 
 
 def open_store(settings: ObjectStoreSettings, http: aiohttp.ClientSession) -> ObjectStore:
@@ -49,3 +56,17 @@ async def read_received_file(store: ObjectStore, message: dict[str, Any]) -> tup
     if hashlib.sha256(data).hexdigest() != media["sha256"]:
         return None
     return data, sniff(data)
+
+
+async def delete_expired_media(store: ObjectStore, retention_days: float, *, now: datetime | None = None) -> int:
+    """Retention by a periodic delete, as the store may have no lifecycle rules (the local one has
+    none): files written more than `retention_days` ago go. A link to one then answers 404."""
+    before = (now or datetime.now(UTC)) - timedelta(days=retention_days)
+    deleted = 0
+    for prefix in _PREFIXES:
+        for key in await store.keys_modified_before(prefix, before):
+            await store.delete(key)
+            deleted += 1
+    if deleted:
+        log.info("media.expired_deleted", count=deleted, retention_days=retention_days)
+    return deleted

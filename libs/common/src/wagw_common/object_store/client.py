@@ -3,9 +3,16 @@ delete an object) and presigned URLs for a worker's upload."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from urllib.parse import quote
+from xml.etree import ElementTree
+
 import aiohttp
 
 from .sigv4 import Credentials, presign, sign_headers
+
+
+_S3 = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 
 class ObjectStoreError(RuntimeError):
@@ -57,6 +64,23 @@ class ObjectStore:
 
     async def delete(self, key: str) -> None:
         await self._call("DELETE", self.url_of(key), ok=(200, 204, 404))
+
+    async def keys_modified_before(self, prefix: str, before: datetime) -> list[str]:
+        """Keys under `prefix` last written before `before` (ListObjectsV2, page after page)."""
+        found, token = [], None
+        while True:
+            query = f"list-type=2&prefix={quote(prefix, safe='')}"
+            if token:
+                query += f"&continuation-token={quote(token, safe='')}"
+            _, body, _ = await self._call("GET", f"{self._endpoint}/{self._bucket}?{query}")
+            root = ElementTree.fromstring(body)
+            for item in root.iter(_S3 + "Contents"):
+                modified = datetime.fromisoformat(item.findtext(_S3 + "LastModified").replace("Z", "+00:00"))
+                if modified < before:
+                    found.append(item.findtext(_S3 + "Key"))
+            token = root.findtext(_S3 + "NextContinuationToken")
+            if root.findtext(_S3 + "IsTruncated") != "true" or not token:
+                return found
 
     def presigned_get(self, key: str, expires_seconds: int) -> str:
         """A URL that reads the object without the platform's keys until it expires (S3 allows 7 days)."""

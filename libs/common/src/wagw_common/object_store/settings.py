@@ -18,3 +18,5 @@ class ObjectStoreSettings:
     media_bucket: str = env_field("MEDIA_BUCKET", "wagw-media", "Bucket holding media files")
     media_max_bytes: int = env_field("MEDIA_MAX_BYTES", "16777216",
                                      "Largest media file stored or accepted for upload (bytes; 413 above it)", int)
+    media_retention_days: float = env_field(
+        "MEDIA_RETENTION_DAYS", "30", "Age after which stored media files (received and uploaded) are deleted", float)
