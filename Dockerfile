@@ -46,10 +46,6 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-index --find-links=/wheels -r /tmp/runtime.txt \
     && pip install --no-index --find-links=/wheels /wheels/own/*.whl \
     && pip check
-# libmagic: media types are sniffed from the bytes (wagw_common.object_store.media).
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends libmagic1 \
-    && rm -rf /var/lib/apt/lists/*
 # A numeric uid, so Kubernetes can verify runAsNonRoot without resolving names.
 RUN groupadd --system --gid 10001 wagw \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \

@@ -19,7 +19,7 @@ from wagw_worker_simulator.whatsapp import SimulatedWhatsApp, Timing
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 
-# A 1x1 PNG: libmagic knows it by its bytes, whatever the sender says.
+# A 1x1 PNG: known by its bytes, whatever the sender says.
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
                     "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 

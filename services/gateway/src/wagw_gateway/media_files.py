@@ -3,20 +3,37 @@ orchestrator's answer gives (`message.get`), checked against it before it is ser
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import Any, AsyncIterator
+from contextlib import contextmanager
+from typing import Any, AsyncIterator, Iterator
 
 import aiohttp
-from wagw_common.object_store import Credentials, ObjectNotFound, ObjectStore
+from wagw_common.object_store import Credentials, ObjectNotFound, ObjectStore, ObjectStoreError
 from wagw_common.logging import get_logger
 from wagw_common.object_store.media import inbound_key, sniff
 from wagw_common.object_store.settings import ObjectStoreSettings
 
+from .errors import unavailable
+
 
 log = get_logger(__name__)
+# What a store that is away or failing raises: the media routes turn it into a 503.
+STORE_ERRORS = (ObjectStoreError, aiohttp.ClientError, asyncio.TimeoutError)
 # Everything the platform writes to the store lives under these (wagw_common.object_store.media).
 _PREFIXES = ("inbound/", "outbound/")
+
+
+@contextmanager
+def store_errors_as_503() -> Iterator[None]:
+    try:
+        yield
+    except ObjectNotFound:
+        raise
+    except STORE_ERRORS as exc:
+        log.warning("media.store_failed", error=repr(exc))
+        raise unavailable("the media store is unavailable; retry later") from exc
 
 
 def open_store(settings: ObjectStoreSettings, http: aiohttp.ClientSession) -> ObjectStore:
@@ -27,10 +44,14 @@ def open_store(settings: ObjectStoreSettings, http: aiohttp.ClientSession) -> Ob
 
 async def object_store_context(settings: ObjectStoreSettings, bind) -> AsyncIterator[None]:
     """One HTTP client for the store, for the app's lifetime (an aiohttp cleanup context); the bucket
-    made if it is not there yet (uploads write to it)."""
+    made if it is not there yet (uploads write to it). A store that is away does not stop the gateway:
+    only the media routes need it, and they answer 503 until it is back."""
     async with aiohttp.ClientSession() as http:
         store = open_store(settings, http)
-        await store.ensure_bucket()
+        try:
+            await store.ensure_bucket()
+        except STORE_ERRORS as exc:
+            log.warning("media.store_unavailable", endpoint=settings.object_store_url, error=repr(exc))
         bind(store)
         yield
 
@@ -50,7 +71,8 @@ async def read_received_file(store: ObjectStore, message: dict[str, Any]) -> tup
     if media is None:
         return None
     try:
-        data, _ = await store.get(inbound_key(message["session_id"], media["sha256"]))
+        with store_errors_as_503():
+            data, _ = await store.get(inbound_key(message["session_id"], media["sha256"]))
     except ObjectNotFound:
         return None
     if hashlib.sha256(data).hexdigest() != media["sha256"]:

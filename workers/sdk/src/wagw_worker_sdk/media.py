@@ -6,13 +6,17 @@ message reported twice stores it once, and the orchestrator finds it from the de
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
 import aiohttp
-from wagw_common.object_store import Credentials, ObjectStore
+from wagw_common.logging import get_logger
+from wagw_common.object_store import Credentials, ObjectStore, ObjectStoreError
 from wagw_common.object_store.media import StoredFile, inbound_key
 from wagw_common.object_store.settings import ObjectStoreSettings
+
+log = get_logger(__name__)
 
 
 class MediaStorage:
@@ -27,7 +31,11 @@ class MediaStorage:
                             settings.object_store_region)
         async with aiohttp.ClientSession() as http:
             store = ObjectStore(settings.object_store_url, settings.media_bucket, creds, http)
-            await store.ensure_bucket()  # whoever starts first makes it; both may try
+            try:
+                await store.ensure_bucket()  # whoever starts first makes it; both may try
+            except (ObjectStoreError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                # Only received files need the store: a worker without it still connects and reports text.
+                log.warning("media.store_unavailable", endpoint=settings.object_store_url, error=repr(exc))
             yield cls(store, settings.media_max_bytes)
 
     async def store_media(self, session_id: str, data: bytes, *, mimetype: str | None = None,

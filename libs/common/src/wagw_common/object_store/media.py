@@ -1,6 +1,7 @@
 """Media files as the platform stores them: where a received file's bytes go (content-addressed, under
 its session, so a repeated report stores nothing twice), and what a file really is, sniffed from its
-bytes with libmagic rather than taken from the sender's word."""
+bytes (`filetype`, pure Python: signatures of pictures, video, sound, archives and
+documents) rather than taken from the sender's word."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-import magic
+import filetype
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-# libmagic reads a file's head; more than this never changes its answer for the types media take.
+# Signatures sit in a file's head; more than this never changes the answer.
 _SNIFF_BYTES = 8192
 
 
@@ -44,12 +45,13 @@ def sendable(mimetype: str) -> bool:
 
 
 _DOCUMENTS = frozenset({"application/pdf", "application/msword", "application/vnd.ms-excel",
-                        "application/vnd.ms-powerpoint", "application/zip", "text/plain", "text/csv"})
+                        "application/vnd.ms-powerpoint", "application/zip", "application/epub+zip"})
 
 
 def sniff(data: bytes) -> str:
-    """The MIME type the bytes themselves show (`application/octet-stream` when unknown)."""
-    return magic.from_buffer(data[:_SNIFF_BYTES], mime=True) or "application/octet-stream"
+    """The MIME type the bytes themselves show (`application/octet-stream` when unknown: plain text and
+    markup have no signature, so they are never taken for a picture)."""
+    return filetype.guess_mime(data[:_SNIFF_BYTES]) or "application/octet-stream"
 
 
 @dataclass(frozen=True)

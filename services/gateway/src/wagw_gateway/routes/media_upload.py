@@ -17,6 +17,7 @@ from ..auth import authenticated
 from ..callers import CALLER
 from ..dependencies import gateway_of
 from ..errors import ApiError
+from ..media_files import store_errors_as_503
 from .paths import API
 
 routes = web.RouteTableDef()
@@ -50,7 +51,7 @@ async def _read_file_part(request: web.Request, max_bytes: int) -> tuple[bytes, 
 
 
 @routes.post(f"{API}/media")
-@api_doc(tags=("messages",), responses={201: UploadedMedia}, errors=(413, 415),
+@api_doc(tags=("messages",), responses={201: UploadedMedia}, errors=(413, 415, 503),
          description="multipart/form-data with the file in a part named `file`.")
 @authenticated(scope="messages:send")
 async def upload_media(request: web.Request) -> web.Response:
@@ -65,7 +66,8 @@ async def upload_media(request: web.Request) -> web.Response:
                        {"mimetype": mimetype})
     sha256 = hashlib.sha256(data).hexdigest()
     key = outbound_key(request[CALLER].tenant_id, sha256)
-    await gateway.media.put(key, data, mimetype)
+    with store_errors_as_503():
+        await gateway.media.put(key, data, mimetype)
     expires_at = (datetime.now(UTC) + timedelta(seconds=UPLOAD_LINK_SECONDS)).isoformat().replace("+00:00", "Z")
     return web.json_response({"url": gateway.media.presigned_get(key, UPLOAD_LINK_SECONDS), "mimetype": mimetype,
                               "size": len(data), "sha256": sha256, "filename": filename, "expires_at": expires_at},

@@ -1,4 +1,4 @@
-"""Retention of media files by a periodic delete, against the local S3-API store."""
+"""Media files in the store: retention by a periodic delete, and a store that is away, against real endpoints."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -26,3 +26,15 @@ async def test_files_older_than_the_retention_go_and_newer_ones_stay():
         assert not await store.exists("inbound/s_1/" + "a" * 64)
         assert not await store.exists("outbound/u_1/" + "b" * 64)
         assert await store.exists("elsewhere/kept")
+
+
+async def test_a_store_that_is_away_is_a_503_not_a_500():
+    from wagw_gateway.errors import ApiError
+    from wagw_gateway.media_files import read_received_file
+
+    async with aiohttp.ClientSession() as http:
+        away = ObjectStore("http://127.0.0.1:9", "media", Credentials("k", "s"), http)  # discard port: nothing listens
+        message = {"direction": "inbound", "session_id": "s_1", "media": {"sha256": "a" * 64}}
+        with pytest.raises(ApiError) as refused:
+            await read_received_file(away, message)
+        assert refused.value.status == 503
