@@ -55,3 +55,9 @@ async def test_a_file_over_the_limit_is_refused_with_413_and_nothing_reported(cl
     response = await client.post("/sessions/s_1/inbound-media", data=b"x" * 1025)
     assert response.status == 413 and (await response.json())["error"]["code"] == "too_large"
     assert len(uplink.sent) == before
+
+
+async def test_a_store_that_is_away_at_start_does_not_stop_the_worker():
+    settings = load(ObjectStoreSettings, {"OBJECT_STORE_URL": "http://127.0.0.1:9"})  # discard port: nothing listens
+    async with MediaStorage.opened(settings) as media:
+        assert media.max_bytes == settings.media_max_bytes

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from datetime import UTC, datetime, timedelta
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any, AsyncIterator, Iterator
 
 import aiohttp
-from wagw_common.object_store import Credentials, ObjectNotFound, ObjectStore, ObjectStoreError
 from wagw_common.logging import get_logger
+from wagw_common.object_store import TIMEOUT, ObjectNotFound, ObjectStore, ObjectStoreError
 from wagw_common.object_store.media import inbound_key, sniff
 from wagw_common.object_store.settings import ObjectStoreSettings
 
@@ -36,18 +36,12 @@ def store_errors_as_503() -> Iterator[None]:
         raise unavailable("the media store is unavailable; retry later") from exc
 
 
-def open_store(settings: ObjectStoreSettings, http: aiohttp.ClientSession) -> ObjectStore:
-    creds = Credentials(settings.object_store_access_key, settings.object_store_secret_key,
-                        settings.object_store_region)
-    return ObjectStore(settings.object_store_url, settings.media_bucket, creds, http)
-
-
 async def object_store_context(settings: ObjectStoreSettings, bind) -> AsyncIterator[None]:
     """One HTTP client for the store, for the app's lifetime (an aiohttp cleanup context); the bucket
     made if it is not there yet (uploads write to it). A store that is away does not stop the gateway:
     only the media routes need it, and they answer 503 until it is back."""
-    async with aiohttp.ClientSession() as http:
-        store = open_store(settings, http)
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+        store = settings.media_store(http)
         try:
             await store.ensure_bucket()
         except STORE_ERRORS as exc:

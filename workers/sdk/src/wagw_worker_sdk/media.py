@@ -12,7 +12,7 @@ from typing import Any, AsyncIterator
 
 import aiohttp
 from wagw_common.logging import get_logger
-from wagw_common.object_store import Credentials, ObjectStore, ObjectStoreError
+from wagw_common.object_store import TIMEOUT, ObjectStore, ObjectStoreError
 from wagw_common.object_store.media import StoredFile, inbound_key
 from wagw_common.object_store.settings import ObjectStoreSettings
 
@@ -27,10 +27,8 @@ class MediaStorage:
     @classmethod
     @asynccontextmanager
     async def opened(cls, settings: ObjectStoreSettings) -> AsyncIterator["MediaStorage"]:
-        creds = Credentials(settings.object_store_access_key, settings.object_store_secret_key,
-                            settings.object_store_region)
-        async with aiohttp.ClientSession() as http:
-            store = ObjectStore(settings.object_store_url, settings.media_bucket, creds, http)
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+            store = settings.media_store(http)
             try:
                 await store.ensure_bucket()  # whoever starts first makes it; both may try
             except (ObjectStoreError, aiohttp.ClientError, asyncio.TimeoutError) as exc:

@@ -13,6 +13,9 @@ from .sigv4 import Credentials, presign, sign_headers
 
 
 _S3 = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+# For the HTTP session a store is used with: a store that is away must fail a call soon, not after
+# aiohttp's default of five minutes (a service's start-up waits on its first call).
+TIMEOUT = aiohttp.ClientTimeout(total=60, connect=5)
 
 
 class ObjectStoreError(RuntimeError):

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import aiohttp
+
 from ..settings import env_field
+from .client import ObjectStore
+from .sigv4 import Credentials
 
 
 @dataclass(frozen=True)
@@ -20,3 +24,8 @@ class ObjectStoreSettings:
                                      "Largest media file stored or accepted for upload (bytes; 413 above it)", int)
     media_retention_days: float = env_field(
         "MEDIA_RETENTION_DAYS", "30", "Age after which stored media files (received and uploaded) are deleted", float)
+
+    def media_store(self, http: aiohttp.ClientSession) -> ObjectStore:
+        """The media bucket of the store these settings name, reached through `http`."""
+        creds = Credentials(self.object_store_access_key, self.object_store_secret_key, self.object_store_region)
+        return ObjectStore(self.object_store_url, self.media_bucket, creds, http)
