@@ -1,5 +1,5 @@
 # The local S3-API object store (media files), built from tools/objectstore (gofakes3 with a bbolt
-# data file), sourced by scripts/infra.sh. Production points OBJECT_STORE_URL at a real S3 or MinIO.
+# data file) with the Go that scripts/infra.sh finds or fetches (find_go), sourced by scripts/infra.sh. Production points OBJECT_STORE_URL at a real S3 or MinIO.
 
 OBJECT_STORE_PORT="${OBJECT_STORE_PORT:-9000}"
 # The store's own bound on one object (the platform's MEDIA_MAX_BYTES is checked first and is lower).
@@ -22,7 +22,8 @@ objectstore_build() {
     mv -f "$OBJECT_STORE_BIN.tmp" "$OBJECT_STORE_BIN"
 }
 
-objectstore_up() { curl -s -o /dev/null "http://127.0.0.1:$OBJECT_STORE_PORT/" 2>/dev/null; }
+# Up once it accepts connections (no curl needed: bash's own /dev/tcp, as for the other servers).
+objectstore_up() { port_open "$OBJECT_STORE_PORT"; }
 
 objectstore_start() {
     local pid
