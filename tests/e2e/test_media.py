@@ -13,6 +13,7 @@ import pytest
 from harness.api import GatewayClient
 from harness.flows import inbound_messages, wait_until
 from harness.platform_run import JWT_SECRET
+from harness.sink import WebhookSink
 from wagw_gateway import media_links
 
 pytestmark = pytest.mark.e2e
@@ -38,36 +39,50 @@ async def test_a_received_image_is_stored_and_served_to_its_tenant_only_until_it
         owner, stranger = await api.sign_up(), await api.sign_up()
         phone = platform.worker_url(next(iter(platform.workers)))
         session_id = await _connected_session(api, owner.token, phone, http)
+        sink = WebhookSink()
+        await sink.start()
+        try:
+            await api.request("POST", "/webhooks", token=owner.token, expect=201,
+                              json={"url": sink.url, "events": ["message.received"], "session_id": session_id})
+            await _receive_and_download(platform, http, api, owner, stranger, phone, session_id, sink)
+        finally:
+            await sink.stop()
 
-        async def sent():
-            async with http.post(f"{phone}/sessions/{session_id}/inbound-media?caption=the%20receipt&filename=r.png",
-                                 data=PNG) as response:
-                return response.status == 202 and await response.json()
-        reported = await wait_until(sent, timeout=30)
-        assert reported["media"]["sha256"] == hashlib.sha256(PNG).hexdigest()
 
-        [received] = await wait_until(lambda: inbound_messages(api, owner.token, session_id), timeout=30)
-        assert received["type"] == "image" and received["text"] == "the receipt"
-        assert received["media"]["size"] == len(PNG) and received["media"]["filename"] == "r.png"
-        message_id = received["message_id"]
+async def _receive_and_download(platform, http, api, owner, stranger, phone, session_id, sink) -> None:
+    async def sent():
+        async with http.post(f"{phone}/sessions/{session_id}/inbound-media?caption=the%20receipt&filename=r.png",
+                             data=PNG) as response:
+            return response.status == 202 and await response.json()
+    reported = await wait_until(sent, timeout=30)
+    assert reported["media"]["sha256"] == hashlib.sha256(PNG).hexdigest()
 
-        _, link, _ = await api.request("GET", f"/messages/{message_id}/media-link", token=owner.token, expect=200)
-        base = platform.url("gateway")
-        async with http.get(base + link["url"]) as response:  # no credentials: the link is the key
-            assert response.status == 200 and response.content_type == "image/png"
-            assert await response.read() == PNG
+    [received] = await wait_until(lambda: inbound_messages(api, owner.token, session_id), timeout=30)
+    assert received["type"] == "image" and received["text"] == "the receipt"
+    assert received["media"]["size"] == len(PNG) and received["media"]["filename"] == "r.png"
+    message_id = received["message_id"]
+    # The webhook carries the description and where to get the file, never the bytes.
+    hooked = (await sink.wait_for(lambda r: r.payload["type"] == "message.received", timeout=30)).payload["data"]
+    assert hooked["media"] == reported["media"] and "url" not in hooked["media"]
+    assert hooked["media_link"] == f"/api/v1/messages/{message_id}/media-link"
 
-        # Another tenant: neither a link nor, with the owner's link altered to name itself, the file.
-        await api.request("GET", f"/messages/{message_id}/media-link", token=stranger.token, expect=404)
-        query = parse_qs(urlsplit(link["url"]).query)
-        altered = link["url"].replace(query["tenant"][0], "u_0000000000000000")
-        async with http.get(base + altered) as response:
-            assert response.status == 404
+    _, link, _ = await api.request("GET", f"/messages/{message_id}/media-link", token=owner.token, expect=200)
+    base = platform.url("gateway")
+    async with http.get(base + link["url"]) as response:  # no credentials: the link is the key
+        assert response.status == 200 and response.content_type == "image/png"
+        assert await response.read() == PNG
 
-        # A link signed with the platform's key but past its time: 410, said clearly.
-        expired, _ = media_links.link(JWT_SECRET, query["tenant"][0], message_id, 60, now=0)
-        async with http.get(base + expired) as response:
-            assert response.status == 410 and (await response.json())["error"]["code"] == "expired"
+    # Another tenant: neither a link nor, with the owner's link altered to name itself, the file.
+    await api.request("GET", f"/messages/{message_id}/media-link", token=stranger.token, expect=404)
+    query = parse_qs(urlsplit(link["url"]).query)
+    altered = link["url"].replace(query["tenant"][0], "u_0000000000000000")
+    async with http.get(base + altered) as response:
+        assert response.status == 404
+
+    # A link signed with the platform's key but past its time: 410, said clearly.
+    expired, _ = media_links.link(JWT_SECRET, query["tenant"][0], message_id, 60, now=0)
+    async with http.get(base + expired) as response:
+        assert response.status == 410 and (await response.json())["error"]["code"] == "expired"
 
 
 async def test_a_file_to_send_is_uploaded_by_multipart_size_limited_and_typed_by_its_bytes(platform):
