@@ -37,7 +37,13 @@ class UploadedMedia(StrictSchema):
 async def _read_file_part(request: web.Request, max_bytes: int) -> tuple[bytes, str | None]:
     if not request.content_type.startswith("multipart/"):
         raise ApiError(400, "invalid", "send the file as multipart/form-data in a part named `file`")
-    reader = await request.multipart()
+    try:
+        return await _first_file_part(await request.multipart(), max_bytes)
+    except (ValueError, AssertionError) as exc:  # no boundary, or a body that breaks the multipart framing
+        raise ApiError(400, "invalid", f"not a readable multipart body: {exc}") from None
+
+
+async def _first_file_part(reader, max_bytes: int) -> tuple[bytes, str | None]:
     async for part in reader:
         if part.name != "file":
             continue
