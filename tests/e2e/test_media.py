@@ -105,6 +105,19 @@ async def test_a_file_to_send_is_uploaded_by_multipart_size_limited_and_typed_by
         assert uploaded["sha256"] == hashlib.sha256(PNG).hexdigest() and uploaded["filename"] == "dot.txt"
         async with http.get(uploaded["url"]) as response:  # what the session's worker fetches
             assert response.status == 200 and await response.read() == PNG
+        # The link is a send's media.url: accepted, and the session's worker is told to send it.
+        session_id = await _connected_session(api, customer.token, platform.worker_url(next(iter(platform.workers))),
+                                              http)
+        _, accepted, _ = await api.request(
+            "POST", f"/sessions/{session_id}/messages", token=customer.token, expect=202,
+            json={"to": "+62 812-3456-789", "type": "image", "text": "the uploaded one",
+                  "media": {"url": uploaded["url"], "mimetype": uploaded["mimetype"]}})
+
+        async def sent():
+            _, body, _ = await api.request("GET", f"/messages/{accepted['message_id']}", token=customer.token)
+            return body.get("message", {}).get("status") in {"sent", "delivered", "read"} and body["message"]
+        message = await wait_until(sent, timeout=60)
+        assert message["media"]["url"] == uploaded["url"]
 
         # A page of markup posing as a picture is refused; so is a file over MEDIA_MAX_BYTES (1 MiB here).
         html = b"<!DOCTYPE html><html><script>alert(1)</script></html>"
