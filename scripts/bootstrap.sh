@@ -46,6 +46,8 @@ SYSTEM_PACKAGES=(
     "podman:command -v podman"
     "runc:command -v runc"
     "debootstrap:command -v debootstrap"
+    # promtool checks the alert rules and the Prometheus configuration (tests/integration).
+    "prometheus:command -v promtool"
 )
 
 # Debian's own python3 can only create a venv with python3-venv installed (its ensurepip is cut

@@ -55,6 +55,8 @@ fi
 [[ -n "${RABBITMQ_PORT:-}" ]] && export AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:$RABBITMQ_PORT/}"
 [[ -n "${MONGO_PORT:-}" ]] && export MONGODB_URI="${MONGODB_URI:-mongodb://127.0.0.1:$MONGO_PORT/}"
 [[ -n "${REDIS_PORT:-}" ]] && export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
+# A laptop run: the services may use the published development JWT_SECRET (they refuse it otherwise).
+export DEVELOPMENT_MODE="${DEVELOPMENT_MODE:-true}"
 
 say() { printf 'platform: %s\n' "$*"; }
 die() { printf 'platform: ERROR: %s\n' "$*" >&2; exit 1; }

@@ -157,6 +157,17 @@ async def bare_scenario(args, workdir: Path, log_dir: Path) -> dict:
         server.stop()
 
 
+async def gateway_stand_in(broker: Broker) -> Consumer:
+    """The gateway's answer to `account.standing`, asked at each token connect: every bench account stands."""
+    async def standing(envelope):
+        return {"user_id": envelope.data["user_id"], "active": True, "token_generation": 0}
+
+    consumer = Consumer(broker, Subscription(topology.GATEWAY_QUERIES, {"account.standing": standing},
+                                             use_inbox=False), prefetch=64, max_attempts=3)
+    await consumer.start()
+    return consumer
+
+
 async def realtime_scenario(replicas: int, args, workdir: Path, log_dir: Path) -> dict:
     vhost = await create_vhost("wagw-bench")
     env = {"AMQP_URL": vhost.amqp_url, "REDIS_URL": private_redis_url(), "JWT_SECRET": SECRET, "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
@@ -164,11 +175,13 @@ async def realtime_scenario(replicas: int, args, workdir: Path, log_dir: Path) -
     module = os.environ.get("BENCH_REALTIME_MODULE", "wagw_realtime")  # e.g. a profiling wrapper
     servers = [service(f"realtime-{replicas}-{n}", module, env, log_dir) for n in range(replicas)]
     broker = Broker(vhost.amqp_url, source="bench")
+    gateway = None
     try:
         for server in servers:
             server.start()
         await asyncio.gather(*(s.wait_ready() for s in servers))
         await broker.connect(10)
+        gateway = await gateway_stand_in(broker)
         gate = asyncio.Semaphore(100)
 
         async def publish(event):
@@ -182,6 +195,8 @@ async def realtime_scenario(replicas: int, args, workdir: Path, log_dir: Path) -
 
         return await run_scenario(f"realtime-{replicas}", [s.url for s in servers], send, args, workdir, metrics=True)
     finally:
+        if gateway is not None:
+            await gateway.stop()
         await broker.close()
         for server in servers:
             server.stop()

@@ -38,7 +38,12 @@ BODIES = {
     ("post", "/api/v1/webhooks/{endpoint_id}/rotate-secret"): {},
     ("post", "/api/v1/webhooks/{endpoint_id}/test"): {},
     ("patch", "/api/v1/admin/users/{user_id}"): {"tier": "PRO"},
+    ("post", "/api/v1/sessions/{session_id}/groups"): {"subject": "checked", "participants": ["+628123456789"]},
+    ("post", "/api/v1/sessions/{session_id}/groups/{group}/participants"): {"action": "add",
+                                                                           "participants": ["+628123456789"]},
 }
+# Path parameters that name no platform resource: a contact and a group on WhatsApp.
+WHATSAPP_IDS = {"contact": "628123456789@s.whatsapp.net", "group": "120363025246125486@g.us"}
 
 
 def operations(document: dict):
@@ -49,6 +54,7 @@ def operations(document: dict):
 
 
 def fill(path: str, ids: dict[str, str]) -> str:
+    ids = {**WHATSAPP_IDS, **ids}
     return re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
 
 
@@ -235,6 +241,23 @@ async def test_every_route_succeeds_with_the_right_credentials(world):
                body={"chat": "+628123456789"}, expect=202)
     await call("post", "/api/v1/sessions/{session_id}/presence", ids=alice.ids, token=alice.token,
                body={"presence": "typing", "chat": "628123456789@s.whatsapp.net"}, expect=202)
+
+    # Contacts and groups, asked of the session's worker.
+    await call("get", "/api/v1/sessions/{session_id}/contacts/check", ids=alice.ids, key=alice.session_key,
+               query="?phone=628123456789", expect=200)
+    await call("get", "/api/v1/sessions/{session_id}/contacts/{contact}/profile", ids=alice.ids, token=alice.token,
+               expect=200)
+    await call("get", "/api/v1/sessions/{session_id}/profile", ids=alice.ids, key=alice.session_key, expect=200)
+    _, group = await call("post", "/api/v1/sessions/{session_id}/groups", ids=alice.ids, key=alice.session_key,
+                          body={"subject": "routes", "participants": ["+628123456789"]}, expect=201)
+    in_group = {**alice.ids, "group": group["jid"]}
+    await call("get", "/api/v1/sessions/{session_id}/groups", ids=alice.ids, token=alice.token, expect=200)
+    await call("post", "/api/v1/sessions/{session_id}/groups/{group}/participants", ids=in_group,
+               key=alice.session_key, body={"action": "promote", "participants": ["+628123456789"]}, expect=200)
+    await call("get", "/api/v1/sessions/{session_id}/groups/{group}/invite", ids=in_group, token=alice.token,
+               expect=200)
+    await call("post", "/api/v1/sessions/{session_id}/groups/{group}/leave", ids=in_group, key=alice.session_key,
+               expect=200)
 
     # API keys.
     _, issued = await call("post", "/api/v1/api-keys", token=token, body={"name": "ci", "scopes": ["messages:read"]},

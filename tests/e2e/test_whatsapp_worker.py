@@ -1,7 +1,9 @@
 """The real WhatsApp worker (its fake client selected by configuration, no phone) against the running
 platform: two worker processes sharing one credential store. Link by QR and by pairing code, send each
-message type the contracts allow and see it read, receive, log out, and a session that survives its
-worker being killed (failover, restored from the shared store without a scan) and a graceful restart."""
+message type the contracts allow and see it read, edit and revoke a sent message, mark a chat read and
+show presences, receive every type into history (and a contact's edit and deletion), log out, and a
+session that survives its worker being killed (failover, restored from the shared store without a scan)
+and a graceful restart."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from harness.failover import HEARTBEAT, add_failover_fleet
 from harness.fixtures import started_platform
 from harness.flows import inbound_messages, wait_until
 from harness.tiers import set_tier
+from wagw_worker_whatsapp.ids import wa_message_id_for
 
 pytestmark = pytest.mark.e2e
 WORKERS = ("wa-e2e-1", "wa-e2e-2")
@@ -94,6 +97,9 @@ async def test_link_by_qr_send_every_type_see_it_read_and_receive(run, world):
         {"to": TO, "type": "document", "text": "invoice", "media": media},
         {"to": TO, "type": "location", "location": {"latitude": -6.2, "longitude": 106.8}},
         {"to": TO, "type": "contact", "contact": {"name": "Budi", "phone": "+628111222333"}},
+        {"to": TO, "type": "audio", "media": {"url": "https://example.com/v.ogg", "ptt": True}},
+        {"to": TO, "type": "sticker", "media": {"url": "https://example.com/s.webp"}},
+        {"to": TO, "type": "poll", "poll": {"name": "Lunch?", "options": ["Soto", "Sate"], "selectable_count": 1}},
     ]
     ids = []
     for body in bodies:
@@ -105,12 +111,102 @@ async def test_link_by_qr_send_every_type_see_it_read_and_receive(run, world):
     for message_id in ids:  # the fake phone's receipts (delivered, read) found their platform message
         message = await _message(api, token, message_id, READ)
         assert {"delivered", "read"} <= {step["status"] for step in message["timeline"]}, message
+        assert message["wa_message_id"] == wa_message_id_for(message_id), message  # told with "sent"
 
     await _phone(http, run, session["worker_id"], f"/sessions/{session_id}/inbound",
                  json={"text": "hi there", "chat": "628999888777@s.whatsapp.net", "wa_message_id": "3A11"})
 
     [received] = await wait_until(lambda: inbound_messages(api, token, session_id))
     assert received["text"] == "hi there" and received["chat"] == "628999888777@s.whatsapp.net"
+
+
+async def _shown(http, run, worker_id: str, session_id: str, wanted: list) -> bool:
+    async with http.get(f"{run.worker_url(worker_id)}/fake/sessions/{session_id}/shown") as response:
+        shown = (await response.json())["shown"]
+    return all(item in shown for item in wanted) and shown
+
+
+async def test_a_sent_message_is_edited_and_revoked_a_chat_read_and_presences_shown(run, world):
+    api, token, http = world
+    session_id, key, session = await _linked(api, token, http, run, "Corrections")
+    _, accepted, _ = await api.request("POST", "/send", api_key=key, json={"to": TO, "text": "helo"}, expect=202)
+    message_id = accepted["message_id"]
+    await _message(api, token, message_id, READ)
+    await api.request("POST", f"/messages/{message_id}/edit", api_key=key, json={"text": "hello"}, expect=202)
+
+    async def changed(field):
+        message = await _message(api, token, message_id, READ)
+        return message[field] and message
+
+    assert (await wait_until(lambda: changed("edited_at")))["text"] == "hello"
+    await api.request("POST", f"/messages/{message_id}/revoke", api_key=key, expect=202)
+    await wait_until(lambda: changed("deleted_at"))
+    chat = "628123456789@s.whatsapp.net"
+    await api.request("POST", f"/sessions/{session_id}/chats/read", api_key=key, json={"chat": TO}, expect=202)
+    await api.request("POST", f"/sessions/{session_id}/presence", api_key=key, expect=202,
+                      json={"presence": "recording", "chat": TO})
+    await api.request("POST", f"/sessions/{session_id}/presence", api_key=key, json={"presence": "unavailable"},
+                      expect=202)
+    derived = wa_message_id_for(message_id)
+    wanted = [["edited", derived, "hello"], ["revoked", derived], ["read", chat], ["presence", "recording", chat],
+              ["presence", "unavailable", None]]
+    assert await wait_until(lambda: _shown(http, run, session["worker_id"], session_id, wanted), timeout=30)
+
+
+async def test_every_inbound_type_reaches_history_and_a_contacts_edit_and_deletion_change_it(run, world):
+    api, token, http = world
+    session_id, key, session = await _linked(api, token, http, run, "Inbox")
+    _, accepted, _ = await api.request("POST", "/send", api_key=key, expect=202, json={
+        "to": TO, "type": "poll", "poll": {"name": "Lunch?", "options": ["Soto", "Sate"]}})
+    poll_id = accepted["message_id"]
+    await _message(api, token, poll_id, READ)
+    ours = wa_message_id_for(poll_id)  # how the contact's phone names our poll
+    chat = "628999888777@s.whatsapp.net"
+    described = {"size": 4096, "sha256": "9f" * 32}
+    written = {
+        "image": {"text": "the receipt", "media": {"mimetype": "image/jpeg", **described}},
+        "video": {"media": {"mimetype": "video/mp4", **described}},
+        "audio": {"media": {"mimetype": "audio/ogg; codecs=opus", "ptt": True, **described}},
+        "document": {"text": "invoice", "media": {"mimetype": "application/pdf", "filename": "a.pdf", **described}},
+        "sticker": {"media": {"mimetype": "image/webp", **described}},
+        "location": {"location": {"latitude": -6.2, "longitude": 106.8, "name": "Monas"}},
+        "contact": {"contact": {"name": "Budi", "phone": "628111222333"}},
+        "reaction": {"reaction": {"wa_message_id": ours, "emoji": "👍"}},
+        "text": {"text": "which one?", "reply_to_wa_message_id": ours},
+        "poll": {"poll": {"name": "Dinner?", "options": ["Nasi", "Mie"], "selectable_count": 1}},
+        "poll_vote": {"poll_vote": {"wa_message_id": ours, "options": ["Sate"]}},
+    }
+    for number, (kind, parts) in enumerate(written.items()):
+        await _phone(http, run, session["worker_id"], f"/sessions/{session_id}/inbound",
+                     json={"type": kind, "chat": chat, "wa_message_id": f"3A{number:02d}", **parts})
+    await _phone(http, run, session["worker_id"], f"/sessions/{session_id}/inbound", json={
+        "text": "hidden", "chat": "201234567890123@lid", "wa_message_id": "3A99", "sender_phone": "628555000111"})
+
+    async def all_stored():
+        messages = await inbound_messages(api, token, session_id)
+        return len(messages) == len(written) + 1 and {m["wa_message_id"]: m for m in messages}
+
+    stored = await wait_until(all_stored, timeout=60)
+    by_type = {m["type"]: m for m in stored.values() if m["wa_message_id"] != "3A99"}
+    assert set(by_type) == set(written)
+    assert by_type["image"]["media"]["sha256"] == "9f" * 32 and by_type["image"]["text"] == "the receipt"
+    assert by_type["audio"]["media"]["ptt"] is True and by_type["document"]["media"]["filename"] == "a.pdf"
+    assert by_type["contact"]["contact"] == {"name": "Budi", "phone": "628111222333"}
+    assert by_type["reaction"]["reaction"] == {"message_id": poll_id, "emoji": "👍"}
+    assert by_type["text"]["reply_to"] == poll_id
+    assert by_type["poll_vote"]["poll_vote"] == {"message_id": poll_id, "options": ["Sate"]}
+    assert by_type["poll"]["poll"]["options"] == ["Nasi", "Mie"]
+    assert stored["3A99"]["sender_phone"] == "628555000111" and stored["3A99"]["sender"] == "201234567890123@lid"
+
+    await _phone(http, run, session["worker_id"], f"/sessions/{session_id}/inbound/3A00/edit",
+                 json={"text": "the right receipt"})
+    await _phone(http, run, session["worker_id"], f"/sessions/{session_id}/inbound/3A00/delete")
+
+    async def changed():
+        message = await _message(api, token, by_type["image"]["message_id"], {"received"})
+        return message["edited_at"] and message["deleted_at"] and message
+
+    assert (await wait_until(changed, timeout=30))["text"] == "the right receipt"
 
 
 async def test_link_by_pairing_code_then_log_out_unlinks_the_device(run, world):

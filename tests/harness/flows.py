@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
 
 import aiohttp
 
-from .api import GatewayClient
+from .api import Customer, GatewayClient
 from .platform_run import PlatformRun
 from .realtime import RealtimeListener
 from .sink import WebhookSink, verify
@@ -24,18 +26,28 @@ async def wait_until(probe, timeout: float = 20.0, interval: float = 0.2):
         await asyncio.sleep(interval)
 
 
+@asynccontextmanager
+async def watched_customer(run: PlatformRun, http: aiohttp.ClientSession
+                           ) -> AsyncIterator[tuple[GatewayClient, Customer, RealtimeListener, WebhookSink]]:
+    """A new customer, signed up, with a Socket.IO connection and a webhook receiver (not registered yet)."""
+    api = GatewayClient(run.url("gateway"), http)
+    customer = await api.sign_up()
+    listener = RealtimeListener(run.url("realtime"), customer.token)
+    await listener.connect()
+    sink = WebhookSink()
+    await sink.start()
+    try:
+        yield api, customer, listener, sink
+    finally:
+        await listener.close()
+        await sink.stop()
+
+
 async def walking_skeleton(run: PlatformRun) -> dict:
     """Sign up, create and connect a session, scan its QR, receive webhooks for a sent message."""
     worker_id = next(iter(run.workers))
     async with aiohttp.ClientSession() as http:
-        api = GatewayClient(run.url("gateway"), http)
-        customer = await api.sign_up()
-
-        listener = RealtimeListener(run.url("realtime"), customer.token)
-        await listener.connect()
-        sink = WebhookSink()
-        await sink.start()
-        try:
+        async with watched_customer(run, http) as (api, customer, listener, sink):
             _, created, _ = await api.request("POST", "/sessions", token=customer.token,
                                               json={"name": "Support line", "description": "walking skeleton"}, expect=201)
             session, api_key = created["session"], created["api_key"]
@@ -70,9 +82,6 @@ async def walking_skeleton(run: PlatformRun) -> dict:
 
             message = await wait_until(history_shows_sent)
             return {"session_id": session_id, "message": message, "customer": customer, "api_key": api_key}
-        finally:
-            await listener.close()
-            await sink.stop()
 
 
 async def inbound_messages(api: GatewayClient, token: str, session_id: str) -> list[dict]:

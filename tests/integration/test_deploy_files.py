@@ -15,7 +15,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import kubernetes_validate
 import pytest
@@ -31,6 +31,7 @@ K8S = REPO / "deploy" / "k8s"
 KUBERNETES_VERSIONS = ("1.30", "1.35")
 IMAGE = "wagw:latest"
 SECRET = "wagw-secrets"
+WORKER_SECRET = "wagw-worker-simulator"  # the dev simulator's own broker URL, as every worker has its Secret
 CONFIG = "wagw-config"
 
 
@@ -237,7 +238,8 @@ def test_compose_gives_each_process_what_it_needs_to_reach_its_dependencies(proc
     rabbit = {k: interpolate(v, COMPOSE_ENV) for k, v in services["rabbitmq"]["environment"].items()}
     amqp = urlsplit(env["AMQP_URL"])
     assert (amqp.scheme, amqp.hostname, amqp.port or 5672) == ("amqp", "rabbitmq", 5672)
-    assert (amqp.username, amqp.password) == (rabbit["RABBITMQ_DEFAULT_USER"], rabbit["RABBITMQ_DEFAULT_PASS"])
+    if process is not SIMULATOR:
+        assert (amqp.username, amqp.password) == (rabbit["RABBITMQ_DEFAULT_USER"], rabbit["RABBITMQ_DEFAULT_PASS"])
     assert amqp.username != "guest", "RabbitMQ's guest user can only connect from localhost"
     if process.redis:
         assert urlsplit(env["REDIS_URL"]).hostname == "redis"
@@ -269,12 +271,35 @@ def test_compose_jwt_secret_is_shared_by_gateway_and_realtime_and_has_no_default
     assert not any("JWT_SECRET" in environment(p.name) for p in PROCESSES if not p.jwt)
 
 
+def test_compose_passes_retired_jwt_keys_so_a_rotation_logs_nobody_out():
+    rotating = {**COMPOSE_ENV, "JWT_PREVIOUS_SECRETS": "the-previous-key"}
+    for process in (p for p in PROCESSES if p.jwt):
+        assert environment(process.name, rotating)["JWT_PREVIOUS_SECRETS"] == "the-previous-key", process.name
+        assert environment(process.name)["JWT_PREVIOUS_SECRETS"] == "", "none unless rotating"
+
+
 def test_compose_environment_blocks_share_anchors():
     text = (REPO / "docker-compose.yml").read_text()
     assert "x-service-env: &service-env" in text
     common = {k: interpolate(v, COMPOSE_ENV) for k, v in compose()["x-service-env"].items()}
     for process in PROCESSES:
-        assert common.items() <= environment(process.name).items(), f"{process.name} does not merge *service-env"
+        own = {"AMQP_URL"} if process is SIMULATOR else set()  # a worker's own broker user
+        shared = {k: v for k, v in common.items() if k not in own}
+        assert shared.items() <= environment(process.name).items(), f"{process.name} does not merge *service-env"
+
+
+def test_compose_simulator_speaks_as_its_own_worker_user_made_by_a_one_shot_job():
+    """Like any worker: the broker user worker.<its id>, never the platform's (docs/workers.md)."""
+    simulator = environment(SIMULATOR.name)
+    amqp = urlsplit(simulator["AMQP_URL"])
+    assert unquote(amqp.username) == f"worker.{simulator['WORKER_ID']}" and amqp.password
+    job = compose()["services"]["worker-simulator-credentials"]
+    assert job["command"] == ["python", "-m", "wagw_worker_registry.credentials", "create", simulator["WORKER_ID"]]
+    job_env = environment("worker-simulator-credentials")
+    assert job_env["WORKER_AMQP_URL"] == simulator["AMQP_URL"]
+    assert job_env["AMQP_URL"] == environment("worker-registry")["AMQP_URL"]  # made with the platform's user
+    assert compose()["services"][SIMULATOR.name]["depends_on"]["worker-simulator-credentials"] == \
+        {"condition": "service_completed_successfully"}
 
 
 def published(service: dict) -> set[int]:
@@ -348,7 +373,9 @@ def test_compose_processes_wait_for_healthy_dependencies(process):
     depends = compose()["services"][process.name]["depends_on"]
     needed = {"rabbitmq"} | ({"redis"} if process.redis else set()) | ({"mongodb"} if process.database else set())
     assert needed <= depends.keys()
-    assert all(d["condition"] == "service_healthy" for d in depends.values())
+    # A one-shot job (the simulator's broker user) has to have finished; a server has to be healthy.
+    assert all(d["condition"] == ("service_completed_successfully" if name.endswith("-credentials")
+                                  else "service_healthy") for name, d in depends.items())
 
 
 # --- Kubernetes manifests ---------------------------------------------------------------------
@@ -474,13 +501,15 @@ def test_workload_environment_is_complete_and_declared(process):
     if process.database:
         assert env["MONGODB_DATABASE"]["value"] == process.database
     secrets, optional = env_file(K8S / "secrets.example.env"), commented_keys(K8S / "secrets.example.env")
-    for name in ("AMQP_URL", "JWT_SECRET"):
+    for name in ("AMQP_URL", "JWT_SECRET") if process is not SIMULATOR else ("JWT_SECRET",):
         if name in env:
             ref = env[name]["valueFrom"]["secretKeyRef"]
             assert (ref["name"], ref["key"]) == (SECRET, name), f"{name} comes from the Secret"
     for name, source in env.items():
         ref = source.get("valueFrom", {}).get("secretKeyRef")
-        if ref:
+        if ref and process is SIMULATOR and name == "AMQP_URL":
+            assert ref == {"name": WORKER_SECRET, "key": "AMQP_URL"}, "a worker's own broker user"
+        elif ref:
             assert ref["name"] == SECRET
             assert ref["key"] in secrets or (ref.get("optional") and ref["key"] in optional), ref["key"]
         ref = source.get("valueFrom", {}).get("configMapKeyRef")
@@ -580,6 +609,32 @@ def test_every_service_scales_horizontally_and_survives_voluntary_disruptions():
     assert set(autoscalers) == {p.name for p in SERVICES}
 
 
+@pytest.mark.parametrize("process", [p for p in SERVICES if p.redis], ids=lambda p: p.name)
+def test_redis_url_comes_from_the_secret_when_set_else_from_the_config_map(process):
+    """A password-protected Redis puts its URL in the Secret: every service must take it from there."""
+    _, doc = platform_workloads()[process.name]
+    container = doc["spec"]["template"]["spec"]["containers"][0]
+    ref = container_env(process, doc)["REDIS_URL"]["valueFrom"]["secretKeyRef"]  # the last definition wins
+    assert ref == {"name": SECRET, "key": "REDIS_URL", "optional": True}
+    fallback = [e for e in container.get("env", []) if e["name"] == "REDIS_URL"][:-1]
+    assert container.get("envFrom") or [e["valueFrom"]["configMapKeyRef"]["key"] for e in fallback] == ["REDIS_URL"]
+
+
+def test_the_dev_simulator_logs_in_as_its_own_worker_user_made_by_a_job():
+    (_, simulator), = [(p, d) for p, d in kind("StatefulSet") if d["metadata"]["name"] == SIMULATOR.name]
+    assert simulator["spec"]["replicas"] == 1, "one broker user per worker"
+    job = next(doc for _, doc in kind("Job") if doc["metadata"]["name"] == "worker-simulator-credentials")
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    worker_id = f"{SIMULATOR.name}-0"  # WORKER_ID is the pod's name
+    assert container["command"] == ["python", "-m", "wagw_worker_registry.credentials", "create", worker_id]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["AMQP_URL"]["valueFrom"]["secretKeyRef"] == {"name": SECRET, "key": "AMQP_URL"}
+    assert env["WORKER_AMQP_URL"]["valueFrom"]["secretKeyRef"] == {"name": WORKER_SECRET, "key": "AMQP_URL"}
+    assert urlsplit(env["RABBITMQ_MANAGEMENT_URL"]["value"]).hostname == "rabbitmq"
+    simulator_env = {e["name"]: e for e in simulator["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert simulator_env["AMQP_URL"]["valueFrom"]["secretKeyRef"]["name"] == WORKER_SECRET
+
+
 def test_retired_jwt_keys_come_from_the_secret_when_set():
     optional = commented_keys(K8S / "secrets.example.env")
     assert "JWT_PREVIOUS_SECRETS" in optional
@@ -598,7 +653,7 @@ def test_dev_infrastructure_is_mongodb_replica_set_rabbitmq_management_and_redis
     replica_set = args[args.index("--replSet") + 1]
     uri = env_file(K8S / "base/config.env")["MONGODB_URI"]
     assert f"replicaSet={replica_set}" in uri
-    (_, job), = kind("Job")
+    job = next(doc for _, doc in kind("Job") if doc["metadata"]["name"] == "mongodb-init-replica-set")
     script = " ".join(job["spec"]["template"]["spec"]["containers"][0]["command"])
     assert f'_id: "{replica_set}"' in script and "mongodb-0.mongodb:27017" in script
 
@@ -617,3 +672,71 @@ def test_kustomize_renders_valid_manifests(target):
         for container in doc.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
             for source in container.get("envFrom", []):
                 assert source["configMapRef"]["name"] in config_maps, "the generated (hashed) name is referenced"
+
+
+# --- NetworkPolicies ----------------------------------------------------------------------------
+
+def policies() -> dict[str, dict]:
+    """NetworkPolicies by the app.kubernetes.io/name their pods carry ('*' for every pod)."""
+    found = {}
+    for _, doc in kind("NetworkPolicy"):
+        selector = doc["spec"]["podSelector"]
+        found[selector["matchLabels"]["app.kubernetes.io/name"] if selector else "*"] = doc["spec"]
+    return found
+
+
+def tcp_ports(rule: dict) -> set[int]:
+    return {p["port"] for p in rule.get("ports", []) if p.get("protocol", "TCP") == "TCP"}
+
+
+def test_every_pod_is_denied_by_default_and_allowed_only_by_a_policy_of_its_own():
+    found = policies()
+    assert found["*"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, "a namespace-wide default deny"
+    pods = {d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] for _, d in workloads() + kind("Job")}
+    assert pods <= found.keys(), f"no policy of their own: {sorted(pods - found.keys())}"
+    for name, spec in found.items():
+        assert spec["policyTypes"] == ["Ingress", "Egress"], name
+
+
+@pytest.mark.parametrize("process", SERVICES, ids=lambda p: p.name)
+def test_each_service_may_reach_only_the_broker_its_database_redis_and_dns(process):
+    spec = policies()[process.name]
+    dns = [r for r in spec["egress"] if r.get("to", [{}])[0].get("namespaceSelector")]
+    assert len(dns) == 1 and {p["port"] for p in dns[0]["ports"]} == {53}
+    reached = set().union(*(tcp_ports(r) for r in spec["egress"] if r not in dns and "to" not in r))
+    expected = {5672, 5671, 6379} | ({27017} if process.database else set())
+    assert reached == expected, process.name
+    internet = [r for r in spec["egress"] if r not in dns and "to" in r]
+    if process.name != "webhook-dispatcher":
+        assert not internet, f"{process.name} has no business on the internet"
+        return
+    # Customers' endpoints: any public address, never the cluster's or another private range.
+    blocks = {b["ipBlock"]["cidr"]: set(b["ipBlock"].get("except", [])) for b in internet[0]["to"]}
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8"} <= blocks["0.0.0.0/0"]
+    assert {"fc00::/7", "fe80::/10"} <= blocks["::/0"]
+
+
+@pytest.mark.parametrize("process", SERVICES, ids=lambda p: p.name)
+def test_only_the_edges_take_connections_from_anywhere_the_rest_from_prometheus(process):
+    [rule] = policies()[process.name]["ingress"]
+    assert tcp_ports(rule) == {process.port}
+    if process.name in EDGE_PORTS:
+        assert "from" not in rule
+    else:
+        [source] = rule["from"]
+        assert source["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus"}
+
+
+def test_the_dev_infrastructure_and_the_simulator_are_reachable_only_by_who_needs_them():
+    found = policies()
+    by_port = {tcp_ports(r).pop(): r["from"] for r in found["rabbitmq"]["ingress"]}
+    assert set(by_port) == {5672, 15672}
+    management = by_port[15672]
+    assert management == [{"podSelector": {"matchExpressions": [
+        {"key": "app.kubernetes.io/name", "operator": "In", "values": ["worker-credentials"]}]}}]
+    assert found["worker-simulator"]["ingress"] == [], "its control API plays the phone: port-forward only"
+    with_database = {p.name for p in SERVICES if p.database}
+    for name, clients in (("mongodb", with_database | {"mongodb", "mongodb-init-replica-set"}),
+                          ("redis", {p.name for p in SERVICES})):
+        [rule] = found[name]["ingress"]
+        assert set(rule["from"][0]["podSelector"]["matchExpressions"][0]["values"]) == clients, name

@@ -31,7 +31,11 @@ Everything goes through RabbitMQ (AMQP 0-9-1); a worker never calls a service di
 - Worker ids are lower-case words joined by hyphens (`{WORKER_ID_PATTERN}`, at most 64 characters).
 - Every message carries the AMQP `user_id` property set to the connection's user (RabbitMQ refuses
   any other value), its envelope `source` is `worker/<worker id>` and its data's `worker_id` is the
-  worker's own: the registry drops (and counts) any message that speaks for another worker.
+  worker's own: the registry and the orchestrator drop (and count) any message that speaks for another
+  worker, and the orchestrator any report about a session not placed on this worker, or a send not
+  handed to it (the exceptions: reporting CONNECTED a session that waits for a worker after an
+  outage, which the worker it was moved from adopts; inbound messages from the worker a failover last
+  moved the session from).
 
 ## Every message
 - A CloudEvents {SPEC_VERSION} envelope in structured JSON mode, content type `{CONTENT_TYPE}`: `specversion`,

@@ -2,7 +2,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from wagw_common.settings import CommonSettings, SettingsError, env_field, load, variables_of
+from wagw_common.settings import CommonSettings, SettingsError, TokenSettings, env_field, load, variables_of
 
 pytestmark = pytest.mark.unit
 
@@ -28,3 +28,9 @@ def test_every_variable_is_documented_once():
     names = [v.name for v in variables_of(ExampleSettings)]
     assert len(names) == len(set(names))
     assert all(v.help for v in variables_of(ExampleSettings))
+
+
+def test_the_published_jwt_secret_is_refused_unless_in_development_mode():
+    assert "JWT_SECRET" in load(TokenSettings, {}).refusal_to_start()
+    assert load(TokenSettings, {"DEVELOPMENT_MODE": "true"}).refusal_to_start() is None
+    assert load(TokenSettings, {"JWT_SECRET": "s" * 40}).refusal_to_start() is None

@@ -7,7 +7,8 @@ from wagw_common.contracts import contract_for
 from wagw_common.contracts.identity import api_key_digest
 from wagw_common.envelope import Envelope
 from wagw_common.errors import NotFound
-from wagw_gateway.identity_queries import identity_subscription, when_api_key_resolve_requested_answer_its_owner
+from wagw_gateway.identity_queries import (identity_subscription, when_account_standing_requested_answer_it,
+                                           when_api_key_resolve_requested_answer_its_owner)
 
 pytestmark = pytest.mark.unit
 
@@ -35,8 +36,9 @@ async def test_unknown_and_revoked_keys_are_not_found(gateway):
 
 
 def test_the_gateway_consumes_its_identity_queue(gateway):
-    subscription = identity_subscription(gateway.api_keys)
-    assert subscription.queue is topology.GATEWAY_QUERIES and set(subscription.handlers) == {"apikey.resolve"}
+    subscription = identity_subscription(gateway.api_keys, gateway.accounts)
+    assert subscription.queue is topology.GATEWAY_QUERIES
+    assert set(subscription.handlers) == {"apikey.resolve", "account.standing"}
     assert topology.GATEWAY_QUERIES in topology.SERVICE_QUEUES["gateway"]
 
 
@@ -51,3 +53,21 @@ async def test_a_deactivated_accounts_keys_are_not_found(gateway, token_for):
     gateway.accounts.redis.values.clear()
     with pytest.raises(NotFound):
         await answer(envelope, api_keys=gateway.api_keys, accounts=gateway.accounts)
+
+
+async def test_an_accounts_standing_follows_its_password_changes_and_deactivation(gateway, token_for):
+    """`account.standing`: what realtime needs to refuse the tokens the gateway refuses."""
+    contract = contract_for("account.standing")
+
+    async def standing(user_id: str) -> dict:
+        envelope = Envelope(type="account.standing", source="realtime", data=contract.load({"user_id": user_id}))
+        return contract.reply().load(await when_account_standing_requested_answer_it(envelope,
+                                                                                      accounts=gateway.accounts))
+
+    token_for("u_1")
+    assert await standing("u_1") == {"user_id": "u_1", "active": True, "token_generation": 0}
+    gateway.users.collection.docs["u_1"].update(active=False, token_generation=1)
+    gateway.accounts.redis.values.clear()
+    assert await standing("u_1") == {"user_id": "u_1", "active": False, "token_generation": 1}
+    with pytest.raises(NotFound):
+        await standing("u_gone")

@@ -50,9 +50,9 @@ def settings(environment) -> Settings:
 
 
 @pytest.fixture
-async def start_replica(environment):
-    """Starts realtime replicas (each a full app on its own port, `env` on top of the test's settings);
-    returns their base URLs."""
+async def start_replica(environment, stand_ins):
+    """Starts realtime replicas (each a full app on its own port, `env` on top of the test's settings),
+    with the other services' answers they ask for; returns their base URLs."""
     servers = []
 
     async def start(**env: str) -> str:
@@ -102,7 +102,7 @@ async def listeners():
 @pytest.fixture
 async def stand_ins(broker):
     """The orchestrator's `session.get` (u_alice owns SESSION_ID, with a pending QR) and the gateway's
-    `apikey.resolve` (KEY is a session key of SESSION_ID)."""
+    `apikey.resolve` (KEY is a session key of SESSION_ID) and `account.standing` (every account stands)."""
     get, resolve = contract_for("session.get"), contract_for("apikey.resolve")
 
     async def session_get(envelope):
@@ -118,8 +118,13 @@ async def stand_ins(broker):
         return resolve.reply().load({"key_id": "k_1", "tenant_id": "u_alice", "session_id": SESSION_ID,
                                      "scopes": ["*"]})
 
-    queue = QueueSpec("test.stand-ins", ((topology.COMMANDS, "session.get"), (topology.COMMANDS, "apikey.resolve")))
-    consumer = Consumer(broker, Subscription(queue, {"session.get": session_get, "apikey.resolve": apikey_resolve}),
+    async def account_standing(envelope):
+        return standing_account(envelope.data)
+
+    queue = QueueSpec("test.stand-ins", tuple((topology.COMMANDS, key) for key in
+                                              ("session.get", "apikey.resolve", "account.standing")))
+    consumer = Consumer(broker, Subscription(queue, {"session.get": session_get, "apikey.resolve": apikey_resolve,
+                                                     "account.standing": account_standing}),
                         prefetch=8, max_attempts=3)
     await consumer.start()
     yield
@@ -166,11 +171,16 @@ class FakeServer:
         return [data for event, data, _ in self.emitted if event == name]
 
 
+def standing_account(data):
+    """The gateway's `account.standing` for an account that is active, its password never changed."""
+    return {"user_id": data["user_id"], "active": True, "token_generation": 0}
+
+
 class FakeRpc:
-    """Answers each request type with a reply, or raises its error."""
+    """Answers each request type with a reply, or raises its error (accounts stand unless told)."""
 
     def __init__(self, **answers):
-        self.answers = {k.replace("_", "."): v for k, v in answers.items()}
+        self.answers = {"account.standing": standing_account, **{k.replace("_", "."): v for k, v in answers.items()}}
         self.calls = []
 
     async def call(self, message_type, data):

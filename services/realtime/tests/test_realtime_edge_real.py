@@ -17,7 +17,7 @@ async def test_bad_tokens_are_refused(start_replica, token_for):
     url = await start_replica()
     expired = token_for("u_alice", ttl=-timedelta(seconds=1))
     for auth, code in (({"token": "not-a-jwt"}, "unauthorized"), (None, "unauthorized"),
-                       ({"token": expired}, "token_expired"), ({"api_key": "wagw_sk_nobody"}, "unavailable")):
+                       ({"token": expired}, "token_expired"), ({"api_key": "wagw_sk_nobody"}, "unauthorized")):
         client = socketio.AsyncClient(reconnection=False)
         refusals = []
         client.on("connect_error", lambda data: refusals.append(data))

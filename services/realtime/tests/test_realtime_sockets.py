@@ -112,7 +112,8 @@ async def test_subscribing_to_an_owned_session_sends_its_state_at_once(fakes):
     edge = await connect(fakes.edge(rpc=rpc), {"token": fakes.token()})
     ack = await request(edge, "subscribe", {"sessionId": "s_1"})  # the camelCase spelling is accepted too
     assert ack == {"ok": True, "session_id": "s_1"}
-    assert rpc.calls == [("session.get", {"tenant_id": "u_7", "session_id": "s_1"})]
+    assert rpc.calls == [("account.standing", {"user_id": "u_7"}),  # at connect
+                         ("session.get", {"tenant_id": "u_7", "session_id": "s_1"})]
     assert edge.sio.rooms["sid1"] == {"user:u_7", "session:s_1"}
     assert [(e, to) for e, _, to in edge.sio.emitted] == [("session.status", "sid1"), ("session.qr", "sid1")]
     assert edge.sio.events("session.qr")[0] == {"session_id": "s_1", "qr": "2@abc",
@@ -193,3 +194,33 @@ async def test_reauth_refusals_keep_the_old_token(fakes, fresh, code):
              "garbage": "garbage"}[fresh]
     ack = await request(edge, "reauth", {"token": token})
     assert ack["error"]["code"] == code and edge.connections.get("sid1").identity == before
+
+
+# The gateway's rule for tokens (wagw_common.token_standing), against the account's standing now.
+STANDINGS = {
+    "password-changed": {"user_id": "u_7", "active": True, "token_generation": 1},  # the token's is 0
+    "deactivated": {"user_id": "u_7", "active": False, "token_generation": 0},
+    "deleted": RemoteError("not_found", "no such account"),
+    "gateway-silent": Unavailable("no answer in time"),
+}
+STANDING_CODES = {"password-changed": "unauthorized", "deactivated": "unauthorized", "deleted": "unauthorized",
+                  "gateway-silent": "unavailable"}
+
+
+@pytest.mark.parametrize("account", sorted(STANDINGS))
+async def test_a_token_the_gateway_refuses_cannot_connect(fakes, account):
+    edge = fakes.edge(rpc=fakes.Rpc(account_standing=STANDINGS[account]))
+    with pytest.raises(socketio.exceptions.ConnectionRefusedError) as caught:
+        await connect(edge, {"token": fakes.token()})
+    assert caught.value.error_args["data"]["code"] == STANDING_CODES[account]
+    assert edge.connections.get("sid1") is None and not edge.sio.rooms["sid1"]
+
+
+@pytest.mark.parametrize("account", sorted(STANDINGS))
+async def test_a_token_the_gateway_refuses_cannot_reauth(fakes, account):
+    rpc = fakes.Rpc()
+    edge = await connect(fakes.edge(rpc=rpc), {"token": fakes.token()})
+    before = edge.connections.get("sid1").identity
+    rpc.answers["account.standing"] = STANDINGS[account]  # changed since the connection opened
+    ack = await request(edge, "reauth", {"token": fakes.token(ttl=timedelta(minutes=15))})
+    assert ack["error"]["code"] == STANDING_CODES[account] and edge.connections.get("sid1").identity == before

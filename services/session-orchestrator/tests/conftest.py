@@ -138,7 +138,7 @@ class InMemoryMessages:
         doc = self.docs.get(message["_id"])
         if doc is None or doc["status"] not in MESSAGE_PREDECESSORS[status]:
             return None
-        if reported_by is not None and doc.get("routed_to") not in (None, reported_by):
+        if reported_by is not None and doc.get("routed_to") != reported_by:
             return None
         doc["status"] = status
         doc["timeline"] = [*doc["timeline"], step]

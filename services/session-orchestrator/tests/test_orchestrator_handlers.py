@@ -64,7 +64,7 @@ async def _connect(deps, routes, session_id, worker_id="worker-1", tenant=TENANT
 async def _report_status(deps, session_id, status, worker_id="worker-1", phone=None):
     await wr.when_worker_reports_session_status_apply_it(env(
         "worker.session.status", worker_id=worker_id, session_id=session_id, status=status, reason=None, phone=phone),
-        **deps, **_UPLINK)
+        **deps, **_UPLINK, speaker=worker_id)
 
 
 async def _connected_session(deps, routes):
@@ -142,8 +142,8 @@ async def test_qr_then_connected(deps, routes, relay, sessions):
     sid = view["session_id"]
     await _connect(deps, routes, sid)
     qr = env("worker.session.qr", worker_id="worker-1", session_id=sid, qr="2@abc", expires_at=LATER)
-    await wr.when_worker_shows_qr_store_it(qr, **deps)
-    await wr.when_worker_shows_qr_store_it(qr, **deps)  # the same code again: no new events
+    await wr.when_worker_shows_qr_store_it(qr, **deps, speaker="worker-1")
+    await wr.when_worker_shows_qr_store_it(qr, **deps, speaker="worker-1")  # the same code again: no new events
     assert relay.types()[-2:] == ["session.status_changed", "session.qr_updated"]
     assert [e["sequence"] for e in relay.of_type("session.status_changed")] == [2, 3]
     assert relay.of_type("session.qr_updated")[0]["sequence"] == 4
@@ -157,7 +157,7 @@ async def test_qr_then_connected(deps, routes, relay, sessions):
 
     await _report_status(deps, sid, "CONNECTED")  # unchanged: no event
     late_qr = env("worker.session.qr", worker_id="worker-1", session_id=sid, qr="2@late", expires_at=LATER)
-    await wr.when_worker_shows_qr_store_it(late_qr, **deps)  # out of order: ignored
+    await wr.when_worker_shows_qr_store_it(late_qr, **deps, speaker="worker-1")  # out of order: ignored
     assert len(relay.of_type("session.status_changed")) == 3
     assert (await sessions.get(sid))["status"] == "CONNECTED"
 
@@ -201,7 +201,7 @@ async def test_message_status_moves_forward_only(deps, routes, messages, relay):
     sid = await _connected_session(deps, routes)
     await _send_text(deps, routes, messages, sid, "m_3")
     report = partial(wr.when_worker_reports_message_status_record_it, messages=messages, relay=relay,
-                     broker=deps["broker"])
+                     broker=deps["broker"], speaker="worker-1")
     for status in ("sent", "read", "delivered", "sent", "failed"):
         await report(_status_report(sid, "m_3", status))
     assert messages.docs["m_3"]["status"] == "read"
@@ -215,7 +215,7 @@ async def test_a_sent_report_overtaken_by_a_receipt_still_reaches_the_customer(d
     sid = await _connected_session(deps, routes)
     await _send_text(deps, routes, messages, sid, "m_4")
     report = partial(wr.when_worker_reports_message_status_record_it, messages=messages, relay=relay,
-                     broker=deps["broker"])
+                     broker=deps["broker"], speaker="worker-1")
     for status in ("delivered", "sent", "sent", "read"):
         await report(_status_report(sid, "m_4", status))
     assert messages.docs["m_4"]["status"] == "read"
@@ -247,7 +247,8 @@ async def test_reports_of_a_message_this_replica_stored_skip_reading_it_and_end_
     counting = _CountingReads(messages)
     for status in order:
         await wr.when_worker_reports_message_status_record_it(
-            _status_report(sid, "m_k", status), messages=counting, relay=relay, broker=deps["broker"], known=known)
+            _status_report(sid, "m_k", status), messages=counting, relay=relay, broker=deps["broker"], known=known,
+            speaker="worker-1")
     steps = [s["status"] for s in messages.docs["m_k"]["timeline"]]
     assert messages.docs["m_k"]["status"] == "read" and steps == ["queued", *dict.fromkeys(order)]
     assert [t for t in relay.types() if t.startswith("message.")] == ["message.queued", *(f"message.{s}" for s in dict.fromkeys(order))]
@@ -261,7 +262,8 @@ async def test_a_known_messages_report_from_a_worker_it_was_taken_from_changes_n
     await _send_text(deps, routes, messages, sid, "m_t", known=known)
     messages.docs["m_t"]["routed_to"] = "worker-2"  # a failover handed it to another worker
     await wr.when_worker_reports_message_status_record_it(
-        _status_report(sid, "m_t", "sent"), messages=messages, relay=relay, broker=deps["broker"], known=known)
+        _status_report(sid, "m_t", "sent"), messages=messages, relay=relay, broker=deps["broker"], known=known,
+        speaker="worker-1")
     assert messages.docs["m_t"]["status"] == "queued" and "message.sent" not in relay.types()
 
 
@@ -280,7 +282,7 @@ async def test_inbound_message_is_stored_once(deps, routes, messages, relay):
     sid = await _connected_session(deps, routes)
     inbound = env("worker.message.inbound", worker_id="worker-1", session_id=sid, wa_message_id="3EB0", chat="62811@s.whatsapp.net",
                   sender="62811@s.whatsapp.net", type="text", text="hey", at=datetime.now(timezone.utc))
-    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages)
+    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages, speaker="worker-1")
     await receive(inbound)
     await receive(inbound)
     assert relay.types().count("message.received") == 1
@@ -307,7 +309,7 @@ async def test_a_failure_from_a_worker_the_session_moved_away_from_is_ignored(de
     await _send_text(deps, routes, messages, sid, "m_5")
     sessions.docs[sid]["worker_id"] = "worker-2"  # moved by a failover
     report = partial(wr.when_worker_reports_message_status_record_it, messages=messages, relay=relay,
-                     broker=deps["broker"], sessions=sessions)
+                     broker=deps["broker"], sessions=sessions, speaker="worker-1")
     await report(_status_report(sid, "m_5", "failed", reason="session not connected"))
     assert messages.docs["m_5"]["status"] == "queued"
     assert "message.failed" not in relay.types()
@@ -322,7 +324,7 @@ def _inbound(sid, wa_message_id, **content):
 async def test_received_media_reply_and_reaction_are_kept_with_the_quoted_messages_history_ids(deps, routes, messages,
                                                                                                relay):
     sid = await _connected_session(deps, routes)
-    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages)
+    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages, speaker="worker-1")
     photo = {"mimetype": "image/jpeg", "size": 1234, "sha256": "ab" * 32, "filename": None, "ptt": False}
     await receive(_inbound(sid, "WA1", type="image", text="the receipt", media=photo))
     await receive(_inbound(sid, "WA2", text="this one?", reply_to_wa_message_id="WA1"))
@@ -343,8 +345,9 @@ async def test_an_edit_applies_once_and_never_over_a_later_one_and_a_deletion_en
     from wagw_session_orchestrator import received
 
     sid = await _connected_session(deps, routes)
-    await wr.when_worker_receives_message_store_it(_inbound(sid, "WA1", text="helo"), **deps, messages=messages)
-    on_messages = dict(messages=messages, relay=relay, broker=deps["broker"])
+    await wr.when_worker_receives_message_store_it(_inbound(sid, "WA1", text="helo"), **deps, messages=messages,
+                                               speaker="worker-1")
+    on_messages = dict(messages=messages, relay=relay, broker=deps["broker"], sessions=deps["sessions"], speaker="worker-1")
     now = datetime.now(timezone.utc)
 
     def change(kind, wa_message_id="WA1", at=now, **data):
@@ -385,7 +388,7 @@ async def test_an_edit_or_revoke_of_a_sent_message_goes_to_its_worker_and_histor
         await edit()  # still queued: not on WhatsApp yet
     assert refused.value.details["reason"] == "not_sent"
     await wr.when_worker_reports_message_status_record_it(_status_report(sid, "m_1", "sent"), messages=messages,
-                                                          relay=relay, broker=broker)
+                                                          relay=relay, broker=broker, speaker="worker-1")
     for other in (dict(tenant=OTHER), dict(session_id="s_another"), dict(message_id="m_none")):
         with pytest.raises(NotFound):
             await edit(**other)
@@ -396,7 +399,7 @@ async def test_an_edit_or_revoke_of_a_sent_message_goes_to_its_worker_and_histor
                             "text": "Hello"}
     confirm = dict(worker_id="worker-1", session_id=sid, wa_message_id=None, message_id="m_1",
                    at=datetime.now(timezone.utc))
-    on_messages = dict(messages=messages, relay=relay, broker=broker)
+    on_messages = dict(messages=messages, relay=relay, broker=broker, sessions=deps["sessions"], speaker="worker-1")
     await received.when_worker_reports_edit_record_it(env("worker.message.edited", **confirm, text="Hello"),
                                                       **on_messages)
     assert messages.docs["m_1"]["text"] == "Hello" and relay.of_type("message.edited")[0]["direction"] == "outbound"
@@ -414,7 +417,7 @@ async def test_what_whatsapp_would_refuse_is_refused_with_its_reason(deps, route
     from wagw_session_orchestrator import message_changes as mch
 
     sid = await _connected_session(deps, routes)
-    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages)
+    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages, speaker="worker-1")
     await receive(_inbound(sid, "WA1", text="hi"))
     await mc.when_send_requested_store_and_route_it(
         env("message.send", tenant_id=TENANT, session_id=sid, message_id="m_loc", to="628111222333", type="location",
@@ -476,10 +479,11 @@ async def test_a_vote_in_a_poll_the_session_sent_names_the_poll_by_its_history_i
     assert command.data["poll"]["options"] == ["Soto", "Rendang"] and "media" not in command.data
     sent = env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_poll", status="sent",
                reason=None, at=datetime.now(timezone.utc), wa_message_id="WA-POLL")
-    await wr.when_worker_reports_message_status_record_it(sent, messages=messages, relay=relay, broker=broker)
+    await wr.when_worker_reports_message_status_record_it(sent, messages=messages, relay=relay, broker=broker,
+                                                          speaker="worker-1")
     await wr.when_worker_receives_message_store_it(
         _inbound(sid, "WA-VOTE", type="poll_vote", poll_vote={"wa_message_id": "WA-POLL", "options": ["Soto"]}),
-        **deps, messages=messages)
+        **deps, messages=messages, speaker="worker-1")
     [vote] = relay.of_type("message.received")
     assert vote["type"] == "poll_vote" and vote["poll_vote"] == {"message_id": "m_poll", "options": ["Soto"]}
 
@@ -489,7 +493,7 @@ async def test_chats_come_from_history_latest_first_with_unread_counts_until_mar
     from wagw_session_orchestrator import chat_actions
 
     sid = await _connected_session(deps, routes)
-    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages)
+    receive = partial(wr.when_worker_receives_message_store_it, **deps, messages=messages, speaker="worker-1")
     await receive(_inbound(sid, "WA1", text="one"))
     messages.docs[inbound_message_id(sid, "WA1")]["created_at"] -= timedelta(seconds=1)  # not in the same millisecond
     await receive(_inbound(sid, "WA2", text="two"))

@@ -48,7 +48,7 @@ def uplink(deps, messages, relay, routes):
     async def report(session_id, status, worker_id="worker-1", phone=None):
         await wr.when_worker_reports_session_status_apply_it(
             env("worker.session.status", worker_id=worker_id, session_id=session_id, status=status, reason=None,
-                phone=phone), **deps, messages=messages, message_relay=relay, routes=routes)
+                phone=phone), **deps, messages=messages, message_relay=relay, routes=routes, speaker=worker_id)
     return report
 
 
@@ -160,7 +160,7 @@ async def test_pairing_code_connect(deps, routes, broker, relay):
     assert start == {"session_id": sid, "restore": False, "pairing_phone": "628123456789"}
     await wr.when_worker_shows_pairing_code_store_it(
         env("worker.session.pairing_code", worker_id="worker-1", session_id=sid, code="K7QD-2MXP", expires_at=LATER),
-        **deps)
+        **deps, speaker="worker-1")
     [shown] = relay.of_type("session.pairing_code")
     assert shown["code"] == "K7QD-2MXP"
     got = await sc.when_session_requested_return_it(env("session.get", **_ref(sid)), sessions=deps["sessions"])
@@ -199,7 +199,7 @@ async def test_failover_moves_every_session_restores_it_and_releases_held_messag
     # A late report from the dead worker changes nothing.
     await wr.when_worker_reports_message_status_record_it(
         env("worker.message.status", worker_id="worker-1", session_id=sids[0], message_id="m_lost", status="failed",
-            reason="x", at=LATER), messages=messages, relay=relay, broker=deps["broker"])
+            reason="x", at=LATER), messages=messages, relay=relay, broker=deps["broker"], speaker="worker-1")
     assert messages.docs["m_lost"]["status"] == "queued"
 
 
@@ -340,7 +340,7 @@ def _bounce(session_id, message_id, worker_id="worker-1", reason="reconnected"):
 @pytest.fixture
 def bounce(deps, messages, relay, sessions):
     return partial(wr.when_worker_bounces_message_route_it_again, messages=messages, relay=relay,
-                   broker=deps["broker"], sessions=sessions)
+                   broker=deps["broker"], sessions=sessions, speaker="worker-1")
 
 
 async def test_a_bounced_send_is_routed_again_to_the_sessions_worker_marked_rerouted_once(
@@ -393,7 +393,8 @@ async def test_a_bounce_of_a_message_sent_or_unknown_changes_nothing(deps, route
             text="Hi"), **deps, messages=messages, routes=routes, queue_limit=10)
     await wr.when_worker_reports_message_status_record_it(
         env("worker.message.status", worker_id="worker-1", session_id=sid, message_id="m_1", status="sent",
-            reason=None, at=datetime.now(timezone.utc)), messages=messages, relay=deps["relay"], broker=deps["broker"])
+            reason=None, at=datetime.now(timezone.utc)), messages=messages, relay=deps["relay"], broker=deps["broker"],
+        speaker="worker-1")
     await bounce(_bounce(sid, "m_1"))
     await bounce(_bounce(sid, "m_unknown"))
     assert messages.docs["m_1"]["status"] == "sent" and messages.docs["m_1"]["routed_to"] == "worker-1"

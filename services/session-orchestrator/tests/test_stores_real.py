@@ -168,13 +168,14 @@ async def test_message_insert_is_idempotent_and_status_only_moves_forward(messag
     assert (await messages_store.collection.find_one({"_id": "m_1"}))["outbox"] == []
 
 
-async def test_a_step_reported_by_a_worker_advances_only_a_message_handed_to_it_or_to_none(messages_store, broker):
-    """The one-round-trip report path puts the worker check in the update's filter."""
+async def test_a_step_reported_by_a_worker_advances_only_a_message_handed_to_it(messages_store, broker):
+    """The one-round-trip report path puts the worker check in the update's filter; a message handed
+    to no worker takes the full path, which asks whose the session is."""
     step = {"status": "sent", "at": T0, "reason": None}
     for message_id, routed_to in (("m_none", None), ("m_w1", "worker-1"), ("m_w2", "worker-2")):
         await messages_store.insert({**_message(message_id, T0), "routed_to": routed_to, "outbox": []})
     entry = lambda m: events.message_status(broker, m, status="sent", at=T0)  # noqa: E731
-    for message_id, moved in (("m_none", True), ("m_w1", True), ("m_w2", False)):
+    for message_id, moved in (("m_none", False), ("m_w1", True), ("m_w2", False)):
         message = _message(message_id, T0)
         written = await messages_store.advance(message, "sent", step, entry(message), reported_by="worker-1")
         assert (written is not None) is moved, message_id

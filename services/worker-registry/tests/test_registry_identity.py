@@ -1,11 +1,13 @@
 import pytest
 from wagw_common.envelope import Envelope
 
-from wagw_worker_registry.identity import Forbidden, Speakers, own_user
+from wagw_common.worker_speakers import UplinkSpeakers, own_user
+
+from wagw_worker_registry.identity import Forbidden, Speakers
 
 pytestmark = pytest.mark.unit
 
-SPEAKERS = Speakers(frozenset({"wagw-platform"}))
+SPEAKERS = Speakers(UplinkSpeakers(frozenset({"wagw-platform"})))
 
 
 def beat(worker_id: str, *, user_id: str | None, source: str | None = None) -> Envelope:

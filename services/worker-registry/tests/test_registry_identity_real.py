@@ -13,12 +13,12 @@ import pytest_asyncio
 from aiormq.exceptions import ChannelAccessRefused, ChannelPreconditionFailed
 from wagw_common import topology
 from wagw_common.envelope import Envelope
+from wagw_common.worker_speakers import REPORTS_REFUSED
 from wagw_worker_sdk import BrokerLink
 from wagw_worker_sdk.uplink import WorkerUplink
 
 from wagw_worker_registry import credentials
 from wagw_worker_registry.credentials import Management
-from wagw_worker_registry.identity import REJECTED
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -44,7 +44,7 @@ async def _ignore(_message) -> None:
 
 
 def rejected_registrations() -> float:
-    return REJECTED.labels("worker.register")._value.get()
+    return REPORTS_REFUSED.labels("worker.register", "not_the_sender")._value.get()
 
 
 def ids() -> tuple[str, str]:
@@ -149,3 +149,21 @@ async def test_revoked_credentials_no_longer_connect(amqp_url):
     credentials.revoke(api, alice)
     with pytest.raises(Exception):
         await aio_pika.connect(url)
+
+
+async def test_a_deployment_provisions_the_user_from_the_url_the_worker_reads(amqp_url, monkeypatch, capsys):
+    """The compose file and the Kubernetes dev overlay: the worker's Secret holds its URL; the tool
+    makes the user with that password (idempotently) and prints nothing secret."""
+    alice, bob = ids()
+    url = credentials.worker_amqp_url(amqp_url, f"worker.{alice}", "a-password-from-the-secret")
+    monkeypatch.setenv("AMQP_URL", amqp_url)
+    monkeypatch.setenv("WORKER_AMQP_URL", url)
+    try:
+        for _ in range(2):  # a restarted job changes nothing
+            assert credentials.main(["create", alice]) == 0
+        assert "a-password-from-the-secret" not in capsys.readouterr().out
+        await (await aio_pika.connect(url)).close()
+        with pytest.raises(SystemExit):  # the URL names another worker's user
+            credentials.main(["create", bob])
+    finally:
+        credentials.revoke(Management.from_amqp_url(amqp_url), alice)

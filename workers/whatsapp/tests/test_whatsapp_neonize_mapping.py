@@ -8,12 +8,10 @@ import pytest
 from wagw_worker_whatsapp import neonize_mapping as mapping
 from wagw_worker_whatsapp.client import (Connected, InboundMessage, LoggedOut, Outbound, PairSucceeded, Receipt,
                                          StreamReplaced, TemporarilyDisconnected)
-from wagw_worker_whatsapp.ids import wa_message_id_for
 
 pytestmark = pytest.mark.unit
 ev, wa = mapping.ev, mapping.wa
 PHONE = ev.JID(User="628123456789", Server="s.whatsapp.net")
-LID = ev.JID(User="190000000000001", Server="lid")
 GROUP = ev.JID(User="120363000000000001", Server="g.us")
 
 
@@ -55,14 +53,6 @@ def test_an_inbound_text_becomes_an_inbound_message():
     assert mapping.inbound_from_library(extended).text == "with link"
 
 
-def test_a_lid_sender_is_shown_as_the_phone_whatsmeow_knows_for_it():
-    event = message_event(wa.Message(conversation="hi"), chat=LID, sender=LID, sender_alt=PHONE)
-    inbound = mapping.inbound_from_library(event)
-    assert (inbound.chat, inbound.sender) == ("628123456789@s.whatsapp.net", "628123456789@s.whatsapp.net")
-    unknown = mapping.inbound_from_library(message_event(wa.Message(conversation="hi"), chat=LID, sender=LID))
-    assert unknown.sender == "190000000000001@lid"
-
-
 def test_a_group_message_keeps_the_group_as_chat_and_the_member_as_sender():
     inbound = mapping.inbound_from_library(message_event(wa.Message(conversation="hi"), chat=GROUP, group=True))
     assert (inbound.chat, inbound.sender) == ("120363000000000001@g.us", "628123456789@s.whatsapp.net")
@@ -70,28 +60,6 @@ def test_a_group_message_keeps_the_group_as_chat_and_the_member_as_sender():
 
 def test_our_own_messages_echoed_back_are_not_inbound():
     assert mapping.inbound_from_library(message_event(wa.Message(conversation="x"), from_me=True)) is None
-
-
-def test_inbound_media_location_contact_and_reaction_are_described():
-    image = message_event(wa.Message(imageMessage=wa.ImageMessage(caption="look", mimetype="image/jpeg",
-                                                                   fileLength=2048)))
-    assert mapping.inbound_from_library(image).type == "image"
-    assert mapping.inbound_from_library(image).parts == {"media": {"mimetype": "image/jpeg", "size": 2048}}
-    document = message_event(wa.Message(documentMessage=wa.DocumentMessage(fileName="a.pdf",
-                                                                            mimetype="application/pdf")))
-    assert mapping.inbound_from_library(document).parts["media"]["filename"] == "a.pdf"
-    place = message_event(wa.Message(locationMessage=wa.LocationMessage(degreesLatitude=-6.2, degreesLongitude=106.8)))
-    assert mapping.inbound_from_library(place).parts["location"]["latitude"] == -6.2
-    card = message_event(wa.Message(contactMessage=wa.ContactMessage(displayName="Ana", vcard="BEGIN:VCARD")))
-    assert mapping.inbound_from_library(card).parts == {"contact": {"name": "Ana", "vcard": "BEGIN:VCARD"}}
-    key = mapping.MessageKey(ID=wa_message_id_for("m_45c48cce2e2d7fbd"), fromMe=True)
-    reaction = message_event(wa.Message(reactionMessage=wa.ReactionMessage(key=key, text="👍")))
-    assert mapping.inbound_from_library(reaction).parts["reaction"]["message_id"] == "m_45c48cce2e2d7fbd"
-
-
-def test_an_inbound_type_without_a_mapping_is_named_unsupported():
-    sticker = message_event(wa.Message(stickerMessage=wa.StickerMessage(mimetype="image/webp")))
-    assert mapping.inbound_from_library(sticker).type == "unsupported"
 
 
 def test_outbound_text_location_and_contact_become_whatsapp_messages():

@@ -209,3 +209,64 @@ async def test_a_start_that_cannot_connect_fails_for_a_retry_and_holds_nothing(s
     world.store_down = False
     await sessions.start_session("s_1", restore=False)  # the command's retry starts afresh
     assert uplink.kinds()[-2:] == ["qr", "status:QR_REQUIRED"]
+
+
+async def test_voice_notes_stickers_and_polls_go_to_whatsapp_as_sent(sessions, world, uplink):
+    await linked(sessions, world, uplink)
+    world.auto_receipts = False
+    poll = {"name": "Drink?", "options": ["Tea", "Coffee"], "selectable_count": 1}
+    await sessions.send_message("s_1", "m_00000000000000c1", TO, "", type="audio",
+                                media={"url": "https://example.com/v.ogg", "ptt": True})
+    await sessions.send_message("s_1", "m_00000000000000c2", TO, "", type="sticker",
+                                media={"url": "https://example.com/s.webp"})
+    await sessions.send_message("s_1", "m_00000000000000c3", TO, "", type="poll", poll=poll)
+    assert [s.message.type for s in world.sent] == ["audio", "sticker", "poll"]
+    assert world.sent[0].message.media["ptt"] is True and world.sent[2].message.poll == poll
+    assert uplink.kinds() == ["message:sent"] * 3
+
+
+async def test_an_edit_and_a_revoke_of_a_sent_message_are_confirmed_once_whatsapp_took_them(sessions, world, uplink):
+    await linked(sessions, world, uplink)
+    world.auto_receipts = False
+    await sessions.send_message("s_1", "m_00000000000000d1", TO, "helo", type="text")
+    await sessions.edit_message("s_1", "m_00000000000000d1", TO, "hello")
+    await sessions.revoke_message("s_1", "m_00000000000000d1", TO)
+    derived = wa_message_id_for("m_00000000000000d1")
+    assert world.shown["s_1"] == [("edited", derived, "hello"), ("revoked", derived)]
+    assert uplink.sent[1:] == [("edited", "s_1", "m_00000000000000d1", "hello"), ("deleted", "s_1", "m_00000000000000d1")]
+
+
+async def test_a_change_whatsapp_refuses_or_of_a_session_not_connected_is_not_confirmed(sessions, world, uplink):
+    await linked(sessions, world, uplink)
+    await sessions.edit_message("s_1", "m_00000000000000d2", TO, "never sent")  # WhatsApp refuses it
+    await sessions.revoke_message("s_9", "m_00000000000000d2", TO)
+    await sessions.mark_chat_read("s_9", TO)
+    assert uplink.sent == [] and "s_1" not in world.shown
+
+
+async def test_a_chat_read_and_presences_reach_whatsapp(sessions, world, uplink):
+    await linked(sessions, world, uplink)
+    await sessions.mark_chat_read("s_1", TO)
+    await sessions.send_presence("s_1", "typing", TO)
+    await sessions.send_presence("s_1", "available", None)
+    assert world.shown["s_1"] == [("read", TO), ("presence", "typing", TO), ("presence", "available", None)]
+
+
+async def test_received_media_replies_polls_and_votes_are_reported_with_their_parts(sessions, world, uplink):
+    await linked(sessions, world, uplink)
+    media = {"mimetype": "audio/ogg; codecs=opus", "size": 5120, "sha256": "ab" * 32, "filename": None, "ptt": True}
+    await world.write("s_1", None, chat=TO, wa_message_id="3A03", type="audio", media=media,
+                      reply_to_wa_message_id="WAGW00000000000000D1")
+    vote = {"wa_message_id": "WAGW00000000000000C3", "options": ["Tea"]}
+    await world.write("s_1", None, chat=TO, wa_message_id="3A04", type="poll_vote", poll_vote=vote)
+    assert uplink.sent == [
+        ("inbound", "s_1", "3A03", TO, TO, None,
+         {"type": "audio", "media": media, "reply_to_wa_message_id": "WAGW00000000000000D1"}),
+        ("inbound", "s_1", "3A04", TO, TO, None, {"type": "poll_vote", "poll_vote": vote})]
+
+
+async def test_a_contacts_edit_and_deletion_of_a_received_message_are_reported(sessions, world, uplink):
+    await linked(sessions, world, uplink)
+    await world.edit_written("s_1", "3A01", "fixed")
+    await world.delete_written("s_1", "3A01")
+    assert uplink.sent == [("edited", "s_1", "3A01", "fixed"), ("deleted", "s_1", "3A01")]

@@ -1,5 +1,5 @@
 """The credential store on the local PostgreSQL (scripts/infra.sh), a fresh database per test: the
-session → device directory and the sent-message ids shared by two workers, and the real adapter with
+session → device directory, the sent-message ids and the polls' options shared by two workers, and the real adapter with
 the real library opening whatsmeow's own SQL store there, then reporting that WhatsApp cannot be
 reached (no machine here can)."""
 
@@ -48,6 +48,14 @@ async def test_the_id_a_message_was_sent_with_is_found_by_every_worker(store_url
     assert await first.sent_as("WAGW00000000000000A2") is None
 
 
+async def test_a_polls_options_recorded_by_one_worker_name_a_vote_on_another(store_url):
+    first, second = directory_for(store_url), directory_for(store_url)
+    await first.record_poll("3EB0000000000000P01", ["Tea", "Coffee"])
+    await second.record_poll("3EB0000000000000P01", ["other"])  # recorded once: a repeat changes nothing
+    assert await second.poll_options("3EB0000000000000P01") == ["Tea", "Coffee"]
+    assert await first.poll_options("3EB0000000000000P02") is None
+
+
 async def test_the_sqlite_directory_of_a_single_worker_laptop_keeps_the_same_promises(tmp_path):
     devices = directory_for(str(tmp_path / "credentials.db"))
     assert isinstance(devices, SqliteDevices)
@@ -55,6 +63,8 @@ async def test_the_sqlite_directory_of_a_single_worker_laptop_keeps_the_same_pro
     assert await SqliteDevices(tmp_path / "credentials.db").find("s_1") == "0a0b"
     await devices.forget("s_1")
     assert await devices.find("s_1") is None
+    await devices.record_poll("3EB0P", ["Tea", "Coffee"])
+    assert await SqliteDevices(tmp_path / "credentials.db").poll_options("3EB0P") == ["Tea", "Coffee"]
 
 
 async def test_the_real_library_opens_whatsmeows_store_in_postgresql_and_reports_whatsapp_unreachable(store_url):

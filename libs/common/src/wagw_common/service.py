@@ -204,6 +204,10 @@ def run_service(service: str, settings_cls: type, create_app: Callable[[Any], we
     """The body of every service's `__main__`: settings from the environment, JSON logs, serve."""
     settings = load(settings_cls, **defaults)
     configure_logging(service, settings.log_level, settings.log_format)
+    refusal = settings.refusal_to_start() if hasattr(settings, "refusal_to_start") else None
+    if refusal is not None:
+        log.error("service.refused_to_start", reason=refusal)
+        raise SystemExit(f"{service}: {refusal}")
     log.info("service.starting", port=settings.port)
     # aiohttp turns SIGTERM into a graceful stop: no new connections, cleanup contexts unwound.
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None, shutdown_timeout=15,

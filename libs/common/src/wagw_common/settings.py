@@ -84,12 +84,39 @@ class MongoSettings:
     )
 
 
+def _names(raw: str) -> frozenset[str]:
+    return frozenset(name.strip() for name in raw.split(",") if name.strip())
+
+
+@dataclass(frozen=True)
+class WorkerUplinkSettings:
+    """Variables of the services that consume what workers publish (see wagw_common.worker_speakers)."""
+
+    trusted_users: frozenset[str] = env_field(
+        "WORKER_TRUSTED_USERS", "",
+        "Broker users (comma-separated) that may speak for any worker, besides the service's own; every "
+        "other worker must use its own user, worker.<worker id>. Never a worker's user in production",
+        _names,
+    )
+
+
+# Published in this repository: anyone could sign tokens with it. Only a development run may use it.
+DEVELOPMENT_JWT_SECRET = "dev-only-change-me-0123456789abcdef"
+
+
 @dataclass(frozen=True)
 class TokenSettings:
     """Variables of the services that issue or verify access tokens."""
 
     jwt_secret: str = env_field(
-        "JWT_SECRET", "dev-only-change-me-0123456789abcdef", "HMAC key for access tokens (gateway signs, realtime verifies)"
+        "JWT_SECRET", DEVELOPMENT_JWT_SECRET,
+        "HMAC key for access tokens (gateway signs, realtime verifies); the default is public and refused "
+        "unless DEVELOPMENT_MODE is set",
+    )
+    development_mode: bool = env_field(
+        "DEVELOPMENT_MODE", "false",
+        "Development only (`make up` and the tests set it): allows the published default JWT_SECRET",
+        _bool,
     )
     jwt_issuer: str = env_field("JWT_ISSUER", "wagw-gateway", "Issuer (iss) of access tokens")
     jwt_audience: str = env_field("JWT_AUDIENCE", "wagw-api", "Audience (aud) of access tokens")
@@ -99,6 +126,13 @@ class TokenSettings:
         "JWT_SECRET logs nobody out; drop them once the access token lifetime has passed",
         lambda raw: tuple(s.strip() for s in raw.split(",") if s.strip()),
     )
+
+    def refusal_to_start(self) -> str | None:
+        """Why a service must not start with these settings (a missing JWT_SECRET outside development)."""
+        if self.jwt_secret == DEVELOPMENT_JWT_SECRET and not self.development_mode:
+            return ("JWT_SECRET is unset (or the published development default): set it to 32+ random characters, "
+                    "or DEVELOPMENT_MODE=true for a development run")
+        return None
 
     @property
     def jwt_verification_secrets(self) -> list[str]:

@@ -173,8 +173,9 @@ REALTIME_EVENTS = QueueSpec(
      (EVENTS, "worker.draining"), (EVENTS, "worker.removed"), (EVENTS, "user.logins_ended")),
     per_replica=True,
 )
-# Identity questions other services ask the gateway (it owns API keys), e.g. realtime's `apikey.resolve`.
-GATEWAY_QUERIES = QueueSpec("gateway.queries", ((COMMANDS, "apikey.*"),))
+# Identity questions other services ask the gateway (it owns API keys and accounts): realtime's
+# `apikey.resolve` and `account.standing`.
+GATEWAY_QUERIES = QueueSpec("gateway.queries", ((COMMANDS, "apikey.*"), (COMMANDS, "account.standing")))
 # A deleted session's API keys are the gateway's to revoke.
 GATEWAY_SESSION_EVENTS = QueueSpec("gateway.session-events", ((EVENTS, "session.deleted"),))
 

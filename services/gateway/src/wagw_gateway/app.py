@@ -8,6 +8,8 @@ from functools import partial
 from aiohttp import web
 from wagw_common.lease import Lease, run_periodically_under_lease
 from wagw_common.service import Resources, create_service_app
+from wagw_common.worker_asker import WorkerAsker
+from wagw_common.worker_speakers import UplinkSpeakers
 
 from .account_state import AccountStates
 from .api_keys import ApiKeyStore
@@ -59,6 +61,10 @@ async def bind(gateway: Gateway, res: Resources) -> list:
     gateway.login_guard = LoginGuard(res.redis, max_failures=gateway.settings.login_max_failures,
                                      lockout_seconds=gateway.settings.login_lockout)
     gateway.rpc = res.rpc
+    gateway.worker_queries = WorkerAsker(res.broker, timeout=gateway.settings.worker_query_timeout,
+                                         speakers=UplinkSpeakers.of(gateway.settings.amqp_url,
+                                                                    gateway.settings.trusted_users))
+    await gateway.worker_queries.start()
     gateway.commands = gateway.events = res.broker
     gateway.redis = res.redis
     for store in (gateway.users, gateway.api_keys, gateway.idempotency, gateway.refresh_tokens):
@@ -67,7 +73,7 @@ async def bind(gateway: Gateway, res: Resources) -> list:
     res.background.append(asyncio.create_task(
         run_periodically_under_lease(lease, PURGE_INTERVAL_SECONDS, partial(purge_expired, gateway))))
     res.background.append(asyncio.create_task(gateway.usage.run()))
-    return [identity_subscription(gateway.api_keys, gateway.accounts),  # apikey.resolve, asked by realtime
+    return [identity_subscription(gateway.api_keys, gateway.accounts),  # apikey.resolve, account.standing
             session_events_subscription(gateway.api_keys)]  # session.deleted: its keys are revoked
 
 

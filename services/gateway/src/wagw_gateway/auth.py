@@ -12,6 +12,7 @@ import functools
 from datetime import timedelta
 
 from aiohttp import web
+from wagw_common.token_standing import token_refusal
 from wagw_common.tokens import InvalidToken, Principal, issue_access_token, verify_access_token
 
 from .api_keys import KEY_PREFIXES, ApiKey, looks_like_key
@@ -55,12 +56,9 @@ async def _as_user(request: web.Request, token: str) -> Caller:
     except InvalidToken as exc:
         raise unauthorized(str(exc)) from None
     state = await gw.accounts.get(principal.user_id)
-    if state is None:
-        raise unauthorized("the account no longer exists")
-    if not state.active:
-        raise unauthorized("the account is deactivated")
-    if state.token_generation != principal.generation:
-        raise unauthorized("the token was revoked (the password changed); log in again")
+    refusal = token_refusal(principal, state)
+    if refusal is not None:
+        raise unauthorized(refusal)
     request[USER] = Principal(state.user_id, state.role, state.tier, state.token_generation)
     return Caller(tenant_id=state.user_id, role=state.role, tier=state.tier)
 

@@ -44,6 +44,7 @@ class Gateway:
     api_keys: ApiKeyStore | None = None
     idempotency: IdempotencyStore | None = None
     rpc: Rpc | None = None
+    worker_queries: Any = None  # a started `WorkerAsker`: questions for a session's worker
     commands: CommandSender | None = None
     events: EventPublisher | None = None
     refresh_tokens: RefreshTokenStore | None = None

@@ -2,7 +2,9 @@
 
 The gateway owns API keys, stored only as SHA-256 hashes; a service that accepts a key (realtime,
 for a Socket.IO connection limited to the key's session) sends the key's hash and gets back whom
-the key speaks for. The key itself never crosses the broker."""
+the key speaks for. The key itself never crosses the broker. It owns accounts too: a service that
+accepts access tokens (realtime) asks `account.standing` and applies the gateway's own rule
+(wagw_common.token_standing), so a token the gateway refuses is refused there too."""
 
 from __future__ import annotations
 
@@ -33,6 +35,16 @@ async def when_api_key_resolve_requested_answer_its_owner(envelope: Envelope, *,
             "scopes": list(doc.get("scopes") or [ALL_SCOPES])}
 
 
-def identity_subscription(api_keys: ApiKeyStore, accounts: AccountStates | None = None) -> Subscription:
-    answer = partial(when_api_key_resolve_requested_answer_its_owner, api_keys=api_keys, accounts=accounts)
-    return Subscription(topology.GATEWAY_QUERIES, {"apikey.resolve": answer})
+async def when_account_standing_requested_answer_it(envelope: Envelope, *, accounts: AccountStates) -> dict:
+    state = await accounts.get(envelope.data["user_id"])
+    if state is None:
+        raise NotFound("no such account")
+    return {"user_id": state.user_id, "active": state.active, "token_generation": state.token_generation}
+
+
+def identity_subscription(api_keys: ApiKeyStore, accounts: AccountStates) -> Subscription:
+    return Subscription(topology.GATEWAY_QUERIES, {
+        "apikey.resolve": partial(when_api_key_resolve_requested_answer_its_owner, api_keys=api_keys,
+                                  accounts=accounts),
+        "account.standing": partial(when_account_standing_requested_answer_it, accounts=accounts),
+    })

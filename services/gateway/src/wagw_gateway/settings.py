@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from wagw_common.object_store.settings import ObjectStoreSettings
-from wagw_common.settings import CommonSettings, MongoSettings, TokenSettings, env_field
+from wagw_common.settings import CommonSettings, MongoSettings, TokenSettings, WorkerUplinkSettings, env_field
 
 from .tiers import parse_tier_rates
 
@@ -31,7 +31,7 @@ def _http_url(raw: str) -> str:
 
 
 @dataclass(frozen=True)
-class Settings(TokenSettings, MongoSettings, CommonSettings, ObjectStoreSettings):
+class Settings(WorkerUplinkSettings, TokenSettings, MongoSettings, CommonSettings, ObjectStoreSettings):
     access_token_ttl: int = env_field(
         "ACCESS_TOKEN_TTL_SECONDS", "900", "Lifetime of the access tokens (JWT) the gateway issues at login",
         _positive_int
@@ -82,6 +82,11 @@ class Settings(TokenSettings, MongoSettings, CommonSettings, ObjectStoreSettings
     dashboard_realtime_url: str = env_field(
         "DASHBOARD_REALTIME_URL", "http://127.0.0.1:8084",
         "Socket.IO address of the realtime service, as the dashboard's browsers reach it", _http_url,
+    )
+    worker_query_timeout: float = env_field(
+        "WORKER_QUERY_TIMEOUT_SECONDS", "8",
+        "How long a question to a session's worker (profiles, groups, number checks) waits; then 504",
+        lambda raw: min(60.0, max(0.5, float(raw))),
     )
 
 

@@ -1,7 +1,10 @@
 """Who is connecting: a user with an access token (JWT), or an API key limited to its one session.
 
-Tokens are verified here, with the gateway's keys; API keys belong to the gateway, so they are
-resolved by asking it (`apikey.resolve`, with the key's hash), never by reading its database."""
+Tokens are verified here, with the gateway's keys, and then held to the gateway's own rule
+(wagw_common.token_standing) against the account's standing, which the gateway answers
+(`account.standing`): a token issued before a password change or a deactivation is refused here as
+it is there. API keys belong to the gateway, so they are resolved by asking it (`apikey.resolve`,
+with the key's hash), never by reading its database."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import jwt
 from wagw_common.contracts.identity import ALL_SCOPES, api_key_digest
 from wagw_common.errors import DomainError, RemoteError
 from wagw_common.rpc import RpcClient
+from wagw_common.token_standing import AccountStanding, token_refusal
 from wagw_common.tokens import InvalidToken, TokenExpired, verify_access_token
 
 from .settings import Settings
@@ -45,7 +49,7 @@ class Identity:
         return f"key:{self.key_id}" if self.kind == API_KEY else f"user:{self.user_id}"
 
 
-def identify_token(token: Any, settings: Settings) -> Identity:
+async def identify_token(token: Any, settings: Settings, rpc: RpcClient) -> Identity:
     if not isinstance(token, str) or not token or len(token) > MAX_CREDENTIAL_LENGTH:
         raise AuthError("unauthorized", "an access token is required in the handshake auth: {token}")
     try:
@@ -55,9 +59,29 @@ def identify_token(token: Any, settings: Settings) -> Identity:
         raise AuthError("token_expired", str(exc)) from None
     except InvalidToken as exc:
         raise AuthError("unauthorized", str(exc)) from None
+    refusal = token_refusal(principal, await _standing_of(principal.user_id, rpc))
+    if refusal is not None:
+        raise AuthError("unauthorized", refusal)
     # Verified just above; read the expiry the Principal does not carry.
     expires_at = float(jwt.decode(token, options={"verify_signature": False})["exp"])
     return Identity(USER, principal.user_id, principal.role, expires_at=expires_at)
+
+
+async def _ask_gateway(rpc: RpcClient, request_type: str, data: dict, *, checking: str) -> dict | None:
+    """The gateway's answer; None when it answers `not_found`; `unavailable` when it cannot answer."""
+    try:
+        return await rpc.call(request_type, data)
+    except RemoteError as err:
+        if err.code == "not_found":
+            return None
+        raise AuthError("unavailable", f"the {checking} cannot be checked right now") from None
+    except DomainError:  # Unavailable: the gateway did not answer in time
+        raise AuthError("unavailable", f"the {checking} cannot be checked right now") from None
+
+
+async def _standing_of(user_id: str, rpc: RpcClient) -> AccountStanding | None:
+    found = await _ask_gateway(rpc, "account.standing", {"user_id": user_id}, checking="access token")
+    return AccountStanding(found["user_id"], found["active"], found["token_generation"]) if found else None
 
 
 async def identify_api_key(key: Any, rpc: RpcClient) -> Identity:
@@ -67,14 +91,9 @@ async def identify_api_key(key: Any, rpc: RpcClient) -> Identity:
 
 
 async def resolve_api_key(key_hash: str, rpc: RpcClient) -> Identity:
-    try:
-        found = await rpc.call("apikey.resolve", {"key_hash": key_hash})
-    except RemoteError as err:
-        if err.code == "not_found":
-            raise AuthError("unauthorized", "unknown or revoked API key") from None
-        raise AuthError("unavailable", "the API key cannot be checked right now") from None
-    except DomainError:  # Unavailable: the gateway did not answer in time
-        raise AuthError("unavailable", "the API key cannot be checked right now") from None
+    found = await _ask_gateway(rpc, "apikey.resolve", {"key_hash": key_hash}, checking="API key")
+    if found is None:
+        raise AuthError("unauthorized", "unknown or revoked API key")
     if not found.get("session_id"):
         raise AuthError("forbidden", "this API key is not bound to a session; connect with an access token")
     if not {ALL_SCOPES, EVENTS_SCOPE} & set(found.get("scopes") or ()):
@@ -89,4 +108,4 @@ async def identify(auth: Any, settings: Settings, rpc: RpcClient) -> Identity:
         raise AuthError("unauthorized", "credentials are required in the handshake auth: {token} or {api_key}")
     if auth.get("api_key") is not None:
         return await identify_api_key(auth["api_key"], rpc)
-    return identify_token(auth.get("token"), settings)
+    return await identify_token(auth.get("token"), settings, rpc)

@@ -58,7 +58,7 @@ async def reauth(edge: Edge, connection: Connection, request: dict) -> dict:
     if current.kind == API_KEY:
         raise DomainError("an API-key connection does not expire; reauth is for access tokens", code="invalid")
     try:
-        fresh = identify_token(request["token"], edge.settings)
+        fresh = await identify_token(request["token"], edge.settings, edge.rpc)
     except AuthError as err:
         raise DomainError(err.message, code=err.code) from None
     if fresh.user_id != current.user_id:

@@ -56,7 +56,8 @@ CONTROL_EVENTS = (
 
 # code -> (where it appears, meaning)
 ERROR_CODES = {
-    "unauthorized": ("connect_error", "no credentials, a malformed or forged token, or an unknown or revoked API key"),
+    "unauthorized": ("connect_error, error", "no credentials, a malformed or forged token, a token the gateway refuses "
+                     "(issued before a password change, or the account deactivated), or an unknown or revoked API key"),
     "token_expired": ("connect_error, auth.ended, error",
                       "the access token has expired: get a fresh one from the gateway, then connect again"),
     "forbidden": ("connect_error, error",

@@ -16,6 +16,7 @@ from wagw_common.outbox import OutboxRelay
 from wagw_common.service import Resources, create_service_app
 from wagw_common.topology import (ORCHESTRATOR_COMMANDS, ORCHESTRATOR_FLEET_EVENTS, ORCHESTRATOR_QUERIES,
                                    ORCHESTRATOR_SENDS, ORCHESTRATOR_SESSION_REPORTS, ORCHESTRATOR_WORKER_UPLINK)
+from wagw_common.worker_speakers import UplinkSpeakers, heard_from_worker
 
 from . import clock, failover, gauges, message_commands, session_commands, session_control, worker_reports
 from . import chat_actions, held_expiry, message_changes, received
@@ -51,6 +52,12 @@ async def wire(res: Resources) -> list[Subscription]:
     on_sessions = dict(sessions=sessions, relay=session_relay, broker=res.broker)
     on_messages = dict(messages=messages, relay=message_relay, broker=res.broker)
     known = KnownMessages()  # what the sends stored, so their reports need not read it back
+    speakers = UplinkSpeakers.of(settings.amqp_url, settings.trusted_users)
+
+    def heard(handlers: dict) -> dict:
+        # Worker reports: the speaker is whom the broker vouches for, never the body's worker_id.
+        return {message_type: heard_from_worker(handler, speakers) for message_type, handler in handlers.items()}
+
     send = partial(message_commands.when_send_requested_store_and_route_it, **on_messages, sessions=sessions,
                    routes=routes, queue_limit=settings.send_queue_limit, known=known)
     return [
@@ -97,25 +104,27 @@ async def wire(res: Resources) -> list[Subscription]:
         # Applied in the order the worker sent them (single active consumer, then one at a time per
         # session). A redelivery (a crash before the ack) repeats a report already applied, which
         # the lifecycle turns into a no-op, so these skip the inbox and its two database round trips.
-        Subscription(ORCHESTRATOR_SESSION_REPORTS, {
+        Subscription(ORCHESTRATOR_SESSION_REPORTS, heard({
             "worker.session.qr": partial(worker_reports.when_worker_shows_qr_store_it, **on_sessions),
             "worker.session.pairing_code": partial(worker_reports.when_worker_shows_pairing_code_store_it,
                                                    **on_sessions),
             "worker.session.status": partial(worker_reports.when_worker_reports_session_status_apply_it, **on_sessions,
                                              messages=messages, message_relay=message_relay, routes=routes),
-        }, serialize_by=_session_of, use_inbox=False),
+        }), serialize_by=_session_of, use_inbox=False),
         # Idempotent by themselves, so no inbox either: a status step moves forward only, and is kept
         # once in the timeline; an inbound message's id is derived from WhatsApp's, so it is stored once.
-        Subscription(ORCHESTRATOR_WORKER_UPLINK, {
+        Subscription(ORCHESTRATOR_WORKER_UPLINK, heard({
             "worker.message.status": partial(worker_reports.when_worker_reports_message_status_record_it, **on_messages,
                                              sessions=sessions, known=known),
             "worker.message.inbound": partial(worker_reports.when_worker_receives_message_store_it,
                                               **on_messages, sessions=sessions),
             "worker.message.bounced": partial(worker_reports.when_worker_bounces_message_route_it_again,
                                               **on_messages, sessions=sessions),
-            "worker.message.edited": partial(received.when_worker_reports_edit_record_it, **on_messages),
-            "worker.message.deleted": partial(received.when_worker_reports_deletion_mark_it, **on_messages),
-        }, use_inbox=False),
+            "worker.message.edited": partial(received.when_worker_reports_edit_record_it, **on_messages,
+                                             sessions=sessions),
+            "worker.message.deleted": partial(received.when_worker_reports_deletion_mark_it, **on_messages,
+                                              sessions=sessions),
+        }), use_inbox=False),
         Subscription(ORCHESTRATOR_FLEET_EVENTS, {
             "worker.online": partial(failover.when_worker_came_online_place_waiting, **on_sessions, rpc=res.rpc,
                                      routes=routes),

@@ -91,12 +91,12 @@ class MessagesStore:
                       wa_message_id: str | None = None) -> dict[str, Any] | None:
         """Move the message to `status` only if that is forward from where it is now; the guard is in
         the update's filter, so a duplicate or out-of-order report changes nothing. `reported_by`: only
-        if the message was handed to that worker, or to none yet. `wa_message_id`: WhatsApp's id of it,
-        kept with the step that reported it."""
+        if the message was handed to that very worker (one handed to none is the caller's to check).
+        `wa_message_id`: WhatsApp's id of it, kept with the step that reported it."""
         guard: dict[str, Any] = {"_id": message["_id"], "session_id": message["session_id"],
                                  "status": {"$in": sorted(MESSAGE_PREDECESSORS[status])}}
         if reported_by is not None:
-            guard["routed_to"] = {"$in": [None, reported_by]}
+            guard["routed_to"] = reported_by
         return _without_outbox(await self.collection.find_one_and_update(
             guard,
             {"$set": {"status": status, **_known_wa_id(wa_message_id)},

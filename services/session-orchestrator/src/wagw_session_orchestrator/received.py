@@ -3,7 +3,8 @@ edits and deletions a worker reports, of received messages (their senders') or o
 for with `message.edit` / `message.revoke`).
 
 An edit or deletion of a message not in history (sent before the session was linked, or swept by
-retention) is logged and dropped: there is nothing to change, and the event would name no message."""
+retention) is logged and dropped: there is nothing to change, and the event would name no message.
+Like inbound messages, edits and deletions are taken only from the session's worker (reporters.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from wagw_common.broker import Broker
 from wagw_common.envelope import Envelope
 from wagw_common.logging import get_logger
 from wagw_common.outbox import OutboxRelay
+from wagw_common.worker_speakers import SESSION_NOT_HELD, refuse
 
 from . import clock, events
 from .messages_store import MessagesStore
+from .reporters import may_report_on
+from .sessions_store import SessionsStore
 
 log = get_logger(__name__)
 
@@ -44,15 +48,32 @@ async def received_content(data: dict[str, Any], messages: MessagesStore) -> dic
 
 
 async def when_worker_reports_edit_record_it(
-    envelope: Envelope, *, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
+    envelope: Envelope, *, speaker: str, sessions: SessionsStore, messages: MessagesStore, relay: OutboxRelay,
+    broker: Broker,
 ) -> None:
-    await _apply_change(envelope, "edited", messages=messages, relay=relay, broker=broker)
+    if await _speaks_for_session(envelope, speaker, sessions):
+        await _apply_change(envelope, "edited", messages=messages, relay=relay, broker=broker)
 
 
 async def when_worker_reports_deletion_mark_it(
-    envelope: Envelope, *, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
+    envelope: Envelope, *, speaker: str, sessions: SessionsStore, messages: MessagesStore, relay: OutboxRelay,
+    broker: Broker,
 ) -> None:
-    await _apply_change(envelope, "deleted", messages=messages, relay=relay, broker=broker)
+    if await _speaks_for_session(envelope, speaker, sessions):
+        await _apply_change(envelope, "deleted", messages=messages, relay=relay, broker=broker)
+
+
+async def _speaks_for_session(envelope: Envelope, speaker: str, sessions: SessionsStore) -> bool:
+    """Edits and deletions obey the inbound rule: the session's worker, or the one a failover moved it from."""
+    session = await sessions.get(envelope.data["session_id"])
+    if session is None:
+        log.warning("worker.report_for_unknown_session", report=envelope.type, session_id=envelope.data["session_id"])
+        return False
+    if not may_report_on(session, speaker):
+        refuse(envelope, SESSION_NOT_HELD, session_id=session["_id"], worker_id=speaker,
+               assigned_worker_id=session.get("worker_id"))
+        return False
+    return True
 
 
 async def _apply_change(envelope: Envelope, change: str, *, messages: MessagesStore, relay: OutboxRelay,

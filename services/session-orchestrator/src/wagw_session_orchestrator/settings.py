@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wagw_common.settings import CommonSettings, MongoSettings, env_field
+from wagw_common.settings import CommonSettings, MongoSettings, WorkerUplinkSettings, env_field
 
 
 @dataclass(frozen=True)
-class Settings(MongoSettings, CommonSettings):
+class Settings(WorkerUplinkSettings, MongoSettings, CommonSettings):
     outbox_relay_interval: float = env_field(
         "OUTBOX_RELAY_INTERVAL_SECONDS", "5",
         "How often one replica republishes domain events left in an outbox by a crash", float,

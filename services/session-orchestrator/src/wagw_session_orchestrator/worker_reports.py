@@ -2,7 +2,11 @@
 
 Uplink messages are handled concurrently, so they may be applied out of the order a worker sent
 them: each report is checked against the lifecycle table (sessions) or the forward-only order
-(messages) and a report that would move things backwards is logged and dropped, never applied."""
+(messages) and a report that would move things backwards is logged and dropped, never applied.
+
+Every handler is given `speaker`, the worker the broker vouches for (wagw_common.worker_speakers);
+the body's `worker_id` is never believed. A report about a session placed on another worker, or a
+message handed to another, is refused (`worker_speakers.refuse`: counted, logged, no event)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from wagw_common.broker import Broker
 from wagw_common.envelope import Envelope
 from wagw_common.logging import get_logger
 from wagw_common.outbox import OutboxRelay
+from wagw_common.worker_speakers import MESSAGE_NOT_HANDED_TO_IT, SESSION_NOT_HELD, refuse
 
 from . import clock, events
 from .lifecycle import (
@@ -24,6 +29,7 @@ from .message_routing import release_held
 from .messages_store import MessagesStore, inbound_message_id
 from .placement import stop_on
 from .received import received_content
+from .reporters import holds, may_adopt, may_report_on
 from .routing import SessionRoutes
 from .session_change import SessionChange, change_session
 from .sessions_store import SessionsStore
@@ -37,22 +43,23 @@ SENDS_BOUNCED = Counter(
 )
 
 
-def _from_assigned_worker(session: dict[str, Any], worker_id: str, report: str) -> bool:
-    # A worker that lost the session (failover, reconnect elsewhere) may still be talking about it.
-    if session.get("worker_id") == worker_id:
+def _from_assigned_worker(envelope: Envelope, session: dict[str, Any], speaker: str) -> bool:
+    # A worker that lost the session (failover, reconnect elsewhere) may still be talking about it;
+    # a worker that never held it is speaking about another tenant's session.
+    if holds(session, speaker):
         return True
-    log.warning("worker.report_from_unassigned_worker", report=report, session_id=session["_id"],
-                worker_id=worker_id, assigned_worker_id=session.get("worker_id"))
+    refuse(envelope, SESSION_NOT_HELD, session_id=session["_id"], worker_id=speaker,
+           assigned_worker_id=session.get("worker_id"))
     return False
 
 
 async def when_worker_shows_qr_store_it(
-    envelope: Envelope, *, sessions: SessionsStore, relay: OutboxRelay, broker: Broker,
+    envelope: Envelope, *, speaker: str, sessions: SessionsStore, relay: OutboxRelay, broker: Broker,
 ) -> None:
     data = envelope.data
 
     def show(session: dict, change: SessionChange) -> SessionChange | None:
-        if not _from_assigned_worker(session, data["worker_id"], "qr"):
+        if not _from_assigned_worker(envelope, session, speaker):
             return None
         if session.get("qr") == data["qr"] and session["status"] == QR_REQUIRED:
             return None  # the same code reported twice
@@ -68,12 +75,12 @@ async def when_worker_shows_qr_store_it(
 
 
 async def when_worker_shows_pairing_code_store_it(
-    envelope: Envelope, *, sessions: SessionsStore, relay: OutboxRelay, broker: Broker,
+    envelope: Envelope, *, speaker: str, sessions: SessionsStore, relay: OutboxRelay, broker: Broker,
 ) -> None:
     data = envelope.data
 
     def show(session: dict, change: SessionChange) -> SessionChange | None:
-        if not _from_assigned_worker(session, data["worker_id"], "pairing_code"):
+        if not _from_assigned_worker(envelope, session, speaker):
             return None
         if session["status"] not in (CONNECTING, RECONNECTING) or session.get("pairing_code") == data["code"]:
             log.info("worker.pairing_code_ignored", session_id=session["_id"], status=session["status"])
@@ -85,8 +92,8 @@ async def when_worker_shows_pairing_code_store_it(
 
 
 async def when_worker_reports_session_status_apply_it(
-    envelope: Envelope, *, sessions: SessionsStore, relay: OutboxRelay, broker: Broker, messages: MessagesStore,
-    message_relay: OutboxRelay, routes: SessionRoutes,
+    envelope: Envelope, *, speaker: str, sessions: SessionsStore, relay: OutboxRelay, broker: Broker,
+    messages: MessagesStore, message_relay: OutboxRelay, routes: SessionRoutes,
 ) -> None:
     data = envelope.data
     target = data["status"]
@@ -94,13 +101,13 @@ async def when_worker_reports_session_status_apply_it(
     moved_from: list[str | None] = []
 
     def apply(session: dict, change: SessionChange) -> SessionChange | None:
-        if session.get("worker_id") is None and session["status"] == RECONNECTING and target == CONNECTED:
+        if target == CONNECTED and may_adopt(session, speaker):
             # Waiting for a worker after a failover found none: the worker that held it is back with it.
-            change.set(worker_id=data["worker_id"])
-        elif not _from_assigned_worker(session, data["worker_id"], "status"):
+            change.set(worker_id=speaker)
+        elif not _from_assigned_worker(envelope, session, speaker):
             stray[:] = [is_live(target)]
             return None
-        if session.get("awaiting_stop") == data["worker_id"] and target in (DISCONNECTED, LOGGED_OUT):
+        if session.get("awaiting_stop") == speaker and target in (DISCONNECTED, LOGGED_OUT):
             return change.set(awaiting_stop=None)  # the stop half of a restart on the same worker
         if session["status"] == RECONNECTING and target == CONNECTING:
             return None  # the worker starting it again is part of reconnecting, not news
@@ -114,6 +121,8 @@ async def when_worker_reports_session_status_apply_it(
         moved_from[:] = [session.get("moved_from")] if target == CONNECTED else []
         if target == CONNECTED or not is_live(target):
             change.set(qr=None, qr_expires_at=None, pairing_code=None, pairing_code_expires_at=None, moved_from=None)
+            if session.get("moved_from"):
+                change.set(former_worker_id=session["moved_from"])  # the move ended; see reporters.py
         if data["phone"]:
             change.set(phone=data["phone"])
         return change
@@ -125,21 +134,21 @@ async def when_worker_reports_session_status_apply_it(
     if stray and stray[0]:
         # A worker runs a session the platform placed elsewhere (it came back after a failover, say):
         # one session must not be live on two workers, so this one is told to stop it.
-        log.warning("worker.stray_session_stopped", session_id=written["_id"], worker_id=data["worker_id"],
+        log.warning("worker.stray_session_stopped", session_id=written["_id"], worker_id=speaker,
                     assigned_worker_id=written.get("worker_id"))
-        await stop_on(broker, data["worker_id"], written["_id"], logout=False)
+        await stop_on(broker, speaker, written["_id"], logout=False)
         return
     if moved_from and moved_from[0]:
         log.info("failover.session_back", session_id=written["_id"], moved_from=moved_from[0],
-                 worker_id=data["worker_id"])  # the end of a move (the failover figure is read from these)
-    if target == CONNECTED and written["status"] == CONNECTED and written.get("worker_id") == data["worker_id"]:
-        await routes.remember(written["_id"], data["worker_id"])  # new after an adoption; refreshed otherwise
+                 worker_id=speaker)  # the end of a move (the failover figure is read from these)
+    if target == CONNECTED and written["status"] == CONNECTED and written.get("worker_id") == speaker:
+        await routes.remember(written["_id"], speaker)  # new after an adoption; refreshed otherwise
         # Every CONNECTED report releases what waits (idempotent: claims), so a retried report
         # finishes a release that a crash interrupted.
-        await release_held(written["_id"], data["worker_id"], messages=messages, relay=message_relay, broker=broker)
+        await release_held(written["_id"], speaker, messages=messages, relay=message_relay, broker=broker)
 
 
-async def _advance_known(data: dict[str, Any], step: dict[str, Any], *, known: KnownMessages,
+async def _advance_known(data: dict[str, Any], step: dict[str, Any], speaker: str, *, known: KnownMessages,
                          messages: MessagesStore, relay: OutboxRelay, broker: Broker) -> bool:
     """The common case in one round trip: a forward step of a message this replica stored or read
     lately, reported by the worker it was handed to. False: take the full path."""
@@ -147,7 +156,7 @@ async def _advance_known(data: dict[str, Any], step: dict[str, Any], *, known: K
     if facts is None or facts["session_id"] != data["session_id"] or step["status"] == FAILED:
         return False  # a failure may come from a worker the session left: the full path asks the session
     entry = events.message_status(broker, facts, status=step["status"], at=step["at"], reason=data["reason"])
-    if await messages.advance(facts, step["status"], step, entry, reported_by=data["worker_id"],
+    if await messages.advance(facts, step["status"], step, entry, reported_by=speaker,
                               wa_message_id=data.get("wa_message_id")) is None:
         return False
     await events.publish_outbox(relay, facts["_id"], [entry])
@@ -155,14 +164,14 @@ async def _advance_known(data: dict[str, Any], step: dict[str, Any], *, known: K
 
 
 async def when_worker_reports_message_status_record_it(
-    envelope: Envelope, *, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
+    envelope: Envelope, *, speaker: str, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
     sessions: SessionsStore | None = None, known: KnownMessages | None = None,
 ) -> None:
     data = envelope.data
     target = data["status"]
     at = clock.to_stored_precision(data["at"])
     step = {"status": target, "at": at, "reason": data["reason"]}
-    if known is not None and await _advance_known(data, step, known=known, messages=messages, relay=relay,
+    if known is not None and await _advance_known(data, step, speaker, known=known, messages=messages, relay=relay,
                                                   broker=broker):
         return
     message = await messages.get(data["message_id"])
@@ -171,17 +180,14 @@ async def when_worker_reports_message_status_record_it(
         return
     if known is not None:
         known.remember(message)
-    if message.get("routed_to") not in (None, data["worker_id"]):
-        # A worker the message was taken from (it died, the session moved) must not rewrite its history.
-        log.warning("worker.status_from_unrouted_worker", message_id=message["_id"], worker_id=data["worker_id"],
-                    routed_to=message["routed_to"])
+    if not await _handed_to(envelope, message, speaker, sessions):
         return
     if target == FAILED and message["status"] == QUEUED and sessions is not None:
         session = await sessions.get(data["session_id"])
-        if session is not None and session.get("worker_id") not in (None, data["worker_id"]):
+        if session is not None and session.get("worker_id") not in (None, speaker):
             # The session moved to another worker (failover) before this one, restarted, read its old
             # commands: it cannot send for a session it no longer holds, the new worker will (release).
-            log.info("worker.failure_from_former_worker", message_id=message["_id"], worker_id=data["worker_id"],
+            log.info("worker.failure_from_former_worker", message_id=message["_id"], worker_id=speaker,
                      assigned_worker_id=session.get("worker_id"))
             return
     entry = events.message_status(broker, message, status=target, at=at, reason=data["reason"])
@@ -204,8 +210,25 @@ async def when_worker_reports_message_status_record_it(
     raise RuntimeError(f"message {message['_id']} kept changing while its {target!r} step was recorded")  # retried
 
 
+async def _handed_to(envelope: Envelope, message: dict[str, Any], speaker: str,
+                     sessions: SessionsStore | None) -> bool:
+    """Whether `speaker` may report on this send: it was handed to it. One handed to no worker (held,
+    or taken back by a bounce) only by the worker its session is on."""
+    routed_to = message.get("routed_to")
+    if routed_to == speaker:
+        return True
+    if routed_to is None and sessions is not None:
+        session = await sessions.get(message["session_id"])
+        if session is not None and holds(session, speaker):
+            return True
+    # A worker the message was taken from (it died, the session moved) must not rewrite its history.
+    refuse(envelope, MESSAGE_NOT_HANDED_TO_IT, message_id=message["_id"], worker_id=speaker, routed_to=routed_to)
+    return False
+
+
 async def when_worker_bounces_message_route_it_again(
-    envelope: Envelope, *, messages: MessagesStore, relay: OutboxRelay, broker: Broker, sessions: SessionsStore,
+    envelope: Envelope, *, speaker: str, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
+    sessions: SessionsStore,
 ) -> None:
     """A worker handed a send back unsent: it was unsure the session was still its own (see
     `worker.message.bounced`). Taken back from it, the message goes to the session's worker now:
@@ -221,29 +244,34 @@ async def when_worker_bounces_message_route_it_again(
         return
     routed_to = message.get("routed_to")
     # Held already (routed_to None): a redelivered bounce whose first delivery took it back; released below.
-    moved_on = message["status"] != QUEUED or routed_to not in (None, data["worker_id"])
-    if moved_on or (routed_to is not None and not await messages.unroute(message["_id"], data["worker_id"])):
-        log.info("worker.bounce_ignored", message_id=message["_id"], worker_id=data["worker_id"],
+    moved_on = message["status"] != QUEUED or not await _handed_to(envelope, message, speaker, sessions)
+    if moved_on or (routed_to is not None and not await messages.unroute(message["_id"], speaker)):
+        log.info("worker.bounce_ignored", message_id=message["_id"], worker_id=speaker,
                  status=message["status"], routed_to=routed_to)
         SENDS_BOUNCED.labels("ignored").inc()
         return
-    log.info("message.bounced", message_id=message["_id"], worker_id=data["worker_id"], reason=data["reason"])
+    log.info("message.bounced", message_id=message["_id"], worker_id=speaker, reason=data["reason"])
     session = await sessions.get(data["session_id"])
     if session is None or session["status"] != CONNECTED or not session.get("worker_id"):
         SENDS_BOUNCED.labels("held").inc()
         return
     await release_held(session["_id"], session["worker_id"], messages=messages, relay=relay, broker=broker,
-                       rerouted=session["worker_id"] == data["worker_id"])
+                       rerouted=session["worker_id"] == speaker)
     SENDS_BOUNCED.labels("routed").inc()
 
 
 async def when_worker_receives_message_store_it(
-    envelope: Envelope, *, sessions: SessionsStore, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
+    envelope: Envelope, *, speaker: str, sessions: SessionsStore, messages: MessagesStore, relay: OutboxRelay,
+    broker: Broker,
 ) -> None:
     data = envelope.data
     session = await sessions.get(data["session_id"])
     if session is None:
         log.warning("worker.report_for_unknown_session", report="inbound", session_id=data["session_id"])
+        return
+    if not may_report_on(session, speaker):
+        refuse(envelope, SESSION_NOT_HELD, session_id=session["_id"], worker_id=speaker,
+               assigned_worker_id=session.get("worker_id"))
         return
     message = {
         "_id": inbound_message_id(data["session_id"], data["wa_message_id"]), "session_id": data["session_id"],

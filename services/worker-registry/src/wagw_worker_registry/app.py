@@ -8,9 +8,10 @@ from aiohttp import web
 from wagw_common import topology
 from wagw_common.consumer import Subscription
 from wagw_common.service import Resources, create_service_app
+from wagw_common.worker_speakers import UplinkSpeakers
 
 from . import admin, gauges, monitor, queries, uplink_handlers
-from .identity import Speakers, own_user
+from .identity import Speakers
 from .settings import SERVICE, Settings
 from .store import WorkerStore
 
@@ -20,7 +21,7 @@ async def wire(res: Resources) -> list[Subscription]:
     store = WorkerStore(res.db, res.broker)
     await store.ensure_indexes()
     res.state_metrics.add("workers", gauges.probe(store))
-    speakers = Speakers(settings.trusted_users | {own_user(settings.amqp_url)})
+    speakers = Speakers(UplinkSpeakers.of(settings.amqp_url, settings.trusted_users))
     missed = settings.missed_heartbeats
     uplink = {
         "worker.register": partial(uplink_handlers.when_worker_registers_mark_online_and_assign_sessions,

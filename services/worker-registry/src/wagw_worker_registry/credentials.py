@@ -3,6 +3,11 @@
     python -m wagw_worker_registry.credentials create <worker-id>   # prints its AMQP URL, password once
     python -m wagw_worker_registry.credentials revoke <worker-id>   # deletes the user (and its queues)
 
+With WORKER_AMQP_URL set (the worker's own URL, `amqp://worker.<id>:<password>@host/vhost`, as kept
+in the worker's Secret), `create` gives the user that URL's password instead of a random one and
+prints nothing secret: a deployment provisions the user from the Secret the worker reads (the compose
+file and the Kubernetes dev overlay do so for the simulator), and running it again changes nothing.
+
 It uses RabbitMQ's management API with the platform's credentials (AMQP_URL names the user, host and
 vhost; RABBITMQ_MANAGEMENT_URL the API, default http://<host>:15672). It creates the user
 `worker.<id>` with a random password and permissions for nothing but: reading its own command queue,
@@ -122,6 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "revoke":
         revoke(api, worker_id, keep_queues=args.keep_queues)
         print(json.dumps({"worker_id": worker_id, "revoked": broker_user_for(worker_id)}))
+        return 0
+    given = os.environ.get("WORKER_AMQP_URL")
+    if given:
+        parts = urlsplit(given)
+        if unquote(parts.username or "") != broker_user_for(worker_id) or not parts.password:
+            parser.error(f"WORKER_AMQP_URL must carry the user {broker_user_for(worker_id)} and its password")
+        user, _ = create(api, worker_id, unquote(parts.password))
+        print(json.dumps({"worker_id": worker_id, "user": user}))
         return 0
     user, password = create(api, worker_id)
     # The password is shown this once: give the URL to the worker (e.g. as its AMQP_URL secret).

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wagw_common.settings import CommonSettings, MongoSettings, env_field
+from wagw_common.settings import CommonSettings, MongoSettings, WorkerUplinkSettings, env_field
 
 
 def _missed_heartbeats(raw: str) -> int:
@@ -14,12 +14,8 @@ def _missed_heartbeats(raw: str) -> int:
     return value
 
 
-def _names(raw: str) -> frozenset[str]:
-    return frozenset(name.strip() for name in raw.split(",") if name.strip())
-
-
 @dataclass(frozen=True)
-class Settings(MongoSettings, CommonSettings):
+class Settings(WorkerUplinkSettings, MongoSettings, CommonSettings):
     missed_heartbeats: int = env_field(
         "WORKER_MISSED_HEARTBEATS", "3",
         "Heartbeats a worker may miss (at the interval it registered with) before it is declared offline; "
@@ -38,12 +34,6 @@ class Settings(MongoSettings, CommonSettings):
     assignment_grace: float = env_field(
         "WORKER_ASSIGNMENT_GRACE_SECONDS", "60",
         "How long a session chosen for a worker counts against its capacity before a heartbeat confirms it", float,
-    )
-    trusted_users: frozenset[str] = env_field(
-        "WORKER_TRUSTED_USERS", "",
-        "Broker users (comma-separated) that may speak for any worker, besides the registry's own; "
-        "every other worker must use its own user, worker.<worker id>",
-        _names,
     )
 
 

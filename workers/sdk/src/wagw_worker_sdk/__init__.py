@@ -7,9 +7,10 @@ a received file in the platform's object store and describes it for the inbound 
 
 from .link import BrokerLink
 from .media import MediaStorage
+from .queries import QueryRefused
 from .uplink import WorkerUplink
 from .usage import ProcessUsage, ShareOfProcessUsage
 from .worker import Worker, WorkerHandler, WorkerIdentity
 
-__all__ = ["BrokerLink", "MediaStorage", "ProcessUsage", "ShareOfProcessUsage", "Worker", "WorkerHandler", "WorkerIdentity",
-           "WorkerUplink"]
+__all__ = ["BrokerLink", "MediaStorage", "ProcessUsage", "QueryRefused", "ShareOfProcessUsage", "Worker", "WorkerHandler",
+           "WorkerIdentity", "WorkerUplink"]

@@ -7,6 +7,7 @@ handed back with `worker.message.bounced` for the platform to route again."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Awaitable, Callable, Protocol
 
@@ -15,11 +16,15 @@ from wagw_common.contracts import Kind, contract_for
 from wagw_common.envelope import Envelope, MalformedMessage, parse_envelope
 from wagw_common.logging import correlation_scope, get_logger
 
+from .queries import QueryAnswerer
+
 log = get_logger(__name__)
 
 
 class WorkerHandler(Protocol):
-    """What a worker implementation (real or simulated WhatsApp) provides to the SDK."""
+    """What a worker implementation (real or simulated WhatsApp) provides to the SDK. Besides these, the
+    optional methods that answer `worker.session.query` (named in `contracts.worker_queries.QUERIES`,
+    called `method(session_id, **args)`; see `queries.py`): without one, that query is `not_supported`."""
 
     def held_sessions(self) -> list[dict[str, str]]:
         """Every session held now, as `{"session_id", "status"}` (the heartbeat's list)."""
@@ -73,7 +78,8 @@ class CommandDispatcher:
                  register_again: Callable[[], None] = lambda: None,
                  unsure: Callable[[], str | None] = lambda: None,
                  bounce: Callable[[str, str, str], Awaitable[None]] | None = None,
-                 report_held: Callable[[str, str], Awaitable[None]] | None = None):
+                 report_held: Callable[[str, str], Awaitable[None]] | None = None,
+                 queries: QueryAnswerer | None = None):
         self.handler = handler
         self.beat_now = beat_now
         self.on_assigned = on_assigned
@@ -82,6 +88,8 @@ class CommandDispatcher:
         self.bounce = bounce
         self.report_held = report_held  # (session id, status): a held session's status, reported again
         self.recovery = Recovery()
+        self.queries = queries
+        self._answering: set[asyncio.Task] = set()
         self._table: dict[str, Callable[[Envelope], Awaitable[None]]] = {
             "worker.session.start": self._start,
             "worker.session.stop": self._stop,
@@ -93,6 +101,7 @@ class CommandDispatcher:
             "worker.sessions.assigned": self._assigned,
             "worker.heartbeat.request": lambda _envelope: self.beat_now(),
             "worker.register.request": self._register_again,
+            "worker.session.query": self._query_without_answerer,
         }
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
@@ -110,6 +119,15 @@ class CommandDispatcher:
             await message.reject(requeue=False)
             return
         with correlation_scope(envelope.correlation_id, message_type=envelope.type, envelope_id=envelope.id):
+            if envelope.type == "worker.session.query" and self.queries is not None:
+                # A question waits for nothing stored: acknowledged at once and answered beside the
+                # commands, so a slow answer never holds up a send (lost in a crash, its asker times out).
+                await message.ack()
+                task = asyncio.create_task(self.queries.answer(envelope, reply_to=message.reply_to,
+                                                               request_id=message.message_id or envelope.id))
+                self._answering.add(task)
+                task.add_done_callback(self._answering.discard)
+                return
             try:
                 await self._table[envelope.type](envelope)
             except Exception as exc:
@@ -146,6 +164,9 @@ class CommandDispatcher:
             log.warning("worker.command_unsupported", message_type=envelope.type, session_id=envelope.data["session_id"])
             return
         await do(**envelope.data)
+
+    async def _query_without_answerer(self, envelope: Envelope) -> None:
+        log.warning("worker.query_unanswerable", query=envelope.data["query"])
 
     async def _register_again(self, _envelope: Envelope) -> None:
         log.warning("worker.registry_asked_to_register_again")

@@ -106,12 +106,14 @@ class BrokerLink:
             queue = await channel.declare_queue(spec.name, passive=True)
         return queue, await queue.consume(on_message)
 
-    async def publish_uplink(self, envelope: Envelope) -> None:
+    async def publish_uplink(self, envelope: Envelope, *, reply_to: str | None = None,
+                             request_id: str | None = None) -> None:
         """Persistent, mandatory (nobody listening is an error), confirmed; transient failures retried
-        for a bounded time (a lost confirm may mean a duplicate: the platform is idempotent)."""
+        for a bounded time (a lost confirm may mean a duplicate: the platform is idempotent). An answer
+        to a request goes to its asker's routing key (`reply_to`), not mandatory: the asker may be gone."""
         message = Message(
             envelope.to_json(), content_type=CONTENT_TYPE, delivery_mode=DeliveryMode.PERSISTENT,
-            message_id=envelope.id, correlation_id=envelope.correlation_id, type=envelope.type,
+            message_id=envelope.id, correlation_id=request_id or envelope.correlation_id, type=envelope.type,
             app_id=envelope.source, timestamp=envelope.time, user_id=self.user,
         )
         exchange = self._uplinks[next(self._next_uplink) % len(self._uplinks)]
@@ -123,7 +125,8 @@ class BrokerLink:
                 # restoring itself around a broker restart has been seen to wait forever before it.
                 async with asyncio.timeout(PUBLISH_WAIT_SECONDS):
                     with cancellation_only_from_callers("uplink publish"):
-                        await exchange.publish(message, routing_key=envelope.type, mandatory=True, timeout=10)
+                        await exchange.publish(message, routing_key=reply_to or envelope.type,
+                                           mandatory=reply_to is None, timeout=10)
 
     async def close(self) -> None:
         if self.connection is not None:

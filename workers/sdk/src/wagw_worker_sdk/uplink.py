@@ -13,7 +13,8 @@ from wagw_common.storage import utc_now
 
 
 class Publisher(Protocol):
-    async def publish_uplink(self, envelope: Envelope) -> None: ...
+    async def publish_uplink(self, envelope: Envelope, *, reply_to: str | None = None,
+                             request_id: str | None = None) -> None: ...
 
 
 class Uplink(Protocol):
@@ -96,3 +97,10 @@ class WorkerUplink:
                               message_id: str | None = None) -> None:
         await self.publish("worker.message.deleted", {"session_id": session_id, "wa_message_id": wa_message_id,
                                                       "message_id": message_id, "at": utc_now()})
+
+    async def query_reply(self, reply_to: str, request_id: str, session_id: str, query: str, *,
+                          result: dict[str, Any] | None = None, error: dict[str, str] | None = None) -> None:
+        """The answer to a `worker.session.query`, to its asker (`reply_to`), naming its request."""
+        envelope = self.envelope("worker.session.query.reply",
+                                 {"session_id": session_id, "query": query, "result": result, "error": error})
+        await self.link.publish_uplink(envelope, reply_to=reply_to, request_id=request_id)

@@ -26,6 +26,7 @@ from wagw_common.logging import correlation_scope, get_logger, new_correlation_i
 from wagw_common.tasks import cancel_and_wait
 
 from .commands import CommandDispatcher, WorkerHandler
+from .queries import QueryAnswerer
 from .link import BrokerLink
 from .uplink import WorkerUplink
 from .usage import ProcessUsage, Usage
@@ -89,7 +90,8 @@ class Worker:
         self._dispatcher = CommandDispatcher(
             handler, beat_now=self.heartbeat, on_assigned=self._on_assigned,
             register_again=lambda: self._register_anew("unknown_to_registry"),
-            unsure=self._why_unsure, bounce=self.uplink.message_bounced, report_held=self.uplink.session_status)
+            unsure=self._why_unsure, bounce=self.uplink.message_bounced, report_held=self.uplink.session_status,
+            queries=QueryAnswerer(handler, self.uplink.query_reply))
         if self._owns_link:
             await self.link.connect(self.startup_timeout)
         self._queue, self._consumer_tag = await self.link.consume(

@@ -19,6 +19,7 @@ from wagw_common.tasks import cancel_and_wait
 
 from wagw_worker_sdk.uplink import Uplink
 
+from .directory import SimulatedDirectory
 from .fakes import DEFAULT_CONTACT, fake_phone, new_pairing_code, new_qr, new_wa_message_id
 
 SENT_MEMORY = 50_000  # message ids remembered as sent, per worker process
@@ -66,7 +67,7 @@ class SimulatedSession:
                 "chats_read": list(self.chats_read), "presence": dict(self.presence)}
 
 
-class SimulatedWhatsApp:
+class SimulatedWhatsApp(SimulatedDirectory):
     def __init__(self, uplink: Uplink, timing: Timing = Timing(), *, clock: Callable[[], datetime] = utc_now):
         self.uplink = uplink
         self.timing = timing

@@ -18,14 +18,16 @@ class PairingRefused(RuntimeError):
 
 @dataclass(frozen=True)
 class Outbound:
-    """A message to send, in the contract's terms: `type` with its part (`media`, `location`,
-    `contact`, or for a reaction `emoji` and `target_wa_message_id`); `quoted_wa_message_id` for a reply."""
+    """A message to send, in the contract's terms: `type` with its part (`media` (with `ptt` for a voice
+    note), `location`, `contact`, `poll`, or for a reaction `emoji` and `target_wa_message_id`);
+    `quoted_wa_message_id` for a reply."""
 
     type: str
     text: str = ""
     media: dict[str, Any] | None = None
     location: dict[str, Any] | None = None
     contact: dict[str, Any] | None = None
+    poll: dict[str, Any] | None = None
     emoji: str | None = None
     target_wa_message_id: str | None = None
     quoted_wa_message_id: str | None = None
@@ -84,11 +86,28 @@ class InboundMessage:
     sender: str
     type: str
     text: str
-    parts: dict[str, Any] = field(default_factory=dict)  # the described media, location, contact, reaction
+    # The rest of `worker.message.inbound` in its terms: the part the type needs (`media` described,
+    # `location`, `contact`, `reaction`, `poll`, `poll_vote`), `reply_to_wa_message_id`, `sender_phone`.
+    parts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReceivedEdited:
+    """The sender of a received message changed its text (or caption)."""
+
+    wa_message_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ReceivedDeleted:
+    """The sender of a received message deleted it for everyone."""
+
+    wa_message_id: str
 
 
 ClientEvent = (QrShown | PairSucceeded | Connected | LoggedOut | StreamReplaced | TemporarilyDisconnected
-               | ConnectionFailed | Receipt | InboundMessage)
+               | ConnectionFailed | Receipt | InboundMessage | ReceivedEdited | ReceivedDeleted)
 EventSink = Callable[[ClientEvent], Awaitable[None]]
 
 
@@ -107,6 +126,18 @@ class WhatsAppClient(Protocol):
     async def send(self, to: str, message: Outbound, wa_message_id: str) -> str:
         """Send with this WhatsApp message id (or, if the library cannot choose ids, as if with it: the
         neonize adapter translates); returns the id its receipts will name. Refusals: `SendRefused`."""
+
+    async def edit(self, chat: str, wa_message_id: str, text: str) -> None:
+        """Change the text (or caption) of a message this session sent. Refusals: `SendRefused`."""
+
+    async def revoke(self, chat: str, wa_message_id: str) -> None:
+        """Delete a message this session sent, for everyone. Refusals: `SendRefused`."""
+
+    async def mark_read(self, chat: str) -> None:
+        """Mark what the chat's contact sent (since the last time) read: the contact sees blue ticks."""
+
+    async def send_presence(self, presence: str, chat: str | None) -> None:
+        """`typing`, `recording`, `paused` in `chat`; `available`, `unavailable` for the session (chat None)."""
 
     async def disconnect(self) -> None:
         """Close the connection and keep the credentials (another worker may restore the session)."""

@@ -6,17 +6,21 @@ PostgreSQL shared by every worker):
   lets whichever worker restores a session find its device.
 - `wagw_sent_messages`: the WhatsApp id a message was sent with, by the id derived from the platform's
   (`ids`), for a library that cannot send with a chosen id (neonize 0.5.2): a send repeated on any
-  worker finds it was sent, and a receipt of whatsmeow's id finds the platform's message."""
+  worker finds it was sent, and a receipt of whatsmeow's id finds the platform's message.
+- `wagw_polls`: each poll's options by its WhatsApp id (sent or received): a vote names the options it
+  chose by their hashes only, and whichever worker holds the session when it arrives names them."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
-DEVICES, SENT = "wagw_session_devices", "wagw_sent_messages"
+DEVICES, SENT, POLLS = "wagw_session_devices", "wagw_sent_messages", "wagw_polls"
 SCHEMA = (f"CREATE TABLE IF NOT EXISTS {DEVICES} (session_id TEXT PRIMARY KEY, device_jid TEXT NOT NULL)",
-          f"CREATE TABLE IF NOT EXISTS {SENT} (derived_id TEXT PRIMARY KEY, wa_message_id TEXT NOT NULL UNIQUE)")
+          f"CREATE TABLE IF NOT EXISTS {SENT} (derived_id TEXT PRIMARY KEY, wa_message_id TEXT NOT NULL UNIQUE)",
+          f"CREATE TABLE IF NOT EXISTS {POLLS} (wa_message_id TEXT PRIMARY KEY, options TEXT NOT NULL)")
 
 
 def is_postgres(store: str) -> bool:
@@ -50,6 +54,14 @@ class StoreTables:
 
     async def record_sent(self, derived_id: str, wa_message_id: str) -> None:
         await self._run(f"INSERT INTO {SENT} VALUES (?, ?) ON CONFLICT DO NOTHING", (derived_id, wa_message_id))
+
+    async def record_poll(self, wa_message_id: str, options: list[str]) -> None:
+        await self._run(f"INSERT INTO {POLLS} VALUES (?, ?) ON CONFLICT DO NOTHING",
+                        (wa_message_id, json.dumps(options)))
+
+    async def poll_options(self, wa_message_id: str) -> list[str] | None:
+        rows = await self._run(f"SELECT options FROM {POLLS} WHERE wa_message_id = ?", (wa_message_id,))
+        return json.loads(rows[0][0]) if rows else None
 
 
 class SqliteDevices(StoreTables):

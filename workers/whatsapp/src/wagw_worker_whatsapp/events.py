@@ -11,7 +11,7 @@ from wagw_common.contracts.workers import WorkerInboundMessage
 from wagw_common.logging import get_logger
 
 from .client import (ClientEvent, Connected, ConnectionFailed, InboundMessage, LoggedOut, PairSucceeded, QrShown,
-                     Receipt, StreamReplaced, TemporarilyDisconnected)
+                     Receipt, ReceivedDeleted, ReceivedEdited, StreamReplaced, TemporarilyDisconnected)
 
 if TYPE_CHECKING:
     from .sessions import WhatsAppSessions
@@ -29,7 +29,7 @@ class EventReporter:
             QrShown: self._qr, PairSucceeded: self._paired, Connected: self._connected, LoggedOut: self._logged_out,
             StreamReplaced: self._replaced, TemporarilyDisconnected: self._dropped, ConnectionFailed: self._failed,
             Receipt: self._receipt,
-            InboundMessage: self._inbound,
+            InboundMessage: self._inbound, ReceivedEdited: self._edited, ReceivedDeleted: self._deleted,
         }
 
     async def report(self, session_id: str, event: ClientEvent) -> None:
@@ -95,4 +95,10 @@ class EventReporter:
                      wa_message_id=event.wa_message_id)
             return
         await self.uplink.inbound(session_id, wa_message_id=event.wa_message_id, chat=event.chat,
-                                  sender=event.sender, text=event.text)
+                                  sender=event.sender, text=event.text or None, type=event.type, **event.parts)
+
+    async def _edited(self, session_id: str, event: ReceivedEdited) -> None:
+        await self.uplink.message_edited(session_id, text=event.text, wa_message_id=event.wa_message_id)
+
+    async def _deleted(self, session_id: str, event: ReceivedDeleted) -> None:
+        await self.uplink.message_deleted(session_id, wa_message_id=event.wa_message_id)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .client import (Connected, EventSink, InboundMessage, LoggedOut, Outbound, PairingRefused, PairSucceeded, QrShown,
-                     Receipt, SendRefused, StreamReplaced, TemporarilyDisconnected)
+                     Receipt, ReceivedDeleted, ReceivedEdited, SendRefused, StreamReplaced, TemporarilyDisconnected)
 
 FAKE_PAIRING_CODE = "FAKE-CODE"
 
@@ -43,6 +43,9 @@ class FakeWhatsApp:
     refuse_pairing: str | None = None  # every pairing code refused with this reason
     store_down: bool = False  # connecting fails as with an unreachable credential store
     sent: list[SentMessage] = field(default_factory=list)
+    # What the contacts' phones show besides messages, by session: ("edited", id, text), ("revoked", id),
+    # ("read", chat), ("presence", presence, chat).
+    shown: dict[str, list[tuple]] = field(default_factory=dict)
     clients: dict[str, "FakeClient"] = field(default_factory=dict)
     tasks: set = field(default_factory=set)  # what the phone does a moment later (scans, receipts)
 
@@ -67,9 +70,17 @@ class FakeWhatsApp:
             raise ValueError("not the pairing code shown")
         await client.linked()
 
-    async def write(self, session_id: str, text: str, *, chat: str, sender: str | None = None,
-                    wa_message_id: str = "3A0000000000000000FA", type: str = "text") -> None:
-        await self.clients[session_id].emit(InboundMessage(wa_message_id, chat, sender or chat, type, text))
+    async def write(self, session_id: str, text: str | None, *, chat: str, sender: str | None = None,
+                    wa_message_id: str = "3A0000000000000000FA", type: str = "text", **parts) -> None:
+        """The contact sends a message: `parts` as `InboundMessage.parts` (media described, a reply...)."""
+        await self.clients[session_id].emit(InboundMessage(wa_message_id, chat, sender or chat, type, text or "",
+                                                           parts))
+
+    async def edit_written(self, session_id: str, wa_message_id: str, text: str) -> None:
+        await self.clients[session_id].emit(ReceivedEdited(wa_message_id, text))
+
+    async def delete_written(self, session_id: str, wa_message_id: str) -> None:
+        await self.clients[session_id].emit(ReceivedDeleted(wa_message_id))
 
     async def unlink(self, session_id: str) -> None:
         self.credentials(session_id).unlink(missing_ok=True)
@@ -136,6 +147,28 @@ class FakeClient:
         for status in ("delivered", "read"):
             await asyncio.sleep(self.world.receipt_delay)
             await self.emit(Receipt((wa_message_id,), status))
+
+    async def edit(self, chat: str, wa_message_id: str, text: str) -> None:
+        self._change(wa_message_id, ("edited", wa_message_id, text))
+
+    async def revoke(self, chat: str, wa_message_id: str) -> None:
+        self._change(wa_message_id, ("revoked", wa_message_id))
+
+    async def mark_read(self, chat: str) -> None:
+        self._show(("read", chat))
+
+    async def send_presence(self, presence: str, chat: str | None) -> None:
+        self._show(("presence", presence, chat))
+
+    def _change(self, wa_message_id: str, shown: tuple) -> None:
+        if not any(m.session_id == self.session_id and m.wa_message_id == wa_message_id for m in self.world.sent):
+            raise SendRefused("not a message this session sent")  # as WhatsApp refuses it
+        self._show(shown)
+
+    def _show(self, shown: tuple) -> None:
+        if not self.connected:
+            raise ConnectionError("not connected")
+        self.world.shown.setdefault(self.session_id, []).append(shown)
 
     async def disconnect(self) -> None:
         self.connected = False

@@ -1,7 +1,7 @@
 """The `WhatsAppClient` interface on neonize's asyncio client (whatsmeow underneath): the only module
 that calls the library. Its events and messages are translated by `neonize_mapping`.
 
-One limit of neonize 0.5.2: its `SendMessage` passes no `SendRequestExtra`, so the WhatsApp message id
+Building what is sent is `neonize_outbound`'s. One limit of neonize 0.5.2: its `SendMessage` passes no `SendRequestExtra`, so the WhatsApp message id
 cannot be chosen. The adapter hides it: it records which id whatsmeow used for each derived id in the
 shared store (`devices.StoreTables`), sends a message once per derived id whichever worker is asked
 again, and translates both ways (receipts back to derived ids, reaction and reply targets to
@@ -17,7 +17,9 @@ from typing import Any
 from wagw_common.logging import get_logger
 
 from . import neonize_mapping as mapping  # first: it runs the no-download checks of `library`
-from .client import ConnectionFailed, EventSink, Outbound, PairingRefused, QrShown, Receipt, SendRefused
+from . import neonize_inbound as inbound
+from . import neonize_outbound as outbound
+from .client import ConnectionFailed, EventSink, InboundMessage, Outbound, PairingRefused, QrShown, Receipt, SendRefused
 from .devices import StoreTables
 from .ids import message_id_for
 from .library import load_neonize
@@ -25,19 +27,13 @@ from .library import load_neonize
 aio = load_neonize()
 from neonize.aioze import events as aio_events  # noqa: E402
 from neonize.exc import PairPhoneError, SendMessageError  # noqa: E402
+from neonize.utils.enum import ReceiptType  # noqa: E402
 
 log = get_logger(__name__)
 FIRST_QR_TTL, NEXT_QR_TTL = 60.0, 20.0  # whatsmeow's QR channel: the first code lasts longer
 EVENTS = (aio_events.PairStatusEv, aio_events.ConnectedEv, aio_events.LoggedOutEv, aio_events.StreamReplacedEv,
           aio_events.DisconnectedEv, aio_events.ReceiptEv, aio_events.MessageEv)
-# Media are uploaded before they are sent: each type is the client's builder and how it is called.
-MEDIA_BUILDERS = {
-    "image": lambda c, m: c.build_image_message(m.media["url"], caption=m.text or None),
-    "video": lambda c, m: c.build_video_message(m.media["url"], caption=m.text or None),
-    "audio": lambda c, m: c.build_audio_message(m.media["url"]),
-    "document": lambda c, m: c.build_document_message(
-        m.media["url"], caption=m.text or None, filename=m.media.get("filename"), mimetype=m.media.get("mimetype")),
-}
+UNREAD_MEMORY = 1000  # received message ids kept per chat until it is marked read
 
 
 def jid_of(chat: str) -> Any:
@@ -62,6 +58,9 @@ class NeonizeClient:
         self.client: Any = None
         self._qr_count = 0
         self._reports: set[asyncio.Task] = set()
+        # chat (as reported) → what was received since it was last marked read: (chat JID, sender JID, id).
+        # Kept by this process only: after a failover, a read marks what arrived since.
+        self._unread: dict[str, list[tuple[Any, Any, str]]] = {}
 
     async def has_credentials(self) -> bool:
         return await self.factory.devices.find(self.session_id) is not None
@@ -89,22 +88,39 @@ class NeonizeClient:
         ours = message_id_for(message.target_wa_message_id or "") is not None  # a reaction to our own message
         message = replace(message, target_wa_message_id=await self._actual(message.target_wa_message_id),
                           quoted_wa_message_id=await self._actual(message.quoted_wa_message_id))
-        chat = jid_of(to)
-        if message.type == "reaction":
-            built = mapping.reaction_for(message, to, ours=ours)
-        elif message.type in MEDIA_BUILDERS:
-            try:  # neonize fetches the media from its URL, then uploads it to WhatsApp
-                built = await MEDIA_BUILDERS[message.type](self.client, message)
-            except Exception as exc:
-                raise SendRefused(f"media not sent: {exc}") from None
-        else:
-            built = mapping.OUTBOUND[message.type](message)
         try:
-            response = await self.client.send_message(chat, mapping.quote(built, message.quoted_wa_message_id))
-        except SendMessageError as exc:
+            built = await outbound.build(self.client, message, to, ours=ours)
+            response = await self.client.send_message(jid_of(to), built)
+        except (outbound.NotBuilt, SendMessageError) as exc:
             raise SendRefused(str(exc)) from None
         await tables.record_sent(wa_message_id, response.ID)
+        if message.type == "poll":  # its votes name the options by hash only
+            await tables.record_poll(response.ID, list(message.poll["options"]))
         return wa_message_id
+
+    async def edit(self, chat: str, wa_message_id: str, text: str) -> None:
+        try:
+            await self.client.edit_message(jid_of(chat), await self._actual(wa_message_id), outbound.edited_text(text))
+        except SendMessageError as exc:
+            raise SendRefused(str(exc)) from None
+
+    async def revoke(self, chat: str, wa_message_id: str) -> None:
+        me = (await self.client.get_me()).JID
+        try:
+            await self.client.revoke_message(jid_of(chat), me, await self._actual(wa_message_id))
+        except SendMessageError as exc:
+            raise SendRefused(str(exc)) from None
+
+    async def mark_read(self, chat: str) -> None:
+        by_sender: dict[tuple[str, str], list] = {}
+        for chat_jid, sender_jid, message_id in self._unread.pop(chat, []):
+            key = (inbound.jid_text(chat_jid), inbound.jid_text(sender_jid))
+            by_sender.setdefault(key, [chat_jid, sender_jid]).append(message_id)
+        for chat_jid, sender_jid, *message_ids in by_sender.values():  # a group's: one receipt per member
+            await self.client.mark_read(*message_ids, chat=chat_jid, sender=sender_jid, receipt=ReceiptType.READ)
+
+    async def send_presence(self, presence: str, chat: str | None) -> None:
+        await outbound.send_presence(self.client, presence, jid_of(chat) if chat else None)
 
     async def _actual(self, wa_message_id: str | None) -> str | None:
         """The id whatsmeow sent one of our messages with, for a derived id; any other id as it is."""
@@ -151,13 +167,50 @@ class NeonizeClient:
         phone = None
         if isinstance(event, mapping.ev.Connected):
             phone = mapping.phone_of((await self.client.get_me()).JID)
-        translated = mapping.event_from_library(event, phone=phone)
+        if isinstance(event, mapping.ev.Message) and inbound.is_poll_vote(event):
+            translated = await self._poll_vote(event)
+        else:
+            translated = mapping.event_from_library(event, phone=phone)
         if isinstance(translated, Receipt):  # whatsmeow's ids of our sends back to the derived ones
             tables = self.factory.devices
             translated = Receipt(tuple([await tables.derived_from(i) or i for i in translated.wa_message_ids]),
                                  translated.status)
+        if isinstance(translated, InboundMessage):
+            translated = await self._received(event, translated)
         if translated is not None:
             await self.emit(translated)
+
+    async def _poll_vote(self, event) -> InboundMessage | None:
+        """whatsmeow decrypts the vote (with the poll's secret, from its store); the options it names by
+        hash are named by the poll's options, recorded when the poll was sent or received. A vote in a
+        poll never recorded (older than the worker) cannot be named: reported as no choice it would read
+        as withdrawn, so it is logged and left out."""
+        target = inbound.unwrapped(event.Message).pollUpdateMessage.pollCreationMessageKey.ID
+        options = await self.factory.devices.poll_options(target)
+        if options is None:
+            log.info("whatsapp.vote_in_unknown_poll", session_id=self.session_id, wa_message_id=event.Info.ID)
+            return None
+        return inbound.poll_vote_from(event, await self.client.decrypt_poll_vote(event), options)
+
+    async def _received(self, event, message: InboundMessage) -> InboundMessage:
+        """Remember it for a read and a poll for its votes; the ids of our sends it refers to (a reply's
+        quote, a reaction's or a vote's target) become the derived ids the platform knows them by."""
+        source = event.Info.MessageSource
+        unread = self._unread.setdefault(message.chat, [])
+        unread.append((source.Chat, source.Sender, message.wa_message_id))
+        del unread[:-UNREAD_MEMORY]
+        if message.type == "poll":
+            await self.factory.devices.record_poll(message.wa_message_id, message.parts["poll"]["options"])
+        parts = dict(message.parts)
+        for name in ("reaction", "poll_vote"):
+            if name in parts:
+                parts[name] = {**parts[name], "wa_message_id": await self._derived(parts[name]["wa_message_id"])}
+        if "reply_to_wa_message_id" in parts:
+            parts["reply_to_wa_message_id"] = await self._derived(parts["reply_to_wa_message_id"])
+        return replace(message, parts=parts)
+
+    async def _derived(self, wa_message_id: str) -> str:
+        return await self.factory.devices.derived_from(wa_message_id) or wa_message_id
 
     def _connection_ended(self, task) -> None:
         """whatsmeow's connection loop returned: with an error, the session cannot come up (no network,

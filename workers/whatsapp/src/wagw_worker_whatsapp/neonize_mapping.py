@@ -1,7 +1,8 @@
 """neonize's (whatsmeow's) protobuf types ↔ the worker's own terms, as plain functions: library events
-to `client` events, inbound WhatsApp messages to the protocol's types, outbound `Outbound` messages to
-WhatsApp messages. Each message type is one entry in `INBOUND` and one in `OUTBOUND`: a type the
-contracts add is one mapping each way. Only imported after `library.load_neonize()` passed."""
+to `client` events (inbound messages through `neonize_inbound`), outbound `Outbound` messages to
+WhatsApp messages. Each message type is one entry in `neonize_inbound.INBOUND` and one in `OUTBOUND`
+(or the adapter's builders, for what is uploaded): a type the contracts add is one mapping each way.
+Only imported after `library.load_neonize()` passed."""
 
 from __future__ import annotations
 
@@ -16,15 +17,11 @@ from neonize.proto import Neonize_pb2 as ev  # noqa: E402
 from neonize.proto.waCommon.WACommon_pb2 import MessageKey  # noqa: E402
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as wa  # noqa: E402
 
-from .client import (ClientEvent, Connected, InboundMessage, LoggedOut, Outbound, PairSucceeded, Receipt,  # noqa: E402
+from .client import (ClientEvent, Connected, LoggedOut, Outbound, PairSucceeded, Receipt,  # noqa: E402
                      StreamReplaced, TemporarilyDisconnected)
-from .ids import message_id_for  # noqa: E402
+from .neonize_inbound import inbound_from_library, jid_text  # noqa: E402,F401 (the adapter's one door)
 
 RECEIPT_STATUS = {ev.Receipt.DELIVERED: "delivered", ev.Receipt.READ: "read", ev.Receipt.PLAYED: "read"}
-
-
-def jid_text(jid: ev.JID) -> str:
-    return f"{jid.User}@{jid.Server}" if jid.User else ""
 
 
 def phone_of(jid: ev.JID) -> str | None:
@@ -50,54 +47,6 @@ def event_from_library(event: Any, *, phone: str | None = None) -> ClientEvent |
     if isinstance(event, ev.Message):
         return inbound_from_library(event)
     return None
-
-
-# ---- inbound ----------------------------------------------------------------------------------------
-
-def _media(kind: str) -> Callable[[Any], tuple[str, str, dict]]:
-    def describe(part) -> tuple[str, str, dict]:
-        media = {"mimetype": part.mimetype or None, "size": part.fileLength or None}
-        if kind == "document":
-            media["filename"] = part.fileName or None
-        return kind, getattr(part, "caption", "") or "", {"media": media}
-    return describe
-
-
-INBOUND: dict[str, Callable[[Any], tuple[str, str, dict]]] = {
-    "conversation": lambda text: ("text", text, {}),
-    "extendedTextMessage": lambda part: ("text", part.text, {}),
-    "imageMessage": _media("image"),
-    "videoMessage": _media("video"),
-    "audioMessage": _media("audio"),
-    "documentMessage": _media("document"),
-    "locationMessage": lambda part: ("location", "", {"location": {
-        "latitude": part.degreesLatitude, "longitude": part.degreesLongitude,
-        "name": part.name or None, "address": part.address or None}}),
-    "contactMessage": lambda part: ("contact", "", {"contact": {"name": part.displayName, "vcard": part.vcard}}),
-    "reactionMessage": lambda part: ("reaction", "", {"reaction": {
-        "wa_message_id": part.key.ID, "emoji": part.text,
-        "message_id": message_id_for(part.key.ID) if part.key.fromMe else None}}),
-}
-
-
-def _person(jid: ev.JID, alternative: ev.JID) -> str:
-    """A `@lid` (WhatsApp's privacy id) is shown as the phone's chat id when whatsmeow knows it."""
-    if jid.Server == "lid" and alternative.User:
-        return jid_text(alternative)
-    return jid_text(jid)
-
-
-def inbound_from_library(event: ev.Message) -> InboundMessage | None:
-    source = event.Info.MessageSource
-    if source.IsFromMe:
-        return None  # our own sends (or the phone's), echoed back: not inbound
-    sender = _person(source.Sender, source.SenderAlt)
-    chat = jid_text(source.Chat) if source.IsGroup else _person(source.Chat, source.SenderAlt)
-    for field_name, describe in INBOUND.items():
-        if event.Message.HasField(field_name):
-            kind, text, parts = describe(getattr(event.Message, field_name))
-            return InboundMessage(event.Info.ID, chat, sender, kind, text, parts)
-    return InboundMessage(event.Info.ID, chat, sender, "unsupported", "", {})
 
 
 # ---- outbound ---------------------------------------------------------------------------------------
@@ -128,7 +77,8 @@ def reaction_for(message: Outbound, chat: str, *, ours: bool) -> wa.Message:
                                                          senderTimestampMS=int(time.time() * 1000)))
 
 
-# Media types are built by the adapter (they are uploaded first): see `neonize_client.MEDIA_BUILDERS`.
+# Media types and polls are built by the adapter (uploaded first, or with a secret whatsmeow makes):
+# see `neonize_outbound`.
 OUTBOUND: dict[str, Callable[[Outbound], wa.Message]] = {"text": _text, "location": _location, "contact": _contact}
 
 

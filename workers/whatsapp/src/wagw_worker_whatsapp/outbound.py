@@ -18,4 +18,5 @@ def outbound_from_command(text: str, content: dict[str, Any]) -> Outbound:
     reply_to = content.get("reply_to")
     quoted = known or (wa_message_id_for(reply_to) if reply_to else None)
     return Outbound(type=content.get("type", "text"), text=text or "", media=content.get("media"),
-                    location=content.get("location"), contact=content.get("contact"), quoted_wa_message_id=quoted)
+                    location=content.get("location"), contact=content.get("contact"), poll=content.get("poll"),
+                    quoted_wa_message_id=quoted)

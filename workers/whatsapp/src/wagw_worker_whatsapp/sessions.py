@@ -104,10 +104,10 @@ class WhatsAppSessions:
         if held is None or held.status != CONNECTED:
             await self.uplink.message_status(session_id, message_id, "failed", reason="session not connected")
             return
-        if message_id in self._sent:  # said again (the first report may be what was lost), not sent twice
-            await self.uplink.message_status(session_id, message_id, "sent")
-            return
         wa_message_id = wa_message_id_for(message_id)
+        if message_id in self._sent:  # said again (the first report may be what was lost), not sent twice
+            await self.uplink.message_status(session_id, message_id, "sent", wa_message_id=wa_message_id)
+            return
         try:
             used = await held.client.send(to, outbound_from_command(text, content), wa_message_id)
         except SendRefused as exc:
@@ -116,9 +116,32 @@ class WhatsAppSessions:
         if used != wa_message_id:
             self._remember(self._chosen_ids, used, message_id)
         self._remember(self._sent, message_id, None)
-        # "sent" before the command is acknowledged: a crash in between resends the same id.
-        await self.uplink.message_status(session_id, message_id, "sent")
+        # "sent" before the command is acknowledged: a crash in between resends the same id. The id told is
+        # the derived one: the adapter names our messages by it in everything it reports (replies, votes).
+        await self.uplink.message_status(session_id, message_id, "sent", wa_message_id=wa_message_id)
         log.info("whatsapp.message_sent", session_id=session_id, message_id=message_id, wa_message_id=used)
+
+    async def edit_message(self, session_id: str, message_id: str, chat: str, text: str) -> None:
+        client = self._connected_client(session_id, "edit", message_id)
+        if client is not None and await self._refusable(client.edit(chat, wa_message_id_for(message_id), text),
+                                                        session_id, message_id):
+            await self.uplink.message_edited(session_id, text=text, message_id=message_id)
+
+    async def revoke_message(self, session_id: str, message_id: str, chat: str) -> None:
+        client = self._connected_client(session_id, "revoke", message_id)
+        if client is not None and await self._refusable(client.revoke(chat, wa_message_id_for(message_id)),
+                                                        session_id, message_id):
+            await self.uplink.message_deleted(session_id, message_id=message_id)
+
+    async def mark_chat_read(self, session_id: str, chat: str) -> None:
+        client = self._connected_client(session_id, "read")
+        if client is not None:
+            await client.mark_read(chat)
+
+    async def send_presence(self, session_id: str, presence: str, chat: str | None) -> None:
+        client = self._connected_client(session_id, "presence")
+        if client is not None:
+            await client.send_presence(presence, chat)
 
     # ---- what the events module needs -----------------------------------------------------------
 
@@ -139,6 +162,27 @@ class WhatsAppSessions:
                 log.warning("whatsapp.disconnect_failed", session_id=session_id, error=repr(exc))
 
     # ---- inside -------------------------------------------------------------------------------
+
+    def _connected_client(self, session_id: str, action: str, message_id: str | None = None) -> WhatsAppClient | None:
+        """The session's client, or None (logged) when it is not connected: the orchestrator refuses these
+        changes for a session not connected, so one found here raced a disconnect, and there is no status to
+        report; history stays as it was, which is what the customer sees."""
+        held = self.sessions.get(session_id)
+        if held is not None and held.status == CONNECTED:
+            return held.client
+        log.warning("whatsapp.change_of_unconnected_session", session_id=session_id, action=action,
+                    message_id=message_id)
+        return None
+
+    @staticmethod
+    async def _refusable(change, session_id: str, message_id: str) -> bool:
+        """An edit or a revoke WhatsApp refused (too late, not ours) is logged; history keeps the message."""
+        try:
+            await change
+        except SendRefused as exc:
+            log.warning("whatsapp.change_refused", session_id=session_id, message_id=message_id, reason=str(exc))
+            return False
+        return True
 
     @staticmethod
     def _remember(memory: OrderedDict, key: str, value) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from ..envelope import MalformedMessage
 from . import chat_actions, fleet, identity, message_changes, messages, received, sessions, webhooks, workers
+from . import worker_queries
 from .base import Contract, Kind, StrictSchema
 
 CATALOG: dict[str, Contract] = {}
 for _contract in (*sessions.CONTRACTS, *messages.CONTRACTS, *received.CONTRACTS, *message_changes.CONTRACTS,
-                  *chat_actions.CONTRACTS, *workers.CONTRACTS, *fleet.CONTRACTS, *webhooks.CONTRACTS,
+                  *chat_actions.CONTRACTS, *workers.CONTRACTS, *worker_queries.CONTRACTS, *fleet.CONTRACTS, *webhooks.CONTRACTS,
                   *identity.CONTRACTS):
     if _contract.type in CATALOG:
         raise RuntimeError(f"message type declared twice: {_contract.type}")

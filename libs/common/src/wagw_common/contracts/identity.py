@@ -45,6 +45,16 @@ class ApiKeyIdentity(StrictSchema):
     scopes = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True)
 
 
+class AccountStandingQuery(StrictSchema):
+    user_id = f.object_id()
+
+
+class AccountStandingReply(StrictSchema):
+    user_id = f.object_id()
+    active = fields.Boolean(required=True)
+    token_generation = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
 # Why every login of an account ended at once (the gateway bumped its token generation).
 LOGINS_ENDED_REASONS = ("password_changed", "deactivated")
 
@@ -61,6 +71,13 @@ CONTRACTS = [
              reply=ApiKeyIdentity,
              reply_example={"key_id": "k_1f0e3dad99908345", "tenant_id": _TENANT_ID, "session_id": _SESSION_ID,
                             "scopes": [ALL_SCOPES]},
+             tags=("identity",)),
+    Contract("account.standing", Kind.QUERY, AccountStandingQuery,
+             "Whether an account is active and its current token generation, so another service refuses the "
+             "access tokens the gateway refuses (wagw_common.token_standing); `not_found` if it no longer exists",
+             {"user_id": _TENANT_ID},
+             reply=AccountStandingReply,
+             reply_example={"user_id": _TENANT_ID, "active": True, "token_generation": 2},
              tags=("identity",)),
     Contract("user.logins_ended", Kind.EVENT, LoginsEnded,
              "Every login of an account was ended (its password changed, or it was deactivated): tokens issued "

@@ -37,6 +37,12 @@ def broker_user_for(worker_id: str) -> str:
     return f"worker.{worker_id}"
 
 
+def worker_of_user(user_id: str | None) -> str | None:
+    """The worker whose own broker user this is (the inverse of `broker_user_for`); None for any other user."""
+    prefix = broker_user_for("")
+    return (user_id[len(prefix):] or None) if user_id and user_id.startswith(prefix) else None
+
+
 def source_for(worker_id: str) -> str:
     """The envelope `source` of everything a worker publishes."""
     return f"worker/{worker_id}"
