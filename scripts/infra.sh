@@ -12,7 +12,7 @@
 #                                     rabbitmq-plugins, rabbitmq-queues)
 #
 # Ports: RABBITMQ_PORT (5672), RABBITMQ_MANAGEMENT_PORT (15672), REDIS_PORT (6379), MONGO_PORT (27017),
-# POSTGRES_PORT (5433).
+# POSTGRES_PORT (5433), OBJECT_STORE_PORT (9000, the S3-API media store, scripts/lib/objectstore.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,6 +59,8 @@ die() { printf 'infra: ERROR: %s\n' "$*" >&2; exit 1; }
 source "$ROOT/scripts/lib/processes.sh"
 # shellcheck source=scripts/lib/postgres.sh
 source "$ROOT/scripts/lib/postgres.sh"
+# shellcheck source=scripts/lib/objectstore.sh
+source "$ROOT/scripts/lib/objectstore.sh"
 
 # tail_log FILE...: show the end of log files after a failure.
 tail_log() {
@@ -528,13 +530,15 @@ case "$cmd" in
         redis_start
         ferretdb_start
         postgres_start
-        say "all up: amqp://127.0.0.1:$RABBITMQ_PORT  redis://127.0.0.1:$REDIS_PORT  mongodb://127.0.0.1:$MONGO_PORT  postgresql://127.0.0.1:$POSTGRES_PORT"
+        objectstore_start
+        say "all up: amqp://127.0.0.1:$RABBITMQ_PORT  redis://127.0.0.1:$REDIS_PORT  mongodb://127.0.0.1:$MONGO_PORT  postgresql://127.0.0.1:$POSTGRES_PORT  s3 http://127.0.0.1:$OBJECT_STORE_PORT"
         ;;
     stop)
         rabbit_stop
         if command -v redis-cli >/dev/null; then redis_stop; fi
         ferretdb_stop
         postgres_stop
+        objectstore_stop
         ;;
     status)
         rc=0
@@ -542,6 +546,7 @@ case "$cmd" in
         redis_status || rc=1
         ferretdb_status || rc=1
         postgres_status || rc=1
+        objectstore_status || rc=1
         exit "$rc"
         ;;
     restart-broker)

@@ -26,6 +26,10 @@ REDIS_BASE = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:{os.environ.ge
 POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL",
                                  f"postgresql://wagw:wagw@127.0.0.1:{os.environ.get('POSTGRES_PORT', '5433')}")
 
+# The S3-API media store (scripts/lib/objectstore.sh); tests use buckets of their own on it.
+OBJECT_STORE_URL = os.environ.get("TEST_OBJECT_STORE_URL",
+                                  f"http://127.0.0.1:{os.environ.get('OBJECT_STORE_PORT', '9000')}")
+
 
 def private_redis_url() -> str:
     """A Redis database of its own for one platform run (1-15; 0 is the local platform's): leases and

@@ -11,7 +11,7 @@ from pathlib import Path
 import pymongo
 from wagw_common.services import SERVICES
 
-from .infra import MONGO_URI, REPO, Vhost, private_redis_url
+from .infra import MONGO_URI, OBJECT_STORE_URL, REPO, Vhost, private_redis_url
 from .processes import ServiceProcess, free_port
 
 JWT_SECRET = "test-secret-" + "x" * 32
@@ -39,6 +39,10 @@ class PlatformRun:
             "MONGODB_URI": self.mongo_uri,
             "REDIS_URL": self.redis_url,
             "JWT_SECRET": JWT_SECRET,
+            # The local media store, a bucket of this run's own.
+            "OBJECT_STORE_URL": OBJECT_STORE_URL,
+            "MEDIA_BUCKET": f"wagw-t{self.run_id}".lower().replace("_", "-")[:63],
+            "MEDIA_MAX_BYTES": "1048576",  # small enough for a test to go over it
             "LOG_LEVEL": "info",
             "STARTUP_TIMEOUT_SECONDS": "30",
             # Two cores run every process of the platform and the tests: give replies room under load.

@@ -18,6 +18,7 @@ from .errors import api_error_middleware
 from .idempotency import IdempotencyStore
 from .identity_queries import identity_subscription
 from .login_guard import LoginGuard
+from .media_files import delete_expired_media, object_store_context
 from .passwords import Passwords
 from .ratelimit import RateLimiter
 from .refresh_tokens import RefreshTokenStore
@@ -35,6 +36,7 @@ def create_app(settings: Settings) -> web.Application:
     gateway = Gateway(settings=settings, passwords=Passwords())
     app = create_service_app(SERVICE, settings, wire=partial(bind, gateway), middlewares=(api_error_middleware,),
                              client_max_size=settings.max_body_bytes)
+    app.cleanup_ctx.append(lambda _app: object_store_context(settings, partial(setattr, gateway, "media")))
     mount(app, gateway)
     return app
 
@@ -79,3 +81,4 @@ async def purge_expired(gateway: Gateway) -> None:
     """What TTL indexes would do, were they available on every supported server."""
     await gateway.idempotency.purge_expired()
     await gateway.refresh_tokens.purge_expired()
+    await delete_expired_media(gateway.media, gateway.settings.media_retention_days)

@@ -54,6 +54,8 @@ class Gateway:
     login_guard: LoginGuard | None = None
     # Where the orchestrator caches each session's status (read before accepting a send); None: unknown.
     redis: Any = None
+    # The media object store (received files are read from it for their download links).
+    media: Any = None
 
 
 GATEWAY = web.AppKey("gateway", Gateway)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from wagw_common.object_store.settings import ObjectStoreSettings
 from wagw_common.settings import CommonSettings, MongoSettings, TokenSettings, WorkerUplinkSettings, env_field
 
 from .tiers import parse_tier_rates
@@ -30,10 +31,14 @@ def _http_url(raw: str) -> str:
 
 
 @dataclass(frozen=True)
-class Settings(WorkerUplinkSettings, TokenSettings, MongoSettings, CommonSettings):
+class Settings(WorkerUplinkSettings, TokenSettings, MongoSettings, CommonSettings, ObjectStoreSettings):
     access_token_ttl: int = env_field(
         "ACCESS_TOKEN_TTL_SECONDS", "900", "Lifetime of the access tokens (JWT) the gateway issues at login",
         _positive_int
+    )
+    media_url_ttl: int = env_field(
+        "MEDIA_URL_TTL_SECONDS", "3600", "Lifetime of a received file's download link (GET /messages/{id}/media-link)",
+        _positive_int,
     )
     max_body_bytes: int = env_field(
         "MAX_BODY_BYTES", "65536", "Largest request body the gateway reads; a larger one is answered 413", _positive_int

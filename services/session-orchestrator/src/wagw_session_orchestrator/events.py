@@ -72,6 +72,8 @@ def message_received(broker: Broker, message: dict) -> Entry:
         "tenant_id": message["tenant_id"], "session_id": message["session_id"], "message_id": message["_id"],
         "chat": message["chat"], "sender": message["sender"], "type": message["type"], "text": message["text"],
         **{part: content.get(part) for part in RECEIVED_PARTS}, "at": message["at"],
+        # The gateway's route that gives an expiring download link (the file is in the media store).
+        "media_link": f"/api/v1/messages/{message['_id']}/media-link" if content.get("media") else None,
     }, subject=message["_id"])
 
 

@@ -9,7 +9,7 @@ from structlog.contextvars import bind_contextvars
 from wagw_common import fast_runtime
 from wagw_common.logging import configure_logging, get_logger
 from wagw_common.settings import load
-from wagw_worker_sdk import Worker, WorkerIdentity
+from wagw_worker_sdk import MediaStorage, Worker, WorkerIdentity
 from wagw_worker_sdk.settings import until_stopped
 
 from . import VERSION
@@ -32,16 +32,17 @@ def build(settings: Settings) -> tuple[Worker, SimulatedWhatsApp]:
 
 async def run(settings: Settings) -> None:
     protocol, whatsapp = build(settings)
-    await protocol.start(whatsapp)
-    runner = web.AppRunner(create_control_app(whatsapp, protocol), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.control_port).start()
-    log.info("simulator.started", control=f"http://{settings.host}:{settings.control_port}")
+    async with MediaStorage.opened(settings) as media:
+        await protocol.start(whatsapp)
+        runner = web.AppRunner(create_control_app(whatsapp, protocol, media), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.control_port).start()
+        log.info("simulator.started", control=f"http://{settings.host}:{settings.control_port}")
 
-    await until_stopped()
+        await until_stopped()
 
-    log.info("simulator.stopping")
-    await runner.cleanup()
+        log.info("simulator.stopping")
+        await runner.cleanup()
     await whatsapp.close()
     await protocol.stop("shutdown")
     log.info("simulator.stopped")

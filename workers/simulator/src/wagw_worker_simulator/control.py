@@ -12,9 +12,10 @@ from wagw_common.broker import TRANSIENT_ERRORS
 from wagw_common.contracts import StrictSchema
 from wagw_common.contracts.received import ReceivedContent
 from wagw_common.http import BadRequest, correlation_middleware, error_middleware, error_response, read_json
-from wagw_worker_sdk import Worker
+from wagw_worker_sdk import MediaStorage, Worker
 from wagw_worker_sdk.health import PROTOCOL, add_health_routes
 
+from .media_control import add_media_routes
 from .whatsapp import NotHeld, SimulatedWhatsApp, WrongState
 
 WHATSAPP = web.AppKey("whatsapp", SimulatedWhatsApp)
@@ -115,9 +116,13 @@ async def disconnect(request: web.Request) -> web.Response:
     return web.json_response({"session_id": session_id, "status": "DISCONNECTED"})
 
 
-def create_control_app(whatsapp: SimulatedWhatsApp, protocol: Worker) -> web.Application:
+def create_control_app(whatsapp: SimulatedWhatsApp, protocol: Worker,
+                       media: MediaStorage | None = None) -> web.Application:
+    """`media`: where received files go; without it the control API cannot send files."""
+    # A sent file is its bytes: the body may be as large as the store takes (413 above it, said clearly).
+    body_limit = max(256 * 1024, media.max_bytes + 1) if media is not None else 256 * 1024
     app = web.Application(middlewares=[correlation_middleware, error_middleware, mapped_errors],
-                          client_max_size=256 * 1024)
+                          client_max_size=body_limit)
     app[WHATSAPP] = whatsapp
     add_health_routes(app, protocol)
     app.router.add_get("/sessions", list_sessions)
@@ -127,4 +132,6 @@ def create_control_app(whatsapp: SimulatedWhatsApp, protocol: Worker) -> web.App
     app.router.add_post("/sessions/{session_id}/inbound/{wa_message_id}/edit", edit_inbound)
     app.router.add_post("/sessions/{session_id}/inbound/{wa_message_id}/delete", delete_inbound)
     app.router.add_post("/sessions/{session_id}/disconnect", disconnect)
+    if media is not None:
+        add_media_routes(app, media, whatsapp, _session_id)
     return app

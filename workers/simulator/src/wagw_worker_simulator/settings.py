@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wagw_common.object_store.settings import ObjectStoreSettings
 from wagw_common.settings import env_field
 from wagw_worker_sdk.settings import WorkerSettings, parse_worker_id
 from wagw_worker_sdk.settings import bounded as _bounded
@@ -14,7 +15,7 @@ DEFAULTS = {"WORKER_ID": "sim-worker-1"}
 
 
 @dataclass(frozen=True)
-class Settings(WorkerSettings):
+class Settings(WorkerSettings, ObjectStoreSettings):
     worker_id: str = env_field(
         "WORKER_ID", "sim-worker-1", "This worker's id (normalised: lower case, hyphens)", parse_worker_id
     )

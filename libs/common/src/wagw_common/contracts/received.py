@@ -97,6 +97,9 @@ class MessageReceived(AboutAMessage):
     poll_vote = fields.Nested(PollVoteView, load_default=None, allow_none=True)
     # The message quoted, when it is in this session's history.
     reply_to = fields.String(load_default=None, allow_none=True)
+    # Where the tenant gets the stored file: GET it (authenticated) for an expiring download link. A path
+    # rather than the link itself, since a webhook may be delivered after any link has expired. Null: no file.
+    media_link = fields.String(load_default=None, allow_none=True)
     at = f.timestamp()
 
 
@@ -124,11 +127,11 @@ CONTRACTS = [
               "message_id": "m_45c48cce2e2d7fbd", "at": _TIME}, tags=("workers",)),
     Contract("message.received", Kind.EVENT, MessageReceived,
              "A message arrived for one of the tenant's sessions: text, media (described: type, size, SHA-256, "
-             "caption, file name), location, contact, reaction or reply",
+             "caption, file name; the file itself through `media_link`), location, contact, reaction or reply",
              {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "message_id": _MESSAGE_ID, "chat": _CHAT,
               "sender": _CHAT, "sender_phone": None, "type": "image", "text": "the receipt", "media": _IMAGE,
               "location": None, "contact": None, "reaction": None, "poll": None, "poll_vote": None, "reply_to": None,
-              "at": _TIME}, tags=("messages",)),
+              "media_link": f"/api/v1/messages/{_MESSAGE_ID}/media-link", "at": _TIME}, tags=("messages",)),
     Contract("message.edited", Kind.EVENT, MessageChanged, "A message's text was changed (`text` is the new one)",
              {**_CHANGED, "text": "Hi there!"}, tags=("messages",)),
     Contract("message.deleted", Kind.EVENT, MessageChanged,

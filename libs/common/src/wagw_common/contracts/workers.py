@@ -235,8 +235,9 @@ CONTRACTS = [
             "platform routes it again to the session's worker now",
             {"session_id": _SESSION_ID, "message_id": _MESSAGE_ID, "reason": "reconnected"}),
     _uplink("worker.message.inbound", WorkerInboundMessage,
-            "A message arrived at a held session: text, or media described (never its bytes), a location, a "
-            "contact, a reaction; a reply names the quoted message's WhatsApp id",
+            "A message arrived at a held session: text, or media described (never its bytes: the worker first "
+            "stores the file in the media store at `inbound/<session_id>/<sha256>`, docs/workers.md), a location, "
+            "a contact, a reaction; a reply names the quoted message's WhatsApp id",
             {"session_id": _SESSION_ID, "wa_message_id": "3EB0C767D26A1D0B8E3F",
              "chat": "628123456789@s.whatsapp.net", "sender": "628123456789@s.whatsapp.net", "type": "audio",
              "text": None, "media": {"mimetype": "audio/ogg; codecs=opus", "size": 5120, "filename": None, "ptt": True,
