@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from harness.api import GatewayClient
-from harness.flows import wait_until
+from harness.flows import inbound_messages, wait_until
 from harness.gateway_world import administrator, build_tenant, connected_session
 from harness.sink import WebhookSink
 
@@ -46,6 +46,11 @@ BODIES = {
 WHATSAPP_IDS = {"contact": "628123456789@s.whatsapp.net", "group": "120363025246125486@g.us"}
 
 
+# A 1x1 PNG, the smallest file the media routes take as an image.
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+                    "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
 def operations(document: dict):
     for path, item in document["paths"].items():
         for method, op in item.items():
@@ -70,17 +75,18 @@ class Http:
         self.succeeded: set[tuple[str, str]] = set()
 
     async def __call__(self, method: str, path: str, *, ids=None, token=None, key=None, expect=None, body=None,
-                       raw: bytes | None = None, query: str = "", headers=None) -> tuple[int, object]:
+                       raw: bytes | None = None, form: aiohttp.FormData | None = None, query: str = "",
+                       headers=None) -> tuple[int, object]:
         headers = dict(headers or {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if key:
             headers["X-API-Key"] = key
         kwargs = {"data": raw, "headers": {**headers, "Content-Type": "application/json"}} if raw is not None \
-            else {"json": body, "headers": headers}
+            else {"data": form, "headers": headers} if form is not None else {"json": body, "headers": headers}
         url = self.base + fill(path, ids or {}) + query
         async with self.http.request(method.upper(), url, allow_redirects=False, **kwargs) as response:
-            text = await response.text()
+            text = (await response.read()).decode(errors="replace")  # a downloaded file is bytes
             payload = await response.json(content_type=None) if "json" in (response.content_type or "") else text
             if expect is not None:
                 assert response.status == expect, f"{method.upper()} {url}: {response.status} {text[:500]}"
@@ -132,6 +138,8 @@ async def test_another_tenants_ids_are_404_on_every_route(world):
     for method, path, op in operations(world["document"]):
         if not params(path) & set(TENANT_IDS) or set(op["tags"]) & ADMIN_TAGS:
             continue
+        if op.get("security") == []:
+            continue  # a signed download link: its signature is the credential (tests/e2e/test_media.py)
         status, body = await call(method, path, ids=alice.ids, token=bob.token, body=BODIES.get((method, path)))
         assert status == 404, (method, path, body)
         assert body["error"]["code"] == "not_found"
@@ -324,6 +332,26 @@ async def test_every_route_succeeds_with_the_right_credentials(world):
     _, tokens = await call("post", "/api/v1/auth/login", body={"email": email, "password": "a brand new password"},
                            expect=200)
     await call("post", "/api/v1/auth/logout", body={"refresh_token": tokens["refresh_token"]}, expect=204)
+
+    # Media: a file to send uploaded; a received file's link, and the file through it.
+    upload = aiohttp.FormData()
+    upload.add_field("file", PNG, filename="dot.png", content_type="image/png")
+    await call("post", "/api/v1/media", token=alice.token, form=upload, expect=201)
+    phone = platform.worker_url(next(iter(platform.workers)))
+    async with api.http.post(f"{phone}/sessions/{alice.session_id}/inbound-media?filename=r.png", data=PNG) as sent:
+        assert sent.status == 202, await sent.text()
+        wa_message_id = (await sent.json())["wa_message_id"]
+
+    async def received():
+        page = await inbound_messages(api, alice.token, alice.session_id)
+        return [m for m in page if m.get("wa_message_id") == wa_message_id and m.get("media")]
+    [stored] = await wait_until(received, timeout=30)
+    _, link = await call("get", "/api/v1/messages/{message_id}/media-link", ids={"message_id": stored["message_id"]},
+                         token=alice.token, expect=200)
+    path, _, query = link["url"].partition("?")
+    assert path == f"/api/v1/media/{stored['message_id']}"
+    await call("get", "/api/v1/media/{message_id}", ids={"message_id": stored["message_id"]}, query=f"?{query}",
+               expect=200)
 
     everything = {(method, path) for method, path, _ in operations(document)}
     assert everything - call.succeeded == set(), "routes without a success case here"

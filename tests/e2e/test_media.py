@@ -30,6 +30,11 @@ async def _connected_session(api, token, phone_url, http) -> str:
         async with http.post(f"{phone_url}/sessions/{session_id}/scan") as response:
             return response.status == 200
     await wait_until(scanned, timeout=30)
+
+    async def connected():  # the scan is reported through the broker: the platform learns it a moment later
+        _, view, _ = await api.request("GET", f"/sessions/{session_id}", token=token, expect=200)
+        return view["session"]["status"] == "CONNECTED"
+    await wait_until(connected, timeout=30)
     return session_id
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -32,9 +33,26 @@ async def ask_each(processes: dict[str, "ServiceProcess"], path: str, *,
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, below the kernel's ephemeral range: a port the kernel hands out
+    (bind to 0) may be taken by any outgoing connection before the server that is to listen on it
+    starts (seen with the compose stack, whose servers start minutes after their ports are chosen)."""
+    below = _ephemeral_range_start()
+    for _ in range(200):
+        port = random.randint(20000, below - 1)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port between 20000 and {below}")
+
+
+def _ephemeral_range_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 @dataclass
