@@ -1,13 +1,15 @@
-"""The select and list answers against an in-memory store (the real store is in test_registry_real)."""
+"""The select and list answers against an in-memory store (the real store is in test_registry_real),
+asked through the registry's router on the in-memory broker."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import pytest
-from wagw_common.envelope import Envelope
-from wagw_common.errors import Unavailable
+from wagw_common.errors import RemoteError
+from wagw_common.testing import InMemoryBroker, serve
 
-from wagw_worker_registry import queries
+from wagw_worker_registry.deps import Deps
+from wagw_worker_registry.router import router
 
 pytestmark = [pytest.mark.unit, pytest.mark.asyncio]
 
@@ -45,40 +47,45 @@ class FakeStore:
         return [w for w in self.workers if state in (None, w["state"]) and environment in (None, w["environment"])]
 
 
-def select(session_id: str) -> Envelope:
-    return Envelope(type="worker.select", source="test", data={"session_id": session_id})
+def deps(store: FakeStore) -> Deps:
+    return Deps(store=store, speakers=None, missed=3, assignment_grace=30)
+
+
+async def ask(store: FakeStore, request_type: str, **data):
+    """Through the registry's router on the in-memory broker: contract checks and replies as in production."""
+    async with serve(router, deps(store), InMemoryBroker()) as rpc:
+        return await rpc.call(request_type, data)
 
 
 async def test_select_takes_the_emptiest_worker_and_a_slot_of_it():
     store = FakeStore([worker("a", 2), worker("b", 5), worker("c", 1, state="offline")])
-    assert await queries.when_worker_requested_choose_one(select("s_1"), store=store) == {"worker_id": "b"}
+    assert await ask(store, "worker.select", session_id="s_1") == {"worker_id": "b"}
     assert store.workers[1]["free"] == 4
 
 
 async def test_select_asked_again_for_the_same_session_gives_the_same_worker_without_a_second_slot():
     store = FakeStore([worker("a", 2), worker("b", 3)])
-    first = await queries.when_worker_requested_choose_one(select("s_1"), store=store)
-    again = await queries.when_worker_requested_choose_one(select("s_1"), store=store)
+    first = await ask(store, "worker.select", session_id="s_1")
+    again = await ask(store, "worker.select", session_id="s_1")
     assert first == again == {"worker_id": "b"} and store.workers[1]["free"] == 2
 
 
 async def test_select_moves_on_when_the_best_worker_fills_up_under_it():
     store = FakeStore([worker("a", 2), worker("b", 5)], lose_races_on={"b"})
-    assert await queries.when_worker_requested_choose_one(select("s_1"), store=store) == {"worker_id": "a"}
+    assert await ask(store, "worker.select", session_id="s_1") == {"worker_id": "a"}
 
 
 async def test_select_without_free_capacity_is_unavailable():
     store = FakeStore([worker("a", 0), worker("b", 4, state="offline")])
-    with pytest.raises(Unavailable, match="no worker with free capacity"):
-        await queries.when_worker_requested_choose_one(select("s_1"), store=store)
+    with pytest.raises(RemoteError, match="no worker with free capacity") as refused:
+        await ask(store, "worker.select", session_id="s_1")
+    assert refused.value.code == "unavailable"
 
 
 async def test_list_filters_by_state_and_environment_and_shows_the_view_only():
     store = FakeStore([worker("a", 2), worker("b", 5, state="offline"), {**worker("c", 1), "environment": "eu"}])
-    envelope = Envelope(type="worker.list", source="test", data={"state": "offline"})
-    reply = await queries.when_fleet_requested_list_workers(envelope, store=store)
+    reply = await ask(store, "worker.list", state="offline")
     assert [w["worker_id"] for w in reply["workers"]] == ["b"]
     assert "sessions" not in reply["workers"][0] and reply["workers"][0]["score"] is None
-    envelope = Envelope(type="worker.list", source="test", data={"state": None, "environment": "eu"})
-    reply = await queries.when_fleet_requested_list_workers(envelope, store=store)
+    reply = await ask(store, "worker.list", state=None, environment="eu")
     assert [w["worker_id"] for w in reply["workers"]] == ["c"]

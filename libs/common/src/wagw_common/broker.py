@@ -39,7 +39,41 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, TRANSIENT_ERRORS) and not isinstance(exc, aio_pika.exceptions.PublishError)
 
 
-class Broker:
+class Publishing:
+    """The typed ways to publish, over any `publish` (the broker's, or the in-memory one of tests):
+    the envelope's data is checked against the message type's contract before it leaves."""
+
+    source: str
+
+    async def publish(self, envelope: Envelope, *, exchange: str, routing_key: str, mandatory: bool = True,
+                      reply_to: str | None = None, correlation_id: str | None = None, persistent: bool = True,
+                      retry: bool = True, expiration: float | None = None) -> None:
+        raise NotImplementedError
+
+    def envelope(self, message_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:
+        """An envelope whose data has been checked against the message type's contract."""
+        return Envelope(type=message_type, source=self.source, data=contract_for(message_type).dump(data), subject=subject)
+
+    async def publish_event(self, event_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:
+        envelope = self.envelope(event_type, data, subject=subject)
+        # Events may legitimately have no subscriber yet, so they are not mandatory.
+        await self.publish(envelope, exchange=topology.EVENTS, routing_key=event_type, mandatory=False)
+        return envelope
+
+    async def send_command(self, command_type: str, data: dict[str, Any], *, subject: str | None = None,
+                           routing_key: str | None = None) -> Envelope:
+        """`routing_key` defaults to the type (a sharded command names its shard, e.g. `message.send.3`)."""
+        envelope = self.envelope(command_type, data, subject=subject)
+        await self.publish(envelope, exchange=topology.COMMANDS, routing_key=routing_key or command_type)
+        return envelope
+
+    async def send_to_worker(self, worker_id: str, command_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:
+        envelope = self.envelope(command_type, data, subject=subject)
+        await self.publish(envelope, exchange=topology.WORKER_DOWNLINK, routing_key=worker_id)
+        return envelope
+
+
+class Broker(Publishing):
     def __init__(self, url: str, *, source: str, publish_retry_seconds: float = 10.0):
         self.url = url
         self.source = source
@@ -129,10 +163,6 @@ class Broker:
             and not self._channel.is_closed
         )
 
-    def envelope(self, message_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:
-        """An envelope whose data has been checked against the message type's contract."""
-        return Envelope(type=message_type, source=self.source, data=contract_for(message_type).dump(data), subject=subject)
-
     async def publish(
         self,
         envelope: Envelope,
@@ -193,24 +223,6 @@ class Broker:
         ):
             with attempt:
                 await self._publish_once(message, exchange, routing_key, mandatory)
-
-    async def publish_event(self, event_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:
-        envelope = self.envelope(event_type, data, subject=subject)
-        # Events may legitimately have no subscriber yet, so they are not mandatory.
-        await self.publish(envelope, exchange=topology.EVENTS, routing_key=event_type, mandatory=False)
-        return envelope
-
-    async def send_command(self, command_type: str, data: dict[str, Any], *, subject: str | None = None,
-                           routing_key: str | None = None) -> Envelope:
-        """`routing_key` defaults to the type (a sharded command names its shard, e.g. `message.send.3`)."""
-        envelope = self.envelope(command_type, data, subject=subject)
-        await self.publish(envelope, exchange=topology.COMMANDS, routing_key=routing_key or command_type)
-        return envelope
-
-    async def send_to_worker(self, worker_id: str, command_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:
-        envelope = self.envelope(command_type, data, subject=subject)
-        await self.publish(envelope, exchange=topology.WORKER_DOWNLINK, routing_key=worker_id)
-        return envelope
 
     async def close(self) -> None:
         if self.connection is not None:

@@ -1,22 +1,25 @@
-"""The scaffolding of every service: an aiohttp app whose resources live in cleanup contexts.
+"""The scaffolding of every service: an aiohttp app whose connections live in cleanup contexts.
 
-`create_service_app` opens MongoDB, Redis and the broker (retrying at start-up), serves `/healthz`,
-`/readyz` and `/metrics`, and consumes the service's queues once its own handlers are wired."""
+A service's `create_app` makes its `Resources` (clients, not yet connected), builds its one frozen
+dependency object on them, and hands both with its router to `create_service_app`, which waits for
+MongoDB, Redis and the broker (retrying at start-up), runs the service's start-up work, serves
+`/healthz`, `/readyz` and `/metrics`, and consumes the router's queues."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .broker import Broker
-from .consumer import Consumer, Subscription
+from .consumer import Consumer
 from .fast_runtime import new_event_loop
 from .http import correlation_middleware, error_middleware, metrics_middleware
 from .logging import configure_logging, get_logger
@@ -25,59 +28,75 @@ from .rpc import RpcClient
 from .settings import CommonSettings, load
 from .lease import Lease, run_periodically_under_lease
 from .state_metrics import StateMetrics, queue_depth_probe
-from .storage import MongoInbox, connect_mongo, connect_redis, utc_now
+from .router import Router
+from .storage import MongoInbox, mongo_client, redis_client, utc_now, wait_for_mongo, wait_for_redis
 from .tasks import cancel_and_wait
 
 log = get_logger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Resources:
-    """Everything a service's handlers may depend on, opened once at start-up."""
+    """The connections a service's dependencies are built on. `open_lazily` makes the clients without
+    any I/O, so the service's frozen dependency object can be built before the app starts; the
+    cleanup contexts of `create_service_app` then wait for each server and close it at the end."""
 
     settings: Any
     service: str
-    db: AsyncDatabase | None = None
-    redis: aioredis.Redis | None = None
-    broker: Broker | None = None
-    rpc: RpcClient | None = None
+    mongo: AsyncMongoClient | None
+    redis: aioredis.Redis
+    broker: Broker
+    rpc: RpcClient
+    # Loops a service starts at start-up, cancelled after its consumers stopped.
     background: list[asyncio.Task] = field(default_factory=list)
     # Gauges of shared state (queue depths, documents by status), read when /metrics is scraped.
     state_metrics: StateMetrics = field(default_factory=StateMetrics)
     consumers: list[Consumer] = field(default_factory=list)
 
+    @classmethod
+    def open_lazily(cls, service: str, settings: CommonSettings, *, needs_mongo: bool = True) -> "Resources":
+        """A service that keeps nothing durable passes `needs_mongo=False` (no database, no inbox)."""
+        broker = Broker(settings.amqp_url, source=service)
+        return cls(settings=settings, service=service,
+                   mongo=mongo_client(settings.mongodb_uri) if needs_mongo else None,
+                   redis=redis_client(settings.redis_url), broker=broker,
+                   rpc=RpcClient(broker, default_timeout=settings.rpc_timeout))
+
+    @property
+    def db(self) -> AsyncDatabase | None:
+        return self.mongo[self.settings.mongodb_database] if self.mongo is not None else None
+
 
 RESOURCES = web.AppKey("resources", Resources)
+Startup = Callable[[Resources], Awaitable[None]]
 
 
 def create_service_app(
-    service: str,
-    settings: CommonSettings,
+    resources: Resources,
     *,
-    wire: Callable[[Resources], Any] | None = None,
+    router: Router | None = None,
+    deps: Any = None,
+    startup: Startup | None = None,
     middlewares: tuple = (),
     client_max_size: int = 1024**2,
-    needs_mongo: bool = True,
     contexts: tuple = (),
 ) -> web.Application:
-    """`wire(resources)` is an async function returning the service's subscriptions; it runs once
-    the database, Redis and broker are open, and may start background tasks in `resources.background`.
-    A service that keeps nothing durable passes `needs_mongo=False` (no database, no inbox).
+    """The service's app: its connections opened (and awaited) in order, then `startup(resources)`
+    (indexes, background loops), then the consumers of `router`, each handler called with `deps`.
     `contexts` are the service's own cleanup contexts: opened after the broker and before the
     consumers start, closed after the consumers have stopped (e.g. an HTTP client they use)."""
     app = web.Application(
         middlewares=[correlation_middleware, metrics_middleware, error_middleware, *middlewares],
         client_max_size=client_max_size,
     )
-    app[RESOURCES] = Resources(settings=settings, service=service)
-    app[RESOURCES].state_metrics.add("readiness", lambda: _readiness(app[RESOURCES]))
-    if needs_mongo:
+    app[RESOURCES] = resources
+    resources.state_metrics.add("readiness", lambda: _readiness(resources))
+    if resources.mongo is not None:
         app.cleanup_ctx.append(_mongo_ctx)
     app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_broker_ctx)
     app.cleanup_ctx.extend(contexts)
-    if wire is not None:
-        app.cleanup_ctx.append(_consumers_ctx(wire))
+    app.cleanup_ctx.append(_consumers_ctx(router, deps, startup))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", _metrics_handler())
@@ -106,35 +125,34 @@ async def _stop_taking_messages(app: web.Application) -> None:
 
 async def _mongo_ctx(app: web.Application) -> AsyncIterator[None]:
     res = app[RESOURCES]
-    client, res.db = await connect_mongo(res.settings.mongodb_uri, res.settings.mongodb_database,
-                                         startup_timeout=res.settings.startup_timeout)
+    await wait_for_mongo(res.mongo, startup_timeout=res.settings.startup_timeout)
     yield
-    await client.close()
+    await res.mongo.close()
 
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     res = app[RESOURCES]
-    res.redis = await connect_redis(res.settings.redis_url, startup_timeout=res.settings.startup_timeout)
+    await wait_for_redis(res.redis, startup_timeout=res.settings.startup_timeout)
     yield
     await res.redis.aclose()
 
 
 async def _broker_ctx(app: web.Application) -> AsyncIterator[None]:
     res = app[RESOURCES]
-    res.broker = Broker(res.settings.amqp_url, source=res.service)
     await res.broker.connect(res.settings.startup_timeout)
-    res.rpc = RpcClient(res.broker, default_timeout=res.settings.rpc_timeout)
     await res.rpc.start()
     yield
     await res.broker.close()
 
 
-def _consumers_ctx(wire):
+def _consumers_ctx(router: Router | None, deps: Any, startup: Startup | None):
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         res = app[RESOURCES]
-        subscriptions = await wire(res)
+        if startup is not None:
+            await startup(res)
+        subscriptions = router.subscriptions(deps) if router is not None else []
         inbox = MongoInbox(res.db) if res.db is not None else None
-        if inbox is not None:
+        if inbox is not None and subscriptions:
             res.background.append(asyncio.create_task(_expire_inbox(res, inbox)))
         consumers = [
             Consumer(res.broker, sub, prefetch=res.settings.prefetch, max_attempts=res.settings.max_attempts, inbox=inbox)

@@ -25,9 +25,14 @@ def utc_now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-async def connect_mongo(uri: str, database: str, *, startup_timeout: float) -> tuple[AsyncMongoClient, AsyncDatabase]:
+def mongo_client(uri: str) -> AsyncMongoClient:
+    """A client that connects on first use (no I/O here), so a service's dependencies can be built,
+    frozen, before its connections are open."""
     # tz_aware: datetimes come back as aware UTC values, as the contracts require.
-    client = AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000)
+    return AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000)
+
+
+async def wait_for_mongo(client: AsyncMongoClient, *, startup_timeout: float) -> None:
     async for attempt in AsyncRetrying(
         stop=stop_after_delay(startup_timeout), wait=wait_exponential(multiplier=0.2, max=3),
         retry=retry_if_exception_type(PyMongoError), reraise=True,
@@ -36,19 +41,27 @@ async def connect_mongo(uri: str, database: str, *, startup_timeout: float) -> t
             if attempt.retry_state.attempt_number > 1:
                 log.info("mongo.connect_retry", attempt=attempt.retry_state.attempt_number)
             await client.admin.command("ping")
+
+
+async def connect_mongo(uri: str, database: str, *, startup_timeout: float) -> tuple[AsyncMongoClient, AsyncDatabase]:
+    client = mongo_client(uri)
+    await wait_for_mongo(client, startup_timeout=startup_timeout)
     return client, client[database]
 
 
-async def connect_redis(url: str, *, startup_timeout: float) -> aioredis.Redis:
-    client = aioredis.from_url(url, decode_responses=True, socket_connect_timeout=3, socket_timeout=5,
-                               health_check_interval=10)
+def redis_client(url: str) -> aioredis.Redis:
+    """A client whose pool connects on first use (no I/O here)."""
+    return aioredis.from_url(url, decode_responses=True, socket_connect_timeout=3, socket_timeout=5,
+                             health_check_interval=10)
+
+
+async def wait_for_redis(client: aioredis.Redis, *, startup_timeout: float) -> None:
     async for attempt in AsyncRetrying(
         stop=stop_after_delay(startup_timeout), wait=wait_exponential(multiplier=0.2, max=3),
         retry=retry_if_exception_type((RedisError, OSError)), reraise=True,
     ):
         with attempt:
             await client.ping()
-    return client
 
 
 class MongoInbox:

@@ -78,27 +78,24 @@ def dead_letter_arguments() -> dict:
     return {"x-queue-type": "quorum"}
 
 
+# The catalogue of the services' queues: names and broker options. What each queue is bound to is
+# not written here: it is generated from the handlers each service's router declares on it
+# (`wagw_common.router`), so a type is bound exactly when something handles it. `retired_bindings`
+# are the wildcards earlier versions bound, removed when a queue is declared.
+
 # The orchestrator's request/reply queries have a queue of their own, so a backlog of sends or
 # session commands never holds up a read (and its RPC timeout).
-ORCHESTRATOR_QUERY_TYPES = ("session.get", "session.list", "message.list", "message.get", "message.chats")
-ORCHESTRATOR_COMMAND_TYPES = ("session.create", "session.connect", "session.pair", "session.disconnect",
-                              "session.logout", "session.restart", "session.update", "session.delete",
-                              "message.edit", "message.revoke", "session.read_chat", "session.presence")
 ORCHESTRATOR_COMMANDS = QueueSpec(
-    "session-orchestrator.commands",
-    tuple((COMMANDS, t) for t in ORCHESTRATOR_COMMAND_TYPES) + ((COMMANDS, "message.send"),),
-    retired_bindings=((COMMANDS, "session.*"), (COMMANDS, "message.*")),
+    "session-orchestrator.commands", retired_bindings=((COMMANDS, "session.*"), (COMMANDS, "message.*")),
 )
-ORCHESTRATOR_QUERIES = QueueSpec("session-orchestrator.queries", tuple((COMMANDS, t) for t in ORCHESTRATOR_QUERY_TYPES))
+ORCHESTRATOR_QUERIES = QueueSpec("session-orchestrator.queries")
 # Sends are sharded by session: `message.send.<shard>` reaches one queue, consumed by one replica at
 # a time (single active consumer), which handles one session's sends one after another. So a
 # session's sends reach its worker in the order they were accepted, with any number of replicas.
 # The shard count is part of the topology (queue names): changing it reorders only what is in flight.
 SEND_SHARDS = 4
 ORCHESTRATOR_SENDS = tuple(
-    QueueSpec(f"session-orchestrator.sends.{shard}", ((COMMANDS, f"message.send.{shard}"),),
-              single_active_consumer=True)
-    for shard in range(SEND_SHARDS)
+    QueueSpec(f"session-orchestrator.sends.{shard}", single_active_consumer=True) for shard in range(SEND_SHARDS)
 )
 
 
@@ -111,23 +108,17 @@ def send_routing_key(session_id: str) -> str:
 # so they never wait behind a backlog of message receipts; one consumer at a time, so a session's
 # reports are applied in the order its worker sent them (CONNECTING, then CONNECTED).
 ORCHESTRATOR_WORKER_UPLINK = QueueSpec(
-    "session-orchestrator.worker-uplink", ((WORKER_UPLINK, "worker.message.*"),),
-    retired_bindings=((WORKER_UPLINK, "worker.session.*"),),
+    "session-orchestrator.worker-uplink",
+    retired_bindings=((WORKER_UPLINK, "worker.session.*"), (WORKER_UPLINK, "worker.message.*")),
 )
-ORCHESTRATOR_SESSION_REPORTS = QueueSpec("session-orchestrator.session-reports", ((WORKER_UPLINK, "worker.session.*"),),
-                                         single_active_consumer=True)
-# Event bindings name each type: a new event type must not reach a consumer that has no handler for it.
-ORCHESTRATOR_FLEET_EVENTS = QueueSpec(
-    "session-orchestrator.fleet-events",
-    ((EVENTS, "worker.online"), (EVENTS, "worker.offline"), (EVENTS, "worker.draining"), (EVENTS, "worker.removed")),
-)
-REGISTRY_WORKER_UPLINK = QueueSpec(
-    "worker-registry.worker-uplink",
-    ((WORKER_UPLINK, "worker.register"), (WORKER_UPLINK, "worker.heartbeat"), (WORKER_UPLINK, "worker.unregister")),
-)
-REGISTRY_COMMANDS = QueueSpec("worker-registry.commands", ((COMMANDS, "worker.*"),))
-WEBHOOK_COMMANDS = QueueSpec("webhook-dispatcher.commands", ((COMMANDS, "webhook.#"),))
-WEBHOOK_EVENTS = QueueSpec("webhook-dispatcher.events", ((EVENTS, "session.*"), (EVENTS, "message.*")))
+ORCHESTRATOR_SESSION_REPORTS = QueueSpec("session-orchestrator.session-reports", single_active_consumer=True,
+                                         retired_bindings=((WORKER_UPLINK, "worker.session.*"),))
+ORCHESTRATOR_FLEET_EVENTS = QueueSpec("session-orchestrator.fleet-events")
+REGISTRY_WORKER_UPLINK = QueueSpec("worker-registry.worker-uplink")
+REGISTRY_COMMANDS = QueueSpec("worker-registry.commands", retired_bindings=((COMMANDS, "worker.*"),))
+WEBHOOK_COMMANDS = QueueSpec("webhook-dispatcher.commands", retired_bindings=((COMMANDS, "webhook.#"),))
+WEBHOOK_EVENTS = QueueSpec("webhook-dispatcher.events",
+                           retired_bindings=((EVENTS, "session.*"), (EVENTS, "message.*")))
 # Delivery jobs are published straight to this queue through the default exchange.
 WEBHOOK_DELIVERIES = QueueSpec("webhook-dispatcher.deliveries")
 
@@ -165,19 +156,16 @@ def webhook_wait_queue(delay_seconds: float) -> WaitQueueSpec:
     (`webhook-dispatcher.wait.5m`): a queue's TTL never changes once declared."""
     delay_ms = max(1, round(delay_seconds * 1000))
     return WaitQueueSpec(f"webhook-dispatcher.wait.{_delay_label(delay_ms)}", delay_ms, WEBHOOK_DELIVERIES.name)
+
+
 # Per replica: each replica pushes every event to its own clients, with no second hop through the
 # broker to reach the replica that holds them.
-REALTIME_EVENTS = QueueSpec(
-    "realtime.events",
-    ((EVENTS, "session.*"), (EVENTS, "message.*"), (EVENTS, "worker.online"), (EVENTS, "worker.offline"),
-     (EVENTS, "worker.draining"), (EVENTS, "worker.removed"), (EVENTS, "user.logins_ended")),
-    per_replica=True,
-)
+REALTIME_EVENTS = QueueSpec("realtime.events", per_replica=True)
 # Identity questions other services ask the gateway (it owns API keys and accounts): realtime's
 # `apikey.resolve` and `account.standing`.
-GATEWAY_QUERIES = QueueSpec("gateway.queries", ((COMMANDS, "apikey.*"), (COMMANDS, "account.standing")))
+GATEWAY_QUERIES = QueueSpec("gateway.queries", retired_bindings=((COMMANDS, "apikey.*"),))
 # A deleted session's API keys are the gateway's to revoke.
-GATEWAY_SESSION_EVENTS = QueueSpec("gateway.session-events", ((EVENTS, "session.deleted"),))
+GATEWAY_SESSION_EVENTS = QueueSpec("gateway.session-events")
 
 SERVICE_QUEUES: dict[str, tuple[QueueSpec, ...]] = {
     "session-orchestrator": (ORCHESTRATOR_COMMANDS, ORCHESTRATOR_QUERIES, *ORCHESTRATOR_SENDS,
@@ -193,6 +181,3 @@ def worker_command_queue(worker_id: str) -> QueueSpec:
     """Each worker consumes only its own queue; the broker routes by worker id."""
     return QueueSpec(f"worker.{worker_id}.commands", ((WORKER_DOWNLINK, worker_id),))
 
-
-def all_queues() -> list[QueueSpec]:
-    return [q for queues in SERVICE_QUEUES.values() for q in queues]

@@ -11,7 +11,7 @@ from wagw_common.storage import utc_now
 
 from . import fleet, views
 from .queries import existing
-from .store import WorkerStore
+from .deps import Deps
 
 log = get_logger(__name__)
 
@@ -25,7 +25,8 @@ def _live(decide):
     return guarded
 
 
-async def when_health_check_requested_check_now(envelope: Envelope, *, store: WorkerStore) -> dict:
+async def when_health_check_requested_check_now(envelope: Envelope, deps: Deps) -> dict:
+    store = deps.store
     """Declare the worker offline now if it missed its heartbeats; otherwise ask it to beat at once
     (its answer updates last_heartbeat_at within moments)."""
     worker_id = envelope.data["worker_id"]
@@ -43,21 +44,24 @@ async def when_health_check_requested_check_now(envelope: Envelope, *, store: Wo
     return {"worker": views.worker_view(await existing(store, worker_id), utc_now()), "heartbeat_requested": requested}
 
 
-async def when_drain_requested_stop_assigning(envelope: Envelope, *, store: WorkerStore) -> dict:
+async def when_drain_requested_stop_assigning(envelope: Envelope, deps: Deps) -> dict:
+    store = deps.store
     worker_id = envelope.data["worker_id"]
     change = await store.apply(worker_id, _live(lambda d: fleet.drained(d, reason=envelope.data["reason"])))
     log.info("worker.drained", worker_id=worker_id, emitted=[t for t, _ in change.events])
     return views.worker_view(await existing(store, worker_id), utc_now())
 
 
-async def when_undrain_requested_assign_again(envelope: Envelope, *, store: WorkerStore) -> dict:
+async def when_undrain_requested_assign_again(envelope: Envelope, deps: Deps) -> dict:
+    store = deps.store
     worker_id = envelope.data["worker_id"]
     change = await store.apply(worker_id, _live(fleet.undrained))
     log.info("worker.undrained", worker_id=worker_id, emitted=[t for t, _ in change.events])
     return views.worker_view(await existing(store, worker_id), utc_now())
 
 
-async def when_removal_requested_forget_worker(envelope: Envelope, *, store: WorkerStore) -> dict:
+async def when_removal_requested_forget_worker(envelope: Envelope, deps: Deps) -> dict:
+    store = deps.store
     worker_id, force = envelope.data["worker_id"], envelope.data["force"]
     change = await store.apply(worker_id, _live(
         lambda d: fleet.removed(d, force=force, reason="removed by an administrator")))

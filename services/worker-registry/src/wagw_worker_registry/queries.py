@@ -9,6 +9,7 @@ from wagw_common.storage import utc_now
 
 from . import score, views
 from .fleet import REMOVED
+from .deps import Deps
 from .store import WorkerStore
 
 log = get_logger(__name__)
@@ -18,7 +19,8 @@ log = get_logger(__name__)
 CANDIDATES = 50
 
 
-async def when_worker_requested_choose_one(envelope: Envelope, *, store: WorkerStore) -> dict:
+async def when_worker_requested_choose_one(envelope: Envelope, deps: Deps) -> dict:
+    store = deps.store
     session_id = envelope.data["session_id"]
     # The same request asked again (a caller's retry) gets the same worker, not a second slot.
     already = await store.pending_owner(session_id)
@@ -37,7 +39,8 @@ async def when_worker_requested_choose_one(envelope: Envelope, *, store: WorkerS
     raise Unavailable("no worker with free capacity")
 
 
-async def when_fleet_requested_list_workers(envelope: Envelope, *, store: WorkerStore) -> dict:
+async def when_fleet_requested_list_workers(envelope: Envelope, deps: Deps) -> dict:
+    store = deps.store
     docs = await store.list(envelope.data.get("state"), envelope.data.get("environment"))
     return views.worker_list(docs, utc_now())
 
@@ -49,9 +52,11 @@ async def existing(store: WorkerStore, worker_id: str) -> dict:
     return doc
 
 
-async def when_worker_requested_describe_it(envelope: Envelope, *, store: WorkerStore) -> dict:
+async def when_worker_requested_describe_it(envelope: Envelope, deps: Deps) -> dict:
+    store = deps.store
     return views.worker_detail(await existing(store, envelope.data["worker_id"]), utc_now())
 
 
-async def when_fleet_stats_requested_sum_them_up(envelope: Envelope, *, store: WorkerStore) -> dict:
+async def when_fleet_stats_requested_sum_them_up(envelope: Envelope, deps: Deps) -> dict:
+    store = deps.store
     return views.fleet_stats(await store.list())

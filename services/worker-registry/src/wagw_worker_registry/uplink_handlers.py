@@ -13,7 +13,7 @@ from wagw_common.logging import get_logger
 from wagw_common.storage import utc_now
 
 from . import fleet, recovery
-from .identity import Speakers
+from .deps import Deps
 from .store import WorkerStore
 
 log = get_logger(__name__)
@@ -28,11 +28,10 @@ def _log_outcome(event: str, worker_id: str, change: fleet.Change | None, **extr
     log.info(event, worker_id=worker_id, applied=change is not None, emitted=emitted, **extra)
 
 
-async def when_worker_registers_mark_online_and_assign_sessions(envelope: Envelope, *, store: WorkerStore,
-                                                                speakers: Speakers, missed: int) -> None:
-    msg = envelope.data
-    worker_id = speakers.require(envelope)
-    decide = partial(fleet.registered, msg=msg, now=utc_now(), sent_at=envelope.time, missed=missed)
+async def when_worker_registers_mark_online_and_assign_sessions(envelope: Envelope, deps: Deps) -> None:
+    msg, store = envelope.data, deps.store
+    worker_id = deps.speakers.require(envelope)
+    decide = partial(fleet.registered, msg=msg, now=utc_now(), sent_at=envelope.time, missed=deps.missed)
     change = await store.apply(worker_id, decide)
     _log_outcome("worker.registered", worker_id, change, max_sessions=msg["capacity"]["max_sessions"],
                  version=msg["version"])
@@ -58,10 +57,9 @@ async def _tell_sessions_to_hold(store: WorkerStore, doc: dict) -> None:
     log.info("worker.sessions_assigned", worker_id=worker_id, count=len(sessions))
 
 
-async def when_heartbeat_received_mark_seen(envelope: Envelope, *, store: WorkerStore, speakers: Speakers,
-                                            assignment_grace: float, missed: int) -> None:
-    msg = envelope.data
-    worker_id = speakers.require(envelope)
+async def when_heartbeat_received_mark_seen(envelope: Envelope, deps: Deps) -> None:
+    msg, store, missed = envelope.data, deps.store, deps.missed
+    worker_id = deps.speakers.require(envelope)
     doc = await store.get(worker_id, with_sessions=False)
     if doc is None or doc["state"] == fleet.REMOVED:
         # A worker registers before it beats: one we do not know (removed, or its record lost) is
@@ -75,7 +73,7 @@ async def when_heartbeat_received_mark_seen(envelope: Envelope, *, store: Worker
     else:
         change = await store.apply(worker_id, lambda d: None if d is None or d["state"] == fleet.REMOVED else
                                    fleet.heartbeat(d, msg=msg, now=utc_now(), sent_at=envelope.time,
-                                                   grace=assignment_grace, missed=missed))
+                                                   grace=deps.assignment_grace, missed=missed))
         if change is None or change.events:
             _log_outcome("worker.heartbeat", worker_id, change, session_count=len(msg["sessions"]))
     HEARTBEAT_LAG.observe(max(0.0, (utc_now() - envelope.time).total_seconds()))
@@ -98,8 +96,9 @@ async def _ask_to_register(store: WorkerStore, worker_id: str) -> None:
         log.warning("worker.register_request_unroutable", worker_id=worker_id)
 
 
-async def when_worker_unregisters_mark_offline(envelope: Envelope, *, store: WorkerStore, speakers: Speakers) -> None:
-    worker_id = speakers.require(envelope)
+async def when_worker_unregisters_mark_offline(envelope: Envelope, deps: Deps) -> None:
+    store = deps.store
+    worker_id = deps.speakers.require(envelope)
 
     def decide(doc: dict | None) -> fleet.Change | None:
         if doc is None or doc["state"] == fleet.REMOVED:
