@@ -49,7 +49,8 @@ async def record(redis: aioredis.Redis, session_id: str, status: str, sequence: 
 async def read(redis: aioredis.Redis, session_id: str) -> str | None:
     """The cached status, or None when unknown (never cached, or Redis unreachable)."""
     try:
-        return await redis.hget(status_key(session_id), "status")
+        status = await redis.hget(status_key(session_id), "status")
+        return status.decode() if isinstance(status, bytes) else status
     except (RedisError, OSError) as exc:
         log.warning("session_status.read_failed", session_id=session_id, error=repr(exc))
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from aio_pika import ExchangeType
 
@@ -61,7 +62,7 @@ class QueueSpec:
     def for_replica(self, replica_id: str) -> "QueueSpec":
         return replace(self, name=f"{self.name}.replica.{replica_id}", family=self.name, per_replica=False)
 
-    def arguments(self) -> dict:
+    def arguments(self) -> dict[str, Any]:
         return {
             "x-queue-type": "quorum",
             "x-delivery-limit": DELIVERY_LIMIT,
@@ -74,7 +75,7 @@ class QueueSpec:
         }
 
 
-def dead_letter_arguments() -> dict:
+def dead_letter_arguments() -> dict[str, Any]:
     return {"x-queue-type": "quorum"}
 
 
@@ -133,7 +134,7 @@ class WaitQueueSpec:
     delay_ms: int
     target: str
 
-    def arguments(self) -> dict:
+    def arguments(self) -> dict[str, Any]:
         return {
             "x-queue-type": "quorum",
             "x-message-ttl": self.delay_ms,

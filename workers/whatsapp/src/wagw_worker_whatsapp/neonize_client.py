@@ -1,7 +1,8 @@
 """The `WhatsAppClient` interface on neonize's asyncio client (whatsmeow underneath): the only module
 that calls the library. Its events and messages are translated by `neonize_mapping`.
 
-Building what is sent is `neonize_outbound`'s. One limit of neonize 0.5.2: its `SendMessage` passes no `SendRequestExtra`, so the WhatsApp message id
+Building what is sent is `neonize_outbound`'s. One limit of neonize 0.5.2: its `SendMessage` passes no
+`SendRequestExtra`, so the WhatsApp message id
 cannot be chosen. The adapter hides it: it records which id whatsmeow used for each derived id in the
 shared store (`devices.StoreTables`), sends a message once per derived id whichever worker is asked
 again, and translates both ways (receipts back to derived ids, reaction and reply targets to

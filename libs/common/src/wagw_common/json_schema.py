@@ -1,7 +1,11 @@
-"""JSON Schema (draft 07, as AsyncAPI 3.0 takes it) of the contracts' marshmallow schemas: field types,
-required fields, defaults, nullability, unknown fields refused, and the validators the contracts use
-(lengths, ranges, patterns, choices, constants, URLs). An unknown field type or validator is an error,
-so the document never silently says less than the code checks."""
+"""JSON Schema of the contracts' marshmallow schemas, the one converter every document is built with:
+the AsyncAPI worker protocol, the webhook event catalog, the message reference and the gateway's OpenAPI.
+
+It says what the code checks: field types, required fields, defaults, nullability, unknown fields
+refused, and the validators the contracts use (lengths, ranges, patterns, choices, constants, URLs).
+An unknown field type or validator class is an error, so a document never silently says less than the
+code checks; a plain function used as a validator (a check across values no keyword can express) is
+named in the field's description instead."""
 
 from __future__ import annotations
 
@@ -11,24 +15,41 @@ from marshmallow import Schema
 from marshmallow import fields as mf
 from marshmallow import validate as mv
 
+JsonSchema = dict[str, Any]
+COMPONENTS = "#/components/schemas/"
+
 
 class SchemaSet:
-    """Collects the JSON Schemas of the nested marshmallow schemas, by class name."""
+    """Converts schemas, collecting every nested one under its class name (`schemas`) and referring to
+    it with `$ref`, as AsyncAPI and OpenAPI documents do. `inline=True` writes nested schemas out in
+    place instead, for a self-contained schema (what the webhook event catalog serves)."""
 
-    def __init__(self) -> None:
-        self.schemas: dict[str, dict] = {}
+    def __init__(self, *, inline: bool = False, ref_prefix: str = COMPONENTS) -> None:
+        self.inline = inline
+        self.ref_prefix = ref_prefix
+        self.schemas: dict[str, JsonSchema] = {}
+        self._inlining: set[type[Schema]] = set()
 
-    def ref(self, schema_cls: type[Schema]) -> dict:
+    def ref(self, schema_cls: type[Schema]) -> JsonSchema:
+        """A reference to the schema (collected on first use), or the schema itself when inline."""
+        if self.inline:
+            if schema_cls in self._inlining:
+                raise TypeError(f"{schema_cls.__name__} contains itself: it cannot be written inline")
+            self._inlining.add(schema_cls)
+            try:
+                return self.object(schema_cls)
+            finally:
+                self._inlining.discard(schema_cls)
         name = schema_cls.__name__
         if name not in self.schemas:
             self.schemas[name] = {}  # placeholder against recursion
             self.schemas[name] = self.object(schema_cls)
-        return {"$ref": f"#/components/schemas/{name}"}
+        return {"$ref": f"{self.ref_prefix}{name}"}
 
-    def object(self, schema_cls: type[Schema]) -> dict:
+    def object(self, schema_cls: type[Schema]) -> JsonSchema:
         instance = schema_cls()
         properties = {name: self.field(field) for name, field in instance.fields.items()}
-        out: dict[str, Any] = {"type": "object", "properties": properties}
+        out: JsonSchema = {"type": "object", "properties": properties}
         required = [name for name, field in instance.fields.items() if field.required]
         if required:
             out["required"] = required
@@ -36,28 +57,34 @@ class SchemaSet:
             out["additionalProperties"] = False
         return out
 
-    def field(self, field: mf.Field) -> dict:
+    def field(self, field: mf.Field[Any]) -> JsonSchema:
         schema = self._kind(field)
+        checks = []
         for validator in field.validators:
-            schema.update(_validator(validator, schema.get("type")))
+            if isinstance(validator, mv.Validator):
+                schema.update(_validator(validator, schema.get("type")))
+            else:
+                checks.append((validator.__doc__ or validator.__name__).strip().splitlines()[0])
+        if checks:
+            schema["description"] = "; ".join(checks)
         default = field.load_default
         if default is not mf.missing_ and not callable(default):
             schema["default"] = default
         if field.allow_none:
-            if "$ref" in schema:
+            if "$ref" in schema or "type" not in schema:
                 schema = {"oneOf": [schema, {"type": "null"}]}
             else:
                 schema["type"] = [schema["type"], "null"]
         return schema
 
-    def _kind(self, field: mf.Field) -> dict:
+    def _kind(self, field: mf.Field[Any]) -> JsonSchema:
         if isinstance(field, mf.Nested):
             nested = field.nested if isinstance(field.nested, type) else type(field.nested)
             return self.ref(nested)
         if isinstance(field, mf.List):
             return {"type": "array", "items": self.field(field.inner)}
         if isinstance(field, mf.Dict):
-            out: dict[str, Any] = {"type": "object"}
+            out: JsonSchema = {"type": "object"}
             if field.value_field is not None:
                 out["additionalProperties"] = self.field(field.value_field)
             return out
@@ -74,7 +101,7 @@ class SchemaSet:
         raise TypeError(f"no JSON Schema for {type(field).__name__}")
 
 
-def _validator(validator: mv.Validator, kind: str | None) -> dict:
+def _validator(validator: mv.Validator, kind: str | None) -> JsonSchema:
     if isinstance(validator, mv.Length):
         low, high = ("minItems", "maxItems") if kind == "array" else ("minLength", "maxLength")
         return {k: v for k, v in ((low, validator.min), (high, validator.max)) if v is not None}
@@ -94,3 +121,8 @@ def _validator(validator: mv.Validator, kind: str | None) -> dict:
     if isinstance(validator, mv.URL):
         return {"format": "uri"}
     raise TypeError(f"no JSON Schema for the validator {type(validator).__name__}")
+
+
+def json_schema_of(schema_cls: type[Schema]) -> JsonSchema:
+    """A self-contained JSON Schema (draft 2020-12) of one schema, nested schemas written in place."""
+    return SchemaSet(inline=True).object(schema_cls)
