@@ -8,6 +8,7 @@
 - docs/metrics.md, `metrics`: every Prometheus metric of every service, from the metric registry (metrics_doc.py);
 - docs/messages.md: every command, query, event and worker-protocol message, from the contracts.
 - docs/asyncapi.yaml: the worker protocol as an AsyncAPI 3.0 document, from the same contracts (worker_protocol_doc.py).
+- docs/topology.md: every service's queues, their options, bindings and handlers, from the routers (topology_doc.py).
 
 `python tools/docs/generate.py` rewrites them; `--check` fails if they are stale (a test runs it)."""
 
@@ -26,6 +27,7 @@ from wagw_common.json_schema import SchemaSet
 from wagw_common.services import SERVICES as PLATFORM_SERVICES
 from wagw_common.settings import variables_of
 from metrics_doc import metrics_reference  # beside this script
+from topology_doc import topology_reference  # beside this script
 from worker_protocol_doc import asyncapi_yaml  # beside this script
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -211,6 +213,7 @@ def outputs() -> dict[Path, str]:
         readme: text,
         ROOT / "docs" / "messages.md": messages_reference(),
         ROOT / "docs" / "asyncapi.yaml": asyncapi_yaml(),
+        ROOT / "docs" / "topology.md": topology_reference(),
         realtime: _replace_between(realtime.read_text(), "realtime-events", realtime_reference()),
         webhooks: _replace_between(webhooks.read_text(), "webhook-events", webhook_events_reference()),
         metrics: _replace_between(metrics.read_text(), "metrics", metrics_reference()),
