@@ -7,9 +7,8 @@ from typing import Any
 
 from marshmallow import fields, validate
 
-SESSION_STATUSES = (
-    "DISCONNECTED", "CONNECTING", "QR_REQUIRED", "CONNECTED", "RECONNECTING", "LOGGED_OUT", "ERROR", "DELETED",
-)
+from .session_statuses import SESSION_STATUSES as SESSION_STATUSES  # re-exported: the field's choices
+
 MESSAGE_STATUSES = ("queued", "sent", "delivered", "read", "failed")
 WORKER_STATES = ("online", "offline", "draining")
 

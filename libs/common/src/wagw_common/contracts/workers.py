@@ -15,18 +15,14 @@ from . import fields as f
 from .base import Contract, Kind, SchemaClass, StrictSchema
 from .messages import MESSAGE_TYPES, ContactCard, Location, Media, Poll, Reaction
 from .received import ReceivedContent
+# Re-exported: readers of the worker protocol find them here too.
+from .session_statuses import BREAKDOWN_BUCKETS as BREAKDOWN_BUCKETS
+from .session_statuses import WORKER_SESSION_STATUSES as WORKER_SESSION_STATUSES
 
 _WORKER = "worker-1"
 _SESSION_ID = "s_8f14e45fceea167a"
 _MESSAGE_ID = "m_45c48cce2e2d7fbd"
 _TIME = "2026-01-01T12:00:00Z"
-WORKER_SESSION_STATUSES = ("CONNECTING", "QR_REQUIRED", "CONNECTED", "RECONNECTING", "DISCONNECTED", "LOGGED_OUT",
-                           "ERROR")
-# How a heartbeat's sessions are summed up: bucket -> the statuses it counts.
-BREAKDOWN_BUCKETS: dict[str, tuple[str, ...]] = {
-    "connected": ("CONNECTED",), "connecting": ("CONNECTING", "RECONNECTING"), "qr_required": ("QR_REQUIRED",),
-    "disconnected": ("DISCONNECTED", "LOGGED_OUT"), "error": ("ERROR",),
-}
 DEFAULT_HEARTBEAT_INTERVAL = 10.0
 # Why a worker hands a send back unsent (`worker.message.bounced`): until the registry has answered its
 # latest registration, what waits in its queue may be older than a move of the session elsewhere.
