@@ -92,6 +92,8 @@ class Consumer:
                     async with asyncio.timeout(60):
                         await self.broker.connection.connected.wait()
         if self.spec.family:
+            # Compatibility: the family's shared queue, which versions before the per-replica queues
+            # consumed. Remove this once every deployment has run a version with per-replica queues.
             await self.broker.retire_queue(self.spec.family)
         log.info("consumer.started", queue=self.queue_name, declared=self.spec.name,
                  types=sorted(self.subscription.handlers))

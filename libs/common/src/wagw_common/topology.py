@@ -83,6 +83,8 @@ def dead_letter_arguments() -> dict[str, Any]:
 # not written here: it is generated from the handlers each service's router declares on it
 # (`wagw_common.router`), so a type is bound exactly when something handles it. `retired_bindings`
 # are the wildcards earlier versions bound, removed when a queue is declared.
+# Compatibility: the `retired_bindings` below can go once every deployment has run a version that
+# declares its queues through the routers (that declaration removed them from its broker).
 
 # The orchestrator's request/reply queries have a queue of their own, so a backlog of sends or
 # session commands never holds up a read (and its RPC timeout).
