@@ -159,8 +159,8 @@ def _describe(schema: dict) -> str:
         kind = f"object of {_describe(schema['additionalProperties'])}"
     elif "format" in schema:
         kind = {"date-time": "date-time", "uri": "URL"}[schema["format"]]
-    if "enum" in schema:
-        kind += " one of " + ", ".join(f"`{c}`" for c in schema["enum"])
+    if "enum" in schema:  # null is in a nullable field's choices: its own column says so
+        kind += " one of " + ", ".join(f"`{c}`" for c in schema["enum"] if c is not None)
     return kind
 
 

@@ -5,11 +5,11 @@ It says what the code checks: field types, required fields, defaults, nullabilit
 refused, and the validators the contracts use (lengths, ranges, patterns, choices, constants, URLs).
 An unknown field type or validator class is an error, so a document never silently says less than the
 code checks; a plain function used as a validator (a check across values no keyword can express) is
-named in the field's description instead."""
+described by its docstring's first line in the field's description instead."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from marshmallow import Schema
 from marshmallow import fields as mf
@@ -17,16 +17,21 @@ from marshmallow import validate as mv
 
 JsonSchema = dict[str, Any]
 COMPONENTS = "#/components/schemas/"
+# What a field's `metadata` may add to its schema (the gateway's own schemas describe some fields).
+METADATA_KEYS = ("description", "example", "examples", "title", "deprecated")
 
 
 class SchemaSet:
     """Converts schemas, collecting every nested one under its class name (`schemas`) and referring to
     it with `$ref`, as AsyncAPI and OpenAPI documents do. `inline=True` writes nested schemas out in
-    place instead, for a self-contained schema (what the webhook event catalog serves)."""
+    place instead, for a self-contained schema (what the webhook event catalog serves). `refer` replaces
+    how a nested schema is referred to (OpenAPI: apispec's components, see `json_schema_openapi`)."""
 
-    def __init__(self, *, inline: bool = False, ref_prefix: str = COMPONENTS) -> None:
+    def __init__(self, *, inline: bool = False, ref_prefix: str = COMPONENTS,
+                 refer: Callable[[Schema | type[Schema]], JsonSchema] | None = None) -> None:
         self.inline = inline
         self.ref_prefix = ref_prefix
+        self.refer = refer
         self.schemas: dict[str, JsonSchema] = {}
         self._inlining: set[type[Schema]] = set()
 
@@ -63,24 +68,30 @@ class SchemaSet:
         for validator in field.validators:
             if isinstance(validator, mv.Validator):
                 schema.update(_validator(validator, schema.get("type")))
-            else:
-                checks.append((validator.__doc__ or validator.__name__).strip().splitlines()[0])
+            elif validator.__doc__:
+                checks.append(validator.__doc__.strip().splitlines()[0])
+        if field.allow_none:
+            schema = _nullable(schema)
         if checks:
             schema["description"] = "; ".join(checks)
+        schema.update({key: field.metadata[key] for key in METADATA_KEYS if key in field.metadata})
+        if field.dump_only:
+            schema["readOnly"] = True
+        if field.load_only:
+            schema["writeOnly"] = True
         default = field.load_default
         if default is not mf.missing_ and not callable(default):
             schema["default"] = default
-        if field.allow_none:
-            if "$ref" in schema or "type" not in schema:
-                schema = {"oneOf": [schema, {"type": "null"}]}
-            else:
-                schema["type"] = [schema["type"], "null"]
         return schema
 
     def _kind(self, field: mf.Field[Any]) -> JsonSchema:
         if isinstance(field, mf.Nested):
+            if self.refer is not None:
+                # The field's own schema instance (apispec makes `many` an array, and a schema narrowed
+                # with only/exclude is written out in place).
+                return self.refer(field.schema)
             nested = field.nested if isinstance(field.nested, type) else type(field.nested)
-            return self.ref(nested)
+            return {"type": "array", "items": self.ref(nested)} if field.many else self.ref(nested)
         if isinstance(field, mf.List):
             return {"type": "array", "items": self.field(field.inner)}
         if isinstance(field, mf.Dict):
@@ -96,9 +107,26 @@ class SchemaSet:
             return {"type": "integer"}
         if isinstance(field, mf.Number):
             return {"type": "number"}
+        if isinstance(field, mf.Email):
+            return {"type": "string", "format": "email"}
         if isinstance(field, mf.String):
             return {"type": "string"}
+        if type(field) in (mf.Raw, mf.Field):
+            return {}  # any JSON value
         raise TypeError(f"no JSON Schema for {type(field).__name__}")
+
+
+def _nullable(schema: JsonSchema) -> JsonSchema:
+    if "$ref" in schema:
+        return {"oneOf": [schema, {"type": "null"}]}
+    if "type" not in schema:
+        return schema  # any value, null included
+    out = {**schema, "type": [schema["type"], "null"]}
+    if "enum" in out:
+        out["enum"] = [*out["enum"], None]  # null is one of the choices too
+    if "const" in out:
+        out["enum"] = [out.pop("const"), None]
+    return out
 
 
 def _validator(validator: mv.Validator, kind: str | None) -> JsonSchema:
@@ -120,6 +148,8 @@ def _validator(validator: mv.Validator, kind: str | None) -> JsonSchema:
         return {"const": validator.comparable}
     if isinstance(validator, mv.URL):
         return {"format": "uri"}
+    if isinstance(validator, mv.Email):
+        return {"format": "email"}
     raise TypeError(f"no JSON Schema for the validator {type(validator).__name__}")
 
 

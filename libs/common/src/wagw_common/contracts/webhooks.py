@@ -38,6 +38,8 @@ RESERVED_HEADERS = frozenset({
 
 
 def _check_headers(headers: dict[str, str]) -> None:
+    """Custom headers within the limit: names of letters, digits and hyphens, one-line values, none that
+    the dispatcher sets itself, no name twice."""
     if len(headers) > MAX_HEADERS:
         raise ValidationError(f"at most {MAX_HEADERS} custom headers")
     problems: list[str] = []
