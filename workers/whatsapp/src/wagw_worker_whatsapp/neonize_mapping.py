@@ -28,6 +28,12 @@ def phone_of(jid: ev.JID) -> str | None:
     return jid.User or None
 
 
+def jid_of(chat: str) -> ev.JID:
+    """A chat or contact as the platform names it (a number, `…@s.whatsapp.net`, `…@lid`, `…@g.us`)."""
+    user, _, server = chat.partition("@")
+    return ev.JID(User=user.lstrip("+"), Server=server or "s.whatsapp.net", IsEmpty=False)
+
+
 def event_from_library(event: Any, *, phone: str | None = None) -> ClientEvent | None:
     """A whatsmeow event as the worker's; None for the events the worker does not use."""
     if isinstance(event, ev.PairStatus):
