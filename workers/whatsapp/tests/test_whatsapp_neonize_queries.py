@@ -6,6 +6,8 @@ hands the worker a fetch that asks whatsmeow to download the message's media."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from neonize.exc import (GetGroupInviteLinkError, GetProfilePictureError, LeaveGroupError,  # noqa: I001
                          UpdateGroupParticipantsError)
@@ -44,6 +46,10 @@ class AnsweringNeonize:
         self.calls.append((name, *args))
         if name in self.refuse:
             raise self.refuse[name]
+
+    @property
+    def is_logged_in(self):  # an awaitable, as neonize's asyncio client has it
+        return asyncio.sleep(0, result=True)
 
     async def is_on_whatsapp(self, *numbers):
         self._asked("is_on_whatsapp", *numbers)

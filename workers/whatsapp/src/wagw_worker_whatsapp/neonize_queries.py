@@ -108,6 +108,8 @@ class NeonizeDirectory:
                 raise QueryRefused("not_found", "this number does not use WhatsApp")
             jid = found
         target = mapping.jid_of(jid)
+        if not await self.client.is_logged_in:  # neonize 0.5.2: its contact store crashes the process without a device
+            raise QueryRefused("failed", "the session is not logged in to WhatsApp")
         try:
             contact = await self.client.contact.get_contact(target)
         except NeonizeError:
@@ -117,8 +119,9 @@ class NeonizeDirectory:
     async def own_profile(self) -> Profile:
         with refusals():
             me = await self.client.get_me()
-        own = ev.JID(User=me.JID.User, Server=me.JID.Server)  # the account, not this linked device
-        return profile_from(jid_text(own), await self._user_info(own), None, await self._picture(own),
+        jid = jid_text(me.JID)  # the account, not this linked device
+        own = mapping.jid_of(jid)
+        return profile_from(jid, await self._user_info(own), None, await self._picture(own),
                             own_name=me.PushName or me.BussinessName or None)
 
     async def _user_info(self, jid: ev.JID) -> ev.UserInfo | None:
