@@ -11,6 +11,7 @@ import pytest
 from wagw_common.object_store.media import inbound_key
 
 from wagw_worker_sdk import MediaStorage
+from wagw_worker_whatsapp.client import InboundMessage
 from wagw_worker_whatsapp.fake import FakeWhatsApp
 from wagw_worker_whatsapp.sessions import WhatsAppSessions
 
@@ -72,3 +73,16 @@ async def test_a_file_that_cannot_be_stored_still_has_its_message_reported(uplin
     assert kind == "inbound" and not bucket.objects
     assert content["media"]["sha256"] == hashlib.sha256(JPEG).hexdigest()  # as WhatsApp described it
     assert content["media"]["filename"] == "a.pdf"
+
+
+async def test_a_file_whatsapp_says_is_too_large_is_not_even_downloaded(uplink, tmp_path):
+    bucket = Bucket()
+    world = await receiving(uplink, tmp_path, bucket, max_bytes=16)
+    fetched = []
+
+    async def fetch():
+        fetched.append(True)
+        return JPEG
+    too_large = {"mimetype": "video/mp4", "size": 2 * 1024**3, "sha256": "ab" * 32, "filename": None, "ptt": False}
+    await world.clients["s_1"].emit(InboundMessage("3A02", CHAT, CHAT, "video", "", {"media": too_large}, fetch=fetch))
+    assert uplink.sent[-1][6]["media"] == too_large and not fetched and not bucket.objects
