@@ -387,7 +387,7 @@ def test_compose_infrastructure_is_the_real_thing_with_healthchecks_and_volumes(
     assert services["mongodb"]["image"] == "mongo:7"
     assert re.fullmatch(r"rabbitmq:3\.\d+-management", services["rabbitmq"]["image"])
     assert services["redis"]["image"] == "redis:7"
-    checks = {"mongodb": ["mongosh", "ping"], "rabbitmq": ["rabbitmq-diagnostics", "-q", "ping"],
+    checks = {"mongodb": ["mongosh", "ping"], "rabbitmq": ["rabbitmq-diagnostics", "-q", "check_port_listener 15672"],
               "redis": ["redis-cli", "ping"]}
     for name, words in checks.items():
         test = " ".join(services[name]["healthcheck"]["test"])
