@@ -19,7 +19,7 @@ from wagw_common.worker_asker import WorkerRefused, WorkerTimeout
 
 from ..apidoc import api_doc
 from ..auth import authenticated
-from ..dependencies import gateway_of
+from ..deps import gateway_of
 from ..errors import ApiError
 from ..idempotent import idempotent
 from ..validation import invalid, load_body, load_query
