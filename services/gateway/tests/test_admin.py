@@ -41,8 +41,8 @@ async def test_a_tier_change_raises_the_session_limit_and_send_rate_at_once(clie
     assert usage["sessions"]["limit"] == 20 and usage["messages"]["send_rate_per_minute"] == 3000
 
 
-async def test_deactivation_stops_tokens_refresh_and_keys_and_reactivation_restores_keys(client, auth, key_for,
-                                                                                         expect_error, published_events):
+async def test_deactivation_stops_tokens_refresh_and_keys_and_reactivation_restores_keys(
+        client, auth, key_for, expect_error, published_events):
     admin = auth("u_root", role="admin")
     bob = auth("u_bob")
     key = {"X-API-Key": await key_for(tenant_id="u_bob")}

@@ -76,7 +76,8 @@ def build(settings: Settings, *, db: Any, redis: Any, broker: Any, rpc: Rpc, pas
         refresh_tokens=RefreshTokenStore(db["refresh_tokens"]), accounts=AccountStates(users, redis),
         limiter=limiter or RateLimiter(redis), usage=SendCounter(db["usage"], redis),
         login_guard=LoginGuard(redis, max_failures=settings.login_max_failures, lockout_seconds=settings.login_lockout),
-        rpc=rpc, broker=broker, worker_queries=WorkerAsker(broker, timeout=settings.worker_query_timeout, speakers=speakers),
+        rpc=rpc, broker=broker,
+        worker_queries=WorkerAsker(broker, timeout=settings.worker_query_timeout, speakers=speakers),
         redis=redis, media=MediaStore(settings),
     )
 
