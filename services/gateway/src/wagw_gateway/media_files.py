@@ -1,5 +1,6 @@
-"""The gateway's read side of the media store: a received file, found from the description that the
-orchestrator's answer gives (`message.get`), checked against it before it is served."""
+"""The gateway's media store: open for the app's lifetime (uploads write to it); a received file,
+found from the description that the orchestrator's answer gives (`message.get`) and checked against
+it before it is served; the periodic delete that stands in for retention rules."""
 
 from __future__ import annotations
 
