@@ -13,8 +13,10 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+Doc = dict[str, Any]
 
-def matches(doc: dict, query: dict) -> bool:
+
+def matches(doc: Doc, query: Doc) -> bool:
     for key, want in query.items():
         if key == "$or":
             if not any(matches(doc, sub) for sub in want):
@@ -38,18 +40,21 @@ def matches(doc: dict, query: dict) -> bool:
     return True
 
 
-def _apply(doc: dict, update: dict) -> None:
+def _apply(doc: Doc, update: Doc) -> None:
     doc.update(copy.deepcopy(update.get("$set", {})))
     for key, by in update.get("$inc", {}).items():
         doc[key] = doc.get(key, 0) + by
 
 
 class MemoryCursor:
-    def __init__(self, docs: list[dict]):
+    def __init__(self, docs: list[Doc]):
         self.docs = docs
 
     def sort(self, key: str, direction: int = 1) -> "MemoryCursor":
-        self.docs.sort(key=lambda d: d.get(key), reverse=direction < 0)
+        def value(doc: Doc) -> Any:
+            return doc.get(key)
+
+        self.docs.sort(key=value, reverse=direction < 0)
         return self
 
     def skip(self, n: int) -> "MemoryCursor":
@@ -60,7 +65,7 @@ class MemoryCursor:
         self.docs = self.docs[:n]
         return self
 
-    async def to_list(self, length: int | None = None) -> list[dict]:
+    async def to_list(self, length: int | None = None) -> list[Doc]:
         return self.docs
 
 
@@ -75,7 +80,7 @@ class MemoryCollection:
     """Documents by `_id`, with unique indexes enforced (DuplicateKeyError, as the server says)."""
 
     def __init__(self) -> None:
-        self.docs: dict[Any, dict] = {}
+        self.docs: dict[Any, Doc] = {}
         self.unique: list[str] = []
 
     async def create_index(self, keys: Any, unique: bool = False, name: str | None = None, **_: Any) -> str | None:
@@ -84,18 +89,18 @@ class MemoryCollection:
             self.unique.extend(fields)
         return name
 
-    async def insert_one(self, doc: dict) -> Result:
+    async def insert_one(self, doc: Doc) -> Result:
         if doc["_id"] in self.docs or any(
                 other.get(f) == doc.get(f) for f in self.unique for other in self.docs.values()):
             raise DuplicateKeyError("E11000 duplicate key")
         self.docs[doc["_id"]] = copy.deepcopy(doc)
         return Result(inserted_id=doc["_id"])
 
-    async def find_one(self, query: dict, projection: Any = None) -> dict | None:
+    async def find_one(self, query: Doc, projection: Any = None) -> Doc | None:
         return next((copy.deepcopy(d) for d in self.docs.values() if matches(d, query)), None)
 
-    async def find_one_and_update(self, query: dict, update: dict, return_document: bool = ReturnDocument.BEFORE,
-                                  upsert: bool = False, **_: Any) -> dict | None:
+    async def find_one_and_update(self, query: Doc, update: Doc, return_document: bool = ReturnDocument.BEFORE,
+                                  upsert: bool = False, **_: Any) -> Doc | None:
         for doc in self.docs.values():
             if matches(doc, query):
                 before = copy.deepcopy(doc)
@@ -108,23 +113,23 @@ class MemoryCollection:
             return copy.deepcopy(doc) if return_document == ReturnDocument.AFTER else None
         return None
 
-    async def update_one(self, query: dict, update: dict, upsert: bool = False) -> Result:
+    async def update_one(self, query: Doc, update: Doc, upsert: bool = False) -> Result:
         found = await self.find_one_and_update(query, update, upsert=upsert)
         return Result(matched_count=int(found is not None))
 
-    def find(self, query: dict | None = None, projection: Any = None) -> MemoryCursor:
+    def find(self, query: Doc | None = None, projection: Any = None) -> MemoryCursor:
         return MemoryCursor([copy.deepcopy(d) for d in self.docs.values() if matches(d, query or {})])
 
-    async def count_documents(self, query: dict) -> int:
+    async def count_documents(self, query: Doc) -> int:
         return sum(1 for d in self.docs.values() if matches(d, query))
 
-    async def delete_one(self, query: dict) -> Result:
+    async def delete_one(self, query: Doc) -> Result:
         doc = await self.find_one(query)
         if doc is not None:
             del self.docs[doc["_id"]]
         return Result(deleted_count=int(doc is not None))
 
-    async def delete_many(self, query: dict) -> Result:
+    async def delete_many(self, query: Doc) -> Result:
         doomed = [k for k, d in self.docs.items() if matches(d, query)]
         for k in doomed:
             del self.docs[k]

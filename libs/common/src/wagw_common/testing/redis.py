@@ -72,7 +72,7 @@ class MemoryPipeline:
 
     def __init__(self, redis: MemoryRedis) -> None:
         self._redis = redis
-        self._queued: list[tuple[str, tuple, dict]] = []
+        self._queued: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
 
     def __getattr__(self, command: str) -> Any:
         getattr(self._redis, command)  # an unknown command fails when queued, as with redis-py
