@@ -231,6 +231,8 @@ class InMemoryBroker(Publishing):
     async def publish(self, envelope: Envelope, *, exchange: str, routing_key: str, mandatory: bool = True,
                       reply_to: str | None = None, correlation_id: str | None = None, persistent: bool = True,
                       retry: bool = True, expiration: float | None = None) -> None:
+        if not self.is_connected:  # `is_connected = False`: the broker is away, as the real one fails then
+            raise ConnectionError("broker not connected")
         self.published.append(Published(exchange, routing_key, envelope, reply_to, self.user_id))
         message = DeliveredMessage(envelope.to_json(), envelope.type, envelope.id,
                                    correlation_id or envelope.correlation_id, reply_to, self.user_id, {},
