@@ -192,7 +192,7 @@ class InMemoryBroker(Publishing):
         for exchange, key in spec.bindings:
             self.bind(exchange, key, spec.name)
         for exchange, key in spec.retired_bindings:
-            self.bindings = [b for b in self.bindings if b != (exchange, key, spec.name)]
+            self.bindings[:] = [b for b in self.bindings if b != (exchange, key, spec.name)]
         dead = self.queue(spec.dead_letter_name)
         self.bind(topology.DEAD_LETTER, spec.label, dead.name)
         return queue
@@ -201,7 +201,7 @@ class InMemoryBroker(Publishing):
         queue = self.queues.get(name)
         if queue is not None and not queue.consumers:
             del self.queues[name]
-            self.bindings = [b for b in self.bindings if b[2] != name]
+            self.bindings[:] = [b for b in self.bindings if b[2] != name]
 
     def prefetch_of(self, queue: MemoryQueue) -> int | None:
         channel = self.channel_of.get(queue.name)
