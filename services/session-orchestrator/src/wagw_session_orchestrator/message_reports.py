@@ -28,7 +28,7 @@ async def _advance_known(data: dict[str, Any], step: dict[str, Any], speaker: st
         return False  # a failure may come from a worker the session left: the full path asks the session
     entry = events.message_status(deps.broker, facts, status=step["status"], at=step["at"], reason=data["reason"])
     if await deps.messages.advance(facts, step["status"], step, entry, reported_by=speaker,
-                              wa_message_id=data.get("wa_message_id")) is None:
+                                   wa_message_id=data.get("wa_message_id")) is None:
         return False
     await events.publish_outbox(deps.message_relay, facts["_id"], [entry])
     return True
