@@ -1,6 +1,7 @@
 """The attempt handler's guards and the recovery paths, with the real stores (the local MongoDB-
-compatible server) and fakes for the broker and the HTTP client: duplicated and superseded jobs,
-a crash between recording an attempt and queueing the next, lost jobs, events left in an outbox."""
+compatible server), the in-memory broker, and stand-ins for the delivery jobs and the HTTP client:
+duplicated and superseded jobs, a crash between recording an attempt and queueing the next, lost
+jobs, events left in an outbox."""
 
 import uuid
 from datetime import timedelta
@@ -9,9 +10,9 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from harness.infra import MONGO_URI
-from wagw_common.broker import Broker
 from wagw_common.envelope import Envelope
 from wagw_common.storage import utc_now
+from wagw_common.testing import InMemoryBroker
 from wagw_webhook_dispatcher import delivery_handlers as handlers
 from wagw_webhook_dispatcher.deliveries_store import DeliveriesStore
 from wagw_webhook_dispatcher.deps import Deps
@@ -44,18 +45,15 @@ class FakeJobs:
         return 0.1
 
 
-class RecordingBroker(Broker):
-    """Makes real envelopes; publishing is recorded, or fails while `down`."""
+class BrokerThatGoesAway(InMemoryBroker):
+    """The in-memory broker, whose publishes fail while `down` (as across a broker restart)."""
 
-    def __init__(self):
-        super().__init__("amqp://unused", source="webhook-dispatcher")
-        self.published: list[Envelope] = []
-        self.down = False
+    down = False
 
     async def publish(self, envelope, **kwargs):
         if self.down:
             raise ConnectionError("broker unreachable")
-        self.published.append(envelope)
+        await super().publish(envelope, **kwargs)
 
 
 @pytest.fixture
@@ -63,7 +61,8 @@ async def world():
     client = AsyncMongoClient(MONGO_URI, tz_aware=True)
     name = f"wagw_test_dispatcher_{uuid.uuid4().hex[:8]}"
     db = client[name]
-    endpoints, deliveries, broker, jobs, posted = EndpointsStore(db), DeliveriesStore(db), RecordingBroker(), FakeJobs(), []
+    endpoints, deliveries, jobs, posted = EndpointsStore(db), DeliveriesStore(db), FakeJobs(), []
+    broker = BrokerThatGoesAway(source="webhook-dispatcher")
     await endpoints.ensure_indexes()
     await deliveries.ensure_indexes()
     answers: list[int | None] = []
@@ -96,7 +95,7 @@ def job(delivery, cycle=1, attempt=1, envelope_id=None):
 async def test_a_duplicated_job_makes_no_second_attempt(world):
     deps, delivery = world["deps"], world["delivery"]
     for _ in range(2):
-        await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+        await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)
     stored = await deps.deliveries.get(delivery["_id"])
     assert stored["status"] == "succeeded" and len(stored["attempts"]) == 1 and len(world["posted"]) == 1
 
@@ -105,9 +104,9 @@ async def test_a_job_of_a_previous_cycle_is_ignored_after_a_redelivery(world):
     deps, delivery = world["deps"], world["delivery"]
     restarted = await deps.deliveries.start_cycle(delivery["endpoint_id"], delivery["_id"])
     assert restarted["cycle"] == 2
-    await handlers.when_delivery_job_received_attempt_it(job(delivery, cycle=1), deps=deps)
+    await handlers.when_delivery_job_received_attempt_it(job(delivery, cycle=1), deps)
     assert world["posted"] == []
-    await handlers.when_delivery_job_received_attempt_it(job(delivery, cycle=2), deps=deps)
+    await handlers.when_delivery_job_received_attempt_it(job(delivery, cycle=2), deps)
     assert len(world["posted"]) == 1
 
 
@@ -117,20 +116,20 @@ async def test_a_job_that_recorded_its_attempt_but_lost_the_next_one_queues_it_w
     jobs.fail_next_later = True
     first = job(delivery, envelope_id="job-1")
     with pytest.raises(ConnectionError):  # the consumer will redeliver this very message
-        await handlers.when_delivery_job_received_attempt_it(first, deps=deps)
+        await handlers.when_delivery_job_received_attempt_it(first, deps)
     assert (await deps.deliveries.get(delivery["_id"]))["cycle_attempts"] == 1 and jobs.queued == []
-    await handlers.when_delivery_job_received_attempt_it(first, deps=deps)  # the redelivery
+    await handlers.when_delivery_job_received_attempt_it(first, deps)  # the redelivery
     assert jobs.queued == [("later", delivery["_id"], 1, 2)] and len(world["posted"]) == 1
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)  # another copy: nothing
+    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)  # another copy: nothing
     assert len(jobs.queued) == 1
 
 
 async def test_a_success_ends_the_endpoints_failure_streak_and_writes_nothing_when_there_is_none(world):
     deps, delivery, endpoint = world["deps"], world["delivery"], world["endpoint"]
     world["answers"].append(500)
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)
     assert (await deps.endpoints.get(endpoint["_id"]))["failing_since"] is not None
-    await handlers.when_delivery_job_received_attempt_it(job(delivery, attempt=2), deps=deps)
+    await handlers.when_delivery_job_received_attempt_it(job(delivery, attempt=2), deps)
     assert (await deps.endpoints.get(endpoint["_id"]))["failing_since"] is None
     second = await deps.deliveries.create_once(endpoint=endpoint, event_id="evt_2", event_type="message.sent",
                                                payload={"type": "message.sent"})
@@ -142,7 +141,7 @@ async def test_a_success_ends_the_endpoints_failure_streak_and_writes_nothing_wh
         await note_success(endpoint_id)
 
     deps.endpoints.note_success = counted
-    await handlers.when_delivery_job_received_attempt_it(job(second), deps=deps)
+    await handlers.when_delivery_job_received_attempt_it(job(second), deps)
     assert (await deps.deliveries.get(second["_id"]))["status"] == "succeeded" and writes == []
 
 
@@ -150,7 +149,7 @@ async def test_a_busy_endpoint_puts_the_job_off_without_an_attempt(world):
     deps, delivery = world["deps"], world["delivery"]
     deps.gate.patience = 0.05
     async with deps.gate.enter(delivery["endpoint_id"]), deps.gate.enter(delivery["endpoint_id"]):
-        await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+        await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)
     assert world["jobs"].queued == [("put_off", delivery["_id"], 1, 1)] and world["posted"] == []
     assert (await deps.deliveries.get(delivery["_id"]))["cycle_attempts"] == 0
 
@@ -158,7 +157,7 @@ async def test_a_busy_endpoint_puts_the_job_off_without_an_attempt(world):
 async def test_a_deleted_endpoint_drops_its_delivery(world):
     deps, delivery = world["deps"], world["delivery"]
     await deps.endpoints.delete("u_1", delivery["endpoint_id"])
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)
     stored = await deps.deliveries.get(delivery["_id"])
     assert stored["status"] == "failed" and stored["failure_reason"] == "endpoint_deleted" and world["posted"] == []
 
@@ -178,12 +177,12 @@ async def test_an_event_whose_publish_failed_is_relayed_later(world):
     world["answers"].extend([500, 500, 500])
     broker.down = True
     for attempt in (1, 2, 3):
-        await handlers.when_delivery_job_received_attempt_it(job(delivery, attempt=attempt), deps=deps)
+        await handlers.when_delivery_job_received_attempt_it(job(delivery, attempt=attempt), deps)
     stored = await deps.deliveries.get(delivery["_id"])
-    assert stored["status"] == "failed" and len(stored["outbox"]) == 1 and broker.published == []
+    assert stored["status"] == "failed" and len(stored["outbox"]) == 1 and broker.events() == []
     broker.down = False
     assert await deps.events.relay_stale(timedelta(0)) == 1
-    [event] = broker.published
+    [event] = broker.events()
     assert event.type == "webhook.delivery_exhausted" and event.id == stored["outbox"][0]["id"]
     assert (await deps.deliveries.get(delivery["_id"]))["outbox"] == []
 
@@ -192,7 +191,7 @@ async def test_old_settled_deliveries_are_purged_and_pending_ones_kept(world):
     deps, delivery = world["deps"], world["delivery"]
     other = await deps.deliveries.create_once(endpoint=world["endpoint"], event_id="evt_2",
                                               event_type="message.sent", payload={})
-    await handlers.when_delivery_job_received_attempt_it(job(other), deps=deps)
+    await handlers.when_delivery_job_received_attempt_it(job(other), deps)
     assert await deps.deliveries.purge_settled(utc_now() + timedelta(seconds=1)) == 1
     assert await deps.deliveries.get(other["_id"]) is None and await deps.deliveries.get(delivery["_id"])
 
@@ -201,7 +200,7 @@ async def test_an_attempt_claimed_by_another_job_is_put_off_not_dropped(world):
     deps, delivery, jobs = world["deps"], world["delivery"], world["jobs"]
     # As if a replica had taken the attempt and died in the middle: its claim runs for a while yet.
     assert await deps.deliveries.claim(delivery["_id"], cycle=1, done=0, until=utc_now() + timedelta(seconds=30))
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)
     assert jobs.queued == [("put_off", delivery["_id"], 1, 1)] and world["posted"] == []
 
 
@@ -209,7 +208,7 @@ async def test_a_job_put_off_too_often_is_dropped_for_the_maintenance_loop_to_re
     deps, delivery = world["deps"], world["delivery"]
     tired = Envelope(type="webhook.delivery.attempt", source="test",
                      data={"delivery_id": delivery["_id"], "cycle": 1, "attempt": 1, "deferrals": 10_000})
-    await handlers.when_delivery_job_received_attempt_it(tired, deps=deps)
+    await handlers.when_delivery_job_received_attempt_it(tired, deps)
     assert world["jobs"].queued == [] and world["posted"] == []
     assert (await deps.deliveries.get(delivery["_id"]))["status"] == "pending"
 
@@ -229,11 +228,11 @@ async def test_the_first_job_of_a_delivery_this_replica_created_attempts_it_with
     deps, delivery = world["deps"], world["delivery"]
     deps.fresh.remember(delivery)
     reads = _count_reads(deps)
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)
     assert reads == [] and len(world["posted"]) == 1
     assert (await deps.deliveries.collection.find_one({"_id": delivery["_id"]}))["status"] == "succeeded"
     # Handed out once: a duplicate of that job reads the delivery, finds the attempt made, and stops.
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)
     assert reads == [delivery["_id"]] and len(world["posted"]) == 1
 
 
@@ -241,7 +240,7 @@ async def test_a_remembered_delivery_changed_meanwhile_is_not_attempted_from_the
     deps, delivery = world["deps"], world["delivery"]
     deps.fresh.remember(delivery)
     await deps.deliveries.give_up(delivery["_id"], "endpoint_deleted")  # e.g. by another replica
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)
     assert world["posted"] == []  # the claim's filter refused it
     assert ("put_off", delivery["_id"], 1, 1) in world["jobs"].queued
     assert (await deps.deliveries.get(delivery["_id"]))["status"] == "failed"
