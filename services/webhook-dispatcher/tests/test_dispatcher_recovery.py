@@ -1,5 +1,6 @@
 """The attempt handler's guards and the recovery paths, with the real stores (the local MongoDB-
-compatible server), the in-memory broker, and stand-ins for the delivery jobs and the HTTP client:
+compatible server), jobs consumed through the dispatcher's router on the in-memory broker (the real
+consumer: validation, retries), and stand-ins for publishing the next jobs and for the HTTP client:
 duplicated and superseded jobs, a crash between recording an attempt and queueing the next, lost
 jobs, events left in an outbox."""
 
@@ -11,9 +12,10 @@ from pymongo import AsyncMongoClient
 
 from harness.infra import MONGO_URI
 from wagw_common.envelope import Envelope
+from wagw_common.settings import load
 from wagw_common.storage import utc_now
-from wagw_common.testing import InMemoryBroker
-from wagw_webhook_dispatcher import delivery_handlers as handlers
+from wagw_common.testing import InMemoryBroker, serve
+from wagw_common.topology import EVENTS, WEBHOOK_DELIVERIES
 from wagw_webhook_dispatcher.deliveries_store import DeliveriesStore
 from wagw_webhook_dispatcher.deps import Deps
 from wagw_webhook_dispatcher.endpoints_store import EndpointsStore, new_endpoint
@@ -21,22 +23,26 @@ from wagw_webhook_dispatcher.events import WebhookEvents
 from wagw_webhook_dispatcher.gate import EndpointGate
 from wagw_webhook_dispatcher.maintenance import Maintenance
 from wagw_webhook_dispatcher.retries import RetryPolicy
+from wagw_webhook_dispatcher.router import build_router
 from wagw_webhook_dispatcher.sender import Attempt
+from wagw_webhook_dispatcher.settings import Settings
 
 pytestmark = pytest.mark.integration
+ROUTER = build_router(load(Settings, {}))
 
 
 class FakeJobs:
     def __init__(self):
         self.queued: list[tuple] = []
         self.fail_next_later = False
+        self.failed_later = 0
 
     async def now(self, delivery_id, *, cycle=1, attempt=1, subject=None):
         self.queued.append(("now", delivery_id, cycle, attempt))
 
     async def later(self, delivery_id, *, cycle, attempt, delay, wait, deferrals=0, subject=None):
         if self.fail_next_later:
-            self.fail_next_later = False
+            self.fail_next_later, self.failed_later = False, self.failed_later + 1
             raise ConnectionError("broker unreachable")
         self.queued.append(("later", delivery_id, cycle, attempt))
 
@@ -46,14 +52,14 @@ class FakeJobs:
 
 
 class BrokerThatGoesAway(InMemoryBroker):
-    """The in-memory broker, whose publishes fail while `down` (as across a broker restart)."""
+    """The in-memory broker, on which publishing an event fails while `down` (as across a broker restart)."""
 
     down = False
 
-    async def publish(self, envelope, **kwargs):
-        if self.down:
+    async def publish(self, envelope, *, exchange, **kwargs):
+        if self.down and exchange == EVENTS:
             raise ConnectionError("broker unreachable")
-        await super().publish(envelope, **kwargs)
+        await super().publish(envelope, exchange=exchange, **kwargs)
 
 
 @pytest.fixture
@@ -87,15 +93,24 @@ async def world():
     await client.close()
 
 
-def job(delivery, cycle=1, attempt=1, envelope_id=None):
-    data = {"delivery_id": delivery["_id"], "cycle": cycle, "attempt": attempt, "deferrals": 0}
-    return Envelope(type="webhook.delivery.attempt", source="test", data=data, id=envelope_id or uuid.uuid4().hex)
+def job(delivery, cycle=1, attempt=1, envelope_id=None, deferrals=0):
+    data = {"delivery_id": delivery["_id"], "cycle": cycle, "attempt": attempt, "deferrals": deferrals}
+    return Envelope(type="webhook.delivery.attempt", source="webhook-dispatcher", data=data,
+                    id=envelope_id or uuid.uuid4().hex)
+
+
+async def deliver(world, *jobs: Envelope) -> None:
+    """Each job on the deliveries queue, handled (retries included) before the next is published."""
+    broker = world["broker"]
+    async with serve(ROUTER, world["deps"], broker):
+        for envelope in jobs:
+            await broker.publish(envelope, exchange="", routing_key=WEBHOOK_DELIVERIES.name)
+            await broker.settled()
 
 
 async def test_a_duplicated_job_makes_no_second_attempt(world):
     deps, delivery = world["deps"], world["delivery"]
-    for _ in range(2):
-        await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)
+    await deliver(world, job(delivery), job(delivery))
     stored = await deps.deliveries.get(delivery["_id"])
     assert stored["status"] == "succeeded" and len(stored["attempts"]) == 1 and len(world["posted"]) == 1
 
@@ -104,9 +119,9 @@ async def test_a_job_of_a_previous_cycle_is_ignored_after_a_redelivery(world):
     deps, delivery = world["deps"], world["delivery"]
     restarted = await deps.deliveries.start_cycle(delivery["endpoint_id"], delivery["_id"])
     assert restarted["cycle"] == 2
-    await handlers.when_delivery_job_received_attempt_it(job(delivery, cycle=1), deps)
+    await deliver(world, job(delivery, cycle=1))
     assert world["posted"] == []
-    await handlers.when_delivery_job_received_attempt_it(job(delivery, cycle=2), deps)
+    await deliver(world, job(delivery, cycle=2))
     assert len(world["posted"]) == 1
 
 
@@ -114,22 +129,21 @@ async def test_a_job_that_recorded_its_attempt_but_lost_the_next_one_queues_it_w
     deps, delivery, jobs = world["deps"], world["delivery"], world["jobs"]
     world["answers"].append(500)
     jobs.fail_next_later = True
-    first = job(delivery, envelope_id="job-1")
-    with pytest.raises(ConnectionError):  # the consumer will redeliver this very message
-        await handlers.when_delivery_job_received_attempt_it(first, deps)
-    assert (await deps.deliveries.get(delivery["_id"]))["cycle_attempts"] == 1 and jobs.queued == []
-    await handlers.when_delivery_job_received_attempt_it(first, deps)  # the redelivery
-    assert jobs.queued == [("later", delivery["_id"], 1, 2)] and len(world["posted"]) == 1
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)  # another copy: nothing
-    assert len(jobs.queued) == 1
+    # The handler fails after recording the attempt; the consumer hands this very message back.
+    await deliver(world, job(delivery, envelope_id="job-1"))
+    assert jobs.failed_later == 1 and len(world["posted"]) == 1
+    assert jobs.queued == [("later", delivery["_id"], 1, 2)]
+    assert (await deps.deliveries.get(delivery["_id"]))["cycle_attempts"] == 1
+    await deliver(world, job(delivery))  # another copy: nothing
+    assert len(jobs.queued) == 1 and len(world["posted"]) == 1
 
 
 async def test_a_success_ends_the_endpoints_failure_streak_and_writes_nothing_when_there_is_none(world):
     deps, delivery, endpoint = world["deps"], world["delivery"], world["endpoint"]
     world["answers"].append(500)
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)
+    await deliver(world, job(delivery))
     assert (await deps.endpoints.get(endpoint["_id"]))["failing_since"] is not None
-    await handlers.when_delivery_job_received_attempt_it(job(delivery, attempt=2), deps)
+    await deliver(world, job(delivery, attempt=2))
     assert (await deps.endpoints.get(endpoint["_id"]))["failing_since"] is None
     second = await deps.deliveries.create_once(endpoint=endpoint, event_id="evt_2", event_type="message.sent",
                                                payload={"type": "message.sent"})
@@ -141,7 +155,7 @@ async def test_a_success_ends_the_endpoints_failure_streak_and_writes_nothing_wh
         await note_success(endpoint_id)
 
     deps.endpoints.note_success = counted
-    await handlers.when_delivery_job_received_attempt_it(job(second), deps)
+    await deliver(world, job(second))
     assert (await deps.deliveries.get(second["_id"]))["status"] == "succeeded" and writes == []
 
 
@@ -149,7 +163,7 @@ async def test_a_busy_endpoint_puts_the_job_off_without_an_attempt(world):
     deps, delivery = world["deps"], world["delivery"]
     deps.gate.patience = 0.05
     async with deps.gate.enter(delivery["endpoint_id"]), deps.gate.enter(delivery["endpoint_id"]):
-        await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)
+        await deliver(world, job(delivery))
     assert world["jobs"].queued == [("put_off", delivery["_id"], 1, 1)] and world["posted"] == []
     assert (await deps.deliveries.get(delivery["_id"]))["cycle_attempts"] == 0
 
@@ -157,7 +171,7 @@ async def test_a_busy_endpoint_puts_the_job_off_without_an_attempt(world):
 async def test_a_deleted_endpoint_drops_its_delivery(world):
     deps, delivery = world["deps"], world["delivery"]
     await deps.endpoints.delete("u_1", delivery["endpoint_id"])
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)
+    await deliver(world, job(delivery))
     stored = await deps.deliveries.get(delivery["_id"])
     assert stored["status"] == "failed" and stored["failure_reason"] == "endpoint_deleted" and world["posted"] == []
 
@@ -176,8 +190,7 @@ async def test_an_event_whose_publish_failed_is_relayed_later(world):
     deps, delivery, broker = world["deps"], world["delivery"], world["broker"]
     world["answers"].extend([500, 500, 500])
     broker.down = True
-    for attempt in (1, 2, 3):
-        await handlers.when_delivery_job_received_attempt_it(job(delivery, attempt=attempt), deps)
+    await deliver(world, *(job(delivery, attempt=attempt) for attempt in (1, 2, 3)))
     stored = await deps.deliveries.get(delivery["_id"])
     assert stored["status"] == "failed" and len(stored["outbox"]) == 1 and broker.events() == []
     broker.down = False
@@ -191,7 +204,7 @@ async def test_old_settled_deliveries_are_purged_and_pending_ones_kept(world):
     deps, delivery = world["deps"], world["delivery"]
     other = await deps.deliveries.create_once(endpoint=world["endpoint"], event_id="evt_2",
                                               event_type="message.sent", payload={})
-    await handlers.when_delivery_job_received_attempt_it(job(other), deps)
+    await deliver(world, job(other))
     assert await deps.deliveries.purge_settled(utc_now() + timedelta(seconds=1)) == 1
     assert await deps.deliveries.get(other["_id"]) is None and await deps.deliveries.get(delivery["_id"])
 
@@ -200,15 +213,13 @@ async def test_an_attempt_claimed_by_another_job_is_put_off_not_dropped(world):
     deps, delivery, jobs = world["deps"], world["delivery"], world["jobs"]
     # As if a replica had taken the attempt and died in the middle: its claim runs for a while yet.
     assert await deps.deliveries.claim(delivery["_id"], cycle=1, done=0, until=utc_now() + timedelta(seconds=30))
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)
+    await deliver(world, job(delivery))
     assert jobs.queued == [("put_off", delivery["_id"], 1, 1)] and world["posted"] == []
 
 
 async def test_a_job_put_off_too_often_is_dropped_for_the_maintenance_loop_to_restart(world):
     deps, delivery = world["deps"], world["delivery"]
-    tired = Envelope(type="webhook.delivery.attempt", source="test",
-                     data={"delivery_id": delivery["_id"], "cycle": 1, "attempt": 1, "deferrals": 10_000})
-    await handlers.when_delivery_job_received_attempt_it(tired, deps)
+    await deliver(world, job(delivery, deferrals=10_000))
     assert world["jobs"].queued == [] and world["posted"] == []
     assert (await deps.deliveries.get(delivery["_id"]))["status"] == "pending"
 
@@ -228,11 +239,11 @@ async def test_the_first_job_of_a_delivery_this_replica_created_attempts_it_with
     deps, delivery = world["deps"], world["delivery"]
     deps.fresh.remember(delivery)
     reads = _count_reads(deps)
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)
+    await deliver(world, job(delivery))
     assert reads == [] and len(world["posted"]) == 1
     assert (await deps.deliveries.collection.find_one({"_id": delivery["_id"]}))["status"] == "succeeded"
     # Handed out once: a duplicate of that job reads the delivery, finds the attempt made, and stops.
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)
+    await deliver(world, job(delivery))
     assert reads == [delivery["_id"]] and len(world["posted"]) == 1
 
 
@@ -240,7 +251,7 @@ async def test_a_remembered_delivery_changed_meanwhile_is_not_attempted_from_the
     deps, delivery = world["deps"], world["delivery"]
     deps.fresh.remember(delivery)
     await deps.deliveries.give_up(delivery["_id"], "endpoint_deleted")  # e.g. by another replica
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps)
+    await deliver(world, job(delivery))
     assert world["posted"] == []  # the claim's filter refused it
     assert ("put_off", delivery["_id"], 1, 1) in world["jobs"].queued
     assert (await deps.deliveries.get(delivery["_id"]))["status"] == "failed"
