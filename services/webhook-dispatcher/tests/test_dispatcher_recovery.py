@@ -12,7 +12,6 @@ from pymongo import AsyncMongoClient
 
 from harness.infra import MONGO_URI
 from wagw_common.envelope import Envelope
-from wagw_common.settings import load
 from wagw_common.storage import utc_now
 from wagw_common.testing import InMemoryBroker, serve
 from wagw_common.topology import EVENTS, WEBHOOK_DELIVERIES
@@ -23,12 +22,10 @@ from wagw_webhook_dispatcher.events import WebhookEvents
 from wagw_webhook_dispatcher.gate import EndpointGate
 from wagw_webhook_dispatcher.maintenance import Maintenance
 from wagw_webhook_dispatcher.retries import RetryPolicy
-from wagw_webhook_dispatcher.router import build_router
+from wagw_webhook_dispatcher.router import router
 from wagw_webhook_dispatcher.sender import Attempt
-from wagw_webhook_dispatcher.settings import Settings
 
 pytestmark = pytest.mark.integration
-ROUTER = build_router(load(Settings, {}))
 
 
 class FakeJobs:
@@ -102,7 +99,7 @@ def job(delivery, cycle=1, attempt=1, envelope_id=None, deferrals=0):
 async def deliver(world, *jobs: Envelope) -> None:
     """Each job on the deliveries queue, handled (retries included) before the next is published."""
     broker = world["broker"]
-    async with serve(ROUTER, world["deps"], broker):
+    async with serve(router, world["deps"], broker):
         for envelope in jobs:
             await broker.publish(envelope, exchange="", routing_key=WEBHOOK_DELIVERIES.name)
             await broker.settled()

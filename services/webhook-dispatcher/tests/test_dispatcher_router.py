@@ -4,18 +4,18 @@ import pytest
 
 from wagw_common import topology
 from wagw_common.contracts import Kind, of_kind
-from wagw_common.settings import load
+from wagw_common.settings import load, variables_of
 
-from wagw_webhook_dispatcher.router import build_router
+from wagw_webhook_dispatcher.router import declare, router
 from wagw_webhook_dispatcher.settings import Settings
 
 pytestmark = pytest.mark.unit
 
 
 def _queues(**env: str) -> dict:
-    router = build_router(load(Settings, env))
-    router.check()  # exactly the queues topology.SERVICE_QUEUES lists for the dispatcher
-    return {queue.spec.name: queue for queue in router}
+    declared = declare(load(Settings, env).delivery_concurrency)
+    declared.check()  # exactly the queues topology.SERVICE_QUEUES lists for the dispatcher
+    return {queue.spec.name: queue for queue in declared}
 
 
 def test_every_session_and_message_event_is_bound_by_name_and_nothing_else():
@@ -35,3 +35,9 @@ def test_endpoint_and_delivery_log_queries_are_bound_on_the_commands_exchange():
     commands = _queues()[topology.WEBHOOK_COMMANDS.name]
     assert {key for exchange, key in commands.bindings() if exchange == topology.COMMANDS} == set(commands.routes)
     assert "webhook.endpoint.create" in commands.routes and commands.inbox
+
+
+def test_the_module_router_read_by_the_topology_reference_is_the_declaration_at_the_default_concurrency():
+    default = next(v.default for v in variables_of(Settings) if v.name == "WEBHOOK_DELIVERY_CONCURRENCY")
+    assert router.specs() == declare(int(default)).specs()
+    assert [q.prefetch for q in router] == [q.prefetch for q in declare(int(default))] == [None, None, int(default)]

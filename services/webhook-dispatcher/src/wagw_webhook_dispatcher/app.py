@@ -22,7 +22,7 @@ from .gate import EndpointGate
 from .jobs import DeliveryJobs
 from .maintenance import Maintenance
 from .retries import RetryPolicy
-from .router import build_router
+from .router import declare
 from .sender import WebhookClient
 from .settings import SERVICE, Settings
 from .ssrf import GuardedResolver, registration_refusal
@@ -64,5 +64,5 @@ def create_app(settings: Settings, *, dns: AbstractResolver | None = None) -> we
         yield
         await client.close()
 
-    return create_service_app(res, router=build_router(settings), deps=deps, startup=startup,
+    return create_service_app(res, router=declare(settings.delivery_concurrency), deps=deps, startup=startup,
                               contexts=(http_client_ctx,))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wagw_common import topology
 from wagw_common.router import Router
+from wagw_common.settings import load
 
 from . import delivery_handlers as deliveries
 from . import endpoint_handlers as endpoints
@@ -13,8 +14,9 @@ from .jobs import DELIVERY_JOB
 from .settings import SERVICE, Settings
 
 
-def build_router(settings: Settings) -> Router[Deps]:
-    """The deliveries queue takes as many jobs at once as the replica runs attempts (a setting)."""
+def declare(delivery_concurrency: int) -> Router[Deps]:
+    """The deliveries queue takes as many jobs at once as the replica runs attempts
+    (WEBHOOK_DELIVERY_CONCURRENCY): the app declares its router with the replica's setting."""
     router: Router[Deps] = Router(SERVICE)
 
     commands = router.queue(topology.WEBHOOK_COMMANDS)
@@ -41,6 +43,11 @@ def build_router(settings: Settings) -> Router[Deps]:
 
     # Jobs are published to the queue by name (and come back from the wait queues the same way): no
     # binding. The attempt handler is idempotent by itself (guarded updates), so no inbox write per job.
-    jobs = router.queue(topology.WEBHOOK_DELIVERIES, bound=False, inbox=False, prefetch=settings.delivery_concurrency)
+    jobs = router.queue(topology.WEBHOOK_DELIVERIES, bound=False, inbox=False, prefetch=delivery_concurrency)
     jobs.on(DELIVERY_JOB, deliveries.when_delivery_job_received_attempt_it)
     return router
+
+
+# What the topology reference and the routing tests read of every service (`<package>.router.router`):
+# the same declaration, at the default concurrency.
+router = declare(load(Settings, {}).delivery_concurrency)
