@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import AsyncIterator
 
 from aiohttp import web
-from structlog.contextvars import bind_contextvars
-from wagw_common.logging import configure_logging, get_logger
-from wagw_common.settings import load
-from wagw_worker_sdk import Worker, WorkerIdentity
-from wagw_worker_sdk.settings import until_stopped
+from wagw_common.logging import get_logger
+from wagw_worker_sdk import Worker
+from wagw_worker_sdk.runner import configured, run_worker
 
 from . import VERSION
 from .client import ClientFactory
@@ -35,38 +35,24 @@ def client_factory(settings: Settings) -> ClientFactory:
     return NeonizeClientFactory(settings.store, directory_for(settings.store))
 
 
-async def run(settings: Settings, factory: ClientFactory) -> None:
-    identity = WorkerIdentity(worker_id=settings.worker_id, max_sessions=settings.capacity, version=VERSION,
-                              endpoint=f"http://{settings.host}:{settings.http_port}")
-    protocol = Worker(identity, amqp_url=settings.amqp_url, heartbeat_interval=settings.heartbeat_interval,
-                      startup_timeout=settings.startup_timeout)
-    sessions = WhatsAppSessions(protocol.uplink, factory)
-    await protocol.start(sessions)
-    phone = factory if isinstance(factory, FakeWhatsApp) else None
-    runner = web.AppRunner(create_http_app(protocol, phone), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.http_port).start()
-    log.info("whatsapp.worker_started", client=settings.client, http=f"http://{settings.host}:{settings.http_port}")
+def whatsapp_parts(factory: ClientFactory):
+    @asynccontextmanager
+    async def parts(worker: Worker) -> AsyncIterator[tuple[WhatsAppSessions, web.Application]]:
+        phone = factory if isinstance(factory, FakeWhatsApp) else None
+        yield WhatsAppSessions(worker.uplink, factory), create_http_app(worker, phone)
 
-    await until_stopped()
-
-    log.info("whatsapp.worker_stopping")
-    await runner.cleanup()
-    await sessions.close()
-    await protocol.stop("shutdown")
-    log.info("whatsapp.worker_stopped")
+    return parts
 
 
 def main() -> None:
-    settings = load(Settings)
-    configure_logging("worker-whatsapp", settings.log_level, settings.log_format)
-    bind_contextvars(worker_id=settings.worker_id)
+    settings = configured(Settings, "worker-whatsapp")
     try:
         factory = client_factory(settings)
     except LibraryUnavailable as exc:  # never fetch a library at start-up: say what to fix and stop
         log.error("whatsapp.library_unavailable", error=str(exc))
         sys.exit(f"wagw_worker_whatsapp: {exc}")
-    asyncio.run(run(settings, factory))
+    asyncio.run(run_worker(settings, whatsapp_parts(factory), version=VERSION, host=settings.host,
+                           port=settings.http_port, worker="whatsapp", client=settings.client))
 
 
 if __name__ == "__main__":
