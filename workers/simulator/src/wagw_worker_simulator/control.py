@@ -16,7 +16,8 @@ from wagw_worker_sdk import MediaStorage, Worker
 from wagw_worker_sdk.routes import PROTOCOL, add_worker_routes
 
 from .media_control import add_media_routes
-from .whatsapp import NotHeld, SimulatedWhatsApp, WrongState
+from .session_state import NotHeld, WrongState
+from .whatsapp import SimulatedWhatsApp
 
 WHATSAPP = web.AppKey("whatsapp", SimulatedWhatsApp)
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
