@@ -143,7 +143,8 @@ class CommandDispatcher:
             return "unsupported"
         # A question waits for nothing stored: acknowledged at once and answered beside the commands,
         # so a slow answer never holds up a send (lost in a crash, its asker times out).
-        task = asyncio.create_task(self.queries.answer(envelope, reply_to=envelope.reply_to, request_id=envelope.id))
+        answer = self.queries.answer(envelope, reply_to=envelope.reply_to, request_id=envelope.id)
+        task = asyncio.create_task(answer)
         self._answering.add(task)
         task.add_done_callback(self._answering.discard)
         return None

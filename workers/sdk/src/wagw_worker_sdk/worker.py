@@ -170,8 +170,8 @@ class Worker:
 
     async def heartbeat(self) -> None:
         cpu_percent, memory_mb = self.usage.snapshot()
-        await self.uplink.publish("worker.heartbeat",
-                                  {"sessions": self.held_sessions(), "cpu_percent": cpu_percent, "memory_mb": memory_mb})
+        await self.uplink.publish("worker.heartbeat", {"sessions": self.held_sessions(), "cpu_percent": cpu_percent,
+                                                       "memory_mb": memory_mb})
         self.last_beat_at = time.monotonic()
 
     # ---- liveness --------------------------------------------------------------------------------
