@@ -72,7 +72,10 @@ class Recovery:
         return restore
 
 
-class CommandDispatcher:
+class CommandHandlers:
+    """The worker's handler of each command type, on what the worker tells it (how to beat, whether it
+    is unsure, how to bounce and report); `handlers()` is the table its queue is consumed with."""
+
     def __init__(self, handler: WorkerHandler, *, beat_now: Callable[[], Awaitable[None]],
                  on_assigned: Callable[[list[str], str], bool] = lambda restored, correlation_id: True,
                  register_again: Callable[[], None] = lambda: None,

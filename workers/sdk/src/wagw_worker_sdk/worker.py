@@ -29,7 +29,7 @@ from wagw_common.contracts.workers import broker_user_for
 from wagw_common.logging import correlation_scope, get_logger, new_correlation_id
 from wagw_common.tasks import cancel_and_wait
 
-from .commands import CommandDispatcher, WorkerHandler
+from .commands import CommandHandlers, WorkerHandler
 from .link import BrokerLink
 from .queries import QueryAnswerer
 from .uplink import WorkerUplink
@@ -81,7 +81,7 @@ class Worker:
         self.unsure: str | None = "starting"  # why sends are bounced now; None once the registry answered
         self._answer_awaited: str | None = None  # the correlation id of the latest registration
         self._asleep_since: float | None = None  # when the heartbeat loop went to sleep, while it sleeps
-        self._dispatcher: CommandDispatcher | None = None
+        self._commands: CommandHandlers | None = None
         self._consumer: Consumer | None = None
         self.last_beat_at = time.monotonic()  # of the last confirmed heartbeat (the start, before one)
         self._tasks: set[asyncio.Task] = set()
@@ -97,10 +97,10 @@ class Worker:
         return self.link.user_id == broker_user_for(self.worker_id)
 
     def held_sessions(self) -> list[dict[str, str]]:
-        return self._dispatcher.handler.held_sessions() if self._dispatcher else []
+        return self._commands.handler.held_sessions() if self._commands else []
 
     async def start(self, handler: WorkerHandler) -> None:
-        self._dispatcher = CommandDispatcher(
+        self._commands = CommandHandlers(
             handler, beat_now=self.heartbeat, on_assigned=self._on_assigned,
             register_again=lambda: self._register_anew("unknown_to_registry"),
             unsure=self._why_unsure, bounce=self.uplink.message_bounced, report_held=self.uplink.session_status,
@@ -109,7 +109,7 @@ class Worker:
             await self.link.connect(self.startup_timeout)
         # One command at a time, in order; no inbox: a worker's handlers are idempotent by themselves
         # (a repeated send is recognised by its message id); its answers to queries go to the uplink.
-        subscription = Subscription(topology.worker_command_queue(self.worker_id), self._dispatcher.handlers(),
+        subscription = Subscription(topology.worker_command_queue(self.worker_id), self._commands.handlers(),
                                     prefetch=1, use_inbox=False, replies=False)
         self._consumer = Consumer(self.link, subscription, prefetch=1, max_attempts=COMMAND_ATTEMPTS)
         await self._consumer.start()
