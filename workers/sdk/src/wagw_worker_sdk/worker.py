@@ -20,6 +20,7 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from aio_pika.exceptions import PublishError
 from wagw_common import topology
@@ -69,7 +70,7 @@ class Worker:
         self.heartbeat_interval = heartbeat_interval
         self.startup_timeout = startup_timeout
         self._owns_link = link is None
-        self.link = link or BrokerLink(amqp_url, name=f"worker/{identity.worker_id}")
+        self.link = link if link is not None else BrokerLink(str(amqp_url), name=f"worker/{identity.worker_id}")
         self.uplink = WorkerUplink(self.link, identity.worker_id)
         self.usage = usage or ProcessUsage()
         # Many workers started together beat at random offsets rather than all at once.
@@ -85,7 +86,7 @@ class Worker:
         self._consumer: Consumer | None = None
         self.last_beat_at = time.monotonic()  # of the last confirmed heartbeat (the start, before one)
         self._tasks: set[asyncio.Task] = set()
-        self._forget_reconnect = None
+        self._forget_reconnect: Callable[[], None] | None = None
 
     @property
     def connected(self) -> bool:

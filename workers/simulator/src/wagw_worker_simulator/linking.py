@@ -8,10 +8,10 @@ import asyncio
 from datetime import timedelta
 
 from .fakes import fake_phone, new_pairing_code, new_qr
-from .session_state import CONNECTED, DISCONNECTED, QR_REQUIRED, SimulatedSession
+from .session_state import CONNECTED, DISCONNECTED, QR_REQUIRED, SimulatedSession, SimulatorState
 
 
-class SimulatedLinking:
+class SimulatedLinking(SimulatorState):
     async def _show_qr(self, session: SimulatedSession) -> None:
         session.qr = new_qr()
         session.qr_expires_at = self.clock() + timedelta(seconds=self.timing.qr_ttl)
@@ -37,7 +37,7 @@ class SimulatedLinking:
         await self.uplink.session_status(session.session_id, CONNECTED, phone=session.phone)
 
     async def _announce_again(self, session: SimulatedSession) -> None:
-        if session.status == QR_REQUIRED:
+        if session.status == QR_REQUIRED and session.qr is not None and session.qr_expires_at is not None:
             await self.uplink.session_qr(session.session_id, session.qr, session.qr_expires_at)
         elif session.pairing_code is not None:
             await self.uplink.session_pairing_code(session.session_id, session.pairing_code,

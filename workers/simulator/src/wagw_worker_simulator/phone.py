@@ -5,10 +5,10 @@ edit and delete messages as the contact, drop the connection. Mixed into `Simula
 from __future__ import annotations
 
 from .fakes import DEFAULT_CONTACT, fake_phone, new_wa_message_id
-from .session_state import CONNECTED, DISCONNECTED, QR_REQUIRED, SimulatedSession, WrongState
+from .session_state import CONNECTED, DISCONNECTED, QR_REQUIRED, SimulatedSession, SimulatorState, WrongState
 
 
-class SimulatedPhone:
+class SimulatedPhone(SimulatorState):
     async def scan(self, session_id: str) -> SimulatedSession:
         session = self._held(session_id)
         if session.status != QR_REQUIRED:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Awaitable, Callable
+
+from wagw_worker_sdk.uplink import Uplink
 
 CONNECTING, QR_REQUIRED, CONNECTED = "CONNECTING", "QR_REQUIRED", "CONNECTED"
 DISCONNECTED, LOGGED_OUT = "DISCONNECTED", "LOGGED_OUT"
@@ -28,6 +31,9 @@ class Timing:
     auto_scan: float = 0.0  # 0: only the control API scans
 
 
+DEFAULT_TIMING = Timing()
+
+
 @dataclass
 class SimulatedSession:
     session_id: str
@@ -46,3 +52,17 @@ class SimulatedSession:
         return {"session_id": self.session_id, "status": self.status, "qr": self.qr, "qr_expires_at": expires,
                 "phone": self.phone, "qr_refreshes": self.qr_refreshes, "pairing_code": self.pairing_code,
                 "chats_read": list(self.chats_read), "presence": dict(self.presence)}
+
+
+class SimulatorState:
+    """What the parts of the simulated WhatsApp (`linking`, `phone`) use of the whole, `SimulatedWhatsApp`."""
+
+    uplink: Uplink
+    timing: Timing
+    clock: Callable[[], datetime]
+    sessions: dict[str, SimulatedSession]
+    _held: Callable[[str], SimulatedSession]  # raises NotHeld
+    _connected: Callable[[str], SimulatedSession]  # raises NotHeld, or WrongState unless CONNECTED
+    _connect: Callable[[SimulatedSession], Awaitable[None]]
+    _forget: Callable[[SimulatedSession], None]
+    _cancel_tasks: Callable[[SimulatedSession], None]

@@ -22,8 +22,8 @@ from .directory import SimulatedDirectory
 from .fakes import new_wa_message_id
 from .linking import SimulatedLinking
 from .phone import SimulatedPhone
-from .session_state import (CONNECTED, CONNECTING, DISCONNECTED, LOGGED_OUT, QR_REQUIRED, NotHeld, SimulatedSession,
-                            Timing, WrongState)
+from .session_state import (CONNECTED, CONNECTING, DEFAULT_TIMING, DISCONNECTED, LOGGED_OUT, QR_REQUIRED, NotHeld,
+                            SimulatedSession, Timing, WrongState)
 
 SENT_MEMORY = 50_000  # message ids remembered as sent, per worker process
 
@@ -34,7 +34,7 @@ __all__ = ["CONNECTED", "CONNECTING", "DISCONNECTED", "LOGGED_OUT", "QR_REQUIRED
 
 
 class SimulatedWhatsApp(SimulatedLinking, SimulatedPhone, SimulatedDirectory):
-    def __init__(self, uplink: Uplink, timing: Timing = Timing(), *, clock: Callable[[], datetime] = utc_now):
+    def __init__(self, uplink: Uplink, timing: Timing = DEFAULT_TIMING, *, clock: Callable[[], datetime] = utc_now):
         self.uplink = uplink
         self.timing = timing
         self.clock = clock

@@ -12,7 +12,7 @@ from typing import AsyncIterator
 
 from aiohttp import web
 from wagw_common.logging import get_logger
-from wagw_worker_sdk import Worker
+from wagw_worker_sdk import MediaStorage, Worker
 from wagw_worker_sdk.runner import configured, run_worker
 
 from . import VERSION
@@ -35,11 +35,12 @@ def client_factory(settings: Settings) -> ClientFactory:
     return NeonizeClientFactory(settings.store, directory_for(settings.store))
 
 
-def whatsapp_parts(factory: ClientFactory):
+def whatsapp_parts(settings: Settings, factory: ClientFactory):
     @asynccontextmanager
     async def parts(worker: Worker) -> AsyncIterator[tuple[WhatsAppSessions, web.Application]]:
-        phone = factory if isinstance(factory, FakeWhatsApp) else None
-        yield WhatsAppSessions(worker.uplink, factory), create_http_app(worker, phone)
+        async with MediaStorage.opened(settings) as media:  # where received files go
+            phone = factory if isinstance(factory, FakeWhatsApp) else None
+            yield WhatsAppSessions(worker.uplink, factory, media=media), create_http_app(worker, phone)
 
     return parts
 
@@ -51,7 +52,7 @@ def main() -> None:
     except LibraryUnavailable as exc:  # never fetch a library at start-up: say what to fix and stop
         log.error("whatsapp.library_unavailable", error=str(exc))
         sys.exit(f"wagw_worker_whatsapp: {exc}")
-    asyncio.run(run_worker(settings, whatsapp_parts(factory), version=VERSION, host=settings.host,
+    asyncio.run(run_worker(settings, whatsapp_parts(settings, factory), version=VERSION, host=settings.host,
                            port=settings.http_port, worker="whatsapp", client=settings.client))
 
 

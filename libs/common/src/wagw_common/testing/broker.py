@@ -25,7 +25,8 @@ class Unroutable(PublishError):
 
     def __init__(self, reason: str):
         Exception.__init__(self, reason)
-        self.message, self.frame = reason, None
+        # No delivered message or frame to carry: the reason stands in for both, as a string.
+        self.message, self.frame = reason, None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"Unroutable({self.args[0]!r})"
@@ -168,7 +169,7 @@ class InMemoryBroker(Publishing):
         self.published: list[Published] = []
         self.channel_of: dict[str, MemoryChannel] = {}
         self.tags = itertools.count(1)
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
         self.is_connected = True
         self.restored = True
@@ -201,7 +202,7 @@ class InMemoryBroker(Publishing):
         for exchange, key in spec.bindings:
             self.bind(exchange, key, spec.name)
         for exchange, key in spec.retired_bindings:
-            self.bindings = [b for b in self.bindings if b != (exchange, key, spec.name)]
+            self.bindings[:] = [b for b in self.bindings if b != (exchange, key, spec.name)]
         dead = self.queue(spec.dead_letter_name)
         self.bind(topology.DEAD_LETTER, spec.label, dead.name)
         return queue
@@ -210,7 +211,7 @@ class InMemoryBroker(Publishing):
         queue = self.queues.get(name)
         if queue is not None and not queue.consumers:
             del self.queues[name]
-            self.bindings = [b for b in self.bindings if b[2] != name]
+            self.bindings[:] = [b for b in self.bindings if b[2] != name]
 
     def prefetch_of(self, queue: MemoryQueue) -> int | None:
         channel = self.channel_of.get(queue.name)
@@ -240,6 +241,8 @@ class InMemoryBroker(Publishing):
     async def publish(self, envelope: Envelope, *, exchange: str, routing_key: str, mandatory: bool = True,
                       reply_to: str | None = None, correlation_id: str | None = None, persistent: bool = True,
                       retry: bool = True, expiration: float | None = None) -> None:
+        if not self.is_connected:  # `is_connected = False`: the broker is away, as the real one fails then
+            raise ConnectionError("broker not connected")
         self.published.append(Published(exchange, routing_key, envelope, reply_to, self.user_id))
         message = DeliveredMessage(envelope.to_json(), envelope.type, envelope.id,
                                    correlation_id or envelope.correlation_id, reply_to, self.user_id, {},
@@ -267,7 +270,7 @@ class InMemoryBroker(Publishing):
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
-    def _done(self, task: asyncio.Task) -> None:
+    def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self.changed()
 
@@ -287,10 +290,12 @@ class InMemoryBroker(Publishing):
 
     def sent(self, exchange: str | None = None, message_type: str | None = None) -> list[Envelope]:
         return [p.envelope for p in self.published
-                if (exchange is None or p.exchange == exchange) and (message_type is None or p.envelope.type == message_type)]
+                if (exchange is None or p.exchange == exchange)
+                and (message_type is None or p.envelope.type == message_type)]
 
     def to_worker(self, worker_id: str) -> list[Envelope]:
-        return [p.envelope for p in self.published if p.exchange == topology.WORKER_DOWNLINK and p.routing_key == worker_id]
+        return [p.envelope for p in self.published
+                if p.exchange == topology.WORKER_DOWNLINK and p.routing_key == worker_id]
 
     def events(self, event_type: str | None = None) -> list[Envelope]:
         return self.sent(topology.EVENTS, event_type)
