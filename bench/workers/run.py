@@ -77,6 +77,19 @@ async def registry_metrics(url: str) -> dict[str, float]:
     return found
 
 
+async def absorb_session_reports(vhost) -> None:
+    """The orchestrator's part, reduced to taking the workers' session reports: without a queue bound to
+    them they are unroutable (a worker reports the sessions it holds that the registry did not list)."""
+    connection = await aio_pika.connect(vhost.amqp_url)
+    try:
+        channel = await connection.channel()
+        sink = await channel.declare_queue("bench.session-reports", durable=True,
+                                           arguments={"x-max-length": 0, "x-overflow": "drop-head"})
+        await sink.bind(topology.WORKER_UPLINK, routing_key="worker.session.*")
+    finally:
+        await connection.close()
+
+
 async def backlog(vhost) -> int:
     return (await queue_info(vhost, topology.REGISTRY_WORKER_UPLINK.name)).get("messages", 0)
 
@@ -94,6 +107,7 @@ async def fleet_run(args, vhost, log_dir: Path) -> dict:
     try:
         registry.start()
         await registry.wait_ready()
+        await absorb_session_reports(vhost)
         started = time.monotonic()
         fleet = subprocess.Popen(
             [sys.executable, "-m", "wagw_worker_simulator.fleet", "--amqp-url", vhost.amqp_url,

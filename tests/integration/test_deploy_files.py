@@ -371,7 +371,10 @@ def test_compose_runs_prometheus_and_grafana_wired_to_the_monitoring_files():
     assert mounts["prometheus"]["/etc/prometheus/alerts.yml"] == "./deploy/monitoring/alerts.yml"
     (job,) = [j for j in prometheus_config["scrape_configs"] if j["job_name"] == "wagw"]
     targets = {c["names"][0]: c["port"] for c in job["dns_sd_configs"]}
-    assert targets == {p.name: p.port for p in SERVICES}
+    # Every service, and every worker at the port of its /metrics (docs/workers.md, "Metrics").
+    workers = {"worker-simulator": int(environment("worker-simulator")["SIMULATOR_CONTROL_PORT"]),
+               "worker-whatsapp": int(environment("worker-whatsapp")["WHATSAPP_HTTP_PORT"])}
+    assert targets == {p.name: p.port for p in SERVICES} | workers
     assert targets.keys() <= services.keys()
     assert any(r.get("target_label") == "service" for r in job["relabel_configs"])
     provisioning = REPO / mounts["grafana"]["/etc/grafana/provisioning"]

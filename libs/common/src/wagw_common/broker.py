@@ -1,11 +1,19 @@
-"""The broker connection: robust reconnects, publisher confirms, persistent messages, topology."""
+"""The broker connection of every process, services and workers alike: robust reconnects, publisher
+confirms, persistent messages, topology.
+
+A worker's connection differs only by its options: a worker logged in as its own broker user may
+declare nothing (`declares=False`: exchanges are taken as they are, its queue is looked up
+passively), stamps that user on every publish (`user_id`, which RabbitMQ checks, so the platform knows
+who spoke), and a process holding many workers (the load-test fleet) shares a small pool of channels
+among them (`publish_channels`, `consume_channels`)."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 import aio_pika
 import aiormq
@@ -23,6 +31,11 @@ from .tasks import cancellation_only_from_callers
 from .topology import QueueSpec
 
 log = get_logger(__name__)
+
+# One publish attempt as a whole, confirm included (then retried within `publish_retry_seconds`):
+# aio-pika's own `timeout` covers the confirm only, and a robust channel caught restoring itself
+# around a broker restart has been seen to wait forever before it.
+PUBLISH_WAIT_SECONDS = 15.0
 
 # Errors that mean "the broker is not reachable right now", worth waiting out for a little while.
 TRANSIENT_ERRORS = (
@@ -74,13 +87,27 @@ class Publishing:
 
 
 class Broker(Publishing):
-    def __init__(self, url: str, *, source: str, publish_retry_seconds: float = 10.0):
+    def __init__(self, url: str, *, source: str, publish_retry_seconds: float = 10.0, user_id: str | None = None,
+                 declares: bool = True, publish_channels: int = 1, consume_channels: int | None = None):
+        """`user_id`: stamped on every publish (the connection's user; RabbitMQ refuses any other).
+        `declares`: False for credentials that may declare nothing (a worker's own).
+        `consume_channels`: share that many channels per prefetch among the consumers (many workers
+        in one process); None gives each consumer a channel of its own."""
         self.url = url
         self.source = source
         self.publish_retry_seconds = publish_retry_seconds
+        self.user_id = user_id
+        self.declares = declares
         self.connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
+        self._publish_channels = max(1, publish_channels)
+        self._exchange_sets: list[dict[str, AbstractExchange]] = []
+        self._next_exchange_set = itertools.count()
+        self._consume_channels = consume_channels
+        self._consume_pool: dict[int, list[AbstractChannel]] = {}
+        self._next_consume_channel = itertools.count()
+        self._on_reconnect: list[Callable[[], Any]] = []
         # When the connection last broke, and when it was last whole again after a break (channels
         # and consumers restored). What was published while it was down never reached us (the
         # worker registry allows for that); between the two, it is not whole yet.
@@ -98,17 +125,28 @@ class Broker(Publishing):
                 if attempt.retry_state.attempt_number > 1:
                     log.info("broker.connect_retry", attempt=attempt.retry_state.attempt_number)
                 self.connection = await aio_pika.connect_robust(self.url, client_properties={"connection_name": self.source})
-        self._channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
-        await self.declare_exchanges()
+        channels = [await self.connection.channel(publisher_confirms=True, on_return_raises=True)
+                    for _ in range(self._publish_channels)]
+        self._channel = channels[0]  # declares, and says whether the connection is whole
+        self._exchange_sets = [await self._exchanges_on(channel) for channel in channels]
+        self._exchanges = self._exchange_sets[0]
         self.connection.close_callbacks.add(self._lost)
         self.connection.reconnect_callbacks.add(self._reconnected)
+
+    def on_reconnect(self, callback: Callable[[], Any]) -> Callable[[], None]:
+        """Call `callback` after every reconnect (channels and consumers restored); returns a function
+        that removes it."""
+        self._on_reconnect.append(callback)
+        return lambda: self._on_reconnect.remove(callback) if callback in self._on_reconnect else None
 
     def _lost(self, _connection: Any, _exc: BaseException | None = None) -> None:
         self.lost_at = utc_now()
 
     def _reconnected(self, _connection: Any) -> None:
         self.reconnected_at = utc_now()
-        log.info("broker.reconnected", source=self.source)
+        log.info("broker.reconnected", source=self.source, callbacks=len(self._on_reconnect))
+        for callback in list(self._on_reconnect):
+            callback()
 
     @property
     def restored(self) -> bool:
@@ -118,14 +156,21 @@ class Broker(Publishing):
             return False  # broken, and its reconnect has not finished
         return self.is_connected
 
-    async def declare_exchanges(self) -> None:
+    async def _exchanges_on(self, channel: AbstractChannel) -> dict[str, AbstractExchange]:
+        exchanges: dict[str, AbstractExchange] = {"": channel.default_exchange}
         for name, kind in topology.EXCHANGES.items():
-            self._exchanges[name] = await self._channel.declare_exchange(name, kind, durable=True)
-        self._exchanges[""] = self._channel.default_exchange
+            if self.declares:
+                exchanges[name] = await channel.declare_exchange(name, kind, durable=True)
+            else:  # taken as they are: these credentials may only write to them
+                exchanges[name] = await channel.get_exchange(name, ensure=False)
+        return exchanges
 
     async def declare_queue(self, spec: QueueSpec, channel: AbstractChannel | None = None):
-        """Declare a queue with its dead-letter queue and bindings; safe to repeat."""
+        """Declare a queue with its dead-letter queue and bindings; safe to repeat. Without the right
+        to declare, the queue was provisioned beforehand (a worker's own): it is only looked up."""
         channel = channel or self._channel
+        if not self.declares:
+            return await channel.declare_queue(spec.name, passive=True)
         dead = await channel.declare_queue(spec.dead_letter_name, durable=True, arguments=topology.dead_letter_arguments())
         await dead.bind(topology.DEAD_LETTER, routing_key=spec.label)
         queue = await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments())
@@ -149,6 +194,16 @@ class Broker(Publishing):
                 await channel.close()
 
     async def channel(self, prefetch: int) -> AbstractChannel:
+        if self._consume_channels is None:
+            return await self._consume_channel(prefetch)
+        # Shared: a prefetch applies per consumer, so consumers of one prefetch may share a channel.
+        pool = self._consume_pool.setdefault(prefetch, [])
+        if len(pool) < self._consume_channels:
+            pool.append(await self._consume_channel(prefetch))
+            return pool[-1]
+        return pool[next(self._next_consume_channel) % len(pool)]
+
+    async def _consume_channel(self, prefetch: int) -> AbstractChannel:
         channel = await self.connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=prefetch)
         return channel
@@ -184,7 +239,8 @@ class Broker(Publishing):
             message_id=envelope.id,
             correlation_id=correlation_id or envelope.correlation_id,
             type=envelope.type,
-            app_id=self.source,
+            app_id=envelope.source,  # the broker's own, but for a process speaking for many workers
+            user_id=self.user_id,
             timestamp=envelope.time,
             reply_to=reply_to,
             expiration=expiration,
@@ -204,8 +260,15 @@ class Broker(Publishing):
     async def _publish_once(self, message: Message, exchange: str, routing_key: str, mandatory: bool) -> None:
         if self._channel is None:
             raise ConnectionError("broker not connected")
-        with cancellation_only_from_callers("publish"):
-            await self._exchanges[exchange].publish(message, routing_key=routing_key, mandatory=mandatory, timeout=10)
+        async with asyncio.timeout(PUBLISH_WAIT_SECONDS):
+            with cancellation_only_from_callers("publish"):
+                await self._next_exchanges()[exchange].publish(message, routing_key=routing_key, mandatory=mandatory, timeout=10)
+
+    def _next_exchanges(self) -> dict[str, AbstractExchange]:
+        """The exchanges on the next publishing channel, in turn (one channel: always its own)."""
+        if len(self._exchange_sets) > 1:
+            return self._exchange_sets[next(self._next_exchange_set) % len(self._exchange_sets)]
+        return self._exchanges
 
     async def _publish_with_retry(self, message: Message, exchange: str, routing_key: str, mandatory: bool) -> None:
         # A robust connection restores itself in the background; a publish that fails meanwhile is

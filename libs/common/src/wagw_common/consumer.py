@@ -50,6 +50,9 @@ class Subscription:
     # Messages with the same key (e.g. a session id) are handled one after another, in delivery order;
     # others still run side by side. None: every message at once, up to the prefetch.
     serialize_by: Callable[[Envelope], str | None] | None = None
+    # False: requests (a `reply_to`) are answered by their handlers, not by the consumer through the
+    # default exchange (a worker may publish only to the uplink exchange, so it answers there).
+    replies: bool = True
 
 
 def _retry_pause(attempt: int) -> float:
@@ -158,7 +161,7 @@ class Consumer:
                 if handler is None:
                     raise MalformedMessage(f"no handler for {envelope.type!r} on this queue")
                 envelope = replace(envelope, data=contract_for(envelope.type).load(envelope.data),
-                                   user_id=message.user_id)
+                                   user_id=message.user_id, reply_to=message.reply_to)
             except MalformedMessage as exc:
                 return await self._dead_letter(message, exc, envelope)
             return await self._run(message, envelope, handler)
@@ -179,8 +182,12 @@ class Consumer:
             if not users[0]:
                 del self._turns[key]
 
+    def _answers(self, message: AbstractIncomingMessage) -> bool:
+        """A request this consumer answers itself (see `Subscription.replies`)."""
+        return bool(message.reply_to) and self.subscription.replies
+
     async def _run_now(self, message: AbstractIncomingMessage, envelope: Envelope, handler: Handler) -> str:
-        is_request = bool(message.reply_to)
+        is_request = self._answers(message)
         try:
             # Inside the try: the inbox is in the database, which may be away (a retry, like the handler's).
             if not is_request and self.inbox is not None and await self.inbox.seen(envelope.id):
@@ -211,10 +218,10 @@ class Consumer:
     async def _failed(self, message: AbstractIncomingMessage, envelope: Envelope, exc: Exception) -> str:
         # RabbitMQ counts deliveries of a quorum queue as an integer header.
         attempt = int((message.headers or {}).get("x-delivery-count", 0) or 0) + 1  # type: ignore[arg-type]
-        if message.reply_to or attempt >= self.max_attempts:
+        if self._answers(message) or attempt >= self.max_attempts:
             # A caller waiting for a reply is answered now rather than after its timeout.
             log.error("message.failed_dead_lettered", attempt=attempt, error=repr(exc), exc_info=exc)
-            if message.reply_to:
+            if self._answers(message):
                 await reply_to_request(
                     self.broker, message, envelope,
                     error={"code": "unavailable", "message": "the service could not handle the request",
@@ -231,7 +238,7 @@ class Consumer:
                            envelope: Envelope | None) -> str:
         log.warning("message.malformed_dead_lettered", reason=exc.reason, details=exc.details,
                     message_type=message.type, queue=self.queue_name)
-        if message.reply_to and envelope is not None:
+        if self._answers(message) and envelope is not None:
             await reply_to_request(
                 self.broker, message, envelope, error={"code": "invalid", "message": exc.reason, "details": exc.details}
             )

@@ -44,6 +44,9 @@ class Envelope:
     # Who published it, as the broker authenticated them (the AMQP `user_id` property, which RabbitMQ
     # checks against the connection's user); set by the consumer, never part of the JSON.
     user_id: str | None = field(default=None, compare=False)
+    # Where the answer to a request goes (the AMQP `reply_to` property); set by the consumer, never
+    # part of the JSON. A worker answers `worker.session.query` there, on the uplink exchange.
+    reply_to: str | None = field(default=None, compare=False)
 
     def to_json(self) -> bytes:
         body = {

@@ -1,6 +1,7 @@
-"""The commands a worker consumes: each validated against its contract, dispatched to the worker's
-handler, and acknowledged once done. Malformed ones go to the queue's dead-letter queue at once; a
-failing one is retried once (a fresh delivery), then dead-lettered.
+"""The commands a worker consumes, one handler per type: the table its command queue is consumed
+with by the platform's own `Consumer` (`Worker.start`), which validates each against its contract,
+dead-letters a malformed one at once, retries a failing one once, then dead-letters it, and
+acknowledges each once its handler is done. Each handler's outcome is counted (`metrics.COMMANDS`).
 
 A send found while the worker cannot vouch for its sessions (see `Worker`) is bounced, not sent:
 handed back with `worker.message.bounced` for the platform to route again."""
@@ -11,11 +12,10 @@ import asyncio
 from datetime import datetime
 from typing import Awaitable, Callable, Protocol
 
-from aio_pika.abc import AbstractIncomingMessage
-from wagw_common.contracts import Kind, contract_for
-from wagw_common.envelope import Envelope, MalformedMessage, parse_envelope
-from wagw_common.logging import correlation_scope, get_logger
+from wagw_common.envelope import Envelope
+from wagw_common.logging import get_logger
 
+from .metrics import COMMANDS
 from .queries import QueryAnswerer
 
 log = get_logger(__name__)
@@ -72,7 +72,10 @@ class Recovery:
         return restore
 
 
-class CommandDispatcher:
+class CommandHandlers:
+    """The worker's handler of each command type, on what the worker tells it (how to beat, whether it
+    is unsure, how to bounce and report); `handlers()` is the table its queue is consumed with."""
+
     def __init__(self, handler: WorkerHandler, *, beat_now: Callable[[], Awaitable[None]],
                  on_assigned: Callable[[list[str], str], bool] = lambda restored, correlation_id: True,
                  register_again: Callable[[], None] = lambda: None,
@@ -90,7 +93,7 @@ class CommandDispatcher:
         self.recovery = Recovery()
         self.queries = queries
         self._answering: set[asyncio.Task] = set()
-        self._table: dict[str, Callable[[Envelope], Awaitable[None]]] = {
+        self._table: dict[str, Callable[[Envelope], Awaitable[str | None]]] = {
             "worker.session.start": self._start,
             "worker.session.stop": self._stop,
             "worker.message.send": self._send,
@@ -99,43 +102,14 @@ class CommandDispatcher:
             "worker.chat.read": lambda envelope: self._optional("mark_chat_read", envelope),
             "worker.chat.presence": lambda envelope: self._optional("send_presence", envelope),
             "worker.sessions.assigned": self._assigned,
-            "worker.heartbeat.request": lambda _envelope: self.beat_now(),
+            "worker.heartbeat.request": self._beat_now,
             "worker.register.request": self._register_again,
-            "worker.session.query": self._query_without_answerer,
+            "worker.session.query": self._query,
         }
 
-    async def handle(self, message: AbstractIncomingMessage) -> None:
-        try:
-            envelope = parse_envelope(message.body)
-            contract = contract_for(envelope.type)
-            if contract.kind is not Kind.WORKER_COMMAND or envelope.type not in self._table:
-                raise MalformedMessage(f"{envelope.type!r} is not a command this worker handles")
-            envelope = Envelope(type=envelope.type, source=envelope.source, data=contract.load(envelope.data),
-                                subject=envelope.subject, correlation_id=envelope.correlation_id, id=envelope.id,
-                                time=envelope.time)
-        except MalformedMessage as exc:
-            log.warning("worker.command_malformed_rejected", reason=exc.reason, details=exc.details,
-                        message_type=message.type)
-            await message.reject(requeue=False)
-            return
-        with correlation_scope(envelope.correlation_id, message_type=envelope.type, envelope_id=envelope.id):
-            if envelope.type == "worker.session.query" and self.queries is not None:
-                # A question waits for nothing stored: acknowledged at once and answered beside the
-                # commands, so a slow answer never holds up a send (lost in a crash, its asker times out).
-                await message.ack()
-                task = asyncio.create_task(self.queries.answer(envelope, reply_to=message.reply_to,
-                                                               request_id=message.message_id or envelope.id))
-                self._answering.add(task)
-                task.add_done_callback(self._answering.discard)
-                return
-            try:
-                await self._table[envelope.type](envelope)
-            except Exception as exc:
-                log.error("worker.command_failed", error=repr(exc), redelivered=message.redelivered, exc_info=exc)
-                await message.reject(requeue=not message.redelivered)
-                return
-            await message.ack()
-            log.info("worker.command_handled", session_id=envelope.data.get("session_id"))
+    def handlers(self) -> dict[str, Callable[[Envelope], Awaitable[None]]]:
+        """Every command type this worker handles, each counted by its outcome."""
+        return {message_type: _counted(message_type, handle) for message_type, handle in self._table.items()}
 
     async def _start(self, envelope: Envelope) -> None:
         data = envelope.data
@@ -147,28 +121,42 @@ class CommandDispatcher:
         self.recovery.stopped(envelope.data["session_id"], envelope.time)
         await self.handler.stop_session(envelope.data["session_id"], logout=envelope.data["logout"])
 
-    async def _send(self, envelope: Envelope) -> None:
+    async def _send(self, envelope: Envelope) -> str | None:
         d = dict(envelope.data)
         rerouted = d.pop("rerouted")
         reason = None if rerouted or self.bounce is None else self.unsure()
         if reason is not None and self.bounce is not None:
             await self.bounce(d["session_id"], d["message_id"], reason)
             log.info("worker.message_bounced", session_id=d["session_id"], message_id=d["message_id"], reason=reason)
-            return
+            return "bounced"
         await self.handler.send_message(d.pop("session_id"), d.pop("message_id"), d.pop("to"), d.pop("text"), **d)
+        return None
 
-    async def _optional(self, method: str, envelope: Envelope) -> None:
+    async def _optional(self, method: str, envelope: Envelope) -> str | None:
         """A command an implementation may not have (newer than it): without it, logged and acknowledged,
         since there is nothing it could do and nothing to retry."""
         do = getattr(self.handler, method, None)
         if do is None:
             log.warning("worker.command_unsupported", message_type=envelope.type,
                         session_id=envelope.data["session_id"])
-            return
+            return "unsupported"
         await do(**envelope.data)
+        return None
 
-    async def _query_without_answerer(self, envelope: Envelope) -> None:
-        log.warning("worker.query_unanswerable", query=envelope.data["query"])
+    async def _query(self, envelope: Envelope) -> str | None:
+        if self.queries is None:
+            log.warning("worker.query_unanswerable", query=envelope.data["query"])
+            return "unsupported"
+        # A question waits for nothing stored: acknowledged at once and answered beside the commands,
+        # so a slow answer never holds up a send (lost in a crash, its asker times out).
+        answer = self.queries.answer(envelope, reply_to=envelope.reply_to, request_id=envelope.id)
+        task = asyncio.create_task(answer)
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+        return None
+
+    async def _beat_now(self, _envelope: Envelope) -> None:
+        await self.beat_now()
 
     async def _register_again(self, _envelope: Envelope) -> None:
         log.warning("worker.registry_asked_to_register_again")
@@ -190,3 +178,16 @@ class CommandDispatcher:
             for session_id in unlisted:
                 await self.report_held(session_id, held[session_id])
             log.info("worker.unlisted_sessions_reported", count=len(unlisted))
+
+
+def _counted(message_type: str, handle: Callable[[Envelope], Awaitable[str | None]]
+             ) -> Callable[[Envelope], Awaitable[None]]:
+    async def counted(envelope: Envelope) -> None:
+        try:
+            outcome = await handle(envelope)
+        except Exception:
+            COMMANDS.labels(message_type, "failed").inc()
+            raise
+        COMMANDS.labels(message_type, outcome or "handled").inc()
+
+    return counted

@@ -1,11 +1,8 @@
 """The settings every worker process has (its id, capacity, heartbeat, broker, logs) and their parsers,
-shared by the simulator and the WhatsApp worker so that both refuse the same bad values the same way;
-and the wait for the signal that stops a worker process."""
+shared by the simulator and the WhatsApp worker so that both refuse the same bad values the same way."""
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from dataclasses import dataclass
 from typing import Callable
 
@@ -58,11 +55,3 @@ class WorkerSettings:
     log_level: str = env_field("LOG_LEVEL", "info", "debug, info, warning or error")
     log_format: str = env_field("LOG_FORMAT", "json", "json (one object a line) or console (for people)")
 
-
-async def until_stopped() -> None:
-    """Wait for SIGTERM or SIGINT: a worker process's life between its start and its graceful stop."""
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
-    await stopping.wait()

@@ -6,15 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from wagw_common.broker import Publishing
 from wagw_common.contracts import contract_for
 from wagw_common.contracts.workers import source_for
 from wagw_common.envelope import Envelope
 from wagw_common.storage import utc_now
 
-
-class Publisher(Protocol):
-    async def publish_uplink(self, envelope: Envelope, *, reply_to: str | None = None,
-                             request_id: str | None = None) -> None: ...
+from .link import publish_uplink
 
 
 class Uplink(Protocol):
@@ -45,8 +43,8 @@ class Uplink(Protocol):
 
 
 class WorkerUplink:
-    def __init__(self, link: Publisher, worker_id: str):
-        self.link = link
+    def __init__(self, broker: Publishing, worker_id: str):
+        self.broker = broker
         self.worker_id = worker_id
         self.source = source_for(worker_id)
 
@@ -57,7 +55,7 @@ class WorkerUplink:
 
     async def publish(self, message_type: str, data: dict[str, Any]) -> Envelope:
         envelope = self.envelope(message_type, data)
-        await self.link.publish_uplink(envelope)
+        await publish_uplink(self.broker, envelope)
         return envelope
 
     async def session_status(self, session_id: str, status: str, *, reason: str | None = None,
@@ -103,4 +101,4 @@ class WorkerUplink:
         """The answer to a `worker.session.query`, to its asker (`reply_to`), naming its request."""
         envelope = self.envelope("worker.session.query.reply",
                                  {"session_id": session_id, "query": query, "result": result, "error": error})
-        await self.link.publish_uplink(envelope, reply_to=reply_to, request_id=request_id)
+        await publish_uplink(self.broker, envelope, reply_to=reply_to, request_id=request_id)

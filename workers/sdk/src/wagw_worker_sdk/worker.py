@@ -1,4 +1,5 @@
-"""A worker's life on the broker: consume its own command queue, register (at start and after every
+"""A worker's life on the broker: consume its own command queue (with the platform's own `Consumer`,
+one command at a time), register (at start and after every
 reconnect), heartbeat every interval with each held session's status and its CPU and memory use,
 answer the registry's `worker.sessions.assigned` by restoring sessions, unregister on a graceful stop.
 
@@ -17,24 +18,29 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from dataclasses import dataclass
 from typing import Callable
 
-from aio_pika.abc import AbstractQueue
 from aio_pika.exceptions import PublishError
 from wagw_common import topology
+from wagw_common.broker import Broker
+from wagw_common.consumer import Consumer, Subscription
 from wagw_common.contracts.workers import broker_user_for
 from wagw_common.logging import correlation_scope, get_logger, new_correlation_id
 from wagw_common.tasks import cancel_and_wait
 
-from .commands import CommandDispatcher, WorkerHandler
-from .queries import QueryAnswerer
+from .commands import CommandHandlers, WorkerHandler
 from .link import BrokerLink
+from .queries import QueryAnswerer
 from .uplink import WorkerUplink
 from .usage import ProcessUsage, Usage
 
 log = get_logger(__name__)
 STOP_STEP_SECONDS = 5.0
+# A failing command is retried once (a fresh delivery), then dead-lettered: WhatsApp is rarely
+# helped by a third try, and the queue behind it waits meanwhile.
+COMMAND_ATTEMPTS = 2
 
 __all__ = ["Worker", "WorkerHandler", "WorkerIdentity"]
 
@@ -51,7 +57,10 @@ class WorkerIdentity:
 
 
 class Worker:
-    def __init__(self, identity: WorkerIdentity, *, amqp_url: str | None = None, link: BrokerLink | None = None,
+    """`link`: a broker shared with other workers (`BrokerLink`, or the in-memory one of tests);
+    without it, `amqp_url` gives the worker a connection of its own."""
+
+    def __init__(self, identity: WorkerIdentity, *, amqp_url: str | None = None, link: Broker | None = None,
                  heartbeat_interval: float = 10.0, startup_timeout: float = 60.0, usage: Usage | None = None,
                  spread_first_beat: bool = False):
         if (amqp_url is None) == (link is None):
@@ -73,31 +82,38 @@ class Worker:
         self.unsure: str | None = "starting"  # why sends are bounced now; None once the registry answered
         self._answer_awaited: str | None = None  # the correlation id of the latest registration
         self._asleep_since: float | None = None  # when the heartbeat loop went to sleep, while it sleeps
-        self._dispatcher: CommandDispatcher | None = None
-        self._queue: AbstractQueue | None = None
-        self._consumer_tag: str | None = None
+        self._commands: CommandHandlers | None = None
+        self._consumer: Consumer | None = None
+        self.last_beat_at = time.monotonic()  # of the last confirmed heartbeat (the start, before one)
         self._tasks: set[asyncio.Task] = set()
         self._forget_reconnect: Callable[[], None] | None = None
 
     @property
     def connected(self) -> bool:
-        return self.link.connected
+        return self.link.is_connected
 
     @property
     def provisioned(self) -> bool:
         """Connected with its own credentials: its queue was created with them, it cannot declare any."""
-        return self.link.user == broker_user_for(self.worker_id)
+        return self.link.user_id == broker_user_for(self.worker_id)
+
+    def held_sessions(self) -> list[dict[str, str]]:
+        return self._commands.handler.held_sessions() if self._commands else []
 
     async def start(self, handler: WorkerHandler) -> None:
-        self._dispatcher = CommandDispatcher(
+        self._commands = CommandHandlers(
             handler, beat_now=self.heartbeat, on_assigned=self._on_assigned,
             register_again=lambda: self._register_anew("unknown_to_registry"),
             unsure=self._why_unsure, bounce=self.uplink.message_bounced, report_held=self.uplink.session_status,
             queries=QueryAnswerer(handler, self.uplink.query_reply))
         if self._owns_link:
             await self.link.connect(self.startup_timeout)
-        self._queue, self._consumer_tag = await self.link.consume(
-            topology.worker_command_queue(self.worker_id), self._dispatcher.handle, declare=not self.provisioned)
+        # One command at a time, in order; no inbox: a worker's handlers are idempotent by themselves
+        # (a repeated send is recognised by its message id); its answers to queries go to the uplink.
+        subscription = Subscription(topology.worker_command_queue(self.worker_id), self._commands.handlers(),
+                                    prefetch=1, use_inbox=False, replies=False)
+        self._consumer = Consumer(self.link, subscription, prefetch=1, max_attempts=COMMAND_ATTEMPTS)
+        await self._consumer.start()
         self._forget_reconnect = self.link.on_reconnect(self._on_reconnect)
         if not self.spread_first_beat:
             await self._announce()
@@ -126,13 +142,8 @@ class Worker:
         if self._forget_reconnect is not None:
             self._forget_reconnect()
         await cancel_and_wait(self._tasks)
-        # Bounded: with the broker away, a robust channel would wait for it forever.
-        if self._queue is not None and self._consumer_tag is not None and self.connected:
-            try:
-                async with asyncio.timeout(STOP_STEP_SECONDS):
-                    await self._queue.cancel(self._consumer_tag)
-            except Exception as exc:  # unacked commands go back to the queue for our next start
-                log.warning("worker.cancel_consumer_failed", error=repr(exc))
+        if self._consumer is not None:  # bounded; unacked commands go back to the queue for our next start
+            await self._consumer.pause()
 
     def pause_heartbeats(self) -> None:
         """Go silent without leaving (a hung worker, as far as the registry can tell)."""
@@ -159,10 +170,10 @@ class Worker:
         log.info("worker.registered", worker_id=self.worker_id, max_sessions=identity.max_sessions)
 
     async def heartbeat(self) -> None:
-        sessions = self._dispatcher.handler.held_sessions() if self._dispatcher else []
         cpu_percent, memory_mb = self.usage.snapshot()
-        await self.uplink.publish("worker.heartbeat",
-                                  {"sessions": sessions, "cpu_percent": cpu_percent, "memory_mb": memory_mb})
+        await self.uplink.publish("worker.heartbeat", {"sessions": self.held_sessions(), "cpu_percent": cpu_percent,
+                                                       "memory_mb": memory_mb})
+        self.last_beat_at = time.monotonic()
 
     # ---- liveness --------------------------------------------------------------------------------
 

@@ -2,55 +2,37 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
 from aiohttp import web
-from structlog.contextvars import bind_contextvars
 from wagw_common import fast_runtime
-from wagw_common.logging import configure_logging, get_logger
-from wagw_common.settings import load
-from wagw_worker_sdk import MediaStorage, Worker, WorkerIdentity
-from wagw_worker_sdk.settings import until_stopped
+from wagw_worker_sdk import MediaStorage, Worker
+from wagw_worker_sdk.runner import configured, run_worker
 
 from . import VERSION
 from .control import create_control_app
 from .settings import Settings
 from .whatsapp import SimulatedWhatsApp, Timing
 
-log = get_logger(__name__)
 
-
-def build(settings: Settings) -> tuple[Worker, SimulatedWhatsApp]:
-    identity = WorkerIdentity(worker_id=settings.worker_id, max_sessions=settings.capacity, version=VERSION,
-                              endpoint=f"http://{settings.host}:{settings.control_port}")
-    protocol = Worker(identity, amqp_url=settings.amqp_url, heartbeat_interval=settings.heartbeat_interval,
-                      startup_timeout=settings.startup_timeout)
+def simulator_parts(settings: Settings):
     timing = Timing(qr_ttl=settings.qr_ttl, qr_refresh=settings.qr_refresh, qr_max_refreshes=settings.qr_max_refreshes,
                     status_delay=settings.status_delay, auto_scan=settings.auto_scan)
-    return protocol, SimulatedWhatsApp(protocol.uplink, timing)
 
+    @asynccontextmanager
+    async def parts(worker: Worker) -> AsyncIterator[tuple[SimulatedWhatsApp, web.Application]]:
+        async with MediaStorage.opened(settings) as media:
+            whatsapp = SimulatedWhatsApp(worker.uplink, timing)
+            yield whatsapp, create_control_app(whatsapp, worker, media)
 
-async def run(settings: Settings) -> None:
-    protocol, whatsapp = build(settings)
-    async with MediaStorage.opened(settings) as media:
-        await protocol.start(whatsapp)
-        runner = web.AppRunner(create_control_app(whatsapp, protocol, media), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, settings.host, settings.control_port).start()
-        log.info("simulator.started", control=f"http://{settings.host}:{settings.control_port}")
-
-        await until_stopped()
-
-        log.info("simulator.stopping")
-        await runner.cleanup()
-    await whatsapp.close()
-    await protocol.stop("shutdown")
-    log.info("simulator.stopped")
+    return parts
 
 
 def main() -> None:
-    settings = load(Settings)
-    configure_logging("worker-simulator", settings.log_level, settings.log_format)
-    bind_contextvars(worker_id=settings.worker_id)
-    fast_runtime.run(lambda: run(settings))
+    settings = configured(Settings, "worker-simulator")
+    fast_runtime.run(lambda: run_worker(settings, simulator_parts(settings), version=VERSION, host=settings.host,
+                                        port=settings.control_port, worker="simulator"))
 
 
 if __name__ == "__main__":

@@ -13,10 +13,11 @@ from wagw_common.contracts import StrictSchema
 from wagw_common.contracts.received import ReceivedContent
 from wagw_common.http import BadRequest, correlation_middleware, error_middleware, error_response, read_json
 from wagw_worker_sdk import MediaStorage, Worker
-from wagw_worker_sdk.health import PROTOCOL, add_health_routes
+from wagw_worker_sdk.routes import PROTOCOL, add_worker_routes
 
 from .media_control import add_media_routes
-from .whatsapp import NotHeld, SimulatedWhatsApp, WrongState
+from .session_state import NotHeld, WrongState
+from .whatsapp import SimulatedWhatsApp
 
 WHATSAPP = web.AppKey("whatsapp", SimulatedWhatsApp)
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -124,7 +125,7 @@ def create_control_app(whatsapp: SimulatedWhatsApp, protocol: Worker,
     app = web.Application(middlewares=[correlation_middleware, error_middleware, mapped_errors],
                           client_max_size=body_limit)
     app[WHATSAPP] = whatsapp
-    add_health_routes(app, protocol)
+    add_worker_routes(app, protocol)
     app.router.add_get("/sessions", list_sessions)
     app.router.add_post("/sessions/{session_id}/scan", scan)
     app.router.add_post("/sessions/{session_id}/pairing-code", enter_code)

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from contextlib import AsyncExitStack
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import AsyncIterator
 
 from aiohttp import web
-from structlog.contextvars import bind_contextvars
-from wagw_common.logging import configure_logging, get_logger
-from wagw_common.settings import load
-from wagw_worker_sdk import MediaStorage, Worker, WorkerIdentity
-from wagw_worker_sdk.settings import until_stopped
+from wagw_common.logging import get_logger
+from wagw_worker_sdk import MediaStorage, Worker
+from wagw_worker_sdk.runner import configured, run_worker
 
 from . import VERSION
 from .client import ClientFactory
@@ -36,41 +35,25 @@ def client_factory(settings: Settings) -> ClientFactory:
     return NeonizeClientFactory(settings.store, directory_for(settings.store))
 
 
-async def run(settings: Settings, factory: ClientFactory) -> None:
-    identity = WorkerIdentity(worker_id=settings.worker_id, max_sessions=settings.capacity, version=VERSION,
-                              endpoint=f"http://{settings.host}:{settings.http_port}")
-    protocol = Worker(identity, amqp_url=settings.amqp_url, heartbeat_interval=settings.heartbeat_interval,
-                      startup_timeout=settings.startup_timeout)
-    resources = AsyncExitStack()
-    media = await resources.enter_async_context(MediaStorage.opened(settings))  # where received files go
-    sessions = WhatsAppSessions(protocol.uplink, factory, media=media)
-    await protocol.start(sessions)
-    phone = factory if isinstance(factory, FakeWhatsApp) else None
-    runner = web.AppRunner(create_http_app(protocol, phone), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.http_port).start()
-    log.info("whatsapp.worker_started", client=settings.client, http=f"http://{settings.host}:{settings.http_port}")
+def whatsapp_parts(settings: Settings, factory: ClientFactory):
+    @asynccontextmanager
+    async def parts(worker: Worker) -> AsyncIterator[tuple[WhatsAppSessions, web.Application]]:
+        async with MediaStorage.opened(settings) as media:  # where received files go
+            phone = factory if isinstance(factory, FakeWhatsApp) else None
+            yield WhatsAppSessions(worker.uplink, factory, media=media), create_http_app(worker, phone)
 
-    await until_stopped()
-
-    log.info("whatsapp.worker_stopping")
-    await runner.cleanup()
-    await sessions.close()
-    await protocol.stop("shutdown")
-    await resources.aclose()
-    log.info("whatsapp.worker_stopped")
+    return parts
 
 
 def main() -> None:
-    settings = load(Settings)
-    configure_logging("worker-whatsapp", settings.log_level, settings.log_format)
-    bind_contextvars(worker_id=settings.worker_id)
+    settings = configured(Settings, "worker-whatsapp")
     try:
         factory = client_factory(settings)
     except LibraryUnavailable as exc:  # never fetch a library at start-up: say what to fix and stop
         log.error("whatsapp.library_unavailable", error=str(exc))
         sys.exit(f"wagw_worker_whatsapp: {exc}")
-    asyncio.run(run(settings, factory))
+    asyncio.run(run_worker(settings, whatsapp_parts(settings, factory), version=VERSION, host=settings.host,
+                           port=settings.http_port, worker="whatsapp", client=settings.client))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The worker's small HTTP server: `/healthz` and `/readyz` like every worker's, and, when the client is
+"""The worker's small HTTP server: `/healthz`, `/readyz` and `/metrics` like every worker's, and, when the client is
 the fake, the phone's part under `/fake/sessions/{id}/...` (scan the QR, enter the pairing code, write
 a message of any type, edit or delete it, see what the contact's phone shows, unlink the device), for
 tests and demos without a phone. Errors in the platform's envelope."""
@@ -11,7 +11,7 @@ from wagw_common.contracts import StrictSchema
 from wagw_common.contracts.received import ReceivedContent
 from wagw_common.http import correlation_middleware, error_middleware, error_response, read_json
 from wagw_worker_sdk import Worker
-from wagw_worker_sdk.health import add_health_routes
+from wagw_worker_sdk.routes import add_worker_routes
 
 from .fake import FakeWhatsApp
 from .fake_files import add_file_route
@@ -104,7 +104,7 @@ async def unlink(request: web.Request) -> web.Response:
 def create_http_app(protocol: Worker, phone: FakeWhatsApp | None = None) -> web.Application:
     app = web.Application(middlewares=[correlation_middleware, error_middleware, mapped_errors],
                           client_max_size=256 * 1024)
-    add_health_routes(app, protocol)
+    add_worker_routes(app, protocol)
     if phone is not None:
         app[PHONE] = phone
         app.router.add_post("/fake/sessions/{session_id}/scan", scan)

@@ -36,7 +36,8 @@ class Settings(WorkerSettings, ObjectStoreSettings):
     )
     host: str = env_field("HTTP_HOST", "127.0.0.1", "Address the service's HTTP server binds to")
     http_port: int = env_field(
-        "WHATSAPP_HTTP_PORT", "8091", "Port of the worker's health endpoints (and, with the fake client, its phone)",
+        "WHATSAPP_HTTP_PORT", "8091",
+        "Port of the worker's health and metrics endpoints (and, with the fake client, its phone)",
         bounded(int, 0, 65535),
     )
     fake_auto_scan: bool = env_field(

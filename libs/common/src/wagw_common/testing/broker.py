@@ -173,6 +173,7 @@ class InMemoryBroker(Publishing):
         self._changed = asyncio.Event()
         self.is_connected = True
         self.restored = True
+        self._on_reconnect: list[Callable[[], Any]] = []
 
     # What a speaker other than this broker's own publishes with (a worker, another service).
     def speaking_as(self, *, source: str, user_id: str | None) -> "InMemoryBroker":
@@ -180,6 +181,15 @@ class InMemoryBroker(Publishing):
         other.__dict__.update(self.__dict__)
         other.source, other.user_id = source, user_id
         return other
+
+    def on_reconnect(self, callback: Callable[[], Any]) -> Callable[[], None]:
+        """As `Broker.on_reconnect`; `reconnect()` calls the callbacks, as a connection coming back does."""
+        self._on_reconnect.append(callback)
+        return lambda: self._on_reconnect.remove(callback) if callback in self._on_reconnect else None
+
+    def reconnect(self) -> None:
+        for callback in list(self._on_reconnect):
+            callback()
 
     # -- what the consumer and the RPC client use -------------------------------------------------
     async def channel(self, prefetch: int | None = None) -> MemoryChannel:
