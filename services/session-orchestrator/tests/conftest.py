@@ -3,9 +3,14 @@ same interface as the MongoDB ones (which test_stores_real.py runs against the r
 
 from __future__ import annotations
 
+import os
+import secrets
 from typing import Any
 
 import pytest
+import pytest_asyncio
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
 
 from wagw_common.broker import Broker
 from wagw_session_orchestrator.lifecycle import DELETED, MESSAGE_PREDECESSORS
@@ -248,3 +253,23 @@ def messages():
 @pytest.fixture
 def routes(sessions):
     return SessionRoutes(FakeRedis(), sessions, ttl_seconds=60)
+
+
+MONGODB_URI = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017/")
+
+
+@pytest_asyncio.fixture
+async def db():
+    """A fresh database on the real local MongoDB-compatible server, dropped afterwards."""
+    client = AsyncMongoClient(MONGODB_URI, tz_aware=True, serverSelectionTimeoutMS=2000)
+    try:
+        await client.admin.command("ping")
+    except PyMongoError as exc:
+        await client.close()
+        pytest.skip(f"no MongoDB-compatible server at {MONGODB_URI} (scripts/infra.sh start): {exc}")
+    name = f"test_orchestrator_{secrets.token_hex(6)}"
+    try:
+        yield client[name]
+    finally:
+        await client.drop_database(name)
+        await client.close()

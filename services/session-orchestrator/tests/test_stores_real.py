@@ -8,8 +8,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import pytest_asyncio
-from pymongo import AsyncMongoClient
-from pymongo.errors import PyMongoError
 
 from wagw_common.envelope import Envelope
 from wagw_common.errors import LimitExceeded
@@ -22,24 +20,7 @@ from wagw_session_orchestrator.sessions_store import SessionsStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 
-MONGODB_URI = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017/")
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest_asyncio.fixture
-async def db():
-    client = AsyncMongoClient(MONGODB_URI, tz_aware=True, serverSelectionTimeoutMS=2000)
-    try:
-        await client.admin.command("ping")
-    except PyMongoError as exc:
-        await client.close()
-        pytest.skip(f"no MongoDB-compatible server at {MONGODB_URI} (scripts/infra.sh start): {exc}")
-    name = f"test_orchestrator_{secrets.token_hex(6)}"
-    try:
-        yield client[name]
-    finally:
-        await client.drop_database(name)
-        await client.close()
 
 
 @pytest_asyncio.fixture

@@ -19,9 +19,10 @@ from wagw_common.topology import (ORCHESTRATOR_COMMANDS, ORCHESTRATOR_FLEET_EVEN
 from wagw_common.worker_speakers import UplinkSpeakers, heard_from_worker
 
 from . import clock, failover, gauges, message_commands, session_commands, session_control, worker_reports
-from . import chat_actions, held_expiry, message_changes, received
+from . import chat_actions, held_expiry, message_changes, paced_release, received
 from .known_messages import KnownMessages
 from .messages_store import MessagesStore
+from .pacing_slots import PacingSlots
 from .routing import SessionRoutes
 from .sessions_store import SessionsStore
 from .settings import SERVICE, Settings
@@ -39,6 +40,8 @@ async def wire(res: Resources) -> list[Subscription]:
     sessions, messages = SessionsStore(res.db, res.redis), MessagesStore(res.db)
     await sessions.ensure_indexes()
     await messages.ensure_indexes()
+    pacing = PacingSlots(res.db)
+    await pacing.ensure_indexes()
     res.state_metrics.add("sessions_messages", gauges.probe(sessions.collection, messages.collection))
     session_relay = OutboxRelay(sessions.collection, res.broker)
     message_relay = OutboxRelay(messages.collection, res.broker)
@@ -46,6 +49,9 @@ async def wire(res: Resources) -> list[Subscription]:
     res.background.append(asyncio.create_task(_relay_loop(res, settings, (session_relay, message_relay))))
     res.background.append(asyncio.create_task(held_expiry.run(
         res.redis, SERVICE, messages, message_relay, res.broker, max_age=settings.send_queue_max_age)))
+    res.background.append(asyncio.create_task(paced_release.run(
+        res.redis, SERVICE, pacing, sessions, messages, message_relay, res.broker,
+        interval=settings.paced_release_interval)))
     if settings.history_retention_days > 0:
         res.background.append(asyncio.create_task(_retention_loop(res, settings, messages)))
 
@@ -59,7 +65,7 @@ async def wire(res: Resources) -> list[Subscription]:
         return {message_type: heard_from_worker(handler, speakers) for message_type, handler in handlers.items()}
 
     send = partial(message_commands.when_send_requested_store_and_route_it, **on_messages, sessions=sessions,
-                   routes=routes, queue_limit=settings.send_queue_limit, known=known)
+                   routes=routes, queue_limit=settings.send_queue_limit, known=known, pacing=pacing)
     return [
         Subscription(ORCHESTRATOR_COMMANDS, {
             "session.create": partial(session_commands.when_session_create_requested_create_it, **on_sessions),
@@ -89,8 +95,10 @@ async def wire(res: Resources) -> list[Subscription]:
         }),
         # Reads on their own queue: never stuck behind a backlog of sends or commands.
         Subscription(ORCHESTRATOR_QUERIES, {
-            "session.get": partial(session_commands.when_session_requested_return_it, sessions=sessions),
-            "session.list": partial(session_commands.when_sessions_listed_return_them, sessions=sessions),
+            "session.get": partial(session_commands.when_session_requested_return_it, sessions=sessions,
+                                   pacing=pacing),
+            "session.list": partial(session_commands.when_sessions_listed_return_them, sessions=sessions,
+                                    pacing=pacing),
             "message.list": partial(message_commands.when_history_requested_return_a_page,
                                     sessions=sessions, messages=messages),
             "message.get": partial(message_commands.when_message_requested_return_it, messages=messages),

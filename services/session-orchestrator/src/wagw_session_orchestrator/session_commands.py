@@ -14,6 +14,8 @@ from wagw_common.rpc import RpcClient
 
 from . import clock, events
 from .lifecycle import CONNECTING, DISCONNECTED, ERROR, Command, command_accepted_from, command_target
+from .paced_release import with_waiting
+from .pacing_slots import PacingSlots
 from .placement import select_worker
 from .routing import SessionRoutes
 from .session_change import SessionChange, change_session
@@ -120,15 +122,17 @@ async def _give_up_start(sessions: SessionsStore, relay: OutboxRelay, broker: Br
         log.error("session.mark_error_failed", session_id=session_id, error=repr(exc))
 
 
-async def when_session_requested_return_it(envelope: Envelope, *, sessions: SessionsStore) -> dict[str, Any]:
+async def when_session_requested_return_it(envelope: Envelope, *, sessions: SessionsStore,
+                                           pacing: PacingSlots | None = None) -> dict[str, Any]:
     session = await tenant_session(sessions, envelope.data["tenant_id"], envelope.data["session_id"])
-    return session_view(session)
+    return await with_waiting(session_view(session), pacing)
 
 
-async def when_sessions_listed_return_them(envelope: Envelope, *, sessions: SessionsStore) -> dict[str, Any]:
+async def when_sessions_listed_return_them(envelope: Envelope, *, sessions: SessionsStore,
+                                           pacing: PacingSlots | None = None) -> dict[str, Any]:
     now = clock.now()
     found = await sessions.list_for_tenant(envelope.data["tenant_id"])
-    return {"sessions": [session_view(session, now) for session in found]}
+    return {"sessions": [await with_waiting(session_view(session, now), pacing) for session in found]}
 
 
 async def tenant_session(sessions: SessionsStore, tenant_id: str, session_id: str) -> dict[str, Any]:
