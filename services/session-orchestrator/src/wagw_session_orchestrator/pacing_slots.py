@@ -58,7 +58,7 @@ class PacingSlots:
 
     async def due(self, now: datetime, limit: int = 500) -> list[dict[str, Any]]:
         """Paced sends whose slot has come, handed to no worker yet, each session's in accepted order."""
-        query = {**_WAITING, "paced_until": {"$lte": now}}
+        query = {**_WAITING, "paced_until": {"$ne": None, "$lte": now}}
         cursor = self.messages.find(query, _NO_OUTBOX).sort([("paced_until", ASCENDING), ("order", ASCENDING)])
         return await cursor.limit(limit).to_list(None)
 
