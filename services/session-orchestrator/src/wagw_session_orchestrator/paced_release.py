@@ -26,6 +26,7 @@ from .sessions_store import SessionsStore
 
 log = get_logger(__name__)
 PACED = "paced"  # the send's disposition: stored held until its slot
+_STORED_PRECISION = timedelta(milliseconds=1)
 
 
 async def pace_send(session: dict[str, Any] | None, message_id: str, disposition: str, *,
@@ -63,8 +64,9 @@ async def release_due(slots: PacingSlots, sessions: SessionsStore, messages: Mes
             if not await messages.claim_route(message["_id"], session["worker_id"]):
                 continue  # expired, or handed over by a concurrent release meanwhile
             if await hand_to_worker(message, session["worker_id"], messages=messages, relay=relay, broker=broker):
-                # Taken after the publish was confirmed: the next hand-off starts a full gap after it.
-                last = clock.now()
+                # Taken after the publish was confirmed, and rounded up to the stored millisecond: the
+                # next hand-off starts a full gap after this one reached the broker, never a fraction less.
+                last = clock.now() + _STORED_PRECISION
                 await slots.record_handed(session_id, last)
                 released += 1
     if released:
