@@ -35,7 +35,8 @@ RESULTS = REPO / "bench" / "results"
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default=",".join(parts.ORDER), help=f"comma-separated parts: {', '.join(parts.ORDER)}")
+    parser.add_argument("--only", default=",".join(parts.ORDER),
+                        help=f"comma-separated parts: {', '.join(parts.ORDER)}")
     parser.add_argument("--clients", type=int, default=64, help="sends: concurrent HTTP clients")
     parser.add_argument("--send-seconds", type=float, default=30.0, help="sends: measured seconds")
     parser.add_argument("--completed-seconds", type=float, default=60.0, help="completed: seconds of sending")

@@ -47,5 +47,6 @@ def create_app(secret: str, issuer: str, audience: str) -> web.Application:
 if __name__ == "__main__":
     # Configured like the services: HTTP_PORT, JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE.
     env = os.environ
-    web.run_app(create_app(env["JWT_SECRET"], env.get("JWT_ISSUER", "wagw-gateway"), env.get("JWT_AUDIENCE", "wagw-api")),
+    web.run_app(create_app(env["JWT_SECRET"], env.get("JWT_ISSUER", "wagw-gateway"), env.get("JWT_AUDIENCE",
+                                                                                             "wagw-api")),
                 host="127.0.0.1", port=int(env["HTTP_PORT"]), print=None, access_log=None)

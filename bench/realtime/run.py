@@ -170,7 +170,8 @@ async def gateway_stand_in(broker: Broker) -> Consumer:
 
 async def realtime_scenario(replicas: int, args, workdir: Path, log_dir: Path) -> dict:
     vhost = await create_vhost("wagw-bench")
-    env = {"AMQP_URL": vhost.amqp_url, "REDIS_URL": private_redis_url(), "JWT_SECRET": SECRET, "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
+    env = {"AMQP_URL": vhost.amqp_url, "REDIS_URL": private_redis_url(), "JWT_SECRET": SECRET,
+           "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
            "REALTIME_MAX_CONNECTIONS_PER_USER": "1000"}
     module = os.environ.get("BENCH_REALTIME_MODULE", "wagw_realtime")  # e.g. a profiling wrapper
     servers = [service(f"realtime-{replicas}-{n}", module, env, log_dir) for n in range(replicas)]

@@ -44,7 +44,8 @@ async def gateway_sends(args, log_dir: Path) -> dict:
             tenant = await tenant_with_sessions(run, http, 1)
         (session_id, key), = tenant.keys.items()
         pids = {name: p.process.pid for name, p in {**run.services, **run.workers}.items()}
-        profile = args.profile_gateway and start_profile(run.services["gateway"].process.pid, log_dir, args.send_seconds)
+        profile = args.profile_gateway and start_profile(run.services["gateway"].process.pid, log_dir,
+                                                         args.send_seconds)
         with CpuWindow(pids) as cpu:
             gateways = [run.url("gateway") + "/api/v1/send" for _ in range(run.replicas)]  # each replica in turn
             result = await closed_loop(gateways, clients=args.clients,
@@ -65,7 +66,8 @@ def start_profile(pid: int, log_dir: Path, seconds: float):
     log_dir.mkdir(parents=True, exist_ok=True)
     spy = Path(sys.executable).with_name("py-spy")
     return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--duration", str(int(seconds) + 2),
-                             "--rate", "100", "--nonblocking", "--format", "raw", "-o", str(log_dir / "gateway-send.stacks")],
+                             "--rate", "100", "--nonblocking", "--format", "raw", "-o",
+                             str(log_dir / "gateway-send.stacks")],
                             stdout=subprocess.DEVNULL, stderr=open(log_dir / "py-spy.log", "ab"))
 
 

@@ -55,5 +55,6 @@ async def closed_loop(url: str | list[str], *, clients: int, seconds: float, bod
         await asyncio.gather(*(client(urls[i % len(urls)]) for i in range(clients)))
     accepted = len(latencies)
     return {"clients": clients, "seconds": seconds, "accepted": accepted, "rate_per_s": rate(accepted, seconds),
-            "latency": latency_summary(latencies), "statuses": {str(k): v for k, v in sorted(statuses.items(), key=str)},
+            "latency": latency_summary(latencies), "statuses": {str(k): v for k, v in sorted(statuses.items(),
+                                                                                             key=str)},
             "errors": dict(errors)}

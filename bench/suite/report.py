@@ -26,7 +26,7 @@ def headlines(results: dict) -> list[dict]:
     """The figures worth a line in the table, from whichever parts ran."""
     rows = []
     if r := results.get("sends"):
-        gw, base, goal = r["gateway"], r["baseline_bare_publish"], r["goal"]
+        gw, base = r["gateway"], r["baseline_bare_publish"]
         rows.append(_row("sends", "accepted sends", "/s", gw["rate_per_s"], base["rate_per_s"]))
         rows.append(_row("sends", "accepted p50", "ms", _get(gw, "latency.p50_ms"), _get(base, "latency.p50_ms")))
         rows.append(_row("sends", "accepted p99", "ms", _get(gw, "latency.p99_ms"), _get(base, "latency.p99_ms")))
@@ -38,7 +38,8 @@ def headlines(results: dict) -> list[dict]:
                          _get(base, "cpu_per_send.total_ms")))
     if r := results.get("completed"):
         base = r["baseline_broker"]["rate_per_s"]
-        rows.append(_row("completed", "completed sends", "/s", r["rate_per_s"], base, f">= {goals.COMPLETED_MIN_PER_S:g}",
+        rows.append(_row("completed", "completed sends", "/s", r["rate_per_s"], base,
+                         f">= {goals.COMPLETED_MIN_PER_S:g}",
                          goals.at_least(r["rate_per_s"], goals.COMPLETED_MIN_PER_S)))
         rows.append(_row("completed", "end-to-end p50", "ms", _get(r, "latency.p50_ms"),
                          _get(r, "baseline_broker.latency.p50_ms")))
@@ -137,13 +138,15 @@ def table(report: dict) -> str:
               _cell(row["ratio"]), row["goal"] or "", {True: "yes", False: "NO", None: ""}[row["met"]],
               _cell(row.get("previous")), _change(row)]
              for row in report["headlines"]]
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *lines)]
-    out = ["  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *lines, strict=True)]
+    out = ["  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w)
+                     for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
            for cells in [header, *lines]]
     c = report["conditions"]
     out.append(f"\nmachine: {c.get('cpus')} cores; load average (1m) at start {c['load_average_at_start']['1m']}, "
                f"at end {c.get('load_average_at_end', {}).get('1m')}")
-    runs = sorted({row["previous_run"] for row in report["headlines"] if row.get("previous_run")} - {goals.BEFORE_LABEL})
+    previous = {row["previous_run"] for row in report["headlines"] if row.get("previous_run")}
+    runs = sorted(previous - {goals.BEFORE_LABEL})
     if runs:
         out.append("previous run: the same figure in the newest earlier result in bench/results "
                    f"({', '.join(f'bench-{r}.json' for r in runs)})")

@@ -66,6 +66,8 @@ class TrafficWindow:
     async def stop(self, completed: int) -> dict:
         await asyncio.sleep(STATS_INTERVAL)
         db, deliveries = self.counts.total() - self._db, await broker_deliveries(self.vhost) - self._deliveries
-        per = (lambda n: round(n / completed, 1) if completed else None)
+        def per(n: int) -> float | None:
+            return round(n / completed, 1) if completed else None
+
         return {"db_commands": db, "db_commands_per_message": per(db),
                 "broker_deliveries": deliveries, "broker_deliveries_per_message": per(deliveries)}

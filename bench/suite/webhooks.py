@@ -1,6 +1,7 @@
 """Part 3, webhook dispatch: message events published straight to the broker for a customer with
 twenty endpoints (one in ten answering 500), delivered by the dispatcher to local sinks; the rate and
-latency of the successful deliveries (publish to arrival) within a bounded window. Beside a bare aiohttp client posting the
+latency of the successful deliveries (publish to arrival) within a bounded window. Beside a bare aiohttp client posting
+the
 same bodies to the same sinks with the dispatcher's concurrency (no broker, no signing, no records)."""
 
 from __future__ import annotations

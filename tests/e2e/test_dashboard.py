@@ -123,7 +123,8 @@ async def test_a_new_user_connects_a_session_and_sends_a_message_in_the_browser(
         async with aiohttp.ClientSession() as http:
             async with http.post(f"{worker_url}/sessions/{session_id}/inbound", json={
                     "type": "image", "text": "my receipt", "media": {
-                        "mimetype": "image/jpeg", "size": 48213, "sha256": "9f" * 32, "filename": "receipt.jpg"}}) as sent:
+                        "mimetype": "image/jpeg", "size": 48213, "sha256": "9f" * 32,
+                        "filename": "receipt.jpg"}}) as sent:
                 assert sent.status == 202, await sent.text()
         received = page.locator("#messages li.message").first
         await expect(received.locator(".message-media")).to_have_text("image · image/jpeg · 47 KB · receipt.jpg",

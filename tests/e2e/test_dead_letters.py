@@ -23,7 +23,8 @@ async def _dead_lettered_count(url: str, queue: str) -> float:
     async with aiohttp.ClientSession() as http:
         async with http.get(url + "/metrics") as r:
             text = await r.text()
-    pattern = rf'wagw_broker_messages_consumed_total{{[^}}]*outcome="dead_lettered"[^}}]*queue="{re.escape(queue)}"[^}}]*}} (\S+)'
+    pattern = (rf'wagw_broker_messages_consumed_total{{[^}}]*outcome="dead_lettered"'
+               rf'[^}}]*queue="{re.escape(queue)}"[^}}]*}} (\S+)')
     alt = rf'wagw_broker_messages_consumed_total{{queue="{re.escape(queue)}",outcome="dead_lettered"}} (\S+)'
     match = re.search(pattern, text) or re.search(alt, text)
     return float(match.group(1)) if match else 0.0
@@ -37,7 +38,8 @@ async def test_poison_messages_are_dead_lettered_and_counted(platform, service, 
     async with connection:
         channel = await connection.channel()
         for body in POISON:
-            await channel.default_exchange.publish(aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+            await channel.default_exchange.publish(aio_pika.Message(body,
+                                                                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
                                                    routing_key=await consumed_queue(platform.vhost, spec))
         dead_queue = await channel.get_queue(f"{queue}.dead-letter")
         bodies = []

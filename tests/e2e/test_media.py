@@ -134,5 +134,6 @@ async def test_a_file_to_send_is_uploaded_by_multipart_size_limited_and_typed_by
             assert response.status == 401
         # A multipart body that cannot be read is the client's error, said so (found by the fuzz run).
         for content_type in ("multipart/form-data", "multipart/form-data; boundary=xyz"):
-            async with http.post(base, data=b"--abc\r\nnot a part", headers={**auth, "Content-Type": content_type}) as response:
+            async with http.post(base, data=b"--abc\r\nnot a part", headers={**auth,
+                                                                             "Content-Type": content_type}) as response:
                 assert response.status == 400, (content_type, response.status, await response.text())

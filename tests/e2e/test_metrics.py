@@ -74,7 +74,7 @@ async def test_every_listed_metric_is_exposed_and_the_skeleton_moves_them(platfo
             expected = listed["Every service"] | listed[name]
             assert not expected - families, f"{name} does not expose {sorted(expected - families)}"
 
-            async def moved():
+            async def moved(name=name):
                 _, now = await scrape(http, platform.url(name))
                 return [(sample, labels) for sample, labels in MOVED[name]
                         if total(now, sample, **labels) <= total(before[name], sample, **labels)] or None
@@ -83,9 +83,10 @@ async def test_every_listed_metric_is_exposed_and_the_skeleton_moves_them(platfo
             still = await _wait_for_none(moved)
             assert not still, f"{name}: did not move: {still}"
 
-            async def counted():
+            async def counted(name=name):
                 _, now = await scrape(http, platform.url(name))
-                missing = [(sample, labels) for sample, labels in COUNTED.get(name, []) if total(now, sample, **labels) < 1]
+                missing = [(sample, labels) for sample, labels in COUNTED.get(name, [])
+                           if total(now, sample, **labels) < 1]
                 # Every queue the service consumes has its depth and its dead-letter depth read from the broker.
                 queues = {dict(k).get("queue") for k in now.get("wagw_broker_handler_duration_seconds_count", {})}
                 depths = {dict(k)["queue"] for k in now.get("wagw_queue_messages", {})}

@@ -41,7 +41,8 @@ async def test_a_history_query_is_answered_ahead_of_a_send_backlog(platform):
                 envelope = envelopes.envelope("message.send", {
                     "tenant_id": tenant_id, "session_id": sid, "message_id": f"m_{secrets.token_hex(8)}",
                     "to": "+628123456789", "type": "text", "text": f"#{n}"}, subject=sid)
-                await exchange.publish(aio_pika.Message(envelope.to_json(), delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                await exchange.publish(aio_pika.Message(envelope.to_json(),
+                                                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                                                         type=envelope.type, message_id=envelope.id),
                                        routing_key=topology.send_routing_key(sid))
         _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=customer.token,

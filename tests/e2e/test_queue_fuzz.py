@@ -45,8 +45,10 @@ def _shell(message_type: str, data) -> dict:
             "time": "2026-01-01T00:00:00Z", "correlationid": uuid.uuid4().hex, "data": data}
 
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+                           | st.text(max_size=20),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
+                                                                                       max_size=4),
                            max_leaves=10)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from e2e.test_session_failover import fleet  # noqa: F401  (the fixture; it reads REPLICAS from this module)
 from e2e.test_session_failover import (  # noqa: F401
-    test_sessions_move_off_a_killed_worker_and_no_message_is_lost_or_sent_twice as test_failover_with_two_replicas_of_every_service,
+    test_sessions_move_off_a_killed_worker_and_no_message_is_lost_or_sent_twice as test_failover_with_two_replicas_of_every_service,  # noqa: E501
 )
 
 pytestmark = pytest.mark.e2e

@@ -1,6 +1,7 @@
 """Failover: three simulated workers hold 60 connected sessions; one is killed with SIGKILL while
 messages are being sent. Every session must be CONNECTED again on a living worker, and every
-accepted message sent exactly once (counted in the workers' own logs). The time from the kill to the last session back is printed."""
+accepted message sent exactly once (counted in the workers' own logs). The time from the kill to the last session back
+is printed."""
 
 from __future__ import annotations
 
@@ -114,14 +115,14 @@ async def test_sessions_move_off_a_killed_worker_and_no_message_is_lost_or_sent_
             return False
 
         for session_id in moved:
-            await wait_until(lambda: seen_live(session_id), timeout=20)
+            await wait_until(lambda session_id=session_id: seen_live(session_id), timeout=20)
         for listener in listeners:
             await listener.close()
 
         # Every accepted message ends sent (or further), with exactly one `sent` step in its timeline.
         token_of = {}
         for customer in customers:
-            for session in await wait_until(lambda: customer_sessions(api, customer.token)):
+            for session in await wait_until(lambda customer=customer: customer_sessions(api, customer.token)):
                 token_of[session["session_id"]] = customer.token
 
         async def history(session_id: str) -> dict[str, dict] | None:
@@ -142,7 +143,7 @@ async def test_sessions_move_off_a_killed_worker_and_no_message_is_lost_or_sent_
             print(f"failover: messages {summary}")
         out_of_order = 0
         for session_id, ids in accepted.items():
-            stored = await wait_until(lambda: history(session_id))
+            stored = await wait_until(lambda session_id=session_id: history(session_id))
             for mid in ids:
                 # Receipts are handled concurrently: `read` may land before `sent`, which is then skipped
                 # (statuses only move forward), so a timeline has at most one `sent`, never a `failed`.
@@ -150,7 +151,7 @@ async def test_sessions_move_off_a_killed_worker_and_no_message_is_lost_or_sent_
                 assert timeline.count("sent") <= 1 and "failed" not in timeline, stored[mid]
             # When each left the platform: the worker's first report after `queued`.
             sent_at = [stored[mid]["timeline"][1]["at"] for mid in ids]
-            out_of_order += sum(1 for a, b in zip(sent_at, sent_at[1:]) if b < a)
+            out_of_order += sum(1 for a, b in zip(sent_at, sent_at[1:], strict=False) if b < a)
         print(f"failover: messages sent out of acceptance order: {out_of_order}")
         # The workers' own view: across every worker's log, no accepted message id was sent twice.
         twice = {mid: n for mid, n in worker_sends(run).items() if n > 1}

@@ -190,16 +190,18 @@ async def test_every_message_type_inbound_filters_and_pagination(world):
     _, accepted, _ = await api.request("POST", "/send", api_key=key, json={
         "to": to, "text": "replying", "reply_to": ids["image"]}, expect=202)
     ids["reply"] = accepted["message_id"]
-    for kind, message_id in ids.items():
+    for message_id in ids.values():
         message = await _message(api, token, message_id)
         assert message["chat"] == "628123456789@s.whatsapp.net", message
     image = await _message(api, token, ids["image"])
-    assert image["type"] == "image" and image["media"]["url"] == "https://example.com/a.jpg" and image["text"] == "a photo"
+    assert image["type"] == "image" and image["media"]["url"] == "https://example.com/a.jpg"
+    assert image["text"] == "a photo"
     assert (await _message(api, token, ids["reply"]))["reply_to"] == ids["image"]
 
     # Invalid input is refused at the edge with the reason.
     for bad in ({"to": "+1234", "text": "x"}, {"to": to, "type": "image"}, {"to": to, "type": "location",
-                                                                          "location": {"latitude": 99, "longitude": 0}}):
+                                                                          "location": {"latitude": 99,
+                                                                                       "longitude": 0}}):
         status, body, _ = await api.request("POST", "/send", api_key=key, json=bad)
         assert status in (400, 422), body
     # A reply to a message the session does not have fails with a reason.
@@ -317,7 +319,8 @@ async def test_received_media_replies_reactions_edits_and_deletions_reach_histor
                           json={"url": sink.url, "events": ["message.received", "message.edited", "message.deleted"],
                                 "session_id": sid})
         photo = {"mimetype": "image/jpeg", "size": 48213, "sha256": "9f" * 32, "filename": "receipt.jpg"}
-        image = await phone.post(f"/sessions/{sid}/inbound", json={"type": "image", "text": "the receipt", "media": photo})
+        image = await phone.post(f"/sessions/{sid}/inbound", json={"type": "image", "text": "the receipt",
+                                                                   "media": photo})
         hooked = await sink.wait_for(lambda r: r.payload["type"] == "message.received", timeout=30)
         received = hooked.payload["data"]
         assert received["type"] == "image" and received["media"] == {**photo, "ptt": False}, received
@@ -343,7 +346,8 @@ async def test_received_media_replies_reactions_edits_and_deletions_reach_histor
 
         await phone.post(f"/sessions/{sid}/inbound/{image['wa_message_id']}/edit", json={"text": "the right receipt"})
         edited = await sink.wait_for(lambda r: r.payload["type"] == "message.edited", timeout=30)
-        assert edited.payload["data"]["message_id"] == image_id and edited.payload["data"]["text"] == "the right receipt"
+        assert edited.payload["data"]["message_id"] == image_id
+        assert edited.payload["data"]["text"] == "the right receipt"
         await phone.post(f"/sessions/{sid}/inbound/{image['wa_message_id']}/delete")
         deleted = await sink.wait_for(lambda r: r.payload["type"] == "message.deleted", timeout=30)
         assert deleted.payload["data"]["message_id"] == image_id
@@ -399,7 +403,8 @@ async def test_voice_notes_stickers_and_a_reply_to_a_hidden_lid_sender(world):
     api, token, phone, _, _ = world
     sid, key = await _connected(api, token, phone, "Voices")
     lid = "201234567890123@lid"
-    await phone.post(f"/sessions/{sid}/inbound", json={"text": "who am I?", "chat": lid, "sender_phone": "628555000111"})
+    await phone.post(f"/sessions/{sid}/inbound", json={"text": "who am I?", "chat": lid,
+                                                       "sender_phone": "628555000111"})
 
     async def arrived():
         _, page, _ = await api.request("GET", f"/sessions/{sid}/messages", token=token,
@@ -419,7 +424,8 @@ async def test_voice_notes_stickers_and_a_reply_to_a_hidden_lid_sender(world):
         assert message["chat"] == lid and message["type"] == body["type"], (name, message)
     assert message["media"]["url"] == "https://example.com/s.webp"
     status, body, _ = await api.request("POST", "/send", api_key=key, json={
-        "to": lid, "type": "sticker", "text": "no captions on stickers", "media": {"url": "https://example.com/s.webp"}})
+        "to": lid, "type": "sticker", "text": "no captions on stickers",
+        "media": {"url": "https://example.com/s.webp"}})
     assert status == 422 and "text" in body["error"]["details"], body
     await api.request("DELETE", f"/sessions/{sid}", token=token, expect=204)
 
@@ -437,7 +443,7 @@ async def test_a_chat_is_marked_read_and_presence_shown_on_the_phone(world):
 
     for count, text in enumerate(("are you there?", "hello?"), 1):  # one stored before the next is written
         await phone.post(f"/sessions/{sid}/inbound", json={"text": text, "chat": "628123456789@s.whatsapp.net"})
-        [chat] = await wait_until(lambda: chats(count, text), timeout=30)
+        [chat] = await wait_until(lambda count=count, text=text: chats(count, text), timeout=30)
     assert chat["chat"] == "628123456789@s.whatsapp.net" and chat["last_message"]["direction"] == "inbound", chat
     await api.request("POST", f"/sessions/{sid}/chats/read", api_key=key, json={"chat": "+62 812-3456-789"}, expect=202)
     await wait_until(lambda: chats(0, "hello?"), timeout=30)

@@ -1,13 +1,15 @@
 """The real WhatsApp worker (its fake client selected by configuration, no phone) against the running
 platform: two worker processes sharing one credential store. Link by QR and by pairing code, send each
 message type the contracts allow and see it read, edit and revoke a sent message, mark a chat read and
-show presences, receive every type into history (and a contact's edit and deletion), log out, and a
-session that survives its worker being killed (failover, restored from the shared store without a scan)
-and a graceful restart."""
+show presences, receive every type into history (and a contact's edit and deletion), receive a file
+whose download link serves its bytes, answer every worker question asked over the gateway's routes, log
+out, and a session that survives its worker being killed (failover, restored from the shared store
+without a scan) and a graceful restart."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,6 +28,8 @@ pytestmark = pytest.mark.e2e
 WORKERS = ("wa-e2e-1", "wa-e2e-2")
 TO = "+62 812-3456-789"
 READ = {"read"}
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+                    "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 
 
 def _build(run, store: Path) -> None:
@@ -207,6 +211,52 @@ async def test_every_inbound_type_reaches_history_and_a_contacts_edit_and_deleti
         return message["edited_at"] and message["deleted_at"] and message
 
     assert (await wait_until(changed, timeout=30))["text"] == "the right receipt"
+
+
+async def test_a_received_file_is_stored_by_the_worker_and_its_link_serves_the_bytes(run, world):
+    api, token, http = world
+    session_id, _, session = await _linked(api, token, http, run, "Files")
+    await _phone(http, run, session["worker_id"], f"/sessions/{session_id}/inbound-media", data=PNG,
+                 params={"type": "image", "caption": "the receipt", "mimetype": "image/png", "wa_message_id": "3AF1"})
+    [received] = await wait_until(lambda: inbound_messages(api, token, session_id), timeout=30)
+    assert received["type"] == "image" and received["text"] == "the receipt"
+    assert received["media"]["sha256"] == hashlib.sha256(PNG).hexdigest() and received["media"]["size"] == len(PNG)
+    _, link, _ = await api.request("GET", f"/messages/{received['message_id']}/media-link", token=token, expect=200)
+    async with http.get(run.url("gateway") + link["url"]) as response:  # the link is the key
+        assert response.status == 200 and response.content_type == "image/png"
+        assert await response.read() == PNG
+
+
+async def test_every_worker_question_is_answered_by_the_sessions_whatsapp_worker(run, world):
+    api, token, http = world
+    session_id, key, session = await _linked(api, token, http, run, "Questions")
+    base = f"/sessions/{session_id}"
+    _, found, _ = await api.request("GET", f"{base}/contacts/check?phone=%2B628123456789", api_key=key, expect=200)
+    assert found == {"phone": "+628123456789", "exists": True, "jid": "628123456789@s.whatsapp.net"}
+    _, missing, _ = await api.request("GET", f"{base}/contacts/check?phone=628123456780", api_key=key, expect=200)
+    assert missing["exists"] is False and missing["jid"] is None
+    _, profile, _ = await api.request("GET", f"{base}/contacts/628123456789/profile", api_key=key, expect=200)
+    assert profile["name"] == "Contact 6789" and profile["picture_url"].startswith("https://")
+    await api.request("GET", f"{base}/contacts/628123456780/profile", api_key=key, expect=404)
+    _, own, _ = await api.request("GET", f"{base}/profile", api_key=key, expect=200)
+    assert own["jid"] == f"{session['phone']}@s.whatsapp.net" and own["name"].startswith("Fake ")
+
+    create = {"subject": "Launch team", "participants": ["+628111111111", "628111111110"]}
+    _, group, _ = await api.request("POST", f"{base}/groups", api_key=key, json=create, expect=201,
+                                    headers={"Idempotency-Key": f"group-{session_id}"})
+    assert [p["role"] for p in group["participants"]] == ["superadmin", "member"]
+    _, listed, _ = await api.request("GET", f"{base}/groups", api_key=key, expect=200)
+    assert listed["groups"] == [group]
+    jid = group["jid"]
+    _, changed, _ = await api.request("POST", f"{base}/groups/{jid}/participants", api_key=key, expect=200,
+                                      json={"action": "add", "participants": ["628122222222", "628111111111"]},
+                                      headers={"Idempotency-Key": f"add-{session_id}"})
+    assert [p["outcome"] for p in changed["participants"]] == ["done", "unchanged"]
+    _, link, _ = await api.request("GET", f"{base}/groups/{jid}/invite", token=token, expect=200)
+    assert link["invite_link"].startswith("https://chat.whatsapp.com/")
+    await api.request("POST", f"{base}/groups/{jid}/leave", api_key=key, expect=200)
+    _, body, _ = await api.request("POST", f"{base}/groups/{jid}/leave", api_key=key, expect=404)
+    assert body["error"]["code"] == "not_found"
 
 
 async def test_link_by_pairing_code_then_log_out_unlinks_the_device(run, world):

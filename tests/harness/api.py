@@ -12,7 +12,7 @@ import aiohttp
 class Customer:
     email: str
     password: str
-    token: str | None = None
+    token: str = ""  # set by logging in
 
 
 class GatewayClient:
@@ -37,7 +37,8 @@ class GatewayClient:
         customer = Customer(email=f"user-{uuid.uuid4().hex[:10]}@example.com", password="correct horse battery")
         await self.request("POST", "/auth/register", json={"email": customer.email, "password": customer.password},
                            expect=201)
-        _, body, _ = await self.request("POST", "/auth/login", json={"email": customer.email, "password": customer.password},
+        _, body, _ = await self.request("POST", "/auth/login", json={"email": customer.email,
+                                                                     "password": customer.password},
                                         expect=200)
         customer.token = body["access_token"]
         return customer

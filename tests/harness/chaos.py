@@ -188,8 +188,11 @@ async def audit(run: PlatformRun, api: GatewayClient, token: str, traffic: Traff
         **traffic.summary(),
         "not_sent_in_history": sorted(mid for mid in wanted if outbound.get(mid, {}).get("status") not in DONE),
         "sent_twice_in_timeline": sorted(mid for mid in wanted
-                                         if [s["status"] for s in outbound.get(mid, {}).get("timeline", [])].count("sent") > 1),
-        "failed": sorted(mid for mid in wanted if "failed" in [s["status"] for s in outbound.get(mid, {}).get("timeline", [])]),
+                                         if [s["status"] for s in outbound.get(mid, {}).get("timeline",
+                                                                                            [])].count("sent") > 1),
+        "failed": sorted(mid for mid in wanted if "failed" in [s["status"] for s in outbound.get(mid,
+                                                                                                 {}).get("timeline",
+                                                                                                         [])]),
         "unknown_outbound": sorted(set(outbound) - wanted),
         "worker_never_sent": sorted(mid for mid in wanted if sends[mid] == 0),
         "worker_sent_twice": sorted(mid for mid in wanted if sends[mid] > 1),
@@ -198,7 +201,8 @@ async def audit(run: PlatformRun, api: GatewayClient, token: str, traffic: Traff
         "webhook_sent_missing": sorted(mid for mid in wanted if not events.get(("message.sent", mid))),
         "webhook_sent_twice": sorted(mid for mid in wanted if len(events.get(("message.sent", mid), ())) > 1),
         "webhook_received_missing": sorted(t for t in traffic.inbound if not events.get(("message.received", t))),
-        "webhook_received_twice": sorted(t for t in traffic.inbound if len(events.get(("message.received", t), ())) > 1),
+        "webhook_received_twice": sorted(t for t in traffic.inbound if len(events.get(("message.received", t),
+                                                                                      ())) > 1),
     }
     faults = {k: v for k, v in report.items() if isinstance(v, list) and v}
     # An outbound message nobody was told about can only come from a send whose every answer was lost.

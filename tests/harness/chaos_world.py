@@ -87,6 +87,7 @@ async def _customer_with_sessions(world: ChaosWorld) -> None:
 
 
 async def all_connected(world: ChaosWorld, api: GatewayClient) -> bool:
+    assert world.customer is not None, "the world's customer signs up first"
     status, body, _ = await api.request("GET", "/sessions", token=world.customer.token)
     return status == 200 and len(body["sessions"]) == SESSIONS and all(
         s["status"] == "CONNECTED" for s in body["sessions"])
@@ -121,6 +122,7 @@ async def chaos_round(world: ChaosWorld, fault, *, warmup: float = 2.0, after: f
     await sink.start()
     async with aiohttp.ClientSession() as http:
         api = GatewayClient(world.run.url("gateway"), http)
+        assert world.customer is not None and world.keys is not None, "the world's sessions are set up first"
         token = world.customer.token
         await wait_until(lambda: all_connected(world, api), timeout=60, interval=0.5)
         dead_before = dead_letters(world.infra.rabbit)
@@ -150,7 +152,7 @@ async def chaos_round(world: ChaosWorld, fault, *, warmup: float = 2.0, after: f
 
 async def times_declared_offline(world: ChaosWorld) -> dict[str, int]:
     """worker id -> how many times the registry has declared it offline (its record keeps the last ten)."""
-    client = AsyncMongoClient(world.infra.mongo.uri)
+    client: AsyncMongoClient = AsyncMongoClient(world.infra.mongo.uri)
     try:
         db = client[world.run.services["worker-registry"].env["MONGODB_DATABASE"]]
         return {doc["_id"]: len(doc.get("recent_offline_at", []))

@@ -21,7 +21,7 @@ def failover_run(vhost: Vhost, *, workers: int = 3, **service_env: str) -> Platf
     """All five services and `workers` simulated workers (not started), the registry declaring a silent
     worker offline after OFFLINE_AFTER seconds."""
     run = PlatformRun(vhost)
-    add_failover_fleet(run, workers=workers, **service_env)
+    add_failover_fleet(run, workers=workers, missed=MISSED, **service_env)
     return run
 
 
@@ -29,11 +29,11 @@ def add_failover_fleet(run: PlatformRun, *, workers: int = 3, missed: int = MISS
     """Adds all five services and `workers` simulated workers to `run`, the registry declaring a worker
     offline once it missed `missed` heartbeats (sent every HEARTBEAT seconds)."""
     for name in ("session-orchestrator", "webhook-dispatcher", "realtime"):
-        run.add_service(name, **service_env)
+        run.add_service(name, 0, **service_env)
     # Flows poll and send far faster than a customer may: lift the gateway's rate limits.
-    run.add_service("gateway", RATE_LIMIT_USER_PER_MINUTE="100000", RATE_LIMIT_API_KEY_PER_MINUTE="100000",
+    run.add_service("gateway", 0, RATE_LIMIT_USER_PER_MINUTE="100000", RATE_LIMIT_API_KEY_PER_MINUTE="100000",
                     TIER_SEND_RATES_PER_MINUTE="BASIC=60,PRO=600,MAX=100000", **service_env)
-    run.add_service("worker-registry", WORKER_MISSED_HEARTBEATS=str(missed), WORKER_MONITOR_INTERVAL_SECONDS="1",
+    run.add_service("worker-registry", 0, WORKER_MISSED_HEARTBEATS=str(missed), WORKER_MONITOR_INTERVAL_SECONDS="1",
                     **service_env)
     for _ in range(workers):
         run.add_worker(HEARTBEAT_INTERVAL_SECONDS=str(HEARTBEAT), SIMULATOR_AUTO_SCAN_SECONDS="0.2",

@@ -31,7 +31,8 @@ class FaultProxy:
     _thread: threading.Thread | None = field(default=None, repr=False)
     _server: asyncio.Server | None = field(default=None, repr=False)
     _writers: set = field(default_factory=set, repr=False)
-    _flowing: asyncio.Event | None = field(default=None, repr=False)
+    # Made again in the proxy's own loop when it starts.
+    _flowing: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     # ---- control (from any thread) -------------------------------------------------------------
 
@@ -51,7 +52,7 @@ class FaultProxy:
         return self
 
     def close(self) -> None:
-        if self._loop is None:
+        if self._loop is None or self._thread is None:
             return
         try:
             asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
@@ -62,13 +63,18 @@ class FaultProxy:
 
     def reset_all(self) -> int:
         """Cut every open connection with a reset; returns how many were cut."""
-        return asyncio.run_coroutine_threadsafe(self._reset_all(), self._loop).result(10)
+        return asyncio.run_coroutine_threadsafe(self._reset_all(), self._started()).result(10)
 
     def pause(self) -> None:
-        self._loop.call_soon_threadsafe(self._flowing.clear)
+        self._started().call_soon_threadsafe(self._flowing.clear)
 
     def resume(self) -> None:
-        self._loop.call_soon_threadsafe(self._flowing.set)
+        self._started().call_soon_threadsafe(self._flowing.set)
+
+    def _started(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError("the proxy is not started")
+        return self._loop
 
     @property
     def open_connections(self) -> int:
@@ -82,7 +88,8 @@ class FaultProxy:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
 
     async def _shutdown(self) -> None:
-        self._server.close()
+        if self._server is not None:
+            self._server.close()
         await self._reset_all()
 
     async def _reset_all(self) -> int:

@@ -49,12 +49,14 @@ async def walking_skeleton(run: PlatformRun) -> dict:
     async with aiohttp.ClientSession() as http:
         async with watched_customer(run, http) as (api, customer, listener, sink):
             _, created, _ = await api.request("POST", "/sessions", token=customer.token,
-                                              json={"name": "Support line", "description": "walking skeleton"}, expect=201)
+                                              json={"name": "Support line", "description": "walking skeleton"},
+                                              expect=201)
             session, api_key = created["session"], created["api_key"]
             assert session["status"] == "DISCONNECTED"
             session_id = session["session_id"]
 
-            _, connected, _ = await api.request("POST", f"/sessions/{session_id}/connect", token=customer.token, expect=202)
+            _, connected, _ = await api.request("POST", f"/sessions/{session_id}/connect", token=customer.token,
+                                                expect=202)
             assert connected["session"]["worker_id"] == worker_id
 
             qr = await listener.wait_for("session.qr", lambda d: d["session_id"] == session_id)
@@ -62,7 +64,8 @@ async def walking_skeleton(run: PlatformRun) -> dict:
 
             async with http.post(f"{run.worker_url(worker_id)}/sessions/{session_id}/scan") as scanned:
                 assert scanned.status == 200, await scanned.text()
-            await listener.wait_for("session.status", lambda d: d["session_id"] == session_id and d["status"] == "CONNECTED")
+            await listener.wait_for("session.status",
+                                    lambda d: d["session_id"] == session_id and d["status"] == "CONNECTED")
 
             _, created_endpoint, _ = await api.request("POST", "/webhooks", token=customer.token,
                                                json={"url": sink.url, "events": ["message.sent"]}, expect=201)
@@ -76,7 +79,8 @@ async def walking_skeleton(run: PlatformRun) -> dict:
             assert event["type"] == "message.sent"
 
             async def history_shows_sent():
-                _, page, _ = await api.request("GET", f"/sessions/{session_id}/messages", token=customer.token, expect=200)
+                _, page, _ = await api.request("GET", f"/sessions/{session_id}/messages", token=customer.token,
+                                               expect=200)
                 found = [m for m in page["messages"] if m["message_id"] == message_id]
                 return found and found[0]["status"] in {"sent", "delivered", "read"} and found[0]
 

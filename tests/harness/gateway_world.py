@@ -35,7 +35,7 @@ class Tenant:
 
 async def set_account(run: PlatformRun, email: str, **fields) -> None:
     """Change an account in the gateway's own database (to make the first administrator)."""
-    client = AsyncMongoClient(MONGO_URI)
+    client: AsyncMongoClient = AsyncMongoClient(MONGO_URI)
     try:
         db = client[run.services["gateway"].env["MONGODB_DATABASE"]]
         result = await db["users"].update_one({"email": email}, {"$set": fields})

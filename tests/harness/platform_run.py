@@ -105,7 +105,7 @@ class PlatformRun:
 
     def drop_databases(self) -> None:
         """The run's databases go with it, so the local server does not pile up one set per run."""
-        client = pymongo.MongoClient(self.mongo_uri, serverSelectionTimeoutMS=3000)
+        client: pymongo.MongoClient = pymongo.MongoClient(self.mongo_uri, serverSelectionTimeoutMS=3000)
         try:
             for name in client.list_database_names():
                 if name.startswith(f"wagw_t{self.run_id}_"):

@@ -69,7 +69,8 @@ class ServerProcess:
     def start(self, timeout: float = 60.0) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.command(), env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
+            self.process = subprocess.Popen(self.command(), env=self.environment(), stdout=log,
+                                            stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, cwd=self.root, start_new_session=True)
         _wait(self.ready, timeout, self.name, self.process, self.log_path)
 
@@ -79,7 +80,8 @@ class ServerProcess:
 
     def _signal_group(self, sig: int) -> None:
         try:
-            os.killpg(self.process.pid, sig)  # its own session: the server and its helpers, nothing else
+            if self.process is not None:
+                os.killpg(self.process.pid, sig)  # its own session: the server and its helpers, nothing else
         except ProcessLookupError:
             pass
 
@@ -88,7 +90,8 @@ class ServerProcess:
             return
         self._signal_group(signal.SIGTERM)
         try:
-            self.process.wait(grace)
+            if self.process is not None:
+                self.process.wait(grace)
         except subprocess.TimeoutExpired:
             self.kill()
         self._signal_group(signal.SIGKILL)  # helpers left behind (erl_child_setup) go too
@@ -180,12 +183,17 @@ class PrivateVhost(Vhost):
     rabbit: PrivateRabbit | None = None
     port: int | None = None  # where the platform connects (a fault-injecting proxy in front, maybe)
 
+    def _rabbit(self) -> PrivateRabbit:
+        if self.rabbit is None:
+            raise RuntimeError(f"vhost {self.name} is not on a server yet")
+        return self.rabbit
+
     @property
     def amqp_url(self) -> str:
-        return self.rabbit.amqp_url(self.name, self.port)
+        return self._rabbit().amqp_url(self.name, self.port)
 
     def api(self, path: str) -> str:
-        return f"{self.rabbit.management_url}/api/{path}".replace("{vhost}", urllib.parse.quote(self.name, safe=""))
+        return f"{self._rabbit().management_url}/api/{path}".replace("{vhost}", urllib.parse.quote(self.name, safe=""))
 
 
 @dataclass
@@ -220,7 +228,8 @@ class PrivateFerret(ServerProcess):
 
     def ready(self) -> bool:
         try:
-            client = pymongo.MongoClient("127.0.0.1", self.port, serverSelectionTimeoutMS=500, connectTimeoutMS=500)
+            client: pymongo.MongoClient = pymongo.MongoClient("127.0.0.1", self.port, serverSelectionTimeoutMS=500,
+                                                              connectTimeoutMS=500)
             try:
                 client.admin.command("ping")
             finally:

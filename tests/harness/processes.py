@@ -82,14 +82,18 @@ class ServiceProcess:
 
     @property
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self._running() is not None
+
+    def _running(self) -> subprocess.Popen | None:
+        return self.process if self.process is not None and self.process.poll() is None else None
 
     async def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
                 if not self.alive:
-                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
+                    code = self.process.returncode if self.process else None
+                    raise RuntimeError(f"{self.name} exited with {code}:\n{self.tail()}")
                 try:
                     async with http.get(self.url + self.ready_path, timeout=aiohttp.ClientTimeout(total=2)) as r:
                         if r.status == 200:
@@ -100,29 +104,30 @@ class ServiceProcess:
         raise TimeoutError(f"{self.name} not ready after {timeout}s:\n{self.tail()}")
 
     def stop(self, grace: float = 15.0) -> int | None:
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else None
-        self.process.send_signal(signal.SIGTERM)
-        self.process.send_signal(signal.SIGCONT)  # a paused process acts on the SIGTERM only once resumed
+        process = self.process
+        if process is None or process.poll() is not None:
+            return process.returncode if process else None
+        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGCONT)  # a paused process acts on the SIGTERM only once resumed
         try:
-            return self.process.wait(grace)
+            return process.wait(grace)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(5)
+            process.kill()
+            return process.wait(5)
 
     def kill(self) -> None:
-        if self.alive:
-            self.process.kill()
-            self.process.wait(5)
+        if (process := self._running()) is not None:
+            process.kill()
+            process.wait(5)
 
     def pause(self) -> None:
         """SIGSTOP: the process hangs as a whole (a long GC, a frozen VM), its connections left open."""
-        if self.alive:
-            self.process.send_signal(signal.SIGSTOP)
+        if (process := self._running()) is not None:
+            process.send_signal(signal.SIGSTOP)
 
     def resume(self) -> None:
-        if self.alive:
-            self.process.send_signal(signal.SIGCONT)
+        if (process := self._running()) is not None:
+            process.send_signal(signal.SIGCONT)
 
     def tail(self, lines: int = 40) -> str:
         try:

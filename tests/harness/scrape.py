@@ -22,7 +22,8 @@ async def scrape(http: aiohttp.ClientSession, url: str) -> tuple[set[str], Sampl
 
 def parse(text: str) -> tuple[set[str], Samples]:
     """The families and samples of a Prometheus exposition (see `scrape`)."""
-    families, samples = set(), defaultdict(dict)
+    families: set[str] = set()
+    samples: Samples = defaultdict(dict)
     for family in text_string_to_metric_families(text):
         families.add(family.name + ("_total" if family.type == "counter" else ""))
         for sample in family.samples:
@@ -43,7 +44,8 @@ def documented_metrics() -> dict[str, set[str]]:
     """docs/metrics.md's reference: {section ("Every service" or a service name): metric names}."""
     text = (REPO / "docs" / "metrics.md").read_text()
     generated = text.split("<!-- BEGIN GENERATED metrics -->", 1)[1]
-    found, section = {}, None
+    found: dict[str, set[str]] = {}
+    section = None
     for line in generated.splitlines():
         if line.startswith("### "):
             section = line[4:].strip()

@@ -10,7 +10,7 @@ from .platform_run import PlatformRun
 
 
 async def set_tier(run: PlatformRun, email: str, tier: str) -> None:
-    client = AsyncMongoClient(getattr(run, "mongo_uri", MONGO_URI))
+    client: AsyncMongoClient = AsyncMongoClient(getattr(run, "mongo_uri", MONGO_URI))
     try:
         db = client[run.services["gateway"].env["MONGODB_DATABASE"]]
         result = await db["users"].update_one({"email": email}, {"$set": {"tier": tier}})

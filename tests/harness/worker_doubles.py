@@ -76,7 +76,8 @@ def management():
 def vhost():
     name = f"wagw-test-simulator-{secrets.token_hex(4)}"
     rabbitmq_management("PUT", f"/vhosts/{quote(name, safe='')}")
-    rabbitmq_management("PUT", f"/permissions/{quote(name, safe='')}/guest", {"configure": ".*", "write": ".*", "read": ".*"})
+    rabbitmq_management("PUT", f"/permissions/{quote(name, safe='')}/guest", {"configure": ".*", "write": ".*",
+                                                                              "read": ".*"})
     yield name
     try:
         rabbitmq_management("DELETE", f"/vhosts/{quote(name, safe='')}")

@@ -64,7 +64,8 @@ SERVICES = [
     Process("webhook-dispatcher", "wagw_webhook_dispatcher", 8083, database="wagw_webhook_dispatcher"),
     Process("realtime", "wagw_realtime", 8084, jwt=True),
 ]
-SIMULATOR = Process("worker-simulator", "wagw_worker_simulator", 8090, port_variable="SIMULATOR_CONTROL_PORT", redis=False)
+SIMULATOR = Process("worker-simulator", "wagw_worker_simulator", 8090, port_variable="SIMULATOR_CONTROL_PORT",
+                    redis=False)
 PROCESSES = [*SERVICES, SIMULATOR]
 BY_MODULE = {p.module: p for p in PROCESSES}
 EDGE_PORTS = {"gateway": 8080, "realtime": 8084, "worker-simulator": 8090}
@@ -476,7 +477,7 @@ def platform_workloads() -> dict[str, tuple[Process, dict]]:
 def test_every_service_has_a_deployment_running_its_module():
     deployments = {d["metadata"]["name"]: d for _, d in kind("Deployment")}
     assert set(deployments) == {p.name for p in SERVICES}
-    for name, (process, doc) in platform_workloads().items():
+    for name, (process, _) in platform_workloads().items():
         assert process.name == name, f"{name} runs {process.module}"
     assert SIMULATOR.name in platform_workloads()
 

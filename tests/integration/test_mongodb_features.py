@@ -63,7 +63,8 @@ async def test_outbox_push_each_then_pull_all(db):
     entries = [{"id": "e1", "at": now - timedelta(minutes=1)}, {"id": "e2", "at": now}]
     await db.sessions.insert_one({"_id": "s_1", "status": "DISCONNECTED", "outbox": []})
     await db.sessions.update_one({"_id": "s_1", "status": "DISCONNECTED"},
-                                 {"$set": {"status": "CONNECTING"}, "$inc": {"sequence": 1}, "$push": {"outbox": {"$each": entries}}})
+                                 {"$set": {"status": "CONNECTING"}, "$inc": {"sequence": 1},
+                                  "$push": {"outbox": {"$each": entries}}})
     stale = await db.sessions.find({"outbox.at": {"$lt": now - timedelta(seconds=10)}}).to_list(None)
     assert [d["_id"] for d in stale] == ["s_1"]
     stored = (await db.sessions.find_one({"_id": "s_1"}))["outbox"]
@@ -120,7 +121,8 @@ async def test_missing_fields_match_ne_and_none_and_and_combines_ranges(db):
     unrouted = await db.messages.find({"routed_to": None}).sort("_id", ASCENDING).to_list(None)
     assert [m["_id"] for m in unrouted] == ["m_missing", "m_null"]
     assert await db.messages.count_documents({"routed_to": None}) == 2
-    both = {"$and": [{"$or": [{"_id": {"$lt": "m_w2"}}]}, {"at": {"$gte": now - timedelta(seconds=1), "$lt": now + timedelta(seconds=1)}}]}
+    both = {"$and": [{"$or": [{"_id": {"$lt": "m_w2"}}]}, {"at": {"$gte": now - timedelta(seconds=1),
+                                                                  "$lt": now + timedelta(seconds=1)}}]}
     assert [m["_id"] for m in await db.messages.find(both).sort("_id", ASCENDING).to_list(None)] == ["m_null", "m_w1"]
 
 
@@ -135,8 +137,10 @@ async def test_webhook_dispatcher_guards_streaks_and_keyset_pages(db):
                                       "claimed_until": now - timedelta(days=1), "outbox": []} for i in range(5)])
     claim = ({"_id": "dl_0", "status": "pending", "cycle": 1, "cycle_attempts": 0, "claimed_until": {"$lt": now}},
              {"$set": {"claimed_until": now + timedelta(seconds=30)}})
-    assert sum(r.modified_count for r in await asyncio.gather(*(db.deliveries.update_one(*claim) for _ in range(10)))) == 1
-    again = await db.deliveries.find_one_and_update({"_id": "dl_0"}, {"$inc": {"cycle": 1}, "$set": {"cycle_attempts": 0}},
+    claims = await asyncio.gather(*(db.deliveries.update_one(*claim) for _ in range(10)))
+    assert sum(r.modified_count for r in claims) == 1
+    again = await db.deliveries.find_one_and_update({"_id": "dl_0"}, {"$inc": {"cycle": 1},
+                                                                      "$set": {"cycle_attempts": 0}},
                                                     return_document=ReturnDocument.AFTER)
     assert again["cycle"] == 2
     page = await db.deliveries.find({"endpoint_id": "wh_1", "sort_key": {"$lt": "202603-dl_3"}}, {"outbox": 0}
@@ -183,7 +187,8 @@ async def test_worker_registry_newest_wins_with_max_and_its_lookups(db):
 async def test_push_guarded_by_array_size_applies_once(db):
     """The orchestrator keeps an overtaken status step: `$push` guarded by `$size` of the timeline as read
     (dot notation into an array of documents, `timeline.status`, is NOT matched per element here)."""
-    await db.messages.insert_one({"_id": "m_1", "status": "read", "timeline": [{"status": "queued"}, {"status": "read"}]})
+    await db.messages.insert_one({"_id": "m_1", "status": "read", "timeline": [{"status": "queued"},
+                                                                               {"status": "read"}]})
     guard = {"_id": "m_1", "status": "read", "timeline": {"$size": 2}}
     step = {"$push": {"timeline": {"status": "sent"}}}
     results = await asyncio.gather(*(db.messages.find_one_and_update(guard, step, return_document=ReturnDocument.AFTER)
@@ -196,7 +201,8 @@ async def test_filters_naming_an_id_still_apply_every_other_condition(db):
     # The local server's build narrows such a filter to the `_id` first; the rest must still decide.
     await db.items.insert_many([{"_id": "i_1", "status": "queued", "n": 1}, {"_id": "i_2", "status": "sent", "n": 2}])
     assert await db.items.find_one_and_update({"_id": "i_1", "status": "sent"}, {"$set": {"n": 9}}) is None
-    assert (await db.items.update_one({"_id": "i_2", "status": {"$in": ["queued"]}}, {"$inc": {"n": 1}})).matched_count == 0
+    assert (await db.items.update_one({"_id": "i_2", "status": {"$in": ["queued"]}},
+                                      {"$inc": {"n": 1}})).matched_count == 0
     assert (await db.items.delete_many({"_id": "i_1", "n": {"$gt": 1}})).deleted_count == 0
     assert await db.items.count_documents({"_id": "i_1", "status": "queued", "n": {"$lt": 5}}) == 1
     assert [d["_id"] async for d in db.items.find({"_id": "i_2", "$or": [{"n": 2}, {"n": 3}]})] == ["i_2"]

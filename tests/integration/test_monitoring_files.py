@@ -60,7 +60,8 @@ def check_expression(expr: str) -> list[str]:
         if name not in known:
             problems.append(f"{name} is no metric the services expose")
         if name in SHARED_STATE and (not aggregations or aggregations[-1] not in {"max", "min"}):
-            problems.append(f"{name} is shared state: aggregate it with max() or min(), not {aggregations or 'nothing'}")
+            problems.append(f"{name} is shared state: aggregate it with max() or min(), "
+                            f"not {aggregations or 'nothing'}")
     return problems
 
 

@@ -73,7 +73,7 @@ def test_the_document_has_exactly_the_worker_messages_of_the_contracts(document)
 
 
 def test_channels_name_the_exchange_and_queue_of_the_topology(document):
-    for name, channel in document["channels"].items():
+    for channel in document["channels"].values():
         amqp = channel["bindings"]["amqp"]
         if amqp["is"] == "routingKey":
             assert amqp["exchange"]["name"] == topology.WORKER_UPLINK

@@ -8,6 +8,7 @@
 - docs/metrics.md, `metrics`: every Prometheus metric of every service, from the metric registry (metrics_doc.py);
 - docs/messages.md: every command, query, event and worker-protocol message, from the contracts.
 - docs/asyncapi.yaml: the worker protocol as an AsyncAPI 3.0 document, from the same contracts (worker_protocol_doc.py).
+- docs/topology.md: every service's queues, their options, bindings and handlers, from the routers (topology_doc.py).
 
 `python tools/docs/generate.py` rewrites them; `--check` fails if they are stale (a test runs it)."""
 
@@ -19,13 +20,14 @@ import json
 import sys
 from pathlib import Path
 
-from marshmallow import fields as mf
-from marshmallow import validate as mv
+from marshmallow import Schema
 
 from wagw_common.contracts import CATALOG, Kind
+from wagw_common.json_schema import SchemaSet
 from wagw_common.services import SERVICES as PLATFORM_SERVICES
 from wagw_common.settings import variables_of
 from metrics_doc import metrics_reference  # beside this script
+from topology_doc import topology_reference  # beside this script
 from worker_protocol_doc import asyncapi_yaml  # beside this script
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,7 +79,8 @@ def http_routes_table() -> str:
         doc = (handler.__doc__ or "").strip().splitlines()
         what = doc[0] if doc else handler.__name__.replace("_", " ")
         auth = getattr(handler, "auth", "none")
-        lines.append(f"| {route.method} | `{route.resource.canonical}` | {auth} | {what} |")
+        path = route.resource.canonical if route.resource is not None else ""
+        lines.append(f"| {route.method} | `{path}` | {auth} | {what} |")
     return "\n".join(lines) + "\n"
 
 
@@ -106,7 +109,8 @@ def realtime_reference() -> str:
     by_event: dict[str, dict] = {}
     for domain_event, push in PUSHES.items():
         by_event.setdefault(push.socket_event, {"push": push, "causes": []})["causes"].append(domain_event)
-    out = ["### Events the server pushes", "", "| event | rooms | payload | caused by | meaning |", "|---|---|---|---|---|"]
+    out = ["### Events the server pushes", "", "| event | rooms | payload | caused by | meaning |",
+           "|---|---|---|---|---|"]
     for name, row in by_event.items():
         push = row["push"]
         out.append(f"| `{name}` | {rooms[push.audience]} | {', '.join(f'`{f}`' for f in push.fields)} | "
@@ -114,7 +118,8 @@ def realtime_reference() -> str:
     for name, row in by_event.items():
         contract = CATALOG[row["causes"][0]]
         example = row["push"].payload(contract.schema().dump(contract.load(contract.example)))
-        out += ["", f"#### `{name}`", "", row["push"].summary + ".", "", "```json", json.dumps(example, indent=2), "```"]
+        out += ["", f"#### `{name}`", "", row["push"].summary + ".", "", "```json", json.dumps(example, indent=2),
+                "```"]
     out += ["", "### Payload fields", "", "| field | meaning |", "|---|---|"]
     out += [f"| `{name}` | {meaning} |" for name, meaning in FIELDS.items()]
     out += ["", "### Requests a client sends", "", "| event | payload | ack on success | what |", "|---|---|---|---|"]
@@ -141,23 +146,31 @@ def webhook_events_reference() -> str:
     return "\n".join(out) + "\n"
 
 
-def _describe_field(field: mf.Field) -> str:
-    kind = type(field).__name__
-    if isinstance(field, mf.List):
-        kind = f"List[{_describe_field(field.inner)}]"
-    elif isinstance(field, mf.Nested):
-        kind = f"object ({type(field.nested).__name__ if not isinstance(field.nested, type) else field.nested.__name__})"
-    for validator in field.validators:
-        if isinstance(validator, mv.OneOf):
-            kind += " one of " + ", ".join(f"`{c}`" for c in validator.choices)
+def _describe(schema: dict) -> str:
+    """A field's type in words, from its JSON Schema (the same the AsyncAPI document carries)."""
+    if "$ref" in schema:
+        return f"object ({schema['$ref'].rsplit('/', 1)[-1]})"
+    if "oneOf" in schema:  # a nullable object: nullability has its own column
+        return _describe(next(s for s in schema["oneOf"] if s.get("type") != "null"))
+    kind = schema["type"][0] if isinstance(schema["type"], list) else schema["type"]
+    if kind == "array":
+        kind = f"array of {_describe(schema['items'])}"
+    elif kind == "object" and "additionalProperties" in schema:
+        kind = f"object of {_describe(schema['additionalProperties'])}"
+    elif "format" in schema:
+        kind = {"date-time": "date-time", "uri": "URL"}[schema["format"]]
+    if "enum" in schema:  # null is in a nullable field's choices: its own column says so
+        kind += " one of " + ", ".join(f"`{c}`" for c in schema["enum"] if c is not None)
     return kind
 
 
-def _schema_table(schema_cls) -> list[str]:
+def _schema_table(schema_cls: type[Schema]) -> list[str]:
+    schema = SchemaSet().object(schema_cls)
     lines = ["| field | type | required |", "|---|---|---|"]
-    for name, field in schema_cls().fields.items():
-        required = "yes" if field.required else ("no, may be null" if field.allow_none else "no")
-        lines.append(f"| `{name}` | {_describe_field(field)} | {required} |")
+    for name, field in schema["properties"].items():
+        nullable = "oneOf" in field or isinstance(field.get("type"), list)
+        required = "yes" if name in schema.get("required", ()) else ("no, may be null" if nullable else "no")
+        lines.append(f"| `{name}` | {_describe(field)} | {required} |")
     return lines
 
 
@@ -200,6 +213,7 @@ def outputs() -> dict[Path, str]:
         readme: text,
         ROOT / "docs" / "messages.md": messages_reference(),
         ROOT / "docs" / "asyncapi.yaml": asyncapi_yaml(),
+        ROOT / "docs" / "topology.md": topology_reference(),
         realtime: _replace_between(realtime.read_text(), "realtime-events", realtime_reference()),
         webhooks: _replace_between(webhooks.read_text(), "webhook-events", webhook_events_reference()),
         metrics: _replace_between(metrics.read_text(), "metrics", metrics_reference()),

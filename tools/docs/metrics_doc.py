@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 from prometheus_client import REGISTRY
+from prometheus_client.metrics import MetricWrapperBase
 from wagw_common.services import SERVICES
 
 EVERY_SERVICE = "every service"
@@ -21,12 +22,12 @@ def _collectors() -> dict[str, object]:
     return {name: collector for collector, names in REGISTRY._collector_to_names.items() for name in names}
 
 
-def _families() -> dict[str, object]:
+def _families() -> dict[str, MetricWrapperBase]:
     """Our metrics by family name (a counter's name without `_total`)."""
     found = {}
     for collector in set(_collectors().values()):
         name = getattr(collector, "_name", None)
-        if name and name.startswith("wagw_"):
+        if isinstance(collector, MetricWrapperBase) and name and name.startswith("wagw_"):
             found[name] = collector
     return found
 
@@ -57,7 +58,7 @@ def _exposed_here(package: str) -> list[dict]:
             for n in sorted(families)]
 
 
-def _exposed_name(collector) -> str:
+def _exposed_name(collector: MetricWrapperBase) -> str:
     return collector._name + ("_total" if collector._type == "counter" else "")
 
 

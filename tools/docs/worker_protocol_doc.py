@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from json_schema_of import SchemaSet  # beside this module
 
 from wagw_common import topology
 from wagw_common.contracts import CATALOG, Contract, Kind
 from wagw_common.contracts.workers import BREAKDOWN_BUCKETS, DEFAULT_HEARTBEAT_INTERVAL, broker_user_for
 from wagw_common.envelope import CONTENT_TYPE, SPEC_VERSION
+from wagw_common.json_schema import SchemaSet
 
 PROTOCOL_VERSION = "1.0.0"
 BINDING_VERSION = "0.3.0"
@@ -200,7 +200,8 @@ def build() -> dict:
             "schemas": dict(sorted(schemas.schemas.items())),
             "securitySchemes": {"workerCredentials": {
                 "type": "userPassword",
-                "description": f"The worker's own RabbitMQ user, `{broker_user_for('<worker id>')}`, and its password."}},
+                "description": f"The worker's own RabbitMQ user, `{broker_user_for('<worker id>')}`, "
+                               "and its password."}},
         },
     }
 

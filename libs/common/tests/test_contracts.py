@@ -38,7 +38,8 @@ def test_every_kind_is_used():
 
 def test_dump_refuses_invalid_outgoing_data():
     with pytest.raises(MalformedMessage):
-        contract_for("worker.register").dump({"worker_id": "Not Normalised", "version": "1", "capacity": {"max_sessions": 1}})
+        contract_for("worker.register").dump({"worker_id": "Not Normalised", "version": "1",
+                                              "capacity": {"max_sessions": 1}})
 
 
 def _send(**content):

@@ -20,11 +20,14 @@ def test_round_trip_keeps_every_cloudevents_attribute():
 
 @pytest.mark.parametrize("body", [b"not json", b"[1,2]", b"\xff\xfe", b"{}",
                                   json.dumps({"specversion": "0.3", "id": "1", "source": "x", "type": "t",
-                                              "time": "2026-01-01T00:00:00Z", "correlationid": "c", "data": {}}).encode(),
+                                              "time": "2026-01-01T00:00:00Z", "correlationid": "c",
+                                              "data": {}}).encode(),
                                   json.dumps({"specversion": "1.0", "id": "1", "source": "x", "type": "t",
-                                              "time": "2026-01-01T00:00:00", "correlationid": "c", "data": {}}).encode(),
+                                              "time": "2026-01-01T00:00:00", "correlationid": "c",
+                                              "data": {}}).encode(),
                                   json.dumps({"specversion": "1.0", "id": "1", "source": "x", "type": "t", "extra": 1,
-                                              "time": "2026-01-01T00:00:00Z", "correlationid": "c", "data": {}}).encode()])
+                                              "time": "2026-01-01T00:00:00Z", "correlationid": "c",
+                                              "data": {}}).encode()])
 def test_anything_but_a_valid_envelope_is_malformed(body):
     with pytest.raises(MalformedMessage):
         parse_envelope(body)

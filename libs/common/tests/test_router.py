@@ -34,7 +34,8 @@ def test_an_unbound_queue_has_no_bindings():
     assert queue.bindings() == ()
 
 
-@pytest.mark.parametrize("message_type, why", [("session.nope", "no contract"), ("worker.session.start", "never published")])
+@pytest.mark.parametrize("message_type, why", [("session.nope", "no contract"), ("worker.session.start",
+                                                                                 "never published")])
 def test_a_type_no_service_can_receive_is_refused(message_type, why):
     with pytest.raises(RouterError, match=why):
         Router("svc").queue(QueueSpec("svc.q")).on(message_type, _handler)

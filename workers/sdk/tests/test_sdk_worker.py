@@ -81,7 +81,8 @@ class FakeMessage:
         self.outcome = "requeued" if requeue else "rejected"
 
 
-def command(message_type: str, data: dict, at: datetime | None = None, correlation_id: str | None = None) -> FakeMessage:
+def command(message_type: str, data: dict, at: datetime | None = None,
+            correlation_id: str | None = None) -> FakeMessage:
     extra = {"time": at} if at else {}
     if correlation_id:
         extra["correlation_id"] = correlation_id
@@ -175,11 +176,14 @@ async def test_commands_reach_the_handler_and_are_acknowledged(link):
     worker, sessions = await started(link)
     await handle(worker, answer(link))
     assert (await handle(worker, command("worker.session.start", {"session_id": "s_1"}))).outcome == "ack"
-    assert (await handle(worker, command("worker.session.start", {"session_id": "s_2", "pairing_phone": "+62812345678"}))
+    assert (await handle(worker, command("worker.session.start", {"session_id": "s_2",
+                                                                  "pairing_phone": "+62812345678"}))
             ).outcome == "ack"
     assert (await handle(worker, command("worker.message.send", {"session_id": "s_1", "message_id": "m_1",
-                                                                 "to": "6281", "type": "text", "text": "hi"}))).outcome == "ack"
-    assert (await handle(worker, command("worker.session.stop", {"session_id": "s_1", "logout": True}))).outcome == "ack"
+                                                                 "to": "6281", "type": "text",
+                                                                 "text": "hi"}))).outcome == "ack"
+    assert (await handle(worker, command("worker.session.stop", {"session_id": "s_1",
+                                                                 "logout": True}))).outcome == "ack"
     assert sessions.calls == [("start", "s_1", False, None), ("start", "s_2", False, "+62812345678"),
                               ("send", "s_1", "m_1", "text"), ("stop", "s_1", True)]
     await worker.abandon()

@@ -103,7 +103,8 @@ async def test_an_invalid_session_id_or_route_is_a_404_in_the_error_envelope(cli
 async def test_entering_the_pairing_code_connects_the_session(client, whatsapp, uplink):
     await whatsapp.start_session("s_1", restore=False, pairing_phone="628123456789")
     code = whatsapp.snapshot()[0]["pairing_code"]
-    assert await error_of(await client.post("/sessions/s_1/pairing-code", json={"code": "ZZZZ-ZZZZ"})) == (409, "conflict")
+    assert await error_of(await client.post("/sessions/s_1/pairing-code", json={"code": "ZZZZ-ZZZZ"})) == (409,
+                                                                                                           "conflict")
     assert await error_of(await client.post("/sessions/s_1/pairing-code", json={"cod": code})) == (400, "invalid")
     response = await client.post("/sessions/s_1/pairing-code", json={"code": code})
     assert response.status == 200 and (await response.json())["status"] == "CONNECTED"

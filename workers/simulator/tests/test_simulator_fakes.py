@@ -35,7 +35,8 @@ def test_a_session_keeps_its_fake_phone_number_and_it_fits_the_contract():
 def test_a_pairing_code_is_two_groups_of_four_and_passes_its_contract():
     code = new_pairing_code()
     assert len(code) == 9 and code[4] == "-" and code.replace("-", "").isalnum() and code == code.upper()
-    data = {"worker_id": "w", "session_id": "s_1", "code": code, "expires_at": datetime(2026, 1, 1, tzinfo=timezone.utc)}
+    data = {"worker_id": "w", "session_id": "s_1", "code": code, "expires_at": datetime(2026, 1, 1,
+                                                                                        tzinfo=timezone.utc)}
     assert contract_for("worker.session.pairing_code").dump(data)["code"] == code
 
 

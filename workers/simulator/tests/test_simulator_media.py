@@ -27,7 +27,8 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001
 @pytest_asyncio.fixture
 async def client(uplink):
     whatsapp = SimulatedWhatsApp(uplink, Timing(qr_refresh=60, status_delay=0))
-    settings = load(ObjectStoreSettings, {"OBJECT_STORE_URL": OBJECT_STORE_URL, "MEDIA_BUCKET": f"t-{uuid.uuid4().hex[:10]}",
+    settings = load(ObjectStoreSettings, {"OBJECT_STORE_URL": OBJECT_STORE_URL,
+                                          "MEDIA_BUCKET": f"t-{uuid.uuid4().hex[:10]}",
                                           "MEDIA_MAX_BYTES": "1024"})
     protocol = SimpleNamespace(worker_id="sim-worker-1", registered=True, unsure=None, connected=True)
     async with MediaStorage.opened(settings) as media:

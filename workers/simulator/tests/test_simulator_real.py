@@ -74,7 +74,8 @@ async def test_sends_found_before_the_registry_answered_are_bounced_and_sent_onc
     await platform.listen()
     await protocol.start(whatsapp)
     registration = await platform.next_envelope("worker.register")
-    await platform.broker.send_to_worker(protocol.worker_id, "worker.session.start", {"session_id": "s_1", "restore": True})
+    await platform.broker.send_to_worker(protocol.worker_id, "worker.session.start", {"session_id": "s_1",
+                                                                                      "restore": True})
     await platform.next("worker.session.status", session_id="s_1", status="CONNECTED")
     send = {"session_id": "s_1", "to": "628123456789@s.whatsapp.net", "type": "text", "text": "hi"}
 

@@ -233,7 +233,8 @@ async def test_an_edit_and_a_revoke_of_a_sent_message_are_confirmed_once_whatsap
     await sessions.revoke_message("s_1", "m_00000000000000d1", TO)
     derived = wa_message_id_for("m_00000000000000d1")
     assert world.shown["s_1"] == [("edited", derived, "hello"), ("revoked", derived)]
-    assert uplink.sent[1:] == [("edited", "s_1", "m_00000000000000d1", "hello"), ("deleted", "s_1", "m_00000000000000d1")]
+    assert uplink.sent[1:] == [("edited", "s_1", "m_00000000000000d1", "hello"), ("deleted", "s_1",
+                                                                                  "m_00000000000000d1")]
 
 
 async def test_a_change_whatsapp_refuses_or_of_a_session_not_connected_is_not_confirmed(sessions, world, uplink):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, Mapping, Protocol
 
 import aiormq
-from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
 from .broker import Broker
 from .contracts import contract_for
@@ -53,11 +53,12 @@ class Subscription:
 
 
 def _retry_pause(attempt: int) -> float:
-    return min(0.2 * 2 ** (attempt - 1), 5.0)
+    return min(0.2 * 2.0 ** (attempt - 1), 5.0)
 
 
 class Consumer:
-    def __init__(self, broker: Broker, subscription: Subscription, *, prefetch: int, max_attempts: int, inbox: Inbox | None = None):
+    def __init__(self, broker: Broker, subscription: Subscription, *, prefetch: int, max_attempts: int,
+                 inbox: Inbox | None = None):
         self.broker = broker
         self.subscription = subscription
         spec = subscription.queue
@@ -67,10 +68,10 @@ class Consumer:
         self.prefetch = subscription.prefetch or prefetch
         self.max_attempts = max_attempts
         self.inbox = inbox if subscription.use_inbox else None
-        self._in_flight: set[asyncio.Task] = set()
+        self._in_flight: set[asyncio.Task[Any]] = set()
         self._turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # key -> (lock, [holders and waiters])
-        self._queue = None
-        self._tag = None
+        self._queue: AbstractQueue | None = None
+        self._tag: str | None = None
 
     async def start(self, attempts: int = 5) -> None:
         for attempt in range(1, attempts + 1):
@@ -91,6 +92,8 @@ class Consumer:
                     async with asyncio.timeout(60):
                         await self.broker.connection.connected.wait()
         if self.spec.family:
+            # Compatibility: the family's shared queue, which versions before the per-replica queues
+            # consumed. Remove this once every deployment has run a version with per-replica queues.
             await self.broker.retire_queue(self.spec.family)
         log.info("consumer.started", queue=self.queue_name, declared=self.spec.name,
                  types=sorted(self.subscription.handlers))
@@ -120,6 +123,7 @@ class Consumer:
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
+        assert task is not None  # aio-pika runs each delivery in a task of its own
         self._in_flight.add(task)
         started = time.perf_counter()
         try:
@@ -147,7 +151,8 @@ class Consumer:
             envelope = parse_envelope(message.body)
         except MalformedMessage as exc:
             return await self._dead_letter(message, exc, None)
-        with correlation_scope(envelope.correlation_id, message_type=envelope.type, envelope_id=envelope.id, queue=self.queue_name):
+        with correlation_scope(envelope.correlation_id, message_type=envelope.type, envelope_id=envelope.id,
+                               queue=self.queue_name):
             try:
                 handler = self.subscription.handlers.get(envelope.type)
                 if handler is None:
@@ -204,14 +209,16 @@ class Consumer:
         return "ack"
 
     async def _failed(self, message: AbstractIncomingMessage, envelope: Envelope, exc: Exception) -> str:
-        attempt = int((message.headers or {}).get("x-delivery-count", 0) or 0) + 1
+        # RabbitMQ counts deliveries of a quorum queue as an integer header.
+        attempt = int((message.headers or {}).get("x-delivery-count", 0) or 0) + 1  # type: ignore[arg-type]
         if message.reply_to or attempt >= self.max_attempts:
             # A caller waiting for a reply is answered now rather than after its timeout.
             log.error("message.failed_dead_lettered", attempt=attempt, error=repr(exc), exc_info=exc)
             if message.reply_to:
                 await reply_to_request(
                     self.broker, message, envelope,
-                    error={"code": "unavailable", "message": "the service could not handle the request", "details": None},
+                    error={"code": "unavailable", "message": "the service could not handle the request",
+                           "details": None},
                 )
             await message.reject(requeue=False)
             return "dead_lettered"
@@ -220,7 +227,8 @@ class Consumer:
         await message.nack(requeue=True)
         return "retry"
 
-    async def _dead_letter(self, message: AbstractIncomingMessage, exc: MalformedMessage, envelope: Envelope | None) -> str:
+    async def _dead_letter(self, message: AbstractIncomingMessage, exc: MalformedMessage,
+                           envelope: Envelope | None) -> str:
         log.warning("message.malformed_dead_lettered", reason=exc.reason, details=exc.details,
                     message_type=message.type, queue=self.queue_name)
         if message.reply_to and envelope is not None:

@@ -9,7 +9,8 @@ the front of the platform: each is republished, with its properties, to its own 
 default exchange (so only that queue gets it, not every subscriber of the event) and removed from the
 dead-letter queue only once the broker has confirmed the copy. A replayed message gets a fresh attempt
 budget; consumers are idempotent (the inbox, or handlers idempotent on their own ids), so replaying
-one that had in fact been handled is harmless. `--type` replays only one message type and leaves the others where they are. Uses AMQP_URL.
+one that had in fact been handled is harmless. `--type` replays only one message type and leaves the others where they
+are. Uses AMQP_URL.
 Fix the cause first (a deployment, a dependency): a message that fails again returns to the
 dead-letter queue after BROKER_MAX_ATTEMPTS deliveries."""
 
@@ -20,9 +21,11 @@ import asyncio
 import json
 import os
 import sys
+from typing import Any
 
 import aio_pika
 from aio_pika import DeliveryMode, Message
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractQueue
 
 from . import topology
 
@@ -39,16 +42,22 @@ def platform_queues() -> list[str]:
     return sorted(spec.name for specs in topology.SERVICE_QUEUES.values() for spec in specs)
 
 
-async def counts(channel, queues: list[str]) -> dict[str, int]:
+def _waiting(queue: AbstractQueue) -> int:
+    """Messages in a queue, as its (passive) declaration found them."""
+    return queue.declaration_result.message_count or 0
+
+
+async def counts(channel: AbstractChannel, queues: list[str]) -> dict[str, int]:
     """Dead letters waiting behind each queue (a missing queue closes the channel: one queue per channel then)."""
     found = {}
     for name in queues:
         dead = await channel.declare_queue(name + SUFFIX, passive=True)
-        found[name] = dead.declaration_result.message_count
+        found[name] = _waiting(dead)
     return found
 
 
-async def replay(connection, queue: str, *, limit: int | None = None, message_type: str | None = None) -> dict[str, int]:
+async def replay(connection: AbstractConnection, queue: str, *, limit: int | None = None,
+                 message_type: str | None = None) -> dict[str, int]:
     """Move up to `limit` dead letters of `queue` (only those of `message_type`, if given) back into it."""
     if queue in _PER_REPLICA:
         # Its replicas' queues come and go with them, and a push replayed later is stale anyway.
@@ -57,7 +66,7 @@ async def replay(connection, queue: str, *, limit: int | None = None, message_ty
     channel = await connection.channel(publisher_confirms=True)
     dead = await channel.declare_queue(queue + SUFFIX, passive=True)
     await channel.declare_queue(queue, passive=True)
-    total = dead.declaration_result.message_count
+    total = _waiting(dead)
     replayed = skipped = 0
     # Each message is looked at once: a skipped one goes back to the dead-letter queue (at its end)
     # only after the pass, so a pass ends after `total` messages.
@@ -88,7 +97,7 @@ async def replay(connection, queue: str, *, limit: int | None = None, message_ty
     return {"replayed": replayed, "skipped": skipped, "left": total - replayed}
 
 
-async def show(connection, queue: str, limit: int) -> list[dict]:
+async def show(connection: AbstractConnection, queue: str, limit: int) -> list[dict[str, Any]]:
     """The first `limit` dead letters of `queue`, left where they are."""
     channel = await connection.channel()
     dead = await channel.declare_queue(queue + SUFFIX, passive=True)
@@ -99,7 +108,8 @@ async def show(connection, queue: str, limit: int) -> list[dict]:
             if message is None:
                 break
             held.append(message)
-            death = ((message.headers or {}).get("x-death") or [{}])[0]
+            deaths: Any = (message.headers or {}).get("x-death") or [{}]  # the broker's list of tables
+            death = deaths[0]
             seen.append({"message_id": message.message_id, "type": message.type, "app_id": message.app_id,
                          "reason": str(death.get("reason", "")), "count": int(death.get("count", 0) or 0),
                          "body": message.body.decode(errors="replace")[:2000]})
@@ -114,7 +124,7 @@ async def _main(args: argparse.Namespace) -> int:
     connection = await aio_pika.connect(os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"))
     try:
         if args.action == "list":
-            found = {}
+            found: dict[str, int | None] = {}
             for name in platform_queues():
                 channel = await connection.channel()
                 try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import types
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable, Coroutine
 
 import orjson
 import uvloop
@@ -42,7 +42,7 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-def run(main: Callable[[], Awaitable[Any]]) -> Any:
+def run(main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     """`asyncio.run(main())` on the fast loop, for the processes that are not aiohttp services."""
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
         return runner.run(main())

@@ -5,7 +5,8 @@ the callers after it gather and go together as the next write, however many ther
 for a timer, so a lone update costs what it did, and under load a command carries many. Each caller
 still waits for its own update to be applied and gets its own error, as with `update_one`; where the
 server's answer does not say which update it refused (FerretDB 1.24's leaves out `nModified`, and may
-not apply the updates after it), every caller of that group gets the error, so only idempotent updates belong here (an outbox clear is one:
+not apply the updates after it), every caller of that group gets the error, so only idempotent updates belong here (an
+outbox clear is one:
 a retried `$pullAll` removes nothing more)."""
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ MAX_GROUP = 500  # updates in one command, well under any server's limit on a ba
 
 
 class GroupedUpdates:
-    def __init__(self, collection: AsyncCollection):
+    def __init__(self, collection: AsyncCollection[Any]):
         self.collection = collection
-        self._waiting: list[tuple[UpdateOne, asyncio.Future]] = []
-        self._writer: asyncio.Task | None = None
+        self._waiting: list[tuple[UpdateOne, asyncio.Future[Any]]] = []
+        self._writer: asyncio.Task[Any] | None = None
 
     async def update_one(self, filter: dict[str, Any], update: dict[str, Any]) -> None:
         done = asyncio.get_running_loop().create_future()

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from .logging import correlation_scope, get_logger, new_correlation_id
 from .metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -15,7 +16,8 @@ log = get_logger(__name__)
 CORRELATION_HEADER = "X-Correlation-Id"
 
 
-def error_response(status: int, code: str, message: str, details: Any = None, headers: dict | None = None) -> web.Response:
+def error_response(status: int, code: str, message: str, details: Any = None,
+                   headers: dict[str, str] | None = None) -> web.Response:
     """The one error shape of the platform: {"error": {"code", "message", "details"}}."""
     body = {"error": {"code": code, "message": message, "details": details}}
     return web.json_response(body, status=status, headers=headers)
@@ -28,7 +30,7 @@ def _route_label(request: web.Request) -> str:
 
 
 @web.middleware
-async def correlation_middleware(request: web.Request, handler):
+async def correlation_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     incoming = request.headers.get(CORRELATION_HEADER, "")
     correlation_id = incoming if 8 <= len(incoming) <= 64 and incoming.isalnum() else new_correlation_id()
     with correlation_scope(correlation_id):
@@ -38,7 +40,7 @@ async def correlation_middleware(request: web.Request, handler):
 
 
 @web.middleware
-async def metrics_middleware(request: web.Request, handler):
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Counts and times every request, and writes its one canonical log line."""
     started = time.perf_counter()
     status = 500
@@ -63,7 +65,7 @@ _QUIET_ROUTES = {"/healthz", "/readyz", "/metrics"}
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler):
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every error leaves as the error envelope; an unexpected one is logged and becomes a 500."""
     try:
         return await handler(request)
@@ -79,7 +81,7 @@ async def error_middleware(request: web.Request, handler):
         return error_response(500, "internal", "internal error")
 
 
-def _kept_headers(exc: web.HTTPException) -> dict:
+def _kept_headers(exc: web.HTTPException) -> dict[str, str]:
     return {k: v for k, v in exc.headers.items() if k.lower() in {"allow", "retry-after"}}
 
 

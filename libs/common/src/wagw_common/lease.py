@@ -14,7 +14,8 @@ from .logging import get_logger
 log = get_logger(__name__)
 
 # Renew only if we still hold it: compare-and-set in one step on the server.
-_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+_RENEW = ("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) "
+          "else return 0 end")
 
 
 class Lease:

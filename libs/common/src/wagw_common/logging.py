@@ -5,17 +5,20 @@ from __future__ import annotations
 import logging
 import sys
 import uuid
+from contextlib import AbstractContextManager
+from typing import Any
 
 import structlog
 
 from .fast_runtime import dumps_text
 from structlog.contextvars import bind_contextvars, bound_contextvars, get_contextvars
+from structlog.typing import EventDict, WrappedLogger
 
 CORRELATION_KEY = "correlation_id"
 _SECRET_KEYS = {"password", "secret", "token", "api_key", "authorization", "refresh_token", "access_token"}
 
 
-def _redact_secrets(_logger, _name, event_dict):
+def _redact_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
     # A secret must never reach a log line, whatever a caller passes by mistake.
     for key in list(event_dict):
         if key.lower() in _SECRET_KEYS:
@@ -24,7 +27,8 @@ def _redact_secrets(_logger, _name, event_dict):
 
 
 def configure_logging(service: str, level: str = "info", fmt: str = "json") -> None:
-    renderer = structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer(serializer=dumps_text)
+    renderer = (structlog.dev.ConsoleRenderer() if fmt == "console"
+                else structlog.processors.JSONRenderer(serializer=dumps_text))
     numeric_level = logging.getLevelName(level.upper())
     if not isinstance(numeric_level, int):
         numeric_level = logging.INFO
@@ -42,12 +46,13 @@ def configure_logging(service: str, level: str = "info", fmt: str = "json") -> N
         cache_logger_on_first_use=True,
     )
     # Libraries log through the standard library; send their warnings to the same stream.
-    logging.basicConfig(level=max(numeric_level, logging.WARNING), stream=sys.stdout, format="%(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=max(numeric_level, logging.WARNING), stream=sys.stdout,
+                        format="%(name)s %(levelname)s %(message)s")
     structlog.contextvars.clear_contextvars()
     bind_contextvars(service=service)
 
 
-def get_logger(name: str | None = None):
+def get_logger(name: str | None = None) -> Any:
     return structlog.get_logger(name)
 
 
@@ -59,6 +64,6 @@ def current_correlation_id() -> str | None:
     return get_contextvars().get(CORRELATION_KEY)
 
 
-def correlation_scope(correlation_id: str, **extra):
+def correlation_scope(correlation_id: str, **extra: Any) -> AbstractContextManager[None]:
     """Context manager binding the correlation id (and any extra keys) to every log line inside it."""
     return bound_contextvars(**{CORRELATION_KEY: correlation_id}, **extra)

@@ -8,7 +8,6 @@ handlers are idempotent on the ids the event carries)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +24,8 @@ log = get_logger(__name__)
 FIELD = "outbox"
 
 
-def outbox_entry(broker: Broker, event_type: str, data: dict[str, Any], *, subject: str | None = None) -> dict[str, Any]:
+def outbox_entry(broker: Broker, event_type: str, data: dict[str, Any], *,
+                 subject: str | None = None) -> dict[str, Any]:
     """An event, validated against its contract, ready to be `$push`ed with the state change."""
     envelope = broker.envelope(event_type, data, subject=subject)
     return {
@@ -44,7 +44,7 @@ def push(*entries: dict[str, Any]) -> dict[str, Any]:
 
 
 class OutboxRelay:
-    def __init__(self, collection: AsyncCollection, broker: Broker):
+    def __init__(self, collection: AsyncCollection[Any], broker: Broker):
         self.collection = collection
         self.broker = broker
         # Clears of many documents at once go as one command (a handful per completed message).
@@ -53,8 +53,9 @@ class OutboxRelay:
     async def flush(self, document_id: Any, entries: list[dict[str, Any]]) -> None:
         """Publish `entries` (already stored in the document), then remove them from it."""
         for entry in entries:
-            envelope = Envelope(type=entry["type"], source=self.broker.source, data=entry["data"], subject=entry["subject"],
-                                correlation_id=entry["correlation_id"], id=entry["id"], time=entry["at"])
+            envelope = Envelope(type=entry["type"], source=self.broker.source, data=entry["data"],
+                                subject=entry["subject"], correlation_id=entry["correlation_id"], id=entry["id"],
+                                time=entry["at"])
             await self.broker.publish(envelope, exchange=topology.EVENTS, routing_key=entry["type"], mandatory=False)
         if entries:
             # $pullAll by whole value: conditional $pull on subdocuments is not supported everywhere.

@@ -70,7 +70,8 @@ class QueueRoutes(Generic[Deps]):
         if contract is None:
             raise RouterError(f"{self.spec.name}: no contract declares {message_type!r}")
         if self.bound and contract.kind not in EXCHANGE_OF_KIND:
-            raise RouterError(f"{self.spec.name}: a {contract.kind.value} ({message_type}) is never published to a service")
+            raise RouterError(f"{self.spec.name}: a {contract.kind.value} ({message_type}) "
+                              "is never published to a service")
         if message_type in self.routes:
             raise RouterError(f"{self.spec.name}: {message_type!r} has two handlers")
         self.routes[message_type] = Route(message_type, handler, routing_key)
@@ -87,7 +88,8 @@ class QueueRoutes(Generic[Deps]):
         bindings = self.bindings()
         clash = set(bindings) & set(self.spec.retired_bindings)
         if clash:
-            raise RouterError(f"{self.spec.name}: {sorted(clash)} both bound and retired (the declaration would unbind it)")
+            raise RouterError(f"{self.spec.name}: {sorted(clash)} both bound and retired "
+                              "(the declaration would unbind it)")
         return replace(self.spec, bindings=bindings)
 
     def subscription(self, deps: Any) -> Subscription:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aio_pika.abc import AbstractIncomingMessage
 
@@ -19,10 +19,14 @@ from .errors import RemoteError, Unavailable
 from .logging import get_logger
 from .metrics import RPC_CALLS
 
+if TYPE_CHECKING:  # the broker imports this module
+    from .broker import Broker
+
 log = get_logger(__name__)
 
 
-async def reply_to_request(broker, request: AbstractIncomingMessage, envelope: Envelope, *, result: Any = None, error: dict | None = None) -> None:
+async def reply_to_request(broker: Broker, request: AbstractIncomingMessage, envelope: Envelope, *, result: Any = None,
+                           error: dict[str, Any] | None = None) -> None:
     if error is None:
         reply_schema = contract_for(envelope.type).reply
         data = {"ok": True, "result": reply_schema().dump(result) if reply_schema else result}
@@ -32,17 +36,17 @@ async def reply_to_request(broker, request: AbstractIncomingMessage, envelope: E
                      correlation_id=envelope.correlation_id)
     try:
         # The caller may have given up and gone; an unroutable reply is not an error here.
-        await broker.publish(reply, exchange="", routing_key=request.reply_to, mandatory=False,
+        await broker.publish(reply, exchange="", routing_key=request.reply_to or "", mandatory=False,
                              correlation_id=envelope.id, persistent=False)
     except Exception as exc:
         log.warning("rpc.reply_failed", error=repr(exc))
 
 
 class RpcClient:
-    def __init__(self, broker, *, default_timeout: float):
+    def __init__(self, broker: Broker, *, default_timeout: float):
         self.broker = broker
         self.default_timeout = default_timeout
-        self._pending: dict[str, asyncio.Future] = {}
+        self._pending: dict[str, asyncio.Future[Any]] = {}
         self._queue_name = f"rpc-reply.{broker.source}.{uuid.uuid4().hex[:12]}"
 
     async def start(self) -> None:
@@ -59,7 +63,8 @@ class RpcClient:
         except MalformedMessage as exc:
             future.set_exception(exc)
 
-    async def call(self, request_type: str, data: dict[str, Any], *, subject: str | None = None, timeout: float | None = None) -> Any:
+    async def call(self, request_type: str, data: dict[str, Any], *, subject: str | None = None,
+                   timeout: float | None = None) -> Any:
         envelope = self.broker.envelope(request_type, data, subject=subject)
         future = asyncio.get_running_loop().create_future()
         self._pending[envelope.id] = future
@@ -81,7 +86,8 @@ class RpcClient:
         if not reply.get("ok"):
             RPC_CALLS.labels(request_type, "error").inc()
             error = reply.get("error") or {}
-            raise RemoteError(error.get("code", "unavailable"), error.get("message", "remote error"), error.get("details"))
+            raise RemoteError(error.get("code", "unavailable"), error.get("message", "remote error"),
+                              error.get("details"))
         RPC_CALLS.labels(request_type, "ok").inc()
         return reply.get("result")
 

@@ -14,6 +14,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 import redis.asyncio as aioredis
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from prometheus_client.aiohttp import make_aiohttp_handler
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -25,7 +26,7 @@ from .http import correlation_middleware, error_middleware, metrics_middleware
 from .logging import configure_logging, get_logger
 from .metrics import DEPENDENCY_UP
 from .rpc import RpcClient
-from .settings import CommonSettings, load
+from .settings import load
 from .lease import Lease, run_periodically_under_lease
 from .state_metrics import StateMetrics, queue_depth_probe
 from .router import Router
@@ -43,19 +44,20 @@ class Resources:
 
     settings: Any
     service: str
-    mongo: AsyncMongoClient | None
+    mongo: AsyncMongoClient[Any] | None
     redis: aioredis.Redis
     broker: Broker
     rpc: RpcClient
     # Loops a service starts at start-up, cancelled after its consumers stopped.
-    background: list[asyncio.Task] = field(default_factory=list)
+    background: list[asyncio.Task[Any]] = field(default_factory=list)
     # Gauges of shared state (queue depths, documents by status), read when /metrics is scraped.
     state_metrics: StateMetrics = field(default_factory=StateMetrics)
     consumers: list[Consumer] = field(default_factory=list)
 
     @classmethod
-    def open_lazily(cls, service: str, settings: CommonSettings, *, needs_mongo: bool = True) -> "Resources":
-        """A service that keeps nothing durable passes `needs_mongo=False` (no database, no inbox)."""
+    def open_lazily(cls, service: str, settings: Any, *, needs_mongo: bool = True) -> "Resources":
+        """A service that keeps nothing durable passes `needs_mongo=False` (no database, no inbox).
+        `settings`: the service's, `CommonSettings` and, when it needs MongoDB, `MongoSettings`."""
         broker = Broker(settings.amqp_url, source=service)
         return cls(settings=settings, service=service,
                    mongo=mongo_client(settings.mongodb_uri) if needs_mongo else None,
@@ -63,23 +65,24 @@ class Resources:
                    rpc=RpcClient(broker, default_timeout=settings.rpc_timeout))
 
     @property
-    def db(self) -> AsyncDatabase | None:
+    def db(self) -> AsyncDatabase[Any] | None:
         return self.mongo[self.settings.mongodb_database] if self.mongo is not None else None
 
 
 RESOURCES = web.AppKey("resources", Resources)
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 Startup = Callable[[Resources], Awaitable[None]]
 
 
 def create_service_app(
     resources: Resources,
     *,
-    router: Router | None = None,
+    router: Router[Any] | None = None,
     deps: Any = None,
     startup: Startup | None = None,
-    middlewares: tuple = (),
+    middlewares: tuple[Middleware, ...] = (),
     client_max_size: int = 1024**2,
-    contexts: tuple = (),
+    contexts: tuple[CleanupContext, ...] = (),
 ) -> web.Application:
     """The service's app: its connections opened (and awaited) in order, then `startup(resources)`
     (indexes, background loops), then the consumers of `router`, each handler called with `deps`.
@@ -106,7 +109,7 @@ def create_service_app(
     return app
 
 
-def _metrics_handler():
+def _metrics_handler() -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     exposition = make_aiohttp_handler()
 
     async def metrics(request: web.Request) -> web.StreamResponse:
@@ -125,6 +128,7 @@ async def _stop_taking_messages(app: web.Application) -> None:
 
 async def _mongo_ctx(app: web.Application) -> AsyncIterator[None]:
     res = app[RESOURCES]
+    assert res.mongo is not None  # only added for a service with a database
     await wait_for_mongo(res.mongo, startup_timeout=res.settings.startup_timeout)
     yield
     await res.mongo.close()
@@ -145,7 +149,7 @@ async def _broker_ctx(app: web.Application) -> AsyncIterator[None]:
     await res.broker.close()
 
 
-def _consumers_ctx(router: Router | None, deps: Any, startup: Startup | None):
+def _consumers_ctx(router: Router[Any] | None, deps: Any, startup: Startup | None) -> CleanupContext:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         res = app[RESOURCES]
         if startup is not None:
@@ -155,7 +159,8 @@ def _consumers_ctx(router: Router | None, deps: Any, startup: Startup | None):
         if inbox is not None and subscriptions:
             res.background.append(asyncio.create_task(_expire_inbox(res, inbox)))
         consumers = [
-            Consumer(res.broker, sub, prefetch=res.settings.prefetch, max_attempts=res.settings.max_attempts, inbox=inbox)
+            Consumer(res.broker, sub, prefetch=res.settings.prefetch, max_attempts=res.settings.max_attempts,
+                     inbox=inbox)
             for sub in subscriptions
         ]
         for consumer in consumers:
@@ -186,7 +191,7 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "service": request.app[RESOURCES].service})
 
 
-async def _check(name: str, probe) -> bool:
+async def _check(name: str, probe: Callable[[], Awaitable[object]]) -> bool:
     try:
         async with asyncio.timeout(1.5):
             await probe()
@@ -207,20 +212,22 @@ async def readyz(request: web.Request) -> web.Response:
 async def _readiness(res: Resources) -> dict[str, bool]:
     """Each dependency's check, also recorded in `wagw_dependency_up` (refreshed by scrapes too)."""
 
-    async def broker_probe():
+    async def broker_probe() -> None:
         if not res.broker or not res.broker.is_connected:
             raise ConnectionError("broker not connected")
 
     checks = {"broker": await _check("broker", broker_probe)}
-    if res.db is not None:
-        checks["mongodb"] = await _check("mongodb", lambda: res.db.command("ping"))
+    db = res.db
+    if db is not None:
+        checks["mongodb"] = await _check("mongodb", lambda: db.command("ping"))
     checks["redis"] = await _check("redis", lambda: res.redis.ping())
     return checks
 
 
-def run_service(service: str, settings_cls: type, create_app: Callable[[Any], web.Application], **defaults: str) -> None:
+def run_service(service: str, settings_cls: type, create_app: Callable[[Any], web.Application],
+                **defaults: str) -> None:
     """The body of every service's `__main__`: settings from the environment, JSON logs, serve."""
-    settings = load(settings_cls, **defaults)
+    settings = load(settings_cls, None, **defaults)
     configure_logging(service, settings.log_level, settings.log_format)
     refusal = settings.refusal_to_start() if hasattr(settings, "refusal_to_start") else None
     if refusal is not None:

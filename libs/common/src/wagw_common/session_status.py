@@ -11,12 +11,12 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from .contracts.session_statuses import ACCEPTS_SENDS as ACCEPTS_SENDS  # re-exported: the gateway's check
+from .contracts.session_statuses import SessionStatus
 from .logging import get_logger
 
 log = get_logger(__name__)
 
-# Sends are taken (routed now, or held while the platform moves the session between workers).
-ACCEPTS_SENDS = frozenset({"CONNECTED", "RECONNECTING"})
 # A deleted session's entry outlives it a day (to answer stragglers), then goes.
 DELETED_KEPT_SECONDS = 86_400
 
@@ -35,7 +35,7 @@ def status_key(session_id: str) -> str:
 
 async def record(redis: aioredis.Redis, session_id: str, status: str, sequence: int) -> None:
     """Best effort: a failed write leaves the entry stale, so it is dropped (unknown beats wrong)."""
-    keep = DELETED_KEPT_SECONDS if status == "DELETED" else 0
+    keep = DELETED_KEPT_SECONDS if status == SessionStatus.DELETED else 0
     try:
         await redis.eval(_RECORD, 1, status_key(session_id), status, str(sequence), str(keep))
     except (RedisError, OSError) as exc:
@@ -49,7 +49,8 @@ async def record(redis: aioredis.Redis, session_id: str, status: str, sequence: 
 async def read(redis: aioredis.Redis, session_id: str) -> str | None:
     """The cached status, or None when unknown (never cached, or Redis unreachable)."""
     try:
-        return await redis.hget(status_key(session_id), "status")
+        status = await redis.hget(status_key(session_id), "status")
+        return status.decode() if isinstance(status, bytes) else status
     except (RedisError, OSError) as exc:
         log.warning("session_status.read_failed", session_id=session_id, error=repr(exc))
         return None

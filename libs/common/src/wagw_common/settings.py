@@ -59,7 +59,8 @@ class CommonSettings:
 
     host: str = env_field("HTTP_HOST", "127.0.0.1", "Address the service's HTTP server binds to")
     port: int = env_field("HTTP_PORT", "0", "Port of the service's HTTP server", int)
-    amqp_url: str = env_field("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ connection URL (vhost included)")
+    amqp_url: str = env_field("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/",
+                              "RabbitMQ connection URL (vhost included)")
     redis_url: str = env_field("REDIS_URL", "redis://127.0.0.1:6379/0", "Redis connection URL")
     log_level: str = env_field("LOG_LEVEL", "info", "debug, info, warning or error")
     log_format: str = env_field("LOG_FORMAT", "json", "json (one object a line) or console (for people)")
@@ -67,7 +68,8 @@ class CommonSettings:
     max_attempts: int = env_field(
         "BROKER_MAX_ATTEMPTS", "5", "Deliveries of a failing message before it is dead-lettered", int
     )
-    rpc_timeout: float = env_field("RPC_TIMEOUT_SECONDS", "5", "How long a request/reply call waits for its answer", float)
+    rpc_timeout: float = env_field("RPC_TIMEOUT_SECONDS", "5", "How long a request/reply call waits for its answer",
+                                   float)
     startup_timeout: float = env_field(
         "STARTUP_TIMEOUT_SECONDS", "60", "How long a service retries its broker, database and Redis at start-up", float
     )
@@ -120,7 +122,7 @@ class TokenSettings:
     )
     jwt_issuer: str = env_field("JWT_ISSUER", "wagw-gateway", "Issuer (iss) of access tokens")
     jwt_audience: str = env_field("JWT_AUDIENCE", "wagw-api", "Audience (aud) of access tokens")
-    jwt_previous_secrets: tuple = env_field(
+    jwt_previous_secrets: tuple[str, ...] = env_field(
         "JWT_PREVIOUS_SECRETS", "",
         "Comma-separated retired JWT keys still accepted when verifying (never used to sign), so rotating "
         "JWT_SECRET logs nobody out; drop them once the access token lifetime has passed",

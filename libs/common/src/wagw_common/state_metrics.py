@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
 from prometheus_client import Gauge
+from pymongo.asynchronous.collection import AsyncCollection
 
 from .logging import get_logger
 from .metrics import DEAD_LETTER_MESSAGES, QUEUE_MESSAGES, STATE_REFRESH_FAILURES
 from .topology import QueueSpec
 
+if TYPE_CHECKING:
+    from .broker import Broker
+
 log = get_logger(__name__)
 
-Probe = Callable[[], Awaitable[None]]
+Probe = Callable[[], Awaitable[object]]  # what it returns is not used
 DEFAULT_MAX_AGE = 5.0
 PROBE_TIMEOUT = 5.0
 
@@ -60,26 +64,28 @@ def set_counts(gauge: Gauge, known: Iterable[str], counts: dict[str, int]) -> No
         gauge.labels(str(value)).set(count)
 
 
-async def count_by(collection, field: str, match: dict | None = None) -> dict[str, int]:
+async def count_by(collection: AsyncCollection[Any], field: str, match: dict[str, Any] | None = None) -> dict[str, int]:
     """Documents of a collection counted by one field's value, in one aggregation."""
     pipeline = ([{"$match": match}] if match else []) + [{"$group": {"_id": f"${field}", "n": {"$sum": 1}}}]
     cursor = await collection.aggregate(pipeline)
     return {str(row["_id"]): int(row["n"]) async for row in cursor}
 
 
-def queue_depth_probe(broker, queues: list[QueueSpec]) -> Probe:
+def queue_depth_probe(broker: Broker, queues: list[QueueSpec]) -> Probe:
     """Ready messages in each queue and in its dead-letter queue, by a passive declare on a channel of
     its own (a passive declare of a missing queue closes its channel). A replica's own queue is
     reported under its family's name."""
 
     async def probe() -> None:
+        if broker.connection is None:
+            raise ConnectionError("broker not connected")
         channel = await broker.connection.channel()
         try:
             for spec in queues:
                 queue = await channel.declare_queue(spec.name, passive=True)
-                QUEUE_MESSAGES.labels(spec.label).set(queue.declaration_result.message_count)
+                QUEUE_MESSAGES.labels(spec.label).set(queue.declaration_result.message_count or 0)
                 dead = await channel.declare_queue(spec.dead_letter_name, passive=True)
-                DEAD_LETTER_MESSAGES.labels(spec.label).set(dead.declaration_result.message_count)
+                DEAD_LETTER_MESSAGES.labels(spec.label).set(dead.declaration_result.message_count or 0)
         finally:
             if not channel.is_closed:
                 await channel.close()

@@ -6,6 +6,7 @@ both MongoDB and the local MongoDB-compatible server support are used (see the R
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
@@ -25,14 +26,14 @@ def utc_now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def mongo_client(uri: str) -> AsyncMongoClient:
+def mongo_client(uri: str) -> AsyncMongoClient[Any]:
     """A client that connects on first use (no I/O here), so a service's dependencies can be built,
     frozen, before its connections are open."""
     # tz_aware: datetimes come back as aware UTC values, as the contracts require.
     return AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000)
 
 
-async def wait_for_mongo(client: AsyncMongoClient, *, startup_timeout: float) -> None:
+async def wait_for_mongo(client: AsyncMongoClient[Any], *, startup_timeout: float) -> None:
     async for attempt in AsyncRetrying(
         stop=stop_after_delay(startup_timeout), wait=wait_exponential(multiplier=0.2, max=3),
         retry=retry_if_exception_type(PyMongoError), reraise=True,
@@ -43,7 +44,8 @@ async def wait_for_mongo(client: AsyncMongoClient, *, startup_timeout: float) ->
             await client.admin.command("ping")
 
 
-async def connect_mongo(uri: str, database: str, *, startup_timeout: float) -> tuple[AsyncMongoClient, AsyncDatabase]:
+async def connect_mongo(uri: str, database: str, *,
+                        startup_timeout: float) -> tuple[AsyncMongoClient[Any], AsyncDatabase[Any]]:
     client = mongo_client(uri)
     await wait_for_mongo(client, startup_timeout=startup_timeout)
     return client, client[database]
@@ -67,7 +69,7 @@ async def wait_for_redis(client: aioredis.Redis, *, startup_timeout: float) -> N
 class MongoInbox:
     """Handled envelope ids, in the service's own database (Redis is never the only copy)."""
 
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase[Any]):
         self.collection = db["inbox"]
 
     async def seen(self, envelope_id: str) -> bool:

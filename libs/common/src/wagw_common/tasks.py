@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from .logging import get_logger
 
@@ -21,7 +22,8 @@ log = get_logger(__name__)
 RECANCEL_AFTER_SECONDS = 0.5
 
 
-async def cancel_and_wait(tasks: Iterable[asyncio.Task], *, recancel_after: float = RECANCEL_AFTER_SECONDS) -> None:
+async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]], *,
+                          recancel_after: float = RECANCEL_AFTER_SECONDS) -> None:
     """Cancel the tasks and return once every one has ended, cancelling again any that shrugged
     the cancellation off. Their failures are logged, never raised: this runs on the way out."""
     tasks = set(tasks)  # a copy: a caller's set may lose its members as they end

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from aio_pika import ExchangeType
 
@@ -61,7 +62,7 @@ class QueueSpec:
     def for_replica(self, replica_id: str) -> "QueueSpec":
         return replace(self, name=f"{self.name}.replica.{replica_id}", family=self.name, per_replica=False)
 
-    def arguments(self) -> dict:
+    def arguments(self) -> dict[str, Any]:
         return {
             "x-queue-type": "quorum",
             "x-delivery-limit": DELIVERY_LIMIT,
@@ -74,7 +75,7 @@ class QueueSpec:
         }
 
 
-def dead_letter_arguments() -> dict:
+def dead_letter_arguments() -> dict[str, Any]:
     return {"x-queue-type": "quorum"}
 
 
@@ -82,6 +83,8 @@ def dead_letter_arguments() -> dict:
 # not written here: it is generated from the handlers each service's router declares on it
 # (`wagw_common.router`), so a type is bound exactly when something handles it. `retired_bindings`
 # are the wildcards earlier versions bound, removed when a queue is declared.
+# Compatibility: the `retired_bindings` below can go once every deployment has run a version that
+# declares its queues through the routers (that declaration removed them from its broker).
 
 # The orchestrator's request/reply queries have a queue of their own, so a backlog of sends or
 # session commands never holds up a read (and its RPC timeout).
@@ -133,7 +136,7 @@ class WaitQueueSpec:
     delay_ms: int
     target: str
 
-    def arguments(self) -> dict:
+    def arguments(self) -> dict[str, Any]:
         return {
             "x-queue-type": "quorum",
             "x-message-ttl": self.delay_ms,

@@ -20,6 +20,7 @@ from aio_pika.exceptions import PublishError
 from marshmallow import ValidationError
 
 from . import topology
+from .broker import Broker
 from .contracts import contract_for
 from .contracts.worker_queries import QUERIES, REPLY_TYPE
 from .contracts.workers import may_speak_for
@@ -41,12 +42,12 @@ class WorkerRefused(DomainError):
 
 
 class WorkerAsker:
-    def __init__(self, broker, *, timeout: float, speakers: UplinkSpeakers):
+    def __init__(self, broker: Broker, *, timeout: float, speakers: UplinkSpeakers):
         self.broker = broker
         self.timeout = timeout
         self.speakers = speakers
         self.reply_key = f"{REPLY_TYPE}.{uuid.uuid4().hex[:16]}"
-        self._pending: dict[str, tuple[str, asyncio.Future]] = {}  # request id -> (worker id, answer)
+        self._pending: dict[str, tuple[str, asyncio.Future[Any]]] = {}  # request id -> (worker id, answer)
 
     async def start(self) -> None:
         channel = await self.broker.channel(prefetch=256)
@@ -57,7 +58,7 @@ class WorkerAsker:
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         worker_id, future = self._pending.get(message.correlation_id or "", (None, None))
-        if future is None or future.done():
+        if worker_id is None or future is None or future.done():
             return  # late: its asker gave up already
         try:
             envelope = parse_envelope(message.body)
@@ -74,7 +75,8 @@ class WorkerAsker:
     async def ask(self, worker_id: str, session_id: str, query: str, args: dict[str, Any]) -> dict[str, Any]:
         """The query's result, validated; WorkerRefused, WorkerTimeout, or Unavailable (cannot reach it)."""
         spec = QUERIES[query]
-        envelope = self.broker.envelope("worker.session.query", {"session_id": session_id, "query": query, "args": args},
+        envelope = self.broker.envelope("worker.session.query", {"session_id": session_id, "query": query,
+                                                                 "args": args},
                                         subject=session_id)
         future = asyncio.get_running_loop().create_future()
         self._pending[envelope.id] = (worker_id, future)
@@ -103,4 +105,5 @@ class WorkerAsker:
             raise DomainError("the session's worker gave an invalid answer", {"query": query},
                               code="bad_worker_answer") from None
         RPC_CALLS.labels(f"worker.{query}", "ok").inc()
-        return spec.result().dump(result)
+        answer: dict[str, Any] = spec.result().dump(result)
+        return answer

@@ -29,7 +29,6 @@ log = get_logger(__name__)
 NOT_THE_SENDER = "not_the_sender"  # the broker's user may not speak for the worker the message names
 SESSION_NOT_HELD = "session_not_held"  # about a session the platform has not placed on that worker
 MESSAGE_NOT_HANDED_TO_IT = "message_not_handed_to_it"  # about a send given to another worker, or to none
-REFUSAL_REASONS = (NOT_THE_SENDER, SESSION_NOT_HELD, MESSAGE_NOT_HANDED_TO_IT)
 
 REPORTS_REFUSED = Counter(
     "wagw_worker_reports_refused_total",

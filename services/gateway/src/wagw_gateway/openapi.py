@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
+from wagw_common.json_schema_openapi import MarshmallowPlugin
 from marshmallow import Schema
 from marshmallow import fields as mf
 from wagw_common.contracts.identity import SCOPES

@@ -12,5 +12,6 @@ from .uplink import WorkerUplink
 from .usage import ProcessUsage, ShareOfProcessUsage
 from .worker import Worker, WorkerHandler, WorkerIdentity
 
-__all__ = ["BrokerLink", "MediaStorage", "ProcessUsage", "QueryRefused", "ShareOfProcessUsage", "Worker", "WorkerHandler",
+__all__ = ["BrokerLink", "MediaStorage", "ProcessUsage", "QueryRefused", "ShareOfProcessUsage", "Worker",
+           "WorkerHandler",
            "WorkerIdentity", "WorkerUplink"]

@@ -140,7 +140,8 @@ class CommandDispatcher:
     async def _start(self, envelope: Envelope) -> None:
         data = envelope.data
         self.recovery.started(data["session_id"])
-        await self.handler.start_session(data["session_id"], restore=data["restore"], pairing_phone=data["pairing_phone"])
+        await self.handler.start_session(data["session_id"], restore=data["restore"],
+                                         pairing_phone=data["pairing_phone"])
 
     async def _stop(self, envelope: Envelope) -> None:
         self.recovery.stopped(envelope.data["session_id"], envelope.time)
@@ -150,7 +151,7 @@ class CommandDispatcher:
         d = dict(envelope.data)
         rerouted = d.pop("rerouted")
         reason = None if rerouted or self.bounce is None else self.unsure()
-        if reason is not None:
+        if reason is not None and self.bounce is not None:
             await self.bounce(d["session_id"], d["message_id"], reason)
             log.info("worker.message_bounced", session_id=d["session_id"], message_id=d["message_id"], reason=reason)
             return
@@ -161,7 +162,8 @@ class CommandDispatcher:
         since there is nothing it could do and nothing to retry."""
         do = getattr(self.handler, method, None)
         if do is None:
-            log.warning("worker.command_unsupported", message_type=envelope.type, session_id=envelope.data["session_id"])
+            log.warning("worker.command_unsupported", message_type=envelope.type,
+                        session_id=envelope.data["session_id"])
             return
         await do(**envelope.data)
 

@@ -58,21 +58,24 @@ class BrokerLink:
     async def connect(self, startup_timeout: float = 60.0) -> None:
         async for attempt in AsyncRetrying(
             stop=stop_after_delay(startup_timeout), wait=wait_exponential(multiplier=0.2, max=3), reraise=True,
-            retry=retry_if_exception_type((ConnectionError, OSError, aiormq.exceptions.AMQPError, asyncio.TimeoutError)),
+            retry=retry_if_exception_type((ConnectionError, OSError, aiormq.exceptions.AMQPError,
+                                           asyncio.TimeoutError)),
         ):
             with attempt:
                 self.connection = await aio_pika.connect_robust(self.amqp_url,
                                                                 client_properties={"connection_name": self.name})
+        connection = self.connection
+        assert connection is not None  # the retries above end connected, or raise
         publish, consume = self._sizes
         for _ in range(publish):
-            channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
+            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
             # Not declared: a worker's credentials may only write to the uplink exchange.
             self._uplinks.append(await channel.get_exchange(topology.WORKER_UPLINK, ensure=False))
         for _ in range(consume):
-            channel = await self.connection.channel()
+            channel = await connection.channel()
             await channel.set_qos(prefetch_count=1)  # per consumer: one command at a time per worker
             self._consumers.append(channel)
-        self.connection.reconnect_callbacks.add(self._reconnected)
+        connection.reconnect_callbacks.add(self._reconnected)
 
     def on_reconnect(self, callback: Callback) -> Callable[[], None]:
         """Call `callback` after every reconnect; returns a function that removes it."""

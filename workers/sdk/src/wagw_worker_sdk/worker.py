@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass
+from typing import Callable
 
+from aio_pika.abc import AbstractQueue
 from aio_pika.exceptions import PublishError
 from wagw_common import topology
 from wagw_common.contracts.workers import broker_user_for
@@ -59,7 +61,7 @@ class Worker:
         self.heartbeat_interval = heartbeat_interval
         self.startup_timeout = startup_timeout
         self._owns_link = link is None
-        self.link = link or BrokerLink(amqp_url, name=f"worker/{identity.worker_id}")
+        self.link = link if link is not None else BrokerLink(str(amqp_url), name=f"worker/{identity.worker_id}")
         self.uplink = WorkerUplink(self.link, identity.worker_id)
         self.usage = usage or ProcessUsage()
         # Many workers started together beat at random offsets rather than all at once.
@@ -72,10 +74,10 @@ class Worker:
         self._answer_awaited: str | None = None  # the correlation id of the latest registration
         self._asleep_since: float | None = None  # when the heartbeat loop went to sleep, while it sleeps
         self._dispatcher: CommandDispatcher | None = None
-        self._queue = None
+        self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
         self._tasks: set[asyncio.Task] = set()
-        self._forget_reconnect = None
+        self._forget_reconnect: Callable[[], None] | None = None
 
     @property
     def connected(self) -> bool:

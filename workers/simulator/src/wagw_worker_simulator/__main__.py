@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 from structlog.contextvars import bind_contextvars
 from wagw_common import fast_runtime

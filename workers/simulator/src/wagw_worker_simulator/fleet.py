@@ -91,7 +91,8 @@ def _options() -> tuple[FleetOptions, bool]:
     args = parser.parse_args()
     configure_logging("worker-fleet", args.log_level, "json")
     return FleetOptions(amqp_url=args.amqp_url, workers=args.workers, sessions=args.sessions, capacity=args.capacity,
-                        heartbeat_interval=args.heartbeat, prefix=args.prefix, channels=args.channels), args.no_unregister
+                        heartbeat_interval=args.heartbeat, prefix=args.prefix,
+                        channels=args.channels), args.no_unregister
 
 
 async def _run(options: FleetOptions, unregister: bool) -> None:

@@ -253,7 +253,7 @@ class SimulatedWhatsApp(SimulatedDirectory):
         await self.uplink.session_status(session.session_id, CONNECTED, phone=session.phone)
 
     async def _announce_again(self, session: SimulatedSession) -> None:
-        if session.status == QR_REQUIRED:
+        if session.status == QR_REQUIRED and session.qr is not None and session.qr_expires_at is not None:
             await self.uplink.session_qr(session.session_id, session.qr, session.qr_expires_at)
         elif session.pairing_code is not None:
             await self.uplink.session_pairing_code(session.session_id, session.pairing_code,

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 from aiohttp import web
 from structlog.contextvars import bind_contextvars
 from wagw_common.logging import configure_logging, get_logger
 from wagw_common.settings import load
-from wagw_worker_sdk import Worker, WorkerIdentity
+from wagw_worker_sdk import MediaStorage, Worker, WorkerIdentity
 from wagw_worker_sdk.settings import until_stopped
 
 from . import VERSION
@@ -40,7 +41,9 @@ async def run(settings: Settings, factory: ClientFactory) -> None:
                               endpoint=f"http://{settings.host}:{settings.http_port}")
     protocol = Worker(identity, amqp_url=settings.amqp_url, heartbeat_interval=settings.heartbeat_interval,
                       startup_timeout=settings.startup_timeout)
-    sessions = WhatsAppSessions(protocol.uplink, factory)
+    resources = AsyncExitStack()
+    media = await resources.enter_async_context(MediaStorage.opened(settings))  # where received files go
+    sessions = WhatsAppSessions(protocol.uplink, factory, media=media)
     await protocol.start(sessions)
     phone = factory if isinstance(factory, FakeWhatsApp) else None
     runner = web.AppRunner(create_http_app(protocol, phone), access_log=None)
@@ -54,6 +57,7 @@ async def run(settings: Settings, factory: ClientFactory) -> None:
     await runner.cleanup()
     await sessions.close()
     await protocol.stop("shutdown")
+    await resources.aclose()
     log.info("whatsapp.worker_stopped")
 
 

@@ -89,6 +89,8 @@ class InboundMessage:
     # The rest of `worker.message.inbound` in its terms: the part the type needs (`media` described,
     # `location`, `contact`, `reaction`, `poll`, `poll_vote`), `reply_to_wa_message_id`, `sender_phone`.
     parts: dict[str, Any] = field(default_factory=dict)
+    # For a received file (`parts["media"]`): fetches its bytes from WhatsApp, to be stored before the report.
+    fetch: Callable[[], Awaitable[bytes]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,29 @@ class ReceivedDeleted:
     """The sender of a received message deleted it for everyone."""
 
     wa_message_id: str
+
+
+# ---- what a client answers (the worker questions, in the contract's shapes) ----------------------------
+
+@dataclass(frozen=True)
+class Profile:
+    jid: str
+    name: str | None
+    about: str | None
+    picture_url: str | None
+
+
+@dataclass(frozen=True)
+class Member:
+    jid: str
+    role: str  # member, admin, superadmin
+
+
+@dataclass(frozen=True)
+class Group:
+    jid: str
+    subject: str
+    participants: tuple[Member, ...]
 
 
 ClientEvent = (QrShown | PairSucceeded | Connected | LoggedOut | StreamReplaced | TemporarilyDisconnected
@@ -138,6 +163,34 @@ class WhatsAppClient(Protocol):
 
     async def send_presence(self, presence: str, chat: str | None) -> None:
         """`typing`, `recording`, `paused` in `chat`; `available`, `unavailable` for the session (chat None)."""
+
+    # The questions (addresses are WhatsApp ids, `…@s.whatsapp.net`, `…@lid`, `…@g.us`). Each refuses with
+    # the SDK's `QueryRefused` (`not_found`, `forbidden`, `invalid`, `failed`) and a reason a person can act on.
+
+    async def on_whatsapp(self, phone: str) -> str | None:
+        """The WhatsApp id of the number (its digits), None when it does not use WhatsApp."""
+
+    async def contact_profile(self, jid: str) -> Profile:
+        """A contact's name, about and picture as this session sees them."""
+
+    async def own_profile(self) -> Profile:
+        """The session's own profile."""
+
+    async def groups(self) -> list[Group]:
+        """The groups the session is in."""
+
+    async def create_group(self, subject: str, participants: list[str]) -> Group:
+        """A new group with the session as its creator; participants WhatsApp refused are not in it."""
+
+    async def change_participants(self, group: str, action: str, participants: list[str]) -> dict[str, str]:
+        """`add`, `remove`, `promote` or `demote`: each participant's outcome (`done`, `not_found`,
+        `forbidden`, `unchanged`), by the WhatsApp id asked for."""
+
+    async def invite_link(self, group: str) -> str:
+        """The group's invite link (https://chat.whatsapp.com/...)."""
+
+    async def leave_group(self, group: str) -> None:
+        """Leave the group."""
 
     async def disconnect(self) -> None:
         """Close the connection and keep the credentials (another worker may restore the session)."""

@@ -1,6 +1,7 @@
 """What a session's client reports, told to the platform through the worker protocol: one handler per
 event type in one table, so a new event is one entry. Inbound messages of a type the contracts do not
-carry yet are logged and skipped (`INBOUND_TYPES`), never sent malformed."""
+carry yet are logged and skipped (`INBOUND_TYPES`), never sent malformed; a received file is stored
+before its message is reported (`received_media`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from wagw_common.logging import get_logger
 
 from .client import (ClientEvent, Connected, ConnectionFailed, InboundMessage, LoggedOut, PairSucceeded, QrShown,
                      Receipt, ReceivedDeleted, ReceivedEdited, StreamReplaced, TemporarilyDisconnected)
+from .received_media import with_stored_media
 
 if TYPE_CHECKING:
     from .sessions import WhatsAppSessions
@@ -94,8 +96,9 @@ class EventReporter:
             log.info("whatsapp.inbound_type_not_in_contract", session_id=session_id, type=event.type,
                      wa_message_id=event.wa_message_id)
             return
+        parts = await with_stored_media(self.sessions.media, session_id, event)
         await self.uplink.inbound(session_id, wa_message_id=event.wa_message_id, chat=event.chat,
-                                  sender=event.sender, text=event.text or None, type=event.type, **event.parts)
+                                  sender=event.sender, text=event.text or None, type=event.type, **parts)
 
     async def _edited(self, session_id: str, event: ReceivedEdited) -> None:
         await self.uplink.message_edited(session_id, text=event.text, wa_message_id=event.wa_message_id)

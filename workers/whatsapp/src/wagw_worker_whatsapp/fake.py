@@ -6,6 +6,7 @@ The `FakeWhatsApp` methods play the phone: scan a QR, enter a pairing code, writ
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import tempfile
 from dataclasses import dataclass, field
@@ -13,12 +14,10 @@ from pathlib import Path
 
 from .client import (Connected, EventSink, InboundMessage, LoggedOut, Outbound, PairingRefused, PairSucceeded, QrShown,
                      Receipt, ReceivedDeleted, ReceivedEdited, SendRefused, StreamReplaced, TemporarilyDisconnected)
+from .fake_directory import FakeDirectory, fake_phone
 
 FAKE_PAIRING_CODE = "FAKE-CODE"
-
-
-def fake_phone(session_id: str) -> str:
-    return "62" + str(int.from_bytes(session_id.encode(), "big") % 10**10).zfill(10)
+__all__ = ["FAKE_PAIRING_CODE", "FakeClient", "FakeWhatsApp", "fake_phone"]
 
 
 @dataclass
@@ -47,6 +46,7 @@ class FakeWhatsApp:
     # ("read", chat), ("presence", presence, chat).
     shown: dict[str, list[tuple]] = field(default_factory=dict)
     clients: dict[str, "FakeClient"] = field(default_factory=dict)
+    groups: dict[str, dict] = field(default_factory=dict)  # by session: see `fake_directory`
     tasks: set = field(default_factory=set)  # what the phone does a moment later (scans, receipts)
 
     def later(self, coro) -> None:
@@ -76,6 +76,18 @@ class FakeWhatsApp:
         await self.clients[session_id].emit(InboundMessage(wa_message_id, chat, sender or chat, type, text or "",
                                                            parts))
 
+    async def send_file(self, session_id: str, data: bytes, *, chat: str, type: str = "image", text: str | None = None,
+                        mimetype: str = "application/octet-stream", filename: str | None = None, ptt: bool = False,
+                        wa_message_id: str = "3A0000000000000000FB") -> None:
+        """The contact sends a file: described as WhatsApp describes it, its bytes fetched when asked."""
+        media = {"mimetype": mimetype, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                 "filename": filename, "ptt": ptt}
+
+        async def fetch() -> bytes:
+            return data
+        await self.clients[session_id].emit(InboundMessage(wa_message_id, chat, chat, type, text or "",
+                                                           {"media": media}, fetch=fetch))
+
     async def edit_written(self, session_id: str, wa_message_id: str, text: str) -> None:
         await self.clients[session_id].emit(ReceivedEdited(wa_message_id, text))
 
@@ -98,7 +110,7 @@ class FakeWhatsApp:
         return self.store / f"{session_id}.json"
 
 
-class FakeClient:
+class FakeClient(FakeDirectory):
     def __init__(self, world: FakeWhatsApp, session_id: str, on_event: EventSink):
         self.world = world
         self.session_id = session_id

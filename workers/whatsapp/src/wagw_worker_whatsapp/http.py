@@ -14,6 +14,7 @@ from wagw_worker_sdk import Worker
 from wagw_worker_sdk.health import add_health_routes
 
 from .fake import FakeWhatsApp
+from .fake_files import add_file_route
 
 PHONE = web.AppKey("phone", FakeWhatsApp)
 
@@ -113,4 +114,5 @@ def create_http_app(protocol: Worker, phone: FakeWhatsApp | None = None) -> web.
         app.router.add_post("/fake/sessions/{session_id}/inbound/{wa_message_id}/delete", delete_written)
         app.router.add_get("/fake/sessions/{session_id}/shown", shown)
         app.router.add_post("/fake/sessions/{session_id}/unlink", unlink)
+        add_file_route(app, phone)
     return app

@@ -1,7 +1,8 @@
 """The `WhatsAppClient` interface on neonize's asyncio client (whatsmeow underneath): the only module
 that calls the library. Its events and messages are translated by `neonize_mapping`.
 
-Building what is sent is `neonize_outbound`'s. One limit of neonize 0.5.2: its `SendMessage` passes no `SendRequestExtra`, so the WhatsApp message id
+Building what is sent is `neonize_outbound`'s. One limit of neonize 0.5.2: its `SendMessage` passes no
+`SendRequestExtra`, so the WhatsApp message id
 cannot be chosen. The adapter hides it: it records which id whatsmeow used for each derived id in the
 shared store (`devices.StoreTables`), sends a message once per derived id whichever worker is asked
 again, and translates both ways (receipts back to derived ids, reaction and reply targets to
@@ -11,6 +12,7 @@ WhatsApp's acceptance and the record (docs/workers.md, "The WhatsApp worker").""
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import replace
 from typing import Any
 
@@ -23,6 +25,8 @@ from .client import ConnectionFailed, EventSink, InboundMessage, Outbound, Pairi
 from .devices import StoreTables
 from .ids import message_id_for
 from .library import load_neonize
+from .neonize_mapping import jid_of
+from .neonize_queries import NeonizeDirectory
 
 aio = load_neonize()
 from neonize.aioze import events as aio_events  # noqa: E402
@@ -36,11 +40,6 @@ EVENTS = (aio_events.PairStatusEv, aio_events.ConnectedEv, aio_events.LoggedOutE
 UNREAD_MEMORY = 1000  # received message ids kept per chat until it is marked read
 
 
-def jid_of(chat: str) -> Any:
-    user, _, server = chat.partition("@")
-    return mapping.ev.JID(User=user.lstrip("+"), Server=server or "s.whatsapp.net", IsEmpty=False)
-
-
 class NeonizeClientFactory:
     def __init__(self, store: str, devices: StoreTables):
         self.store = store  # a SQLite file or a PostgreSQL URL: whatsmeow's own tables live there
@@ -50,7 +49,7 @@ class NeonizeClientFactory:
         return NeonizeClient(self, session_id, on_event)
 
 
-class NeonizeClient:
+class NeonizeClient(NeonizeDirectory):
     def __init__(self, factory: NeonizeClientFactory, session_id: str, on_event: EventSink):
         self.factory = factory
         self.session_id = session_id
@@ -194,7 +193,8 @@ class NeonizeClient:
 
     async def _received(self, event, message: InboundMessage) -> InboundMessage:
         """Remember it for a read and a poll for its votes; the ids of our sends it refers to (a reply's
-        quote, a reaction's or a vote's target) become the derived ids the platform knows them by."""
+        quote, a reaction's or a vote's target) become the derived ids the platform knows them by; a file
+        is fetched from WhatsApp when the worker stores it."""
         source = event.Info.MessageSource
         unread = self._unread.setdefault(message.chat, [])
         unread.append((source.Chat, source.Sender, message.wa_message_id))
@@ -207,7 +207,10 @@ class NeonizeClient:
                 parts[name] = {**parts[name], "wa_message_id": await self._derived(parts[name]["wa_message_id"])}
         if "reply_to_wa_message_id" in parts:
             parts["reply_to_wa_message_id"] = await self._derived(parts["reply_to_wa_message_id"])
-        return replace(message, parts=parts)
+        fetch = message.fetch
+        if "media" in parts:  # whatsmeow downloads and decrypts it from WhatsApp's media servers when asked
+            fetch = functools.partial(self.client.download_any, inbound.unwrapped(event.Message))
+        return replace(message, parts=parts, fetch=fetch)
 
     async def _derived(self, wa_message_id: str) -> str:
         return await self.factory.devices.derived_from(wa_message_id) or wa_message_id

@@ -28,6 +28,15 @@ def phone_of(jid: ev.JID) -> str | None:
     return jid.User or None
 
 
+def jid_of(chat: str) -> ev.JID:
+    """A chat or contact as the platform names it (a number, `…@s.whatsapp.net`, `…@lid`, `…@g.us`). Every
+    field is set: neonize's JID is proto2 with required fields, and one without them cannot be serialized
+    into a call (the library raises EncodeError before whatsmeow is asked)."""
+    user, _, server = chat.partition("@")
+    return ev.JID(User=user.lstrip("+"), Server=server or "s.whatsapp.net", RawAgent=0, Device=0, Integrator=0,
+                  IsEmpty=False)
+
+
 def event_from_library(event: Any, *, phone: str | None = None) -> ClientEvent | None:
     """A whatsmeow event as the worker's; None for the events the worker does not use."""
     if isinstance(event, ev.PairStatus):

@@ -15,12 +15,14 @@ from typing import Callable
 from wagw_common.logging import get_logger
 from wagw_common.storage import utc_now
 
+from wagw_worker_sdk import MediaStorage
 from wagw_worker_sdk.uplink import Uplink
 
 from .client import ClientFactory, PairingRefused, SendRefused, WhatsAppClient
 from .events import EventReporter
 from .ids import message_id_for, wa_message_id_for
 from .outbound import outbound_from_command
+from .queries import WhatsAppQueries
 
 log = get_logger(__name__)
 SENT_MEMORY = 50_000  # message ids remembered as sent (and library-chosen ids), per worker process
@@ -41,10 +43,14 @@ class HeldSession:
     pairing: bool = False
 
 
-class WhatsAppSessions:
-    def __init__(self, uplink: Uplink, factory: ClientFactory, *, clock: Callable = utc_now):
+class WhatsAppSessions(WhatsAppQueries):
+    """`media`: where received files are stored before they are reported (None: described only)."""
+
+    def __init__(self, uplink: Uplink, factory: ClientFactory, *, media: MediaStorage | None = None,
+                 clock: Callable = utc_now):
         self.uplink = uplink
         self.factory = factory
+        self.media = media
         self.clock = clock
         self.sessions: dict[str, HeldSession] = {}
         self._sent: OrderedDict[str, None] = OrderedDict()

@@ -1,10 +1,12 @@
 """The WhatsApp worker's settings, on top of every worker's (`wagw_worker_sdk.settings.WorkerSettings`:
-its id, capacity, heartbeat, AMQP_URL, LOG_*, STARTUP_TIMEOUT_SECONDS)."""
+its id, capacity, heartbeat, AMQP_URL, LOG_*, STARTUP_TIMEOUT_SECONDS) and the media store's, where it
+stores received files (`ObjectStoreSettings`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wagw_common.object_store.settings import ObjectStoreSettings
 from wagw_common.settings import bool_from_env, env_field
 from wagw_worker_sdk.settings import WorkerSettings, bounded, parse_worker_id
 
@@ -19,7 +21,7 @@ def parse_client(raw: str) -> str:
 
 
 @dataclass(frozen=True)
-class Settings(WorkerSettings):
+class Settings(WorkerSettings, ObjectStoreSettings):
     worker_id: str = env_field(
         "WORKER_ID", "wa-worker-1", "This worker's id (normalised: lower case, hyphens)", parse_worker_id
     )

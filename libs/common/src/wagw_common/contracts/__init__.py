@@ -9,7 +9,8 @@ from .base import Contract, Kind, StrictSchema
 
 CATALOG: dict[str, Contract] = {}
 for _contract in (*sessions.CONTRACTS, *messages.CONTRACTS, *received.CONTRACTS, *message_changes.CONTRACTS,
-                  *chat_actions.CONTRACTS, *workers.CONTRACTS, *worker_queries.CONTRACTS, *fleet.CONTRACTS, *webhooks.CONTRACTS,
+                  *chat_actions.CONTRACTS, *workers.CONTRACTS, *worker_queries.CONTRACTS, *fleet.CONTRACTS,
+                  *webhooks.CONTRACTS,
                   *identity.CONTRACTS):
     if _contract.type in CATALOG:
         raise RuntimeError(f"message type declared twice: {_contract.type}")

@@ -11,6 +11,9 @@ from marshmallow import RAISE, Schema, ValidationError
 
 from ..envelope import MalformedMessage
 
+# Spelled out here: inside `Contract`, `type` is the message type's field.
+SchemaClass = type[Schema]
+
 
 class Kind(enum.Enum):
     COMMAND = "command"  # gateway -> a service, fire and forget (durably queued)
@@ -31,10 +34,10 @@ class StrictSchema(Schema):
 class Contract:
     type: str
     kind: Kind
-    schema: type[Schema]
+    schema: SchemaClass
     summary: str
     example: dict[str, Any]
-    reply: type[Schema] | None = None
+    reply: SchemaClass | None = None
     reply_example: dict[str, Any] | None = None
     tags: tuple[str, ...] = field(default=())
 
@@ -47,13 +50,14 @@ class Contract:
     def load(self, data: Any) -> dict[str, Any]:
         """Validate `data` against this contract; raises MalformedMessage with field details."""
         try:
-            return self._schema.load(data)
+            loaded: dict[str, Any] = self._schema.load(data)
+            return loaded
         except ValidationError as exc:
             raise MalformedMessage(f"data does not match {self.type}", exc.messages) from exc
 
     def dump(self, data: dict[str, Any]) -> dict[str, Any]:
         """Serialise outgoing data to JSON-ready values, and validate that the same way as incoming."""
-        dumped = self._schema.dump(data)
+        dumped: dict[str, Any] = self._schema.dump(data)
         errors = self._schema.validate(dumped)
         if errors:
             raise MalformedMessage(f"refusing to send invalid {self.type}", errors)

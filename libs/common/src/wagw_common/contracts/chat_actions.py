@@ -4,6 +4,8 @@ voice note, paused; available / unavailable). Read and presence are handed to th
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from . import fields as f
@@ -19,7 +21,7 @@ SESSION_PRESENCES = ("available", "unavailable")  # the session's own: online or
 PRESENCES = (*CHAT_PRESENCES, *SESSION_PRESENCES)
 
 
-def _check_presence_chat(data: dict) -> None:
+def _check_presence_chat(data: dict[str, Any]) -> None:
     if data["presence"] in CHAT_PRESENCES and data.get("chat") is None:
         raise ValidationError(f"required for presence {data['presence']}", "chat")
     if data["presence"] in SESSION_PRESENCES and data.get("chat") is not None:
@@ -35,7 +37,7 @@ class SetPresence(SessionRef):
     chat = Recipient(load_default=None, allow_none=True)
 
     @validates_schema(skip_on_field_errors=True)
-    def _chat_matches_the_presence(self, data, **_kwargs):
+    def _chat_matches_the_presence(self, data: dict[str, Any], **_kwargs: Any) -> None:
         _check_presence_chat(data)
 
 
@@ -80,7 +82,7 @@ class WorkerSetPresence(StrictSchema):
     chat = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=128))
 
     @validates_schema(skip_on_field_errors=True)
-    def _chat_matches_the_presence(self, data, **_kwargs):
+    def _chat_matches_the_presence(self, data: dict[str, Any], **_kwargs: Any) -> None:
         _check_presence_chat(data)
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from marshmallow import fields, validate
 
-SESSION_STATUSES = (
-    "DISCONNECTED", "CONNECTING", "QR_REQUIRED", "CONNECTED", "RECONNECTING", "LOGGED_OUT", "ERROR", "DELETED",
-)
+from .session_statuses import SESSION_STATUSES as SESSION_STATUSES  # re-exported: the field's choices
+
 MESSAGE_STATUSES = ("queued", "sent", "delivered", "read", "failed")
 WORKER_STATES = ("online", "offline", "draining")
 
@@ -24,30 +24,31 @@ def object_id() -> fields.String:
     return fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$"))
 
 
-def worker_id(**kwargs) -> fields.String:
+def worker_id(**kwargs: Any) -> fields.String:
     return fields.String(
-        validate=[validate.Length(min=1, max=64), validate.Regexp(_WORKER_ID, error="must be lower-case words joined by hyphens")],
+        validate=[validate.Length(min=1, max=64), validate.Regexp(_WORKER_ID,
+                                                                  error="must be lower-case words joined by hyphens")],
         **{"required": True, **kwargs},
     )
 
 
-def session_status(**kwargs) -> fields.String:
+def session_status(**kwargs: Any) -> fields.String:
     return fields.String(validate=validate.OneOf(SESSION_STATUSES), **{"required": True, **kwargs})
 
 
-def message_status(**kwargs) -> fields.String:
+def message_status(**kwargs: Any) -> fields.String:
     return fields.String(validate=validate.OneOf(MESSAGE_STATUSES), **{"required": True, **kwargs})
 
 
-def timestamp(**kwargs) -> fields.AwareDateTime:
+def timestamp(**kwargs: Any) -> fields.AwareDateTime:
     return fields.AwareDateTime(**{"required": True, **kwargs})
 
 
-def text(max_length: int, **kwargs) -> fields.String:
+def text(max_length: int, **kwargs: Any) -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
 
 
-def chat_id(**kwargs) -> fields.String:
+def chat_id(**kwargs: Any) -> fields.String:
     # Digits of an international number, optionally already a WhatsApp id (…@s.whatsapp.net / @g.us).
     return fields.String(
         validate=validate.Regexp(

@@ -3,10 +3,12 @@ and the events it emits when a worker's state changes (the worker protocol itsel
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import fields, validate
 
 from . import fields as f
-from .base import Contract, Kind, StrictSchema
+from .base import Contract, Kind, SchemaClass, StrictSchema
 from .workers import HeldSession
 
 _WORKER = "worker-1"
@@ -144,7 +146,8 @@ _STATS = {"workers": {"total": 3, "online": 2, "draining": 0, "offline": 1},
           "sessions": _BREAKDOWN, "cpu_percent_avg": 12.5, "memory_mb_avg": 310.0, "versions": {"1.4.0": 3}}
 
 
-def _query(message_type, schema, summary, example, reply, reply_example) -> Contract:
+def _query(message_type: str, schema: SchemaClass, summary: str, example: dict[str, Any], reply: SchemaClass,
+           reply_example: dict[str, Any]) -> Contract:
     return Contract(message_type, Kind.QUERY, schema, summary, example, reply=reply, reply_example=reply_example,
                     tags=("workers",))
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
@@ -30,7 +32,7 @@ class Recipient(fields.String):
     """A phone number (normalised to its E.164 digits) or a WhatsApp chat id (`…@s.whatsapp.net`, a
     sender's `…@lid`, a group's `…@g.us`), which is kept as it is."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if "@" in text:
             if not _CHAT_ID.match(text):
@@ -95,7 +97,7 @@ class Reaction(StrictSchema):
     emoji = fields.String(required=True, validate=validate.Length(max=16))  # empty: remove the reaction
 
 
-def check_parts_match_type(data: dict, content_of_type: dict[str, str]) -> None:
+def check_parts_match_type(data: dict[str, Any], content_of_type: dict[str, str]) -> None:
     """A message carries exactly the part its type needs (`content_of_type`), and text only where it
     is the message or a media caption."""
     kind = data.get("type", "text")
@@ -122,7 +124,7 @@ class Poll(StrictSchema):
     selectable_count = fields.Integer(load_default=1, validate=validate.Range(min=0, max=12))  # 0: any number
 
     @validates_schema(skip_on_field_errors=True)
-    def _options_are_distinct(self, data, **_kwargs):
+    def _options_are_distinct(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if len(set(data["options"])) != len(data["options"]):
             raise ValidationError("options must differ from one another", "options")
         if data["selectable_count"] > len(data["options"]):
@@ -148,7 +150,7 @@ class MessageContent(StrictSchema):
     reply_to = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$"))
 
     @validates_schema(skip_on_field_errors=False)
-    def _parts_match_the_type(self, data, **_kwargs):
+    def _parts_match_the_type(self, data: dict[str, Any], **_kwargs: Any) -> None:
         check_parts_match_type(data, CONTENT_OF_TYPE)
 
 
@@ -176,7 +178,8 @@ class MessageView(StrictSchema):
     direction = fields.String(required=True, validate=validate.OneOf(("outbound", "inbound")))
     chat = fields.String(required=True)
     sender = fields.String(allow_none=True, load_default=None)  # inbound only: who wrote it (in a group, not the chat)
-    sender_phone = fields.String(allow_none=True, load_default=None)  # inbound: the number of an `…@lid` sender, if known
+    # inbound: the number of an `…@lid` sender, if known
+    sender_phone = fields.String(allow_none=True, load_default=None)
     type = fields.String(required=True)
     text = fields.String(required=True, allow_none=True)  # the caption of a media message; null when none
     media = fields.Nested(MediaView, load_default=None, allow_none=True)

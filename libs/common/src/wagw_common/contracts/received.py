@@ -3,6 +3,8 @@ never carried), its later edits and deletions, and the events the platform makes
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from . import fields as f
@@ -53,7 +55,7 @@ class ReceivedContent(StrictSchema):
     sender_phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9]{6,15}$"))
 
     @validates_schema(skip_on_field_errors=False)
-    def _parts_match_the_type(self, data, **_kwargs):
+    def _parts_match_the_type(self, data: dict[str, Any], **_kwargs: Any) -> None:
         check_parts_match_type(data, RECEIVED_CONTENT_OF_TYPE)
 
 
@@ -68,7 +70,7 @@ class WorkerMessageDeleted(StrictSchema):
     at = f.timestamp()
 
     @validates_schema(skip_on_field_errors=False)
-    def _names_one_message(self, data, **_kwargs):
+    def _names_one_message(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if (data.get("wa_message_id") is None) == (data.get("message_id") is None):
             raise ValidationError("give exactly one of wa_message_id (received) and message_id (sent)", "message_id")
 

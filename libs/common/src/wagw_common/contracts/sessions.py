@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import phonenumbers
 from marshmallow import ValidationError, fields, validate
@@ -35,7 +37,7 @@ def normalise_phone(value: str) -> str:
 class PhoneNumber(fields.String):
     """An international phone number as typed, loaded as its E.164 digits."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         return normalise_phone(super()._deserialize(value, attr, data, **kwargs))
 
 
@@ -146,7 +148,8 @@ _VIEW_EXAMPLE = {
 }
 
 CONTRACTS = [
-    Contract("session.create", Kind.QUERY, CreateSession, "Create a session record (phase 1), within the tenant's limit",
+    Contract("session.create", Kind.QUERY, CreateSession,
+             "Create a session record (phase 1), within the tenant's limit",
              {"tenant_id": _TENANT_ID, "name": "Support line", "description": "", "session_limit": 1},
              reply=SessionView, reply_example=_VIEW_EXAMPLE, tags=("sessions",)),
     Contract("session.connect", Kind.QUERY, SessionRef, "Assign a worker and start the session there (phase 2)",

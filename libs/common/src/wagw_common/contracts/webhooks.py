@@ -8,8 +8,9 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from ..json_schema import json_schema_of
 from . import fields as f
-from .base import Contract, Kind, StrictSchema
+from .base import Contract, Kind, SchemaClass, StrictSchema
 from .sessions import TenantScoped
 
 _TENANT_ID = "u_c9f0f895fb98ab91"
@@ -37,6 +38,8 @@ RESERVED_HEADERS = frozenset({
 
 
 def _check_headers(headers: dict[str, str]) -> None:
+    """Custom headers within the limit: names of letters, digits and hyphens, one-line values, none that
+    the dispatcher sets itself, no name twice."""
     if len(headers) > MAX_HEADERS:
         raise ValidationError(f"at most {MAX_HEADERS} custom headers")
     problems: list[str] = []
@@ -56,20 +59,20 @@ def _check_headers(headers: dict[str, str]) -> None:
         raise ValidationError(problems)
 
 
-def _url(**kwargs) -> fields.Url:
+def _url(**kwargs: Any) -> fields.Url:
     return fields.Url(require_tld=False, schemes={"http", "https"}, validate=validate.Length(max=2048), **kwargs)
 
 
-def _event_filter(**kwargs) -> fields.List:
+def _event_filter(**kwargs: Any) -> fields.List[str]:
     return fields.List(fields.String(validate=validate.Length(min=1, max=64)), validate=validate.Length(min=1, max=50),
                        **kwargs)
 
 
-def _headers(**kwargs) -> fields.Dict:
+def _headers(**kwargs: Any) -> fields.Dict:
     return fields.Dict(keys=fields.String(), values=fields.String(), validate=_check_headers, **kwargs)
 
 
-def _session_filter(**kwargs) -> fields.String:
+def _session_filter(**kwargs: Any) -> fields.String:
     return fields.String(allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$"), **kwargs)
 
 
@@ -95,7 +98,7 @@ class UpdateEndpoint(EndpointRef):
     headers = _headers()
 
     @validates_schema
-    def _something_to_change(self, data, **kwargs):
+    def _something_to_change(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not set(data) - {"tenant_id", "endpoint_id"}:
             raise ValidationError("give at least one of url, events, session_id, description, headers")
 
@@ -247,7 +250,8 @@ _REF = {"tenant_id": _TENANT_ID, "endpoint_id": _ENDPOINT_ID}
 _SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
-def _query(type_: str, schema, summary: str, example: dict, reply, reply_example: dict) -> Contract:
+def _query(type_: str, schema: SchemaClass, summary: str, example: dict[str, Any], reply: SchemaClass,
+           reply_example: dict[str, Any]) -> Contract:
     return Contract(type_, Kind.QUERY, schema, summary, example, reply=reply, reply_example=reply_example,
                     tags=("webhooks",))
 
@@ -260,7 +264,8 @@ CONTRACTS = [
     _query("webhook.endpoint.list", TenantScoped, "The tenant's endpoints", {"tenant_id": _TENANT_ID},
            EndpointList, {"endpoints": [_ENDPOINT]}),
     _query("webhook.endpoint.get", EndpointRef, "One endpoint of the tenant", _REF, EndpointView, _ENDPOINT),
-    _query("webhook.endpoint.update", UpdateEndpoint, "Change an endpoint's URL, filter, session, description or headers",
+    _query("webhook.endpoint.update", UpdateEndpoint,
+           "Change an endpoint's URL, filter, session, description or headers",
            {**_REF, "events": ["message.*"]}, EndpointView, {**_ENDPOINT, "events": ["message.*"]}),
     _query("webhook.endpoint.delete", EndpointRef, "Delete an endpoint; its pending deliveries are dropped", _REF,
            EndpointDeleted, {"endpoint_id": _ENDPOINT_ID, "deleted": True}),
@@ -314,38 +319,6 @@ def subscribable_events() -> list[Contract]:
                   key=lambda c: c.type)
 
 
-def _json_schema(field: fields.Field) -> dict[str, Any]:
-    if isinstance(field, (fields.AwareDateTime, fields.DateTime)):
-        out: dict[str, Any] = {"type": "string", "format": "date-time"}
-    elif isinstance(field, fields.Integer):
-        out = {"type": "integer"}
-    elif isinstance(field, fields.Number):
-        out = {"type": "number"}
-    elif isinstance(field, fields.Boolean):
-        out = {"type": "boolean"}
-    elif isinstance(field, fields.List):
-        out = {"type": "array", "items": _json_schema(field.inner)}
-    elif isinstance(field, fields.Nested):
-        out = payload_schema(field.nested if isinstance(field.nested, type) else type(field.nested))
-    elif isinstance(field, fields.Dict):
-        out = {"type": "object"}
-    else:
-        out = {"type": "string"}
-    for validator in field.validators:
-        if isinstance(validator, validate.OneOf):
-            out["enum"] = list(validator.choices)
-    if field.allow_none:
-        out["type"] = [out["type"], "null"]
-    return out
-
-
-def payload_schema(schema_cls) -> dict[str, Any]:
-    """A JSON Schema (2020-12) of a contract's data, for customers."""
-    declared = schema_cls().fields
-    return {"type": "object", "properties": {name: _json_schema(fld) for name, fld in declared.items()},
-            "required": [name for name, fld in declared.items() if fld.required]}
-
-
 def webhook_body(event_type: str, timestamp: str, data: dict[str, Any]) -> dict[str, Any]:
     """The body every delivery sends (the shape Standard Webhooks recommends)."""
     return {"type": event_type, "timestamp": timestamp, "data": data}
@@ -354,5 +327,5 @@ def webhook_body(event_type: str, timestamp: str, data: dict[str, Any]) -> dict[
 def event_catalog() -> list[dict[str, Any]]:
     """The catalog `GET /api/v1/webhooks/event-types` lists and docs/webhooks.md documents."""
     return [{"type": c.type, "family": c.type.split(".", 1)[0], "summary": c.summary,
-             "schema": payload_schema(c.schema), "example": webhook_body(c.type, _TIME, c.example)}
+             "schema": json_schema_of(c.schema), "example": webhook_body(c.type, _TIME, c.example)}
             for c in subscribable_events()]

@@ -24,7 +24,7 @@ QUERY_ERRORS = ("not_supported", "not_found", "forbidden", "invalid", "failed")
 PARTICIPANT_ACTIONS = ("add", "remove", "promote", "demote")
 
 
-def _jids(maximum: int) -> fields.List:
+def _jids(maximum: int) -> fields.List[str]:
     return fields.List(f.chat_id(), required=True, validate=validate.Length(min=1, max=maximum))
 
 

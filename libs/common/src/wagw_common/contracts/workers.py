@@ -7,23 +7,22 @@ fleet events are in `fleet`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import fields, validate
 
 from . import fields as f
-from .base import Contract, Kind, StrictSchema
+from .base import Contract, Kind, SchemaClass, StrictSchema
 from .messages import MESSAGE_TYPES, ContactCard, Location, Media, Poll, Reaction
 from .received import ReceivedContent
+# Re-exported: readers of the worker protocol find them here too.
+from .session_statuses import BREAKDOWN_BUCKETS as BREAKDOWN_BUCKETS
+from .session_statuses import WORKER_SESSION_STATUSES as WORKER_SESSION_STATUSES
 
 _WORKER = "worker-1"
 _SESSION_ID = "s_8f14e45fceea167a"
 _MESSAGE_ID = "m_45c48cce2e2d7fbd"
 _TIME = "2026-01-01T12:00:00Z"
-WORKER_SESSION_STATUSES = ("CONNECTING", "QR_REQUIRED", "CONNECTED", "RECONNECTING", "DISCONNECTED", "LOGGED_OUT", "ERROR")
-# How a heartbeat's sessions are summed up: bucket -> the statuses it counts.
-BREAKDOWN_BUCKETS: dict[str, tuple[str, ...]] = {
-    "connected": ("CONNECTED",), "connecting": ("CONNECTING", "RECONNECTING"), "qr_required": ("QR_REQUIRED",),
-    "disconnected": ("DISCONNECTED", "LOGGED_OUT"), "error": ("ERROR",),
-}
 DEFAULT_HEARTBEAT_INTERVAL = 10.0
 # Why a worker hands a send back unsent (`worker.message.bounced`): until the registry has answered its
 # latest registration, what waits in its queue may be older than a move of the session elsewhere.
@@ -152,7 +151,8 @@ class StartSession(StrictSchema):
     restore = fields.Boolean(load_default=False)
     # Link by pairing code for this phone (international digits) instead of a QR code.
     pairing_phone = fields.String(load_default=None, allow_none=True,
-                                  validate=validate.Regexp(r"^\+?[0-9]{6,15}$", error="must be an international number"))
+                                  validate=validate.Regexp(r"^\+?[0-9]{6,15}$",
+                                                           error="must be an international number"))
 
 
 class StopSession(StrictSchema):
@@ -172,7 +172,8 @@ class DeliverMessage(StrictSchema):
     location = fields.Nested(Location, load_default=None, allow_none=True)
     contact = fields.Nested(ContactCard, load_default=None, allow_none=True)
     reaction = fields.Nested(Reaction, load_default=None, allow_none=True)
-    poll = fields.Nested(Poll, allow_none=True)  # absent unless a poll: an older worker refuses a field it does not know
+    # absent unless a poll: an older worker refuses a field it does not know
+    poll = fields.Nested(Poll, allow_none=True)
     reply_to = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     # The WhatsApp id of the message a reply or a reaction is about, when the platform knows it (inbound).
     quoted_wa_message_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
@@ -200,12 +201,12 @@ class RegisterRequest(StrictSchema):
     reason = fields.String(load_default="unknown worker", validate=validate.Length(max=200))
 
 
-def _uplink(message_type: str, schema, summary: str, example: dict) -> Contract:
+def _uplink(message_type: str, schema: SchemaClass, summary: str, example: dict[str, Any]) -> Contract:
     return Contract(message_type, Kind.WORKER_UPLINK, schema, summary, {"worker_id": _WORKER, **example},
                     tags=("workers",))
 
 
-def _command(message_type: str, schema, summary: str, example: dict) -> Contract:
+def _command(message_type: str, schema: SchemaClass, summary: str, example: dict[str, Any]) -> Contract:
     return Contract(message_type, Kind.WORKER_COMMAND, schema, summary, example, tags=("workers",))
 
 

@@ -78,9 +78,9 @@ class ObjectStore:
             _, body, _ = await self._call("GET", f"{self._endpoint}/{self._bucket}?{query}")
             root = ElementTree.fromstring(body)
             for item in root.iter(_S3 + "Contents"):
-                modified = datetime.fromisoformat(item.findtext(_S3 + "LastModified").replace("Z", "+00:00"))
+                modified = datetime.fromisoformat(item.findtext(_S3 + "LastModified", "").replace("Z", "+00:00"))
                 if modified < before:
-                    found.append(item.findtext(_S3 + "Key"))
+                    found.append(item.findtext(_S3 + "Key", ""))
             token = root.findtext(_S3 + "NextContinuationToken")
             if root.findtext(_S3 + "IsTruncated") != "true" or not token:
                 return found

@@ -78,6 +78,11 @@ def presign(creds: Credentials, method: str, url: str, expires_seconds: int, *, 
     return f"{url}?{query_string}&X-Amz-Signature={signature}"
 
 
+def _query_pair(part: str) -> tuple[str, str]:
+    name, _, value = part.partition("=")
+    return name, value
+
+
 def sign_headers(creds: Credentials, method: str, url: str, body: bytes = b"", *,
                  headers: dict[str, str] | None = None, now: datetime | None = None) -> dict[str, str]:
     """The headers that authenticate a request the platform sends itself (body hashed and signed)."""
@@ -85,8 +90,9 @@ def sign_headers(creds: Credentials, method: str, url: str, body: bytes = b"", *
     payload_hash = hashlib.sha256(body).hexdigest()
     signed = {"host": urlsplit(url).netloc, "x-amz-content-sha256": payload_hash, "x-amz-date": when,
               **(headers or {})}
-    query = dict(part.split("=", 1) if "=" in part else (part, "") for part in urlsplit(url).query.split("&") if part)
+    query = dict(_query_pair(part) for part in urlsplit(url).query.split("&") if part)
     signature = _signature(creds, when, _canonical(method, url, query, signed, payload_hash))
     names = ";".join(sorted(h.lower() for h in signed))
-    auth = f"{_ALGORITHM} Credential={creds.access_key}/{_scope(creds, when[:8])}, SignedHeaders={names}, Signature={signature}"
+    auth = (f"{_ALGORITHM} Credential={creds.access_key}/{_scope(creds, when[:8])}, "
+            f"SignedHeaders={names}, Signature={signature}")
     return {**{k: v for k, v in signed.items() if k != "host"}, "Authorization": auth}

@@ -25,7 +25,8 @@ class Unroutable(PublishError):
 
     def __init__(self, reason: str):
         Exception.__init__(self, reason)
-        self.message, self.frame = reason, None
+        # No delivered message or frame to carry: the reason stands in for both, as a string.
+        self.message, self.frame = reason, None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"Unroutable({self.args[0]!r})"
@@ -168,7 +169,7 @@ class InMemoryBroker(Publishing):
         self.published: list[Published] = []
         self.channel_of: dict[str, MemoryChannel] = {}
         self.tags = itertools.count(1)
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
         self.is_connected = True
         self.restored = True
@@ -257,7 +258,7 @@ class InMemoryBroker(Publishing):
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
-    def _done(self, task: asyncio.Task) -> None:
+    def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self.changed()
 
@@ -277,10 +278,12 @@ class InMemoryBroker(Publishing):
 
     def sent(self, exchange: str | None = None, message_type: str | None = None) -> list[Envelope]:
         return [p.envelope for p in self.published
-                if (exchange is None or p.exchange == exchange) and (message_type is None or p.envelope.type == message_type)]
+                if (exchange is None or p.exchange == exchange)
+                and (message_type is None or p.envelope.type == message_type)]
 
     def to_worker(self, worker_id: str) -> list[Envelope]:
-        return [p.envelope for p in self.published if p.exchange == topology.WORKER_DOWNLINK and p.routing_key == worker_id]
+        return [p.envelope for p in self.published
+                if p.exchange == topology.WORKER_DOWNLINK and p.routing_key == worker_id]
 
     def events(self, event_type: str | None = None) -> list[Envelope]:
         return self.sent(topology.EVENTS, event_type)

@@ -11,9 +11,9 @@ class ScriptedRpc:
     """Answers each request type with a canned result, a function of the request's data, or an
     exception (raised); a type nobody scripted fails as an unreachable service would."""
 
-    def __init__(self, replies: dict[str, Any | Callable[[dict], Any] | BaseException] | None = None):
+    def __init__(self, replies: dict[str, Any | Callable[[dict[str, Any]], Any] | BaseException] | None = None):
         self.replies: dict[str, Any] = dict(replies or {})
-        self.calls: list[tuple[str, dict]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
 
     async def call(self, request_type: str, data: dict[str, Any], *, subject: str | None = None,
                    timeout: float | None = None) -> Any:
@@ -23,5 +23,5 @@ class ScriptedRpc:
             raise reply
         return reply(data) if callable(reply) else reply
 
-    def asked(self, request_type: str) -> list[dict]:
+    def asked(self, request_type: str) -> list[dict[str, Any]]:
         return [data for kind, data in self.calls if kind == request_type]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, cast
 
+from ..broker import Broker
 from ..consumer import Consumer
 from ..router import Router
 from ..rpc import RpcClient
@@ -26,16 +27,17 @@ class MemoryInbox:
 
 
 @asynccontextmanager
-async def serve(router: Router, deps: Any, broker: InMemoryBroker, *, prefetch: int = 16, max_attempts: int = 3,
+async def serve(router: Router[Any], deps: Any, broker: InMemoryBroker, *, prefetch: int = 16, max_attempts: int = 3,
                 inbox: MemoryInbox | None = None) -> AsyncIterator[RpcClient]:
     """Consume every queue of `router` with `deps`; yields an RPC client on the same broker, so a
     test asks queries the way the gateway does and gets the consumer's real replies and errors."""
     inbox = inbox if inbox is not None else MemoryInbox()
-    consumers = [Consumer(broker, subscription, prefetch=prefetch, max_attempts=max_attempts, inbox=inbox)
+    # The in-memory broker stands in for the real one: the same surface, duck-typed.
+    consumers = [Consumer(cast(Broker, broker), subscription, prefetch=prefetch, max_attempts=max_attempts, inbox=inbox)
                  for subscription in router.subscriptions(deps)]
     for consumer in consumers:
         await consumer.start()
-    rpc = RpcClient(broker, default_timeout=5.0)
+    rpc = RpcClient(cast(Broker, broker), default_timeout=5.0)
     await rpc.start()
     try:
         yield rpc
