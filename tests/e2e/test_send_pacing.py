@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import aiohttp
 import pytest
@@ -58,7 +59,7 @@ def _worker_times(run) -> dict[str, datetime]:
 def _assert_paced(ids: list[str], at: dict[str, datetime], least: timedelta) -> None:
     moments = [at[mid] for mid in ids]
     assert moments == sorted(moments), "sent out of acceptance order"
-    spacing = [b - a for a, b in zip(moments, moments[1:])]
+    spacing = [b - a for a, b in pairwise(moments)]
     assert all(step >= least for step in spacing), spacing
 
 
@@ -117,5 +118,5 @@ async def test_paced_sends_arrive_in_order_a_gap_apart_and_a_failover_neither_hu
     _assert_paced(ids, {mid: max(routed[mid]) for mid in ids}, timedelta(seconds=GAP))
     worker_at = _worker_times(run)
     _assert_paced(ids, worker_at, timedelta(seconds=GAP) - DELIVERY_VARIANCE)
-    print(f"\npacing: {len(ids)} sends, worker-side spacing "
-          f"{[round((b - a).total_seconds(), 3) for a, b in zip([worker_at[m] for m in ids], [worker_at[m] for m in ids][1:])]} s")
+    spacing = [round((b - a).total_seconds(), 3) for a, b in pairwise(worker_at[m] for m in ids)]
+    print(f"\npacing: {len(ids)} sends, spaced at the worker by {spacing} s (gap {GAP} s, jitter {JITTER} s)")

@@ -230,4 +230,5 @@ async def test_pacing_compare_and_set_on_a_dotted_version_and_max_on_a_dotted_da
                                    {"_id": "m3"}, {"_id": "m4", "paced_until": t0 + timedelta(hours=1)}])
     due = {"paced_until": {"$ne": None}}
     assert await db.messages.count_documents(due) == 2
-    assert [d["_id"] for d in await db.messages.find({"paced_until": {"$ne": None, "$lte": t0}}).to_list(None)] == ["m1"]
+    due_now = await db.messages.find({"paced_until": {"$ne": None, "$lte": t0}}).to_list(None)
+    assert [d["_id"] for d in due_now] == ["m1"]

@@ -2,6 +2,7 @@
 warm-up's daily limit, and the policy as it shows in the session view."""
 
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 
 import pytest
 from marshmallow import ValidationError
@@ -61,7 +62,7 @@ def test_consecutive_sends_get_slots_a_gap_plus_jitter_apart_and_the_first_goes_
         slots.append(outcome.slot)
         state = {**state, **outcome.state}
     assert slots[0] == T0
-    assert [b - a for a, b in zip(slots, slots[1:])] == [timedelta(seconds=14)] * 3
+    assert [b - a for a, b in pairwise(slots)] == [timedelta(seconds=14)] * 3
 
 
 def test_a_late_hand_off_pushes_the_next_slot_a_full_gap_after_it():

@@ -5,6 +5,7 @@ failover, refused beyond the day's warm-up limit)."""
 
 import asyncio
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 import pytest_asyncio
@@ -46,7 +47,7 @@ async def test_20_concurrent_reservations_get_20_distinct_slots_a_gap_apart(stor
     taken = await asyncio.gather(*(slots.reserve("s_1", f"m{n}", now) for n in range(20)))
     ordered = sorted(outcome.slot for outcome in taken)
     assert ordered[0] == now
-    assert [b - a for a, b in zip(ordered, ordered[1:])] == [timedelta(seconds=5)] * 19
+    assert [b - a for a, b in pairwise(ordered)] == [timedelta(seconds=5)] * 19
     state = (await sessions.collection.find_one({"_id": "s_1"}))["pacing_state"]
     assert state["version"] == 20 and state["sent_today"] == 20
 
@@ -107,7 +108,7 @@ async def test_paced_sends_wait_for_their_slot_go_in_order_a_gap_apart_and_only_
             handed_at.append(clock.now())
         await asyncio.sleep(0.05)
     assert [e.data["text"] for e in broker.to_worker("worker-1")] == ["text 0", "text 1", "text 2"]
-    assert all(b - a >= timedelta(seconds=0.6) for a, b in zip(handed_at, handed_at[1:]))
+    assert all(b - a >= timedelta(seconds=0.6) for a, b in pairwise(handed_at))
     assert await release_due(slots, sessions, messages, relay, broker) == 0  # nothing sent twice
     assert await slots.waiting("s_1") == 0
 

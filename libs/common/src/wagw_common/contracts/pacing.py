@@ -3,6 +3,8 @@ session view (the policy, and what it is doing today)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from .base import StrictSchema
@@ -15,7 +17,7 @@ MAX_DAILY_LIMIT = 1_000_000
 MAX_WARMUP_DAYS = 365
 
 
-def _seconds(maximum: int, **kwargs) -> fields.Float:
+def _seconds(maximum: int, **kwargs: Any) -> fields.Float:
     return fields.Float(allow_nan=False, validate=validate.Range(min=0, max=maximum), **kwargs)
 
 
@@ -37,7 +39,7 @@ class PacingPolicy(StrictSchema):
     warmup = fields.Nested(Warmup, allow_none=True, load_default=None)
 
     @validates_schema
-    def paces_something(self, data, **kwargs):
+    def paces_something(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not data.get("min_gap_seconds") and not data.get("jitter_seconds") and not data.get("warmup"):
             raise ValidationError("paces nothing: give a gap, a jitter or a warm-up (or null to remove pacing)",
                                   "min_gap_seconds")
