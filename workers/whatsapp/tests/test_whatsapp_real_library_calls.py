@@ -63,6 +63,8 @@ async def test_a_file_whatsmeow_cannot_download_is_reported_as_described(unreach
         return await unreachable.client.download_any(image)  # as the adapter's fetch calls it
 
     class Storage:
+        max_bytes = 1_000_000
+
         async def store_media(self, *args, **kwargs):
             raise AssertionError("nothing to store: the download failed")
 

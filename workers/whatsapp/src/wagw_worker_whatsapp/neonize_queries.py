@@ -21,7 +21,7 @@ from .neonize_inbound import jid_text
 from neonize.exc import GetProfilePictureError, NeonizeError  # noqa: E402
 from neonize.utils.enum import ParticipantChange  # noqa: E402
 
-ev = mapping.ev
+from neonize.proto import Neonize_pb2 as ev  # noqa: E402  (after the mapping: its checks run first)
 # whatsmeow's errors when a picture is not there to see: no picture is an answer, not a failure.
 NO_PICTURE = ("does not have a profile picture", "hidden their profile picture")
 REFUSAL_CODES = {400: "invalid", 401: "forbidden", 403: "forbidden", 404: "not_found"}
