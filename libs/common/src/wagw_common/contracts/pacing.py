@@ -64,3 +64,6 @@ class PacingView(PacingPolicy):
 
 POLICY_EXAMPLE = {"min_gap_seconds": 8, "jitter_seconds": 4,
                   "warmup": {"first_day_limit": 20, "daily_increase": 20, "days": 10}}
+# As a command's reply shows it (`waiting` is counted by get and list).
+PACING_VIEW_EXAMPLE = {**POLICY_EXAMPLE, "since": "2026-01-01", "usage": {
+    "waiting": None, "next_slot_at": "2026-01-01T12:00:09Z", "day": "2026-01-01", "sent_today": 3, "day_limit": 20}}

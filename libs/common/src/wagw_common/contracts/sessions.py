@@ -11,7 +11,7 @@ from marshmallow import ValidationError, fields, validate
 
 from . import fields as f
 from .base import Contract, Kind, StrictSchema
-from .pacing import POLICY_EXAMPLE, PacingPolicy, PacingView
+from .pacing import PACING_VIEW_EXAMPLE, POLICY_EXAMPLE, PacingPolicy, PacingView
 
 _SESSION_ID = "s_8f14e45fceea167a"
 _TENANT_ID = "u_c9f0f895fb98ab91"
@@ -165,7 +165,8 @@ CONTRACTS = [
     Contract("session.update", Kind.QUERY, UpdateSession, "Rename, describe and/or pace a session's sends",
              {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "name": "Sales line", "description": "Team B",
               "pacing": POLICY_EXAMPLE},
-             reply=SessionView, reply_example={**_VIEW_EXAMPLE, "name": "Sales line", "description": "Team B"},
+             reply=SessionView, reply_example={**_VIEW_EXAMPLE, "name": "Sales line", "description": "Team B",
+                                               "pacing": PACING_VIEW_EXAMPLE},
              tags=("sessions",)),
     Contract("session.pair", Kind.QUERY, PairSession,
              "Phase 2 with a pairing code: assign a worker, which answers with a code for the phone number",
