@@ -49,6 +49,11 @@ SYSTEM_PACKAGES=(
     # promtool checks the alert rules and the Prometheus configuration (tests/integration).
     "prometheus:command -v promtool"
 )
+# The real WhatsApp worker converts and inspects media with ffmpeg (voice notes, stickers, video,
+# thumbnails; its image has it too): installed only when it is the worker run (make up WORKER=whatsapp).
+if [[ "${WORKER:-}" == whatsapp ]]; then
+    SYSTEM_PACKAGES+=("ffmpeg:command -v ffmpeg && command -v ffprobe")
+fi
 
 # Debian's own python3 can only create a venv with python3-venv installed (its ensurepip is cut
 # out); a Python built elsewhere (pyenv, /usr/local) ships ensurepip itself.

@@ -13,7 +13,8 @@
 # WAGW_WORKER_REGISTRY_PORT [8082], WAGW_WEBHOOK_DISPATCHER_PORT [8083], WAGW_REALTIME_PORT [8084],
 # WAGW_SIMULATOR_PORT [8090], WAGW_MONGODB_PORT [27017], WAGW_RABBITMQ_PORT [5672],
 # WAGW_RABBITMQ_MANAGEMENT_PORT [15672], WAGW_RABBITMQ_DIST_PORT [25672], WAGW_RABBITMQ_EPMD_PORT [4369],
-# WAGW_REDIS_PORT [6379], WAGW_PROMETHEUS_PORT [9090]. The defaults are the ports `make up` uses:
+# WAGW_REDIS_PORT [6379], WAGW_OBJECT_STORE_PORT [9000], WAGW_PROMETHEUS_PORT [9090]; with
+# --profile whatsapp also WAGW_WHATSAPP_PORT [8091] and WAGW_WHATSAPP_STORE_PORT [5432]. The defaults are the ports `make up` uses:
 # pick others while it runs. COMPOSE_PROJECT_NAME (default wagw) names the containers and volumes.
 set -euo pipefail
 
@@ -21,6 +22,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CONTAINERS_CONF="$ROOT/deploy/podman/containers.conf"
 export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-wagw}"
 export WAGW_IMAGE="${WAGW_IMAGE:-localhost/wagw:latest}"
+export WAGW_WHATSAPP_IMAGE="${WAGW_WHATSAPP_IMAGE:-localhost/wagw-whatsapp:latest}"
 
 # The scrape targets, at the ports above (Prometheus reads no environment in its configuration).
 config_dir="$ROOT/.local/compose/$COMPOSE_PROJECT_NAME"

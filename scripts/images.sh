@@ -5,8 +5,12 @@
 #   wagw-debian:bookworm   Debian's minimal base, made by debootstrap from the host's Debian mirror
 #   wagw-python:3.11       that base + Debian's Python in a venv: stands in for python:3.11-slim
 #   wagw:latest            ./Dockerfile, built with PYTHON_IMAGE=wagw-python:3.11
+#   wagw-whatsapp:latest   workers/whatsapp/Dockerfile on wagw:latest: the real WhatsApp worker (neonize
+#                          from PyPI), its bundled library loaded once more with no network at all
 #   wagw-rabbitmq, wagw-redis, wagw-prometheus   Debian's packages of those servers
 #   wagw-ferretdb          the project's FerretDB build (tools/ferretdb), the MongoDB stand-in
+#   wagw-objectstore       the project's S3-API object store (tools/objectstore), MinIO's stand-in
+#   wagw-postgres          Debian's PostgreSQL, the WhatsApp worker's credential store
 #
 #   scripts/images.sh build     install what is missing, then build every image (unchanged steps come
 #                               from the cache: seconds when nothing changed)
@@ -96,14 +100,33 @@ build() {
         die "building $image failed, see ${CACHE_DIR#"$ROOT"/}/build-${image##*/}.log"
 }
 
-build_ferretdb() {
-    local binary="$ROOT/.local/bin/ferretdb" context
-    # scripts/infra.sh builds it (make test starts the infrastructure before the tests run).
+# build_from_binary NAME IMAGE: an image around one of the project's Go servers, which
+# scripts/infra.sh builds into .local/bin/NAME (make test starts the infrastructure before the tests).
+build_from_binary() {
+    local name="$1" image="$2" binary="$ROOT/.local/bin/$1" context
     [[ -x "$binary" ]] || die "no ${binary#"$ROOT"/}: run scripts/infra.sh start once to build it"
-    context="$(mktemp -d "$CACHE_DIR/ferretdb-context.XXXXXX")"
-    cp "$binary" "$context/ferretdb"
-    build localhost/wagw-ferretdb:1.24.2 "$PODMAN_DIR/ferretdb.Containerfile" "$context" --build-arg "BASE=$BASE_IMAGE"
+    context="$(mktemp -d "$CACHE_DIR/$name-context.XXXXXX")"
+    cp "$binary" "$context/$name"
+    build "$image" "$PODMAN_DIR/$name.Containerfile" "$context" --build-arg "BASE=$BASE_IMAGE"
     rm -rf "$context"
+}
+
+# whatsapp_sources_digest: as source_digest, for what the WhatsApp worker's image adds.
+whatsapp_sources_digest() {
+    (cd "$ROOT" && find requirements workers/whatsapp -type f -not -path '*/tests/*' -not -path '*/__pycache__/*' \
+        -not -name '*.pyc' -not -path '*.egg-info/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+}
+
+# build_whatsapp: the real worker's image on the platform image just built, then its bundled WhatsApp
+# library loaded again in a container with no network at all: neonize must never fetch a build.
+build_whatsapp() {
+    local image="${WAGW_WHATSAPP_IMAGE:-localhost/wagw-whatsapp:latest}" out
+    build "$image" "$ROOT/workers/whatsapp/Dockerfile" "$ROOT" --build-arg "PYTHON_IMAGE=$PYTHON_IMAGE" \
+        --build-arg "PLATFORM_IMAGE=${WAGW_IMAGE:-localhost/wagw:latest}" \
+        --build-arg "SOURCE_DIGEST=$(source_digest)-$(whatsapp_sources_digest)"
+    out="$(podman run --rm --pull=never --network=none "$image" python -c \
+        'from wagw_worker_whatsapp.library import load_neonize; load_neonize(); print("neonize loaded offline")' 2>&1)" ||
+        die "the WhatsApp library does not load without a network in $image: ${out##*$'\n'}"
 }
 
 # source_digest: changes with any file the platform image is built from. Buildah's layer cache does
@@ -129,7 +152,10 @@ build_all() {
     for server in rabbitmq redis prometheus; do
         build "localhost/wagw-$server:$SUITE" "$PODMAN_DIR/$server.Containerfile" "$PODMAN_DIR" --build-arg "BASE=$BASE_IMAGE"
     done
-    build_ferretdb
+    build_from_binary ferretdb localhost/wagw-ferretdb:1.24.2
+    build_from_binary objectstore localhost/wagw-objectstore:1.2.0
+    build localhost/wagw-postgres:$SUITE "$PODMAN_DIR/postgres.Containerfile" "$PODMAN_DIR" --build-arg "BASE=$BASE_IMAGE"
+    build_whatsapp
     say "images ready in $((SECONDS - started)) s"
 }
 

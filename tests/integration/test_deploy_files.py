@@ -303,6 +303,35 @@ def test_compose_simulator_speaks_as_its_own_worker_user_made_by_a_one_shot_job(
         {"condition": "service_completed_successfully"}
 
 
+def test_compose_whatsapp_worker_speaks_as_its_own_worker_user_made_by_a_one_shot_job():
+    worker = environment("worker-whatsapp")
+    amqp = urlsplit(worker["AMQP_URL"])
+    assert unquote(amqp.username) == f"worker.{worker['WORKER_ID']}" and amqp.password
+    job = compose()["services"]["worker-whatsapp-credentials"]
+    assert job["command"] == ["python", "-m", "wagw_worker_registry.credentials", "create", worker["WORKER_ID"]]
+    assert job["profiles"] == compose()["services"]["worker-whatsapp"]["profiles"] == ["whatsapp"]
+    job_env = environment("worker-whatsapp-credentials")
+    assert job_env["WORKER_AMQP_URL"] == worker["AMQP_URL"]
+    assert job_env["AMQP_URL"] == environment("worker-registry")["AMQP_URL"]
+    assert compose()["services"]["worker-whatsapp"]["depends_on"]["worker-whatsapp-credentials"] == \
+        {"condition": "service_completed_successfully"}
+
+
+def test_compose_runs_a_pinned_media_store_the_gateway_and_the_simulator_reach_with_its_key():
+    store = compose()["services"]["objectstore"]
+    assert re.fullmatch(r"quay\.io/minio/minio:RELEASE\.[0-9TZ-]+", store["image"]), "MinIO, pinned"
+    assert "mc ready local" in " ".join(store["healthcheck"]["test"])
+    assert [v.split(":")[0] for v in store["volumes"]] == ["objectstore-data"]
+    root = {k: interpolate(v, COMPOSE_ENV) for k, v in store["environment"].items()}
+    for name in ("gateway", SIMULATOR.name):
+        env = environment(name)
+        assert urlsplit(env["OBJECT_STORE_URL"]).netloc == "objectstore:9000", name
+        assert (env["OBJECT_STORE_ACCESS_KEY"], env["OBJECT_STORE_SECRET_KEY"]) == \
+            (root["MINIO_ROOT_USER"], root["MINIO_ROOT_PASSWORD"]), name
+        assert compose()["services"][name]["depends_on"]["objectstore"] == {"condition": "service_healthy"}, name
+    assert environment("gateway")["MEDIA_RETENTION_DAYS"] == "30"
+
+
 def published(service: dict) -> set[int]:
     return {int(str(p).rsplit(":", 1)[0].rsplit(":", 1)[-1]) for p in service.get("ports", [])}
 
@@ -359,7 +388,7 @@ def test_compose_infrastructure_is_the_real_thing_with_healthchecks_and_volumes(
     assert services["mongodb"]["image"] == "mongo:7"
     assert re.fullmatch(r"rabbitmq:3\.\d+-management", services["rabbitmq"]["image"])
     assert services["redis"]["image"] == "redis:7"
-    checks = {"mongodb": ["mongosh", "ping"], "rabbitmq": ["rabbitmq-diagnostics", "-q", "ping"],
+    checks = {"mongodb": ["mongosh", "ping"], "rabbitmq": ["rabbitmq-diagnostics", "-q", "check_port_listener 15672"],
               "redis": ["redis-cli", "ping"]}
     for name, words in checks.items():
         test = " ".join(services[name]["healthcheck"]["test"])
@@ -700,12 +729,13 @@ def test_every_pod_is_denied_by_default_and_allowed_only_by_a_policy_of_its_own(
 
 
 @pytest.mark.parametrize("process", SERVICES, ids=lambda p: p.name)
-def test_each_service_may_reach_only_the_broker_its_database_redis_and_dns(process):
+def test_each_service_may_reach_only_the_broker_its_database_redis_the_media_store_and_dns(process):
     spec = policies()[process.name]
     dns = [r for r in spec["egress"] if r.get("to", [{}])[0].get("namespaceSelector")]
     assert len(dns) == 1 and {p["port"] for p in dns[0]["ports"]} == {53}
     reached = set().union(*(tcp_ports(r) for r in spec["egress"] if r not in dns and "to" not in r))
     expected = {5672, 5671, 6379} | ({27017} if process.database else set())
+    expected |= {9000} if process.name == "gateway" else set()  # the media store (MinIO's port)
     assert reached == expected, process.name
     internet = [r for r in spec["egress"] if r not in dns and "to" in r]
     if process.name != "webhook-dispatcher":
@@ -741,3 +771,7 @@ def test_the_dev_infrastructure_and_the_simulator_are_reachable_only_by_who_need
                           ("redis", {p.name for p in SERVICES})):
         [rule] = found[name]["ingress"]
         assert set(rule["from"][0]["podSelector"]["matchExpressions"][0]["values"]) == clients, name
+    [media] = found["objectstore"]["ingress"]
+    assert tcp_ports(media) == {9000}
+    assert [source["podSelector"]["matchLabels"] for source in media["from"]] == [
+        {"app.kubernetes.io/name": "gateway"}, {"app.kubernetes.io/component": "worker"}]
