@@ -36,6 +36,7 @@ from wagw_common import topology  # noqa: E402
 from wagw_common.broker import Broker  # noqa: E402
 from wagw_common.consumer import Consumer, Subscription  # noqa: E402
 from wagw_common.logging import configure_logging  # noqa: E402
+from wagw_common.router import Router  # noqa: E402
 from wagw_common.settings import load  # noqa: E402
 from wagw_common.tokens import Principal, issue_access_token  # noqa: E402
 from wagw_realtime.settings import Settings  # noqa: E402
@@ -158,12 +159,14 @@ async def bare_scenario(args, workdir: Path, log_dir: Path) -> dict:
 
 
 async def gateway_stand_in(broker: Broker) -> Consumer:
-    """The gateway's answer to `account.standing`, asked at each token connect: every bench account stands."""
-    async def standing(envelope):
+    """The gateway's answer to `account.standing`, asked at each token connect: every bench account stands.
+    Declared through a router, as the gateway declares it, so the queue is bound to what it answers."""
+    async def standing(envelope, _deps):
         return {"user_id": envelope.data["user_id"], "active": True, "token_generation": 0}
 
-    consumer = Consumer(broker, Subscription(topology.GATEWAY_QUERIES, {"account.standing": standing},
-                                             use_inbox=False), prefetch=64, max_attempts=3)
+    queries = Router("gateway").queue(topology.GATEWAY_QUERIES, inbox=False)
+    queries.on("account.standing", standing)
+    consumer = Consumer(broker, queries.subscription(None), prefetch=64, max_attempts=3)
     await consumer.start()
     return consumer
 

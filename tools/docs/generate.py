@@ -67,10 +67,10 @@ def configuration_table() -> str:
 
 def http_routes_table() -> str:
     from wagw_gateway.app import create_app
-    from wagw_gateway.settings import Settings
+    from wagw_gateway.settings import DEFAULTS, Settings
     from wagw_common.settings import load
 
-    app = create_app(load(Settings, {}))
+    app = create_app(load(Settings, {}, **DEFAULTS))
     lines = ["| method | path | authentication | what |", "|---|---|---|---|"]
     for route in app.router.routes():
         if route.method == "HEAD":

@@ -41,8 +41,8 @@ async def test_a_tier_change_raises_the_session_limit_and_send_rate_at_once(clie
     assert usage["sessions"]["limit"] == 20 and usage["messages"]["send_rate_per_minute"] == 3000
 
 
-async def test_deactivation_stops_tokens_refresh_and_keys_and_reactivation_restores_keys(client, gateway, auth,
-                                                                                         key_for, expect_error):
+async def test_deactivation_stops_tokens_refresh_and_keys_and_reactivation_restores_keys(
+        client, auth, key_for, expect_error, published_events):
     admin = auth("u_root", role="admin")
     bob = auth("u_bob")
     key = {"X-API-Key": await key_for(tenant_id="u_bob")}
@@ -53,7 +53,7 @@ async def test_deactivation_stops_tokens_refresh_and_keys_and_reactivation_resto
     await expect_error(await client.post("/api/v1/send", json=SEND, headers=key), 401, "unauthorized")
     await client.patch(f"{USERS}/u_bob", json={"active": False}, headers=admin)  # again: nothing more ends
     await client.patch(f"{USERS}/u_bob", json={"active": True}, headers=admin)
-    assert gateway.events.events == [("user.logins_ended", {"user_id": "u_bob", "reason": "deactivated"}, "u_bob")]
+    assert published_events() == [("user.logins_ended", {"user_id": "u_bob", "reason": "deactivated"}, "u_bob")]
     assert (await client.post("/api/v1/send", json=SEND, headers=key)).status == 202
     # Logins ended for good: the old token is of an earlier generation.
     await expect_error(await client.get("/api/v1/users/me", headers=bob), 401, "unauthorized")

@@ -1,5 +1,6 @@
 """Access tokens on the user routes; the admin role on fleet routes."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -58,14 +59,16 @@ async def test_valid_token_for_a_deleted_account_is_401(client, settings, expect
                        "unauthorized")
 
 
-async def test_tokens_signed_with_a_retired_key_still_work_during_rotation(client, gateway, settings, auth):
+async def test_tokens_signed_with_a_retired_key_still_work_during_rotation(client, gateway, settings, auth,
+                                                                           serve_routes):
     auth()  # the account exists
     retired = "the-previous-secret-0123456789abcdef"
     old_token = {"Authorization": f"Bearer {_token(settings, secret=retired)}"}
     assert (await client.get(ME, headers=old_token)).status == 401
-    gateway.settings = load(Settings, {"JWT_SECRET": settings.jwt_secret, "JWT_PREVIOUS_SECRETS": f" {retired} ,"})
-    assert gateway.settings.jwt_verification_secrets == [settings.jwt_secret, retired]
-    assert (await client.get(ME, headers=old_token)).status == 200
+    rotated = load(Settings, {"JWT_SECRET": settings.jwt_secret, "JWT_PREVIOUS_SECRETS": f" {retired} ,"})
+    assert rotated.jwt_verification_secrets == [settings.jwt_secret, retired]
+    async with serve_routes(replace(gateway, settings=rotated)) as restarted:
+        assert (await restarted.get(ME, headers=old_token)).status == 200
 
 
 async def test_a_password_change_retires_older_tokens(client, gateway, auth, expect_error):

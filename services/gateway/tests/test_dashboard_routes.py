@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 from wagw_common.settings import SettingsError, load
 
-from wagw_gateway.app import mount
-from wagw_gateway.dependencies import Gateway
-from wagw_gateway.passwords import Passwords
 from wagw_gateway.settings import Settings
 
 pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
-async def client():
-    app = web.Application()
-    mount(app, Gateway(settings=load(Settings, {"DASHBOARD_REALTIME_URL": "https://rt.example.com/"}),
-                       passwords=Passwords()))
-    async with TestClient(TestServer(app)) as test_client:
+async def client(gateway, serve_routes):
+    settings = load(Settings, {"DASHBOARD_REALTIME_URL": "https://rt.example.com/"})
+    async with serve_routes(replace(gateway, settings=settings)) as test_client:
         yield test_client
 
 

@@ -8,14 +8,14 @@ from wagw_common.settings import load
 from wagw_gateway.apidoc import operation_of
 from wagw_gateway.app import create_app
 from wagw_gateway.openapi import build_document
-from wagw_gateway.settings import Settings
+from wagw_gateway.settings import DEFAULTS, Settings
 
 pytestmark = pytest.mark.unit
 
 
 @pytest.fixture(scope="module")
 def app():
-    return create_app(load(Settings, {}))
+    return create_app(load(Settings, {}, **DEFAULTS))
 
 
 @pytest.fixture(scope="module")

@@ -36,13 +36,13 @@ async def test_per_user_limit(client, gateway, auth, expect_error):
     assert (await client.get("/api/v1/users/me", headers=auth("u_bob"))).status == 200
 
 
-async def test_per_key_limit(client, gateway, key_for, expect_error):
+async def test_per_key_limit(client, gateway, key_for, expect_error, sent_commands):
     key = await key_for()
     record = await gateway.api_keys.lookup(key)
     gateway.limiter.windows[f"gateway:rl:api-key:{record.key_id}"] = [gateway.settings.rate_limit_api_key, 10]
     resp = await client.post("/api/v1/send", json={"to": "628123456789", "text": "x"}, headers={"X-API-Key": key})
     assert (await expect_error(resp, 429, "rate_limited"))["details"]["limit"] == "api-key"
-    assert gateway.commands.sent == []
+    assert sent_commands() == []
 
 
 async def test_auth_routes_are_limited_per_client_address(client, gateway, expect_error):

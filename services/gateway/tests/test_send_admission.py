@@ -3,12 +3,13 @@ keeps in Redis (no request/reply): CONNECTED and RECONNECTING take sends, others
 the request asks to be queued; an unknown status lets the send through. A deleted session's keys
 are revoked when `session.deleted` arrives."""
 
-import pytest
-import pytest_asyncio
-from wagw_common import topology
-from wagw_common.envelope import Envelope
+from dataclasses import replace
 
-from wagw_gateway.session_events import when_session_deleted_revoke_its_keys
+import pytest
+from wagw_common import topology
+from wagw_common.testing import serve
+
+from wagw_gateway.router import router
 
 pytestmark = pytest.mark.unit
 
@@ -52,10 +53,20 @@ class _Pipeline:
         return [await call for call in self.calls]
 
 
-@pytest_asyncio.fixture
-async def cache(gateway):
-    gateway.redis = StatusCache()
-    return gateway.redis.statuses
+@pytest.fixture
+def status_cache() -> StatusCache:
+    return StatusCache()
+
+
+@pytest.fixture
+def gateway(gateway, status_cache):
+    """The gateway reading session statuses from `status_cache` (its stores keep their own Redis)."""
+    return replace(gateway, redis=status_cache)
+
+
+@pytest.fixture
+def cache(status_cache):
+    return status_cache.statuses
 
 
 @pytest.mark.parametrize("status", [None, "CONNECTED", "RECONNECTING"])
@@ -65,7 +76,7 @@ async def test_a_session_that_takes_sends_or_is_unknown_gets_them_on_its_shard(c
         cache["s_1"] = status
     resp = await client.post(SEND, json=BODY, headers={"X-API-Key": await key_for("s_1", "u_1")})
     assert resp.status == 202
-    assert gateway.commands.routing_keys == [topology.send_routing_key("s_1")]
+    assert [p.routing_key for p in gateway.broker.published] == [topology.send_routing_key("s_1")]
     assert gateway.rpc.calls == []
     # The status was read once, with the account state, in one round trip.
     assert (gateway.redis.round_trips, gateway.redis.status_reads) == (1, 1)
@@ -73,16 +84,16 @@ async def test_a_session_that_takes_sends_or_is_unknown_gets_them_on_its_shard(c
 
 @pytest.mark.parametrize("status", ["DISCONNECTED", "CONNECTING", "QR_REQUIRED", "LOGGED_OUT", "ERROR"])
 async def test_other_statuses_answer_409_with_the_status_and_nothing_is_sent_or_counted(
-        client, gateway, key_for, cache, expect_error, status):
+        client, key_for, cache, expect_error, status, sent_commands):
     cache["s_1"] = status
     key = await key_for("s_1", "u_1")
     resp = await client.post(SEND, json=BODY, headers={"X-API-Key": key, "Idempotency-Key": "k1"})
     error = await expect_error(resp, 409, "session_not_connected")
     assert error["details"]["status"] == status
-    assert gateway.commands.sent == []
+    assert sent_commands() == []
     # Asked to be queued, it is accepted (held by the orchestrator); the refused idempotency key is free again.
     resp = await client.post(SEND, json={**BODY, "queue": True}, headers={"X-API-Key": key, "Idempotency-Key": "k1"})
-    assert resp.status == 202 and len(gateway.commands.sent) == 1
+    assert resp.status == 202 and len(sent_commands()) == 1
 
 
 async def test_a_deleted_session_is_not_found(client, key_for, cache, expect_error):
@@ -97,10 +108,12 @@ async def test_session_deleted_revokes_the_sessions_own_and_bound_keys_only(clie
                                                       session_id="s_1")
     free, _ = await gateway.api_keys.create_user_key(tenant_id="u_1", name="f", scopes=["messages:send"],
                                                      session_id=None)
-    event = Envelope(type="session.deleted", source="test",
-                     data={"tenant_id": "u_1", "session_id": "s_1", "sequence": 7})
-    await when_session_deleted_revoke_its_keys(event, api_keys=gateway.api_keys)
-    await when_session_deleted_revoke_its_keys(event, api_keys=gateway.api_keys)  # a redelivery changes nothing
+    async with serve(router, gateway, gateway.broker):
+        orchestrator = gateway.broker.speaking_as(source="session-orchestrator", user_id=None)
+        event = orchestrator.envelope("session.deleted", {"tenant_id": "u_1", "session_id": "s_1", "sequence": 7})
+        for _ in range(2):  # a redelivery changes nothing
+            await orchestrator.publish(event, exchange=topology.EVENTS, routing_key=event.type, mandatory=True)
+        await gateway.broker.settled()
     assert [await gateway.api_keys.lookup(k) is None for k in (own, bound, other, free)] == [True, True, False, False]
     resp = await client.post(SEND, json=BODY, headers={"X-API-Key": own})
     assert resp.status == 401

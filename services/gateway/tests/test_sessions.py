@@ -104,7 +104,7 @@ async def test_webhook_create_checks_a_session_filter_belongs_to_the_caller(clie
 
 
 @pytest.mark.asyncio
-async def test_a_key_for_session_a_never_acts_on_session_b(client, gateway, key_for, expect_error):
+async def test_a_key_for_session_a_never_acts_on_session_b(client, gateway, key_for, expect_error, sent_commands):
     """Route by route: the other session's id is a 404 before any service is asked."""
     key = {"X-API-Key": await key_for(session_id="s_a", tenant_id="u_alice")}
     gateway.rpc.replies.update({
@@ -122,7 +122,7 @@ async def test_a_key_for_session_a_never_acts_on_session_b(client, gateway, key_
         assert path == "/api/v1/messages/m_b" or len(gateway.rpc.calls) == calls
     resp = await client.post("/api/v1/sessions/s_b/messages", json={"to": "628123456789", "text": "x"}, headers=key)
     await expect_error(resp, 404, "not_found")
-    assert gateway.commands.sent == []
+    assert sent_commands() == []
     listed = await (await client.get("/api/v1/sessions", headers=key)).json()
     assert [s["session_id"] for s in listed["sessions"]] == ["s_a"]
     assert (await client.get("/api/v1/sessions/s_a", headers=key)).status == 200

@@ -1,5 +1,7 @@
-"""Fakes of what lies outside the orchestrator (broker, registry, Redis) and in-memory stores with the
-same interface as the MongoDB ones (which test_stores_real.py runs against the real server)."""
+"""The orchestrator as it runs, minus the network: its router served by the real consumers on the
+in-memory broker (contract validation, request/reply, ordering, the worker guard), its real stores
+on a database of its own on the local MongoDB-compatible server (the compare-and-set guards under
+test are the stores' own), Redis's key/value commands in memory, and the registry's answers scripted."""
 
 from __future__ import annotations
 
@@ -12,255 +14,25 @@ import pytest_asyncio
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
-from wagw_common.broker import Broker
-from wagw_session_orchestrator.lifecycle import DELETED, MESSAGE_PREDECESSORS
+from wagw_common import topology
+from wagw_common.contracts.workers import broker_user_for, source_for
+from wagw_common.outbox import OutboxRelay
+from wagw_common.testing import InMemoryBroker, MemoryRedis, ScriptedRpc, serve
+from wagw_common.worker_speakers import UplinkSpeakers
+from wagw_session_orchestrator.deps import Deps
+from wagw_session_orchestrator.known_messages import KnownMessages
+from wagw_session_orchestrator.messages_store import MessagesStore
+from wagw_session_orchestrator.pacing_slots import PacingSlots
+from wagw_session_orchestrator.router import router
 from wagw_session_orchestrator.routing import SessionRoutes
-
-
-class RecordingBroker(Broker):
-    """The real envelope building and contract validation; publishing only records."""
-
-    def __init__(self, *, unroutable_workers: set[str] = frozenset()):
-        super().__init__("amqp://unused", source="session-orchestrator-test")
-        self.sent: list[tuple[str, str, Any]] = []
-        self.unroutable_workers = set(unroutable_workers)
-
-    async def publish(self, envelope, *, exchange, routing_key, **_kwargs):
-        if routing_key in self.unroutable_workers:
-            from aio_pika.exceptions import PublishError
-
-            raise PublishError("NO_ROUTE", None)
-        self.sent.append((exchange, routing_key, envelope))
-
-    def to_worker(self, worker_id: str) -> list[Any]:
-        return [envelope for exchange, key, envelope in self.sent if exchange == "wagw.worker-downlink" and key == worker_id]
-
-
-class RecordingRelay:
-    def __init__(self):
-        self.flushed: list[dict[str, Any]] = []
-
-    async def flush(self, document_id, entries):
-        self.flushed.extend(entries)
-
-    def types(self) -> list[str]:
-        return [entry["type"] for entry in self.flushed]
-
-    def of_type(self, event_type: str) -> list[dict[str, Any]]:
-        return [entry["data"] for entry in self.flushed if entry["type"] == event_type]
-
-
-class FakeRedis:
-    def __init__(self):
-        self.values: dict[str, str] = {}
-
-    async def get(self, key):
-        return self.values.get(key)
-
-    async def set(self, key, value, ex=None):
-        self.values[key] = value
-
-    async def delete(self, key):
-        self.values.pop(key, None)
-
-
-class InMemorySessions:
-    def __init__(self):
-        self.docs: dict[str, dict] = {}
-        self.counts: dict[str, int] = {}
-
-    async def reserve_slot(self, tenant_id, limit):
-        if self.counts.get(tenant_id, 0) >= limit:
-            return False
-        self.counts[tenant_id] = self.counts.get(tenant_id, 0) + 1
-        return True
-
-    async def release_slot(self, tenant_id):
-        self.counts[tenant_id] -= 1
-
-    async def record_status(self, session):
-        self.recorded = [*getattr(self, "recorded", []), (session["_id"], session["status"])]
-
-    async def insert(self, session):
-        self.docs[session["_id"]] = {k: v for k, v in session.items() if k != "outbox"}
-
-    async def get(self, session_id):
-        doc = self.docs.get(session_id)
-        return dict(doc) if doc else None
-
-    async def get_for_tenant(self, tenant_id, session_id):
-        doc = await self.get(session_id)
-        return doc if doc and doc["tenant_id"] == tenant_id and doc["status"] != DELETED else None
-
-    async def list_for_tenant(self, tenant_id):
-        return [dict(d) for d in self.docs.values() if d["tenant_id"] == tenant_id]
-
-    async def worker_of(self, session_id):
-        return (self.docs.get(session_id) or {}).get("worker_id")
-
-    async def claim_slot_release(self, session_id):
-        doc = self.docs.get(session_id)
-        if doc is None or doc["status"] != DELETED or doc.get("slot_released"):
-            return False
-        doc["slot_released"] = True
-        return True
-
-    async def live_on_worker(self, worker_id):
-        return [dict(d) for d in self.docs.values()
-                if d.get("worker_id") == worker_id or (d.get("moved_from") == worker_id and d["status"] == "RECONNECTING")]
-
-    async def waiting_for_a_worker(self):
-        return [dict(d) for d in self.docs.values() if d["status"] == "RECONNECTING" and d.get("worker_id") is None]
-
-    async def apply(self, seen, fields, entries):
-        doc = self.docs.get(seen["_id"])
-        if doc is None or doc["sequence"] != seen["sequence"] or doc["status"] != seen["status"]:
-            return None
-        doc.update(fields)
-        doc["sequence"] += len(entries)
-        return dict(doc)
-
-
-class InMemoryMessages:
-    def __init__(self):
-        self.docs: dict[str, dict] = {}
-
-    async def insert(self, message):
-        if message["_id"] in self.docs:
-            return False
-        self.docs[message["_id"]] = {k: v for k, v in message.items() if k != "outbox"}
-        return True
-
-    async def get(self, message_id):
-        doc = self.docs.get(message_id)
-        return dict(doc) if doc else None
-
-    async def get_for_tenant(self, tenant_id, message_id):
-        doc = await self.get(message_id)
-        return doc if doc and doc["tenant_id"] == tenant_id else None
-
-    async def advance(self, message, status, step, entry, *, reported_by=None, wa_message_id=None):
-        doc = self.docs.get(message["_id"])
-        if doc is None or doc["status"] not in MESSAGE_PREDECESSORS[status]:
-            return None
-        if reported_by is not None and doc.get("routed_to") != reported_by:
-            return None
-        doc["status"] = status
-        doc["timeline"] = [*doc["timeline"], step]
-        if wa_message_id:
-            doc["wa_message_id"] = wa_message_id
-        return dict(doc)
-
-    async def record_overtaken(self, message, step, entry, *, wa_message_id=None):
-        doc = self.docs.get(message["_id"])
-        if doc is None or doc["status"] != message["status"] or len(doc["timeline"]) != len(message["timeline"]):
-            return None
-        doc["timeline"] = [*doc["timeline"], step]
-        return dict(doc)
-
-    async def waiting_for(self, session_id, worker_id):
-        found = [dict(d) for d in self.docs.values() if d["session_id"] == session_id and d["direction"] == "outbound"
-                 and d["status"] == "queued" and d.get("routed_to") != worker_id]
-        return sorted(found, key=lambda d: (d.get("order", 0), d["created_at"], d["_id"]))
-
-    async def count_held(self, session_id):
-        return sum(1 for d in self.docs.values() if d["session_id"] == session_id and d["direction"] == "outbound"
-                   and d["status"] == "queued" and d.get("routed_to") is None)
-
-    async def claim_route(self, message_id, worker_id, *, rerouted=False):
-        doc = self.docs.get(message_id)
-        if doc is None or doc["status"] != "queued" or doc.get("routed_to") == worker_id:
-            return False
-        doc.update(routed_to=worker_id, rerouted=rerouted)
-        return True
-
-    async def unroute(self, message_id, worker_id):
-        doc = self.docs.get(message_id)
-        if doc is None or doc["status"] != "queued" or doc.get("routed_to") != worker_id or doc.get("rerouted"):
-            return False
-        doc["routed_to"] = None
-        return True
-
-    async def recent_chats(self, tenant_id, session_id, *, limit, scan=2000):
-        found = sorted((d for d in self.docs.values() if d["session_id"] == session_id and d["tenant_id"] == tenant_id),
-                       key=lambda d: (d["created_at"], d["_id"]), reverse=True)[:scan]
-        latest = {}
-        for doc in found:
-            latest.setdefault(doc["chat"], dict(doc))
-        return list(latest.values())[:limit]
-
-    async def unread_by_chat(self, session_id, chats):
-        unread = {}
-        for doc in self.docs.values():
-            if doc["session_id"] == session_id and doc["direction"] == "inbound" and doc.get("read_at") is None \
-                    and doc["chat"] in chats:
-                unread[doc["chat"]] = unread.get(doc["chat"], 0) + 1
-        return unread
-
-    async def mark_chat_read(self, session_id, chat, at):
-        marked = [d for d in self.docs.values() if d["session_id"] == session_id and d["chat"] == chat
-                  and d["direction"] == "inbound" and d.get("read_at") is None]
-        for doc in marked:
-            doc["read_at"] = at
-        return len(marked)
-
-    async def find_by_wa_id(self, session_id, wa_message_id):
-        found = [d for d in self.docs.values() if d["session_id"] == session_id and d.get("wa_message_id") == wa_message_id]
-        return dict(found[0]) if found else None
-
-    async def record_edit(self, message, text, at, entry):
-        doc = self.docs.get(message["_id"])
-        if doc is None or (doc.get("deleted_at") is not None and doc["deleted_at"] <= at) \
-                or (doc.get("edited_at") is not None and doc["edited_at"] >= at):
-            return None
-        doc.update(text=text, edited_at=at)
-        return dict(doc)
-
-    async def mark_deleted(self, message, at, entry):
-        doc = self.docs.get(message["_id"])
-        if doc is None or doc.get("deleted_at") is not None:
-            return None
-        doc["deleted_at"] = at
-        return dict(doc)
-
-    async def delete_for_session(self, session_id):
-        gone = [k for k, d in self.docs.items() if d["session_id"] == session_id]
-        for key in gone:
-            del self.docs[key]
-        return len(gone)
-
-
-@pytest.fixture
-def broker():
-    return RecordingBroker()
-
-
-@pytest.fixture
-def relay():
-    return RecordingRelay()
-
-
-@pytest.fixture
-def sessions():
-    return InMemorySessions()
-
-
-@pytest.fixture
-def messages():
-    return InMemoryMessages()
-
-
-@pytest.fixture
-def routes(sessions):
-    return SessionRoutes(FakeRedis(), sessions, ttl_seconds=60)
-
+from wagw_session_orchestrator.sessions_store import SessionsStore
 
 MONGODB_URI = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017/")
+TENANT = "u_tenant"
 
 
 @pytest_asyncio.fixture
 async def db():
-    """A fresh database on the real local MongoDB-compatible server, dropped afterwards."""
     client = AsyncMongoClient(MONGODB_URI, tz_aware=True, serverSelectionTimeoutMS=2000)
     try:
         await client.admin.command("ping")
@@ -273,3 +45,115 @@ async def db():
     finally:
         await client.drop_database(name)
         await client.close()
+
+
+@pytest.fixture
+def broker():
+    return InMemoryBroker(source="session-orchestrator")
+
+
+@pytest.fixture
+def registry():
+    """The registry's side of `worker.select`: worker-1 unless a test scripts otherwise."""
+    return ScriptedRpc({"worker.select": {"worker_id": "worker-1"}})
+
+
+@pytest.fixture
+def send_queue_limit() -> int:
+    """A test that needs another limit parametrizes this name."""
+    return 10
+
+
+@pytest_asyncio.fixture
+async def deps(db, broker, registry, send_queue_limit) -> Deps:
+    sessions, messages, pacing = SessionsStore(db), MessagesStore(db), PacingSlots(db)
+    await sessions.ensure_indexes()
+    await messages.ensure_indexes()
+    await pacing.ensure_indexes()
+    return Deps(sessions=sessions, messages=messages, session_relay=OutboxRelay(sessions.collection, broker),
+                message_relay=OutboxRelay(messages.collection, broker), broker=broker, rpc=registry,
+                routes=SessionRoutes(MemoryRedis(), sessions, ttl_seconds=60), speakers=UplinkSpeakers(frozenset()),
+                known=KnownMessages(), pacing=pacing, send_queue_limit=send_queue_limit)
+
+
+class Platform:
+    """Speaks to the orchestrator as the rest of the platform does: the gateway's commands and reads
+    (request/reply) and sends (on their session's shard), workers' reports on the uplink under their
+    own broker users, the registry's fleet events. What it publishes is read back from the broker."""
+
+    def __init__(self, broker: InMemoryBroker, rpc, deps: Deps):
+        self.broker, self.rpc, self.deps = broker, rpc, deps
+
+    async def ask(self, request_type: str, **data: Any) -> Any:
+        return await self.rpc.call(request_type, data)
+
+    async def send(self, session_id: str, message_id: str, *, tenant_id: str = TENANT, **data: Any) -> None:
+        body = {"tenant_id": tenant_id, "session_id": session_id, "message_id": message_id, "to": "628111222333",
+                "type": "text", "text": "Hi", **data}
+        await self.broker.send_command("message.send", body, routing_key=topology.send_routing_key(session_id))
+        await self.broker.settled()
+
+    async def report(self, worker_id: str, report_type: str, **data: Any) -> None:
+        """A worker's report under its own broker user: its body names itself, or the guard refuses it."""
+        worker = self.broker.speaking_as(source=source_for(worker_id), user_id=broker_user_for(worker_id))
+        envelope = worker.envelope(report_type, {"worker_id": worker_id, **data})
+        await worker.publish(envelope, exchange=topology.WORKER_UPLINK, routing_key=report_type)
+        await self.broker.settled()
+
+    async def fleet(self, event_type: str, **data: Any) -> None:
+        await self.broker.speaking_as(source="worker-registry", user_id=None).publish_event(event_type, data)
+        await self.broker.settled()
+
+    def to_worker(self, worker_id: str, command_type: str | None = None) -> list[dict[str, Any]]:
+        return [e.data for e in self.broker.to_worker(worker_id) if command_type in (None, e.type)]
+
+    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        return [e.data for e in self.broker.events(event_type)]
+
+    def event_types(self) -> list[str]:
+        return [e.type for e in self.broker.events()]
+
+    async def session(self, session_id: str) -> dict[str, Any] | None:
+        return await self.deps.sessions.get(session_id)
+
+    async def message(self, message_id: str) -> dict[str, Any] | None:
+        return await self.deps.messages.get(message_id)
+
+    async def change_message(self, message_id: str, **fields: Any) -> None:
+        """What another replica or an earlier step left in the store (set directly, as a test's given)."""
+        await self.deps.messages.collection.update_one({"_id": message_id}, {"$set": fields})
+
+    async def change_session(self, session_id: str, **fields: Any) -> None:
+        await self.deps.sessions.collection.update_one({"_id": session_id}, {"$set": fields})
+
+    # -- the usual first steps -------------------------------------------------------------------
+    async def create(self, *, tenant_id: str = TENANT, limit: int = 5) -> str:
+        view = await self.ask("session.create", tenant_id=tenant_id, name="Support", description="",
+                              session_limit=limit)
+        return view["session_id"]
+
+    async def connected(self, worker_id: str = "worker-1", *, tenant_id: str = TENANT) -> str:
+        """A session created, connected on `worker_id` (the registry's next choice), reported CONNECTED."""
+        session_id = await self.create(tenant_id=tenant_id)
+        self.deps.rpc.replies["worker.select"] = {"worker_id": worker_id}
+        await self.ask("session.connect", tenant_id=tenant_id, session_id=session_id)
+        await self.status(session_id, "CONNECTED", worker_id=worker_id, phone="628123456789")
+        return session_id
+
+    async def status(self, session_id: str, status: str, *, worker_id: str = "worker-1", phone: str | None = None,
+                     reason: str | None = None) -> None:
+        await self.report(worker_id, "worker.session.status", session_id=session_id, status=status, reason=reason,
+                          phone=phone)
+
+
+# Workers whose command queues exist (a worker's queue is declared when it registers); any other
+# worker's commands are unroutable, as a worker that left.
+WORKERS = ("worker-1", "worker-2", "worker-3", "worker-9")
+
+
+@pytest_asyncio.fixture
+async def platform(deps, broker):
+    for worker_id in WORKERS:
+        broker.hold_for_worker(worker_id)
+    async with serve(router, deps, broker) as rpc:
+        yield Platform(broker, rpc, deps)

@@ -48,15 +48,13 @@ async def test_session_limit_holds_under_20_concurrent_reservations(sessions_sto
     assert await sessions_store.reserve_slot("u_race", limit) is False
 
 
-async def test_20_concurrent_creates_make_exactly_limit_sessions_and_publish_their_events(sessions_store, broker):
-    relay = OutboxRelay(sessions_store.collection, broker)
-
+async def test_20_concurrent_creates_make_exactly_limit_sessions_and_publish_their_events(sessions_store, broker,
+                                                                                       deps):
     async def create():
         envelope = Envelope(type="session.create", source="test",
                             data={"tenant_id": "u_t", "name": "n", "description": "", "session_limit": 3})
         try:
-            return await session_commands.when_session_create_requested_create_it(
-                envelope, sessions=sessions_store, relay=relay, broker=broker)
+            return await session_commands.when_session_create_requested_create_it(envelope, deps)
         except LimitExceeded:
             return None
 
@@ -67,7 +65,12 @@ async def test_20_concurrent_creates_make_exactly_limit_sessions_and_publish_the
     assert all("outbox" not in s for s in stored)  # the projection hides it...
     raw = await sessions_store.collection.find({"tenant_id": "u_t"}).to_list(None)
     assert all(doc["outbox"] == [] for doc in raw)  # ...and the flush pulled every published event
-    assert sum(1 for _, key, _ in broker.sent if key == "session.created") == 3
+    assert sum(1 for _, key, _ in _sent(broker) if key == "session.created") == 3
+
+
+def _sent(broker):
+    """What the in-memory broker was asked to publish: (exchange, routing key, envelope)."""
+    return [(p.exchange, p.routing_key, p.envelope) for p in broker.published]
 
 
 async def _session(store, session_id="s_1", status="DISCONNECTED", worker_id=None):
@@ -92,7 +95,7 @@ async def test_compare_and_set_writes_state_and_events_together_and_the_relay_pu
     assert await relay.relay_stale(older_than=timedelta(hours=1)) == 0  # not stale yet
     assert await relay.relay_stale(older_than=timedelta(0)) == 1
     assert (await sessions_store.collection.find_one({"_id": "s_1"}))["outbox"] == []
-    [(exchange, key, envelope)] = broker.sent
+    [(exchange, key, envelope)] = _sent(broker)
     assert (exchange, key, envelope.id) == ("wagw.events", "session.status_changed", entry["id"])
 
 
@@ -109,7 +112,7 @@ async def test_concurrent_changes_of_one_session_are_serialised_by_sequence(sess
 
     await asyncio.gather(*(change_session(sessions_store, relay, broker, "s_1", show_qr(n), attempts=30)
                            for n in range(8)))
-    sequences = sorted(e.data["sequence"] for _, _, e in broker.sent)
+    sequences = sorted(e.data["sequence"] for _, _, e in _sent(broker))
     assert sequences == list(range(2, 2 + 9))  # one status change + eight QR codes, no gaps, no repeats
     assert (await sessions_store.get("s_1"))["sequence"] == 10
 
@@ -269,7 +272,7 @@ async def test_held_sends_past_their_age_expire_once_and_never_when_a_release_wo
     expired = await messages_store.get("m_old")
     assert expired["status"] == "failed" and expired["timeline"][-1]["reason"] == "expired"
     assert [(await messages_store.get(m))["status"] for m in ("m_claimed", "m_routed", "m_young")] == ["queued"] * 3
-    failed = [e for _, _, e in broker.sent if e.type == "message.failed"]
+    failed = [e for _, _, e in _sent(broker) if e.type == "message.failed"]
     assert [(e.data["message_id"], e.data["reason"]) for e in failed] == [("m_old", "expired")]
     assert not await messages_store.claim_route("m_old", "w-2")  # an expired message is never sent
 

@@ -17,7 +17,7 @@ from wagw_common.tokens import InvalidToken, Principal, issue_access_token, veri
 
 from .api_keys import KEY_PREFIXES, ApiKey, looks_like_key
 from .callers import CALLER, Caller, client_address
-from .dependencies import gateway_of
+from .deps import gateway_of
 from .errors import ApiError
 from .ratelimit import RATE_LIMIT, Limit
 from .send_reads import account_and_session_status
@@ -70,7 +70,7 @@ async def _as_key(request: web.Request, key: str, *, send: bool = False) -> Call
     found = await gw.api_keys.lookup(key)
     if found is None:
         raise unauthorized("unknown or revoked API key")
-    if send and found.session_id and gw.redis is not None:
+    if send and found.session_id:
         state = await account_and_session_status(request, gw.accounts, gw.redis, found.tenant_id, found.session_id)
     else:
         state = await gw.accounts.get(found.tenant_id)

@@ -17,7 +17,7 @@ from aiohttp import web
 from wagw_common.logging import get_logger
 
 from .callers import CALLER
-from .dependencies import gateway_of
+from .deps import gateway_of
 from .errors import ApiError
 from .idempotency import Claim, Outcome, body_hash
 from .validation import invalid

@@ -8,43 +8,29 @@ accepts access tokens (realtime) asks `account.standing` and applies the gateway
 
 from __future__ import annotations
 
-from functools import partial
-
-from wagw_common import topology
-from wagw_common.consumer import Subscription
 from wagw_common.contracts.identity import ALL_SCOPES
 from wagw_common.envelope import Envelope
 from wagw_common.errors import NotFound
 
-from .account_state import AccountStates
-from .api_keys import ApiKeyStore
+from .deps import Deps
 
 
-async def when_api_key_resolve_requested_answer_its_owner(envelope: Envelope, *, api_keys: ApiKeyStore,
-                                                         accounts: AccountStates | None = None) -> dict:
+async def when_api_key_resolve_requested_answer_its_owner(envelope: Envelope, deps: Deps) -> dict:
     # The same live-key rule as ApiKeyStore.lookup (by hash, not revoked), on the same unique index.
-    doc = await api_keys.collection.find_one({"hash": envelope.data["key_hash"], "revoked": False})
+    doc = await deps.api_keys.collection.find_one({"hash": envelope.data["key_hash"], "revoked": False})
     if doc is None:
         raise NotFound("unknown or revoked API key")
     # ...and as the HTTP edge: a deactivated account's keys speak for nobody.
-    state = await accounts.get(doc["tenant_id"]) if accounts is not None else None
-    if accounts is not None and (state is None or not state.active):
+    state = await deps.accounts.get(doc["tenant_id"])
+    if state is None or not state.active:
         raise NotFound("unknown or revoked API key")
     # A session API key holds every right on its own session; user-level keys list their scopes.
     return {"key_id": doc["_id"], "tenant_id": doc["tenant_id"], "session_id": doc.get("session_id"),
             "scopes": list(doc.get("scopes") or [ALL_SCOPES])}
 
 
-async def when_account_standing_requested_answer_it(envelope: Envelope, *, accounts: AccountStates) -> dict:
-    state = await accounts.get(envelope.data["user_id"])
+async def when_account_standing_requested_answer_it(envelope: Envelope, deps: Deps) -> dict:
+    state = await deps.accounts.get(envelope.data["user_id"])
     if state is None:
         raise NotFound("no such account")
     return {"user_id": state.user_id, "active": state.active, "token_generation": state.token_generation}
-
-
-def identity_subscription(api_keys: ApiKeyStore, accounts: AccountStates) -> Subscription:
-    return Subscription(topology.GATEWAY_QUERIES, {
-        "apikey.resolve": partial(when_api_key_resolve_requested_answer_its_owner, api_keys=api_keys,
-                                  accounts=accounts),
-        "account.standing": partial(when_account_standing_requested_answer_it, accounts=accounts),
-    })

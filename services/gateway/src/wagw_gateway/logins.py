@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from wagw_common.logging import get_logger
 
-from .dependencies import Gateway
+from .deps import Deps
 
 log = get_logger(__name__)
 
 
-async def announce_logins_ended(gw: Gateway, user_id: str, reason: str) -> None:
+async def announce_logins_ended(gw: Deps, user_id: str, reason: str) -> None:
     """Best effort, after the change is stored: it stands even if the broker is away, and the open
     connections then end when their token expires (ACCESS_TOKEN_TTL_SECONDS at most)."""
     try:
-        await gw.events.publish_event("user.logins_ended", {"user_id": user_id, "reason": reason}, subject=user_id)
+        await gw.broker.publish_event("user.logins_ended", {"user_id": user_id, "reason": reason}, subject=user_id)
     except Exception as exc:
         log.warning("account.logins_ended_not_announced", user_id=user_id, reason=reason, error=repr(exc))

@@ -1,5 +1,6 @@
-"""The gateway's read side of the media store: a received file, found from the description that the
-orchestrator's answer gives (`message.get`), checked against it before it is served."""
+"""The gateway's media store: open for the app's lifetime (uploads write to it); a received file,
+found from the description that the orchestrator's answer gives (`message.get`) and checked against
+it before it is served; the periodic delete that stands in for retention rules."""
 
 from __future__ import annotations
 
@@ -36,18 +37,34 @@ def store_errors_as_503() -> Iterator[None]:
         raise unavailable("the media store is unavailable; retry later") from exc
 
 
-async def object_store_context(settings: ObjectStoreSettings, bind) -> AsyncIterator[None]:
-    """One HTTP client for the store, for the app's lifetime (an aiohttp cleanup context); the bucket
-    made if it is not there yet (uploads write to it). A store that is away does not stop the gateway:
-    only the media routes need it, and they answer 503 until it is back."""
-    async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
-        store = settings.media_store(http)
-        try:
-            await store.ensure_bucket()
-        except STORE_ERRORS as exc:
-            log.warning("media.store_unavailable", endpoint=settings.object_store_url, error=repr(exc))
-        bind(store)
-        yield
+class MediaStore:
+    """The media bucket, made with the gateway's dependencies and reachable for the app's lifetime:
+    `context` (an aiohttp cleanup context) opens one HTTP client for it and makes the bucket if it is
+    not there yet (uploads write to it). A store that is away does not stop the gateway: only the
+    media routes need it, and they answer 503 until it is back."""
+
+    def __init__(self, settings: ObjectStoreSettings):
+        self._settings = settings
+        self._store: ObjectStore | None = None
+
+    @property
+    def store(self) -> ObjectStore:
+        if self._store is None:
+            raise ObjectStoreError("the media store is not open")
+        return self._store
+
+    async def context(self, _app: object) -> AsyncIterator[None]:
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
+            store = self._settings.media_store(http)
+            try:
+                await store.ensure_bucket()
+            except STORE_ERRORS as exc:
+                log.warning("media.store_unavailable", endpoint=self._settings.object_store_url, error=repr(exc))
+            self._store = store
+            try:
+                yield
+            finally:
+                self._store = None
 
 
 def stored_description(message: dict[str, Any]) -> dict[str, Any] | None:

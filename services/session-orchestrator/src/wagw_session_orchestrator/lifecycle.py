@@ -1,7 +1,9 @@
 """The session state machine and the order of an outbound message's statuses, as data.
 
-Handlers never compare statuses by hand: they ask this table. Each guard is also turned into an
-update filter (`sources_of`, `MESSAGE_PREDECESSORS`), so the check and the write are one atomic step."""
+Handlers ask these tables whether a change is allowed (`can_move`, `command_accepted_from`,
+`message_may_move`). A session's change is then written by compare-and-set on the status and
+`sequence` it was decided on (session_change.py), and a message's step with its allowed predecessors
+(`MESSAGE_PREDECESSORS`) in the update's filter, so the check and the write are one atomic step."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ _LIVE = frozenset({CONNECTING, QR_REQUIRED, CONNECTED, RECONNECTING})
 
 # Every edge a session may take, whoever causes it (a customer's command, a worker's report, the
 # platform's failover). A worker report that is not an edge from the current status (a late QR after
-# CONNECTED, say: uplink messages are handled concurrently) is ignored rather than applied out of order.
+# CONNECTED, say, or a report that crossed a customer's command) is ignored rather than applied.
 # The diagram in the service's README is drawn from this table (a unit test keeps the two equal).
 TRANSITIONS: dict[str, frozenset[str]] = {
     DISCONNECTED: frozenset({CONNECTING, RECONNECTING, LOGGED_OUT, DELETED}),

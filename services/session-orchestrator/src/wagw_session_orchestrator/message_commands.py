@@ -1,27 +1,20 @@
-"""Sending through a session, and reading its history."""
+"""Sending through a session: the message stored, then routed to its worker, held, or refused."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from wagw_common.broker import Broker
 from wagw_common.contracts.messages import CONTENT_FIELDS
 from wagw_common.envelope import Envelope
-from wagw_common.errors import NotFound
 from wagw_common.logging import get_logger
-from wagw_common.outbox import OutboxRelay
 
 from . import clock, events
+from .deps import Deps
 from .jid import to_jid
-from .known_messages import KnownMessages
 from .lifecycle import CONNECTED, FAILED, QUEUED, RECONNECTING
 from .message_routing import fail, hand_to_worker, release_held
 from .messages_store import MessagesStore
 from .paced_release import PACED, pace_send
-from .pacing_slots import PacingSlots
-from .routing import SessionRoutes
-from .sessions_store import SessionsStore
-from .views import message_view
 
 log = get_logger(__name__)
 
@@ -60,19 +53,17 @@ async def _content(data: dict[str, Any], messages: MessagesStore) -> tuple[dict[
     return content, None
 
 
-async def when_send_requested_store_and_route_it(
-    envelope: Envelope, *, sessions: SessionsStore, messages: MessagesStore, relay: OutboxRelay, broker: Broker,
-    routes: SessionRoutes, queue_limit: int, known: KnownMessages | None = None, pacing: PacingSlots | None = None,
-) -> None:
+async def when_send_requested_store_and_route_it(envelope: Envelope, deps: Deps) -> None:
+    sessions, messages, relay, broker = deps.sessions, deps.messages, deps.message_relay, deps.broker
     data = envelope.data
     session = await sessions.get_for_tenant(data["tenant_id"], data["session_id"])
-    disposition = await _disposition(session, data, messages, queue_limit)
+    disposition = await _disposition(session, data, messages, deps.send_queue_limit)
     content, bad_target = await _content(data, messages)
     if bad_target and disposition in ("route", "hold"):
         disposition = bad_target
-    disposition, paced_until = await pace_send(session, data["message_id"], disposition, slots=pacing,
+    disposition, paced_until = await pace_send(session, data["message_id"], disposition, slots=deps.pacing,
                                                messages=messages)
-    worker_id = await routes.worker_for(data["session_id"]) if disposition == "route" else None
+    worker_id = await deps.routes.worker_for(data["session_id"]) if disposition == "route" else None
     if disposition == "route" and worker_id is None:
         disposition = "session_not_connected"
     if disposition == "session_not_connected":
@@ -110,8 +101,7 @@ async def when_send_requested_store_and_route_it(
             if not await messages.claim_route(existing["_id"], worker_id):
                 return  # a release handed it to the session's worker already
     else:
-        if known is not None:
-            known.remember(message)  # its status reports then skip reading it back
+        deps.known.remember(message)  # its status reports then skip reading it back
         await events.publish_outbox(relay, message["_id"], entries)
         if refusal:
             log.info("message.refused", message_id=message["_id"], reason=refusal)
@@ -121,41 +111,17 @@ async def when_send_requested_store_and_route_it(
         return  # the paced release hands it to the worker at its slot
     if disposition == "hold":
         log.info("message.held", message_id=message["_id"], session_id=message["session_id"])
-        await _release_if_connected_meanwhile(message["session_id"], sessions=sessions, messages=messages,
-                                              relay=relay, broker=broker)
+        await _release_if_connected_meanwhile(message["session_id"], deps)
         return
     await hand_to_worker(message, worker_id, messages=messages, relay=relay, broker=broker)
 
 
-async def _release_if_connected_meanwhile(session_id: str, *, sessions: SessionsStore, messages: MessagesStore,
-                                          relay: OutboxRelay, broker: Broker) -> None:
+async def _release_if_connected_meanwhile(session_id: str, deps: Deps) -> None:
     """The session may have come back between our read (RECONNECTING) and our insert: its CONNECTED
     report then released the held messages without this one (that release's query ran before the
     insert). Then this read, made after the insert, sees it CONNECTED, and releases it (claims keep
     two releases from sending one message twice). Found by the failover test with two replicas."""
-    session = await sessions.get(session_id)
+    session = await deps.sessions.get(session_id)
     if session is not None and session["status"] == CONNECTED and session.get("worker_id"):
-        await release_held(session_id, session["worker_id"], messages=messages, relay=relay, broker=broker)
-
-
-async def when_history_requested_return_a_page(
-    envelope: Envelope, *, sessions: SessionsStore, messages: MessagesStore,
-) -> dict[str, Any]:
-    data = envelope.data
-    if await sessions.get_for_tenant(data["tenant_id"], data["session_id"]) is None:
-        raise NotFound("no such session", {"session_id": data["session_id"]})
-    filters = {name: data.get(name) for name in ("direction", "status", "since", "until")}
-    filters["chat"] = to_jid(data["chat"]) if data.get("chat") else None
-    for name in ("since", "until"):
-        if filters[name] is not None:
-            filters[name] = clock.to_stored_precision(filters[name])
-    page, next_cursor = await messages.page(data["tenant_id"], data["session_id"], limit=data["limit"],
-                                            before=data["before"], filters=filters)
-    return {"messages": [message_view(m) for m in page], "next_cursor": next_cursor}
-
-
-async def when_message_requested_return_it(envelope: Envelope, *, messages: MessagesStore) -> dict[str, Any]:
-    message = await messages.get_for_tenant(envelope.data["tenant_id"], envelope.data["message_id"])
-    if message is None:
-        raise NotFound("no such message", {"message_id": envelope.data["message_id"]})
-    return message_view(message)
+        await release_held(session_id, session["worker_id"], messages=deps.messages, relay=deps.message_relay,
+                           broker=deps.broker)

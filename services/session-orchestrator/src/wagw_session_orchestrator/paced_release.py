@@ -12,17 +12,17 @@ from datetime import timedelta
 from itertools import groupby
 from typing import Any
 
-from wagw_common.broker import Broker
+from redis.asyncio import Redis
+
 from wagw_common.lease import Lease, run_periodically_under_lease
 from wagw_common.logging import get_logger
-from wagw_common.outbox import OutboxRelay
 
 from . import clock
+from .deps import Deps
 from .lifecycle import CONNECTED
 from .message_routing import hand_to_worker
 from .messages_store import MessagesStore
 from .pacing_slots import PacingSlots
-from .sessions_store import SessionsStore
 
 log = get_logger(__name__)
 PACED = "paced"  # the send's disposition: stored held until its slot
@@ -46,10 +46,10 @@ async def pace_send(session: dict[str, Any] | None, message_id: str, disposition
     return PACED, outcome.slot
 
 
-async def release_due(slots: PacingSlots, sessions: SessionsStore, messages: MessagesStore, relay: OutboxRelay,
-                      broker: Broker) -> int:
+async def release_due(deps: Deps) -> int:
     """Hand every paced send whose slot has come to its session's worker, each session's in order and
     a gap apart; a session not CONNECTED keeps its sends (they go when it is back, paced as before)."""
+    slots, sessions, messages, relay, broker = deps.pacing, deps.sessions, deps.messages, deps.message_relay, deps.broker
     released = 0
     for session_id, waiting in groupby(sorted(await slots.due(clock.now()), key=lambda m: m["session_id"]),
                                        key=lambda m: m["session_id"]):
@@ -74,12 +74,11 @@ async def release_due(slots: PacingSlots, sessions: SessionsStore, messages: Mes
     return released
 
 
-async def run(redis, service: str, slots: PacingSlots, sessions: SessionsStore, messages: MessagesStore,
-              relay: OutboxRelay, broker: Broker, *, interval: float) -> None:
+async def run(redis: Redis, service: str, deps: Deps, *, interval: float) -> None:
     lease = Lease(redis, f"{service}.paced-release", ttl_seconds=max(3 * interval, 5))
 
     async def tick() -> None:
-        await release_due(slots, sessions, messages, relay, broker)
+        await release_due(deps)
 
     await run_periodically_under_lease(lease, interval, tick)
 

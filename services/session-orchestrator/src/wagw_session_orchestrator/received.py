@@ -1,23 +1,24 @@
-"""Received messages beyond their text: the quoted and reacted-to messages found in history; and the
-edits and deletions a worker reports, of received messages (their senders') or of sent ones (asked
-for with `message.edit` / `message.revoke`).
+"""What reaches a session's phone, as its worker reports it: received messages, with the quoted and
+reacted-to messages found in history; and the edits and deletions of received messages (their
+senders') or of sent ones (asked for with `message.edit` / `message.revoke`).
 
-An edit or deletion of a message not in history (sent before the session was linked, or swept by
-retention) is logged and dropped: there is nothing to change, and the event would name no message.
-Like inbound messages, edits and deletions are taken only from the session's worker (reporters.py)."""
+A received message's id derives from WhatsApp's, so a repeated report stores nothing twice. An edit
+or deletion of a message not in history (sent before the session was linked, or swept by retention)
+is logged and dropped: there is nothing to change, and the event would name no message. All three are
+taken only from the session's worker, or the one a failover moved it from (reporters.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from wagw_common.broker import Broker
 from wagw_common.envelope import Envelope
 from wagw_common.logging import get_logger
-from wagw_common.outbox import OutboxRelay
 from wagw_common.worker_speakers import SESSION_NOT_HELD, refuse
 
 from . import clock, events
-from .messages_store import MessagesStore
+from .deps import Deps
+from .lifecycle import RECEIVED
+from .messages_store import MessagesStore, inbound_message_id
 from .reporters import may_report_on
 from .sessions_store import SessionsStore
 
@@ -47,38 +48,52 @@ async def received_content(data: dict[str, Any], messages: MessagesStore) -> dic
     return content
 
 
-async def when_worker_reports_edit_record_it(
-    envelope: Envelope, *, speaker: str, sessions: SessionsStore, messages: MessagesStore, relay: OutboxRelay,
-    broker: Broker,
-) -> None:
-    if await _speaks_for_session(envelope, speaker, sessions):
-        await _apply_change(envelope, "edited", messages=messages, relay=relay, broker=broker)
+async def when_worker_receives_message_store_it(envelope: Envelope, deps: Deps, *, speaker: str) -> None:
+    data = envelope.data
+    session = await _session_heard_from(envelope, speaker, deps.sessions, report="inbound")
+    if session is None:
+        return
+    message = {
+        "_id": inbound_message_id(data["session_id"], data["wa_message_id"]), "session_id": data["session_id"],
+        "tenant_id": session["tenant_id"], "direction": "inbound", "chat": data["chat"], "sender": data["sender"],
+        "type": data["type"], "text": data["text"], "content": await received_content(data, deps.messages),
+        "wa_message_id": data["wa_message_id"], "status": RECEIVED,
+        "timeline": [], "at": clock.to_stored_precision(data["at"]), "created_at": clock.now(),
+    }
+    entry = events.message_received(deps.broker, message)
+    if not await deps.messages.insert({**message, "outbox": [entry]}):
+        log.info("worker.inbound_duplicate", message_id=message["_id"])
+        return
+    await events.publish_outbox(deps.message_relay, message["_id"], [entry])
 
 
-async def when_worker_reports_deletion_mark_it(
-    envelope: Envelope, *, speaker: str, sessions: SessionsStore, messages: MessagesStore, relay: OutboxRelay,
-    broker: Broker,
-) -> None:
-    if await _speaks_for_session(envelope, speaker, sessions):
-        await _apply_change(envelope, "deleted", messages=messages, relay=relay, broker=broker)
+async def when_worker_reports_edit_record_it(envelope: Envelope, deps: Deps, *, speaker: str) -> None:
+    if await _session_heard_from(envelope, speaker, deps.sessions, report=envelope.type) is not None:
+        await _apply_change(envelope, "edited", deps)
 
 
-async def _speaks_for_session(envelope: Envelope, speaker: str, sessions: SessionsStore) -> bool:
-    """Edits and deletions obey the inbound rule: the session's worker, or the one a failover moved it from."""
+async def when_worker_reports_deletion_mark_it(envelope: Envelope, deps: Deps, *, speaker: str) -> None:
+    if await _session_heard_from(envelope, speaker, deps.sessions, report=envelope.type) is not None:
+        await _apply_change(envelope, "deleted", deps)
+
+
+async def _session_heard_from(envelope: Envelope, speaker: str, sessions: SessionsStore,
+                              *, report: str) -> dict[str, Any] | None:
+    """The session, if `speaker` may report on it: its worker, or the one a failover moved it from."""
     session = await sessions.get(envelope.data["session_id"])
     if session is None:
-        log.warning("worker.report_for_unknown_session", report=envelope.type, session_id=envelope.data["session_id"])
-        return False
+        log.warning("worker.report_for_unknown_session", report=report, session_id=envelope.data["session_id"])
+        return None
     if not may_report_on(session, speaker):
         refuse(envelope, SESSION_NOT_HELD, session_id=session["_id"], worker_id=speaker,
                assigned_worker_id=session.get("worker_id"))
-        return False
-    return True
+        return None
+    return session
 
 
-async def _apply_change(envelope: Envelope, change: str, *, messages: MessagesStore, relay: OutboxRelay,
-                        broker: Broker) -> None:
+async def _apply_change(envelope: Envelope, change: str, deps: Deps) -> None:
     """The change and its event (`message.edited` / `message.deleted`) in one write, then published."""
+    messages, broker = deps.messages, deps.broker
     data = envelope.data
     if data["wa_message_id"] is not None:
         message = await messages.find_by_wa_id(data["session_id"], data["wa_message_id"])
@@ -99,4 +114,4 @@ async def _apply_change(envelope: Envelope, change: str, *, messages: MessagesSt
         # An edit: deleted meanwhile, a later edit stored already, or reported again. A deletion: repeated.
         log.info("worker.change_ignored", change=change, message_id=message["_id"])
         return
-    await events.publish_outbox(relay, message["_id"], [entry])
+    await events.publish_outbox(deps.message_relay, message["_id"], [entry])

@@ -192,7 +192,7 @@ class InMemoryBroker(Publishing):
         for exchange, key in spec.bindings:
             self.bind(exchange, key, spec.name)
         for exchange, key in spec.retired_bindings:
-            self.bindings = [b for b in self.bindings if b != (exchange, key, spec.name)]
+            self.bindings[:] = [b for b in self.bindings if b != (exchange, key, spec.name)]
         dead = self.queue(spec.dead_letter_name)
         self.bind(topology.DEAD_LETTER, spec.label, dead.name)
         return queue
@@ -201,7 +201,7 @@ class InMemoryBroker(Publishing):
         queue = self.queues.get(name)
         if queue is not None and not queue.consumers:
             del self.queues[name]
-            self.bindings = [b for b in self.bindings if b[2] != name]
+            self.bindings[:] = [b for b in self.bindings if b[2] != name]
 
     def prefetch_of(self, queue: MemoryQueue) -> int | None:
         channel = self.channel_of.get(queue.name)
@@ -231,6 +231,8 @@ class InMemoryBroker(Publishing):
     async def publish(self, envelope: Envelope, *, exchange: str, routing_key: str, mandatory: bool = True,
                       reply_to: str | None = None, correlation_id: str | None = None, persistent: bool = True,
                       retry: bool = True, expiration: float | None = None) -> None:
+        if not self.is_connected:  # `is_connected = False`: the broker is away, as the real one fails then
+            raise ConnectionError("broker not connected")
         self.published.append(Published(exchange, routing_key, envelope, reply_to, self.user_id))
         message = DeliveredMessage(envelope.to_json(), envelope.type, envelope.id,
                                    correlation_id or envelope.correlation_id, reply_to, self.user_id, {},

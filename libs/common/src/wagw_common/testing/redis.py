@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 
 class MemoryRedis:
-    """What services use of Redis besides scripts and pipelines (tested against Redis itself)."""
+    """What services use of Redis besides scripts (tested against Redis itself)."""
 
     def __init__(self) -> None:
         self.values: dict[str, str] = {}
+        self.hashes: dict[str, dict[str, str]] = {}
         self.ttls: dict[str, int | None] = {}
         self.broken = False  # True: every command raises, as when Redis is down
 
@@ -55,3 +58,31 @@ class MemoryRedis:
     async def ping(self) -> bool:
         self._check()
         return True
+
+    async def hget(self, key: str, field: str) -> str | None:
+        self._check()
+        return self.hashes.get(key, {}).get(field)
+
+    def pipeline(self, transaction: bool = True) -> "MemoryPipeline":
+        return MemoryPipeline(self)
+
+
+class MemoryPipeline:
+    """Commands queued by name and run in order by `execute`, their answers in a list."""
+
+    def __init__(self, redis: MemoryRedis) -> None:
+        self._redis = redis
+        self._queued: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def __getattr__(self, command: str) -> Any:
+        getattr(self._redis, command)  # an unknown command fails when queued, as with redis-py
+
+        def queue(*args: Any, **kwargs: Any) -> "MemoryPipeline":
+            self._queued.append((command, args, kwargs))
+            return self
+
+        return queue
+
+    async def execute(self) -> list[Any]:
+        queued, self._queued = self._queued, []
+        return [await getattr(self._redis, command)(*args, **kwargs) for command, args, kwargs in queued]

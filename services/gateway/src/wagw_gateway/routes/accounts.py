@@ -10,7 +10,7 @@ from wagw_common.logging import get_logger
 
 from ..apidoc import api_doc
 from ..auth import address_limited, issue_token, unauthorized
-from ..dependencies import Gateway, gateway_of
+from ..deps import Deps, gateway_of
 from ..errors import ApiError
 from ..refresh_tokens import RefreshRefused
 from ..schemas import Login, RefreshRequest, Register, TokenPair, UserView
@@ -29,7 +29,7 @@ def user_view(user: User) -> dict:
     return {"user": _USER_VIEW.dump(user)}
 
 
-async def token_pair(gw: Gateway, user: User, refresh_token: str | None = None) -> dict:
+async def token_pair(gw: Deps, user: User, refresh_token: str | None = None) -> dict:
     """An access token, and a refresh token: the next of its family, or the first of a new one."""
     ttl = timedelta(seconds=gw.settings.refresh_token_ttl)
     if refresh_token is None:

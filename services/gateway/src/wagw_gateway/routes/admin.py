@@ -11,7 +11,7 @@ from wagw_common.logging import get_logger
 
 from ..apidoc import api_doc
 from ..auth import USER, admin_required
-from ..dependencies import gateway_of
+from ..deps import gateway_of
 from ..errors import ApiError, not_found
 from ..logins import announce_logins_ended
 from ..schemas import UserChange, UserPage, UserQuery, UserView

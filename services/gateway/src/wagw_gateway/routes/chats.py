@@ -10,7 +10,7 @@ from wagw_common.contracts.chat_actions import ChatActionAccepted, ChatList, Lis
 from ..apidoc import api_doc
 from ..auth import authenticated
 from ..callers import CALLER
-from ..dependencies import gateway_of
+from ..deps import gateway_of
 from ..errors import not_found
 from ..validation import load_body, load_query
 from .sessions import SESSION

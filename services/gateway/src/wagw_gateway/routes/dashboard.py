@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from ..dependencies import gateway_of
+from ..deps import gateway_of
 
 routes = web.RouteTableDef()
 ROOT = Path(__file__).resolve().parent.parent / "dashboard"

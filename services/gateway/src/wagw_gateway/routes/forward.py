@@ -10,7 +10,7 @@ from wagw_common.contracts.messages import CONTENT_FIELDS, Media, SendMessage
 from ..apidoc import api_doc
 from ..auth import authenticated
 from ..callers import CALLER
-from ..dependencies import gateway_of
+from ..deps import gateway_of
 from ..errors import ApiError, not_found
 from ..idempotent import IDEMPOTENCY_HEADER
 from ..schemas import ForwardBody, SendAccepted

@@ -11,7 +11,7 @@ from wagw_common.logging import get_logger
 from ..apidoc import api_doc
 from ..auth import user_required
 from ..callers import CALLER
-from ..dependencies import gateway_of
+from ..deps import gateway_of
 from ..errors import not_found
 from ..idempotent import idempotent
 from ..schemas import ApiKeyIssued, ApiKeyView, CreateApiKey

@@ -7,7 +7,7 @@ from wagw_common.logging import get_logger
 
 from ..apidoc import api_doc
 from ..auth import USER, unauthorized, user_required
-from ..dependencies import gateway_of
+from ..deps import gateway_of
 from ..errors import ApiError
 from ..logins import announce_logins_ended
 from ..schemas import ChangePassword, TokenPair, Usage, UserView

@@ -14,7 +14,7 @@ from .. import media_links
 from ..apidoc import Media, api_doc
 from ..auth import authenticated
 from ..callers import CALLER
-from ..dependencies import gateway_of
+from ..deps import gateway_of
 from ..errors import ApiError, not_found
 from ..media_files import read_received_file, stored_description
 from ..validation import load_query
@@ -67,7 +67,7 @@ async def download_media(request: web.Request) -> web.Response:
         raise not_found("message file")
     if query["expires"] < time.time():
         raise ApiError(410, "expired", "this download link has expired: ask for a new one (media-link)")
-    found = await read_received_file(gateway.media, await _message(request, query["tenant"], message_id))
+    found = await read_received_file(gateway.media.store, await _message(request, query["tenant"], message_id))
     if found is None:
         raise not_found("message file")
     data, mimetype = found

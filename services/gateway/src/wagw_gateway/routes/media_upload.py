@@ -15,7 +15,7 @@ from wagw_common.object_store.media import outbound_key, sendable, sniff
 from ..apidoc import api_doc
 from ..auth import authenticated
 from ..callers import CALLER
-from ..dependencies import gateway_of
+from ..deps import gateway_of
 from ..errors import ApiError
 from ..media_files import store_errors_as_503
 from .paths import API
@@ -72,9 +72,10 @@ async def upload_media(request: web.Request) -> web.Response:
                        {"mimetype": mimetype})
     sha256 = hashlib.sha256(data).hexdigest()
     key = outbound_key(request[CALLER].tenant_id, sha256)
+    store = gateway.media.store
     with store_errors_as_503():
-        await gateway.media.put(key, data, mimetype)
+        await store.put(key, data, mimetype)
     expires_at = (datetime.now(UTC) + timedelta(seconds=UPLOAD_LINK_SECONDS)).isoformat().replace("+00:00", "Z")
-    return web.json_response({"url": gateway.media.presigned_get(key, UPLOAD_LINK_SECONDS), "mimetype": mimetype,
+    return web.json_response({"url": store.presigned_get(key, UPLOAD_LINK_SECONDS), "mimetype": mimetype,
                               "size": len(data), "sha256": sha256, "filename": filename, "expires_at": expires_at},
                              status=201)

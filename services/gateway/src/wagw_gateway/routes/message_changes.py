@@ -11,7 +11,7 @@ from wagw_common.contracts.messages import MessageView
 from ..apidoc import api_doc
 from ..auth import authenticated
 from ..callers import CALLER
-from ..dependencies import gateway_of
+from ..deps import gateway_of
 from ..validation import load_body
 from .paths import API, param
 

@@ -15,7 +15,7 @@ from wagw_common.logging import get_logger
 from ..apidoc import api_doc
 from ..auth import admit_send, authenticated
 from ..callers import CALLER
-from ..dependencies import gateway_of
+from ..deps import gateway_of
 from ..errors import ApiError, not_found, unavailable
 from ..idempotent import IDEMPOTENCY_HEADER, abandon, idempotency_key, release, request_digest, settle
 from ..schemas import SendAccepted
@@ -93,7 +93,7 @@ async def _refuse_if_session_cannot_send(request: web.Request, session_id: str, 
     status lets the send through: the orchestrator decides (and fails it with the same reason)."""
     already_read, status = session_status_read(request, session_id)
     if not already_read:
-        status = await session_status.read(gateway_of(request).redis, session_id) if gateway_of(request).redis else None
+        status = await session_status.read(gateway_of(request).redis, session_id)
     if status is None or status in session_status.ACCEPTS_SENDS:
         return
     if status == "DELETED":
@@ -124,7 +124,7 @@ async def queue_message(request: web.Request, session_id: str, body: dict) -> we
         raise
     command = {**body, "tenant_id": caller.tenant_id, "session_id": session_id, "message_id": message_id}
     try:
-        await gw.commands.send_command("message.send", command, subject=session_id,
+        await gw.broker.send_command("message.send", command, subject=session_id,
                                        routing_key=topology.send_routing_key(session_id))
     except MalformedMessage:
         raise

@@ -14,7 +14,7 @@ from wagw_common.logging import get_logger
 from ..apidoc import Media, api_doc
 from ..auth import authenticated, unauthorized
 from ..callers import CALLER
-from ..dependencies import gateway_of
+from ..deps import gateway_of
 from ..errors import ApiError, not_found
 from ..idempotent import idempotent
 from ..qr_images import QrQuery, render_qr

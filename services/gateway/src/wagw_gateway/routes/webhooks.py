@@ -17,7 +17,7 @@ from wagw_common.contracts.webhooks import (
 from ..apidoc import api_doc
 from ..auth import authenticated
 from ..callers import CALLER
-from ..dependencies import gateway_of
+from ..deps import gateway_of
 from ..errors import ApiError
 from ..idempotent import idempotent
 from ..validation import invalid, load_body, load_query

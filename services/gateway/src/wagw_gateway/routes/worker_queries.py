@@ -19,7 +19,7 @@ from wagw_common.worker_asker import WorkerRefused, WorkerTimeout
 
 from ..apidoc import api_doc
 from ..auth import authenticated
-from ..dependencies import gateway_of
+from ..deps import gateway_of
 from ..errors import ApiError
 from ..idempotent import idempotent
 from ..validation import invalid, load_body, load_query
@@ -82,68 +82,45 @@ _in_group = _from_path(q.GroupArgs, group="group")
 _contact = _from_path(q.ContactArgs, contact="contact")
 
 
-@routes.get(f"{SESSION}/contacts/check")
-@api_doc(tags=TAGS, query=q.CheckNumberArgs, responses={200: q.NumberCheck}, errors=_ERRORS)
-@authenticated(scope="sessions:read")
-async def check_number(request: web.Request) -> web.Response:
-    """Whether `phone` uses WhatsApp, and its WhatsApp id if it does, as the session's worker sees it."""
-    return web.json_response(await ask(request, "check_number", _phone))
+def _question(method: str, path: str, name: str, query: str, summary: str, *, scope: str, responses: dict,
+              read_args=None, body=None, query_args=None, status: int = 200, on_whatsapp: bool = False) -> None:
+    """A route `name` that asks the session's worker `query` and answers its result. `on_whatsapp`:
+    the question changes something there, so a retry must not do it twice (Idempotency-Key)."""
+    async def view(request: web.Request) -> web.Response:
+        return web.json_response(await ask(request, query, read_args), status=status)
+
+    view.__name__ = view.__qualname__ = name
+    view.__doc__ = summary
+    if on_whatsapp:
+        view = idempotent()(view)
+    view = authenticated(scope=scope)(view)
+    api_doc(tags=TAGS, body=body, query=query_args, responses=responses, errors=_ERRORS)(view)
+    routes.route(method, path)(view)
 
 
-@routes.get(f"{SESSION}/contacts/{_CONTACT}/profile")
-@api_doc(tags=TAGS, responses={200: q.Profile}, errors=_ERRORS)
-@authenticated(scope="sessions:read")
-async def contact_profile(request: web.Request) -> web.Response:
-    """A contact's profile (name, about, picture URL) by number or WhatsApp id."""
-    return web.json_response(await ask(request, "contact_profile", _contact))
-
-
-@routes.get(f"{SESSION}/profile")
-@api_doc(tags=TAGS, responses={200: q.Profile}, errors=_ERRORS)
-@authenticated(scope="sessions:read")
-async def own_profile(request: web.Request) -> web.Response:
-    """The session's own WhatsApp profile (its number's id, name, about, picture URL)."""
-    return web.json_response(await ask(request, "own_profile", {}))
-
-
-@routes.get(f"{SESSION}/groups")
-@api_doc(tags=TAGS, responses={200: q.GroupList}, errors=_ERRORS)
-@authenticated(scope="sessions:read")
-async def list_groups(request: web.Request) -> web.Response:
-    """The groups the session is in, each with its subject and participants."""
-    return web.json_response(await ask(request, "groups", {}))
-
-
-@routes.post(f"{SESSION}/groups")
-@api_doc(tags=TAGS, body=q.CreateGroupArgs, responses={201: q.Group}, errors=_ERRORS)
-@authenticated(scope="sessions:write")
-@idempotent()
-async def create_group(request: web.Request) -> web.Response:
-    """Create a group with a `subject` and its first `participants` (those not on WhatsApp are left out)."""
-    return web.json_response(await ask(request, "group_create", _new_group), status=201)
-
-
-@routes.post(f"{GROUP}/participants")
-@api_doc(tags=TAGS, body=q.ParticipantsArgs(exclude=("group",)), responses={200: q.ParticipantsChanged},
-         errors=_ERRORS)
-@authenticated(scope="sessions:write")
-@idempotent()
-async def change_participants(request: web.Request) -> web.Response:
-    """`add`, `remove`, `promote` or `demote` `participants` of a group: each one's outcome (`done`, `unchanged`, `not_found`, `forbidden`)."""
-    return web.json_response(await ask(request, "group_participants", _participants))
-
-
-@routes.get(f"{GROUP}/invite")
-@api_doc(tags=TAGS, responses={200: q.InviteLink}, errors=_ERRORS)
-@authenticated(scope="sessions:read")
-async def group_invite(request: web.Request) -> web.Response:
-    """The group's invite link (the session must be one of its admins)."""
-    return web.json_response(await ask(request, "group_invite", _in_group))
-
-
-@routes.post(f"{GROUP}/leave")
-@api_doc(tags=TAGS, responses={200: q.GroupLeft}, errors=_ERRORS)
-@authenticated(scope="sessions:write")
-async def leave_group(request: web.Request) -> web.Response:
-    """Leave the group (leaving one already left is 404)."""
-    return web.json_response(await ask(request, "group_leave", _in_group))
+_question("GET", f"{SESSION}/contacts/check", "check_number", "check_number",
+          "Whether `phone` uses WhatsApp, and its WhatsApp id if it does, as the session's worker sees it.",
+          scope="sessions:read", query_args=q.CheckNumberArgs, responses={200: q.NumberCheck}, read_args=_phone)
+_question("GET", f"{SESSION}/contacts/{_CONTACT}/profile", "contact_profile", "contact_profile",
+          "A contact's profile (name, about, picture URL) by number or WhatsApp id.",
+          scope="sessions:read", responses={200: q.Profile}, read_args=_contact)
+_question("GET", f"{SESSION}/profile", "own_profile", "own_profile",
+          "The session's own WhatsApp profile (its number's id, name, about, picture URL).",
+          scope="sessions:read", responses={200: q.Profile})
+_question("GET", f"{SESSION}/groups", "list_groups", "groups",
+          "The groups the session is in, each with its subject and participants.",
+          scope="sessions:read", responses={200: q.GroupList})
+_question("POST", f"{SESSION}/groups", "create_group", "group_create",
+          "Create a group with a `subject` and its first `participants` (those not on WhatsApp are left out).",
+          scope="sessions:write", body=q.CreateGroupArgs, responses={201: q.Group}, read_args=_new_group, status=201,
+          on_whatsapp=True)
+_question("POST", f"{GROUP}/participants", "change_participants", "group_participants",
+          "`add`, `remove`, `promote` or `demote` `participants` of a group: each one's outcome (`done`, "
+          "`unchanged`, `not_found`, `forbidden`).",
+          scope="sessions:write", body=q.ParticipantsArgs(exclude=("group",)), responses={200: q.ParticipantsChanged},
+          read_args=_participants, on_whatsapp=True)
+_question("GET", f"{GROUP}/invite", "group_invite", "group_invite",
+          "The group's invite link (the session must be one of its admins).",
+          scope="sessions:read", responses={200: q.InviteLink}, read_args=_in_group)
+_question("POST", f"{GROUP}/leave", "leave_group", "group_leave", "Leave the group (leaving one already left is 404).",
+          scope="sessions:write", responses={200: q.GroupLeft}, read_args=_in_group)

@@ -15,7 +15,7 @@ from wagw_common.contracts.fleet import (
 
 from ..apidoc import api_doc
 from ..auth import admin_required
-from ..dependencies import gateway_of
+from ..deps import gateway_of
 from ..errors import not_found
 from ..validation import load_body, load_query
 from .paths import API
