@@ -1,5 +1,6 @@
 """Realtime replicas in-process on real ports, against a private RabbitMQ vhost per test; and, for the
-unit tests, fakes of what lies outside the Socket.IO handlers (the server, the RPC client, the quota)."""
+unit tests, stand-ins for what lies outside the Socket.IO handlers (the server, the quota) and the
+shared scripted answers of the other services (wagw_common.testing.ScriptedRpc)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from wagw_common.contracts import contract_for
 from wagw_common.contracts.identity import api_key_digest
 from wagw_common.errors import NotFound
 from wagw_common.settings import load
+from wagw_common.testing import ScriptedRpc
 from wagw_common.tokens import Principal, issue_access_token
 from wagw_common.topology import QueueSpec
 from wagw_realtime.app import create_app
@@ -144,9 +146,13 @@ def fake_token(user_id="u_7", role="user", ttl=timedelta(minutes=5), secret=UNIT
 class FakeManager:
     def __init__(self):
         self.connected = set()
+        self.closed_rooms = []
 
     def is_connected(self, sid, namespace):
         return sid in self.connected
+
+    async def close_room_here(self, room):
+        self.closed_rooms.append(room)
 
 
 class FakeServer:
@@ -176,19 +182,9 @@ def standing_account(data):
     return {"user_id": data["user_id"], "active": True, "token_generation": 0}
 
 
-class FakeRpc:
-    """Answers each request type with a reply, or raises its error (accounts stand unless told)."""
-
-    def __init__(self, **answers):
-        self.answers = {"account.standing": standing_account, **{k.replace("_", "."): v for k, v in answers.items()}}
-        self.calls = []
-
-    async def call(self, message_type, data):
-        self.calls.append((message_type, data))
-        answer = self.answers[message_type]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer(data) if callable(answer) else answer
+def scripted_rpc(**answers) -> ScriptedRpc:
+    """The other services' answers (`session_get=` for `session.get`); accounts stand unless told."""
+    return ScriptedRpc({"account.standing": standing_account, **{k.replace("_", "."): v for k, v in answers.items()}})
 
 
 class FakeQuota:
@@ -208,10 +204,10 @@ class FakeQuota:
 
 
 def edge(rpc=None, quota=None, settings=UNIT_SETTINGS) -> Edge:
-    return Edge(sio=FakeServer(), settings=settings, rpc=rpc or FakeRpc(), quota=quota or FakeQuota())
+    return Edge(sio=FakeServer(), settings=settings, rpc=rpc or scripted_rpc(), quota=quota or FakeQuota())
 
 
 @pytest.fixture
 def fakes():
-    return SimpleNamespace(settings=UNIT_SETTINGS, token=fake_token, Server=FakeServer, Rpc=FakeRpc, Quota=FakeQuota,
-                           edge=edge)
+    return SimpleNamespace(settings=UNIT_SETTINGS, token=fake_token, Server=FakeServer, Rpc=scripted_rpc,
+                           Quota=FakeQuota, edge=edge)

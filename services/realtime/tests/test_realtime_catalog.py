@@ -2,7 +2,7 @@ import pytest
 
 from wagw_common.contracts import Kind, contract_for, of_kind
 from wagw_realtime.catalog import ADMINS_ROOM, FIELDS, PUSHES, state_of_session
-from wagw_realtime.handlers import CONSUMED_EVENTS
+from wagw_realtime.router import router
 
 pytestmark = pytest.mark.unit
 
@@ -13,9 +13,9 @@ def example_data(event_type: str) -> dict:
 
 
 @pytest.mark.parametrize("event_type", sorted(PUSHES))
-def test_every_push_comes_from_a_consumed_event_and_carries_only_its_fields(event_type):
+def test_every_push_comes_from_a_handled_event_and_carries_only_its_fields(event_type):
     push = PUSHES[event_type]
-    assert contract_for(event_type).kind is Kind.EVENT and event_type in CONSUMED_EVENTS
+    assert contract_for(event_type).kind is Kind.EVENT and event_type in router.handled_types()
     declared = set(contract_for(event_type).schema().fields) | set(push.constants)
     assert set(push.fields) <= declared, f"{event_type} pushes fields its contract lacks"
     payload = push.payload(example_data(event_type))

@@ -51,13 +51,13 @@ async def test_a_revoked_key_ends_its_connection_at_the_next_check(fakes):
     await check_credentials(edge, time.time())  # not due yet: no call
     assert [t for t, _ in rpc.calls] == ["apikey.resolve", "session.get"]
 
-    rpc.answers["apikey.resolve"] = Unavailable("gateway restarting")  # not a reason to drop anyone
+    rpc.replies["apikey.resolve"] = Unavailable("gateway restarting")  # not a reason to drop anyone
     await check_credentials(edge, connection.next_key_check)
     for task in list(edge.checks):
         await task
     assert edge.sio.disconnected == []
 
-    rpc.answers["apikey.resolve"] = RemoteError("not_found", "unknown or revoked API key")
+    rpc.replies["apikey.resolve"] = RemoteError("not_found", "unknown or revoked API key")
     await check_credentials(edge, connection.next_key_check)
     for task in list(edge.checks):
         await task

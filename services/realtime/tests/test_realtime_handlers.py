@@ -1,62 +1,64 @@
-import re
+"""What an event does, published on the in-memory broker and consumed through realtime's router by
+the real consumer (contract validation included), with the Socket.IO server stood in for."""
 
 import pytest
 
 from wagw_common.contracts import Kind, contract_for, of_kind
-from wagw_common.envelope import Envelope
-from wagw_common.topology import REALTIME_EVENTS
-from wagw_realtime.handlers import (
-    CONSUMED_EVENTS, event_handlers, when_domain_event_occurred_push_to_clients, when_logins_ended_close_the_user_room,
-)
+from wagw_common import topology
+from wagw_common.testing import InMemoryBroker, serve
+from wagw_realtime.catalog import PUSHES
+from wagw_realtime.router import router
 
 pytestmark = pytest.mark.unit
 
 
-def loaded(event_type: str, **changes) -> Envelope:
+def example(event_type: str, **changes) -> dict:
     contract = contract_for(event_type)
-    return Envelope(type=event_type, source="test", data=contract.load({**contract.example, **changes}))
+    return contract.load({**contract.example, **changes})
 
 
-async def _pushed(envelope):
-    emitted = []
-
-    async def emit(event, data, to):
-        emitted.append((event, data, to))
-
-    await when_domain_event_occurred_push_to_clients(envelope, emit=emit)
-    return emitted
+async def publish(edge, event_type: str, **changes) -> InMemoryBroker:
+    broker = InMemoryBroker(source="session-orchestrator")
+    async with serve(router, edge, broker):
+        await broker.publish_event(event_type, example(event_type, **changes))
+    return broker
 
 
-async def test_a_status_change_is_pushed_to_its_tenant_as_json():
-    [(event, data, rooms)] = await _pushed(loaded("session.qr_updated", tenant_id="u_42", session_id="s_9"))
+async def test_a_status_change_is_pushed_to_its_tenant_as_json(fakes):
+    edge = fakes.edge()
+    await publish(edge, "session.qr_updated", tenant_id="u_42", session_id="s_9")
+    [(event, data, rooms)] = edge.sio.emitted
     # One emit to both rooms: python-socketio sends it once to a client that is in both.
     assert (event, rooms) == ("session.qr", ["user:u_42", "session:s_9"])
     assert data["expires_at"] == "2026-01-01T12:01:00+00:00"  # a string, ready for JSON
 
 
-async def test_consumed_events_without_a_push_are_acknowledged_silently():
-    # A contract the queue's bindings bring in but the catalog does not list: nothing emitted, no error.
-    envelope = Envelope(type="session.something_new", source="test", data={})
-    assert await _pushed(envelope) == []
+async def test_a_worker_event_goes_to_the_administrators_only(fakes):
+    edge = fakes.edge()
+    await publish(edge, "worker.offline", worker_id="w-1")
+    [(event, data, rooms)] = edge.sio.emitted
+    assert (event, rooms, data["worker_id"]) == ("worker.status", "admins", "w-1")
 
 
-def _topic_matches(pattern: str, key: str) -> bool:
-    return re.fullmatch(re.escape(pattern).replace(r"\*", r"[^.]+").replace(r"\#", r".*"), key) is not None
+async def test_ended_logins_close_the_users_room_and_push_nothing(fakes):
+    edge = fakes.edge()
+    await publish(edge, "user.logins_ended", user_id="u_42")
+    assert edge.sio.manager.closed_rooms == ["user:u_42"] and edge.sio.emitted == []
 
 
-def test_every_event_the_queue_receives_has_a_handler():
-    # The consumer dead-letters a type it has no handler for: the bindings and the handlers must agree.
-    received = {c.type for c in of_kind(Kind.EVENT)  # what services publish to wagw.events
-                for exchange, pattern in REALTIME_EVENTS.bindings if _topic_matches(pattern, c.type)}
-    assert {"session.status_changed", "message.received", "worker.online", "user.logins_ended"} <= received
-    assert received == set(event_handlers(emit=None, close_room=None)) and set(CONSUMED_EVENTS) <= received
+async def test_an_event_that_breaks_its_contract_is_dead_lettered_not_pushed(fakes):
+    edge = fakes.edge()
+    broker = InMemoryBroker(source="session-orchestrator")
+    async with serve(router, edge, broker):
+        envelope = broker.envelope("session.status_changed", example("session.status_changed"))
+        envelope.data.pop("session_id")
+        await broker.publish(envelope, exchange=topology.EVENTS, routing_key=envelope.type)
+    assert edge.sio.emitted == []
+    [dead] = broker.queues[topology.REALTIME_EVENTS.dead_letter_name].envelopes()
+    assert dead.type == "session.status_changed" and dead.id == envelope.id
 
 
-async def test_ended_logins_close_the_users_room_and_push_nothing():
-    closed = []
-
-    async def close_room(room):
-        closed.append(room)
-
-    await when_logins_ended_close_the_user_room(loaded("user.logins_ended", user_id="u_42"), close_room=close_room)
-    assert closed == ["user:u_42"]
+def test_the_queue_is_bound_to_every_pushed_event_and_the_end_of_logins_by_name():
+    [events] = router.specs()
+    assert set(events.bindings) == {(topology.EVENTS, t) for t in [*PUSHES, "user.logins_ended"]}
+    assert {c.type for c in of_kind(Kind.EVENT) if c.type.startswith(("session.", "message.", "worker."))} <= set(PUSHES)

@@ -221,6 +221,6 @@ async def test_a_token_the_gateway_refuses_cannot_reauth(fakes, account):
     rpc = fakes.Rpc()
     edge = await connect(fakes.edge(rpc=rpc), {"token": fakes.token()})
     before = edge.connections.get("sid1").identity
-    rpc.answers["account.standing"] = STANDINGS[account]  # changed since the connection opened
+    rpc.replies["account.standing"] = STANDINGS[account]  # changed since the connection opened
     ack = await request(edge, "reauth", {"token": fakes.token(ttl=timedelta(minutes=15))})
     assert ack["error"]["code"] == STANDING_CODES[account] and edge.connections.get("sid1").identity == before

@@ -11,6 +11,7 @@ from pymongo import AsyncMongoClient, monitoring
 from harness.infra import MONGO_URI, private_redis_url
 from harness.processes import free_port
 from wagw_common.storage import utc_now
+from wagw_common.testing import MemoryRedis
 from wagw_webhook_dispatcher.endpoint_cache import RETRY_AFTER_SECONDS, MatchingEndpointsCache, version_key
 from wagw_webhook_dispatcher.endpoints_store import EndpointsStore, new_endpoint
 
@@ -174,23 +175,22 @@ async def test_with_redis_down_every_read_goes_to_mongodb_and_nothing_fails(mong
     await down.aclose()
 
 
-class FlakyRedis:
-    """Redis that answers version 1, or fails while `down`."""
+class CountingRedis(MemoryRedis):
+    """The shared in-memory Redis (down while `broken`), counting the version reads."""
 
     def __init__(self):
-        self.gets, self.down = 0, False
+        super().__init__()
+        self.gets = 0
 
     async def get(self, key):
         self.gets += 1
-        if self.down:
-            raise ConnectionError("unreachable")
-        return "1"
+        return await super().get(key)
 
 
 async def test_after_a_redis_failure_reads_leave_redis_alone_for_a_while(tenant):
     now = [0.0]
-    redis, loads = FlakyRedis(), []
-    redis.down = True
+    redis, loads = CountingRedis(), []
+    redis.broken = True
 
     async def load():
         loads.append(1)
@@ -217,14 +217,14 @@ async def test_without_redis_the_store_does_not_cache(mongo, tenant):
 
 async def test_a_fill_overlapping_a_redis_failure_is_not_kept(tenant):
     now = [0.0]
-    redis, loads = FlakyRedis(), []
+    redis, loads = CountingRedis(), []
     cache = MatchingEndpointsCache(redis, clock=lambda: now[0])
 
     async def load_while_redis_fails():
         loads.append(1)
-        redis.down = True  # a bump made meanwhile may be lost
+        redis.broken = True  # a bump made meanwhile may be lost
         await cache.read(tenant + "_other", load)
-        redis.down = False
+        redis.broken = False
         return []
 
     async def load():

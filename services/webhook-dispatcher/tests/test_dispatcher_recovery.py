@@ -1,6 +1,8 @@
 """The attempt handler's guards and the recovery paths, with the real stores (the local MongoDB-
-compatible server) and fakes for the broker and the HTTP client: duplicated and superseded jobs,
-a crash between recording an attempt and queueing the next, lost jobs, events left in an outbox."""
+compatible server), jobs consumed through the dispatcher's router on the in-memory broker (the real
+consumer: validation, retries), and stand-ins for publishing the next jobs and for the HTTP client:
+duplicated and superseded jobs, a crash between recording an attempt and queueing the next, lost
+jobs, events left in an outbox."""
 
 import uuid
 from datetime import timedelta
@@ -9,10 +11,10 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from harness.infra import MONGO_URI
-from wagw_common.broker import Broker
 from wagw_common.envelope import Envelope
 from wagw_common.storage import utc_now
-from wagw_webhook_dispatcher import delivery_handlers as handlers
+from wagw_common.testing import InMemoryBroker, serve
+from wagw_common.topology import EVENTS, WEBHOOK_DELIVERIES
 from wagw_webhook_dispatcher.deliveries_store import DeliveriesStore
 from wagw_webhook_dispatcher.deps import Deps
 from wagw_webhook_dispatcher.endpoints_store import EndpointsStore, new_endpoint
@@ -20,6 +22,7 @@ from wagw_webhook_dispatcher.events import WebhookEvents
 from wagw_webhook_dispatcher.gate import EndpointGate
 from wagw_webhook_dispatcher.maintenance import Maintenance
 from wagw_webhook_dispatcher.retries import RetryPolicy
+from wagw_webhook_dispatcher.router import router
 from wagw_webhook_dispatcher.sender import Attempt
 
 pytestmark = pytest.mark.integration
@@ -29,13 +32,14 @@ class FakeJobs:
     def __init__(self):
         self.queued: list[tuple] = []
         self.fail_next_later = False
+        self.failed_later = 0
 
     async def now(self, delivery_id, *, cycle=1, attempt=1, subject=None):
         self.queued.append(("now", delivery_id, cycle, attempt))
 
     async def later(self, delivery_id, *, cycle, attempt, delay, wait, deferrals=0, subject=None):
         if self.fail_next_later:
-            self.fail_next_later = False
+            self.fail_next_later, self.failed_later = False, self.failed_later + 1
             raise ConnectionError("broker unreachable")
         self.queued.append(("later", delivery_id, cycle, attempt))
 
@@ -44,18 +48,15 @@ class FakeJobs:
         return 0.1
 
 
-class RecordingBroker(Broker):
-    """Makes real envelopes; publishing is recorded, or fails while `down`."""
+class BrokerThatGoesAway(InMemoryBroker):
+    """The in-memory broker, on which publishing an event fails while `down` (as across a broker restart)."""
 
-    def __init__(self):
-        super().__init__("amqp://unused", source="webhook-dispatcher")
-        self.published: list[Envelope] = []
-        self.down = False
+    down = False
 
-    async def publish(self, envelope, **kwargs):
-        if self.down:
+    async def publish(self, envelope, *, exchange, **kwargs):
+        if self.down and exchange == EVENTS:
             raise ConnectionError("broker unreachable")
-        self.published.append(envelope)
+        await super().publish(envelope, exchange=exchange, **kwargs)
 
 
 @pytest.fixture
@@ -63,7 +64,8 @@ async def world():
     client = AsyncMongoClient(MONGO_URI, tz_aware=True)
     name = f"wagw_test_dispatcher_{uuid.uuid4().hex[:8]}"
     db = client[name]
-    endpoints, deliveries, broker, jobs, posted = EndpointsStore(db), DeliveriesStore(db), RecordingBroker(), FakeJobs(), []
+    endpoints, deliveries, jobs, posted = EndpointsStore(db), DeliveriesStore(db), FakeJobs(), []
+    broker = BrokerThatGoesAway(source="webhook-dispatcher")
     await endpoints.ensure_indexes()
     await deliveries.ensure_indexes()
     answers: list[int | None] = []
@@ -88,15 +90,24 @@ async def world():
     await client.close()
 
 
-def job(delivery, cycle=1, attempt=1, envelope_id=None):
-    data = {"delivery_id": delivery["_id"], "cycle": cycle, "attempt": attempt, "deferrals": 0}
-    return Envelope(type="webhook.delivery.attempt", source="test", data=data, id=envelope_id or uuid.uuid4().hex)
+def job(delivery, cycle=1, attempt=1, envelope_id=None, deferrals=0):
+    data = {"delivery_id": delivery["_id"], "cycle": cycle, "attempt": attempt, "deferrals": deferrals}
+    return Envelope(type="webhook.delivery.attempt", source="webhook-dispatcher", data=data,
+                    id=envelope_id or uuid.uuid4().hex)
+
+
+async def deliver(world, *jobs: Envelope) -> None:
+    """Each job on the deliveries queue, handled (retries included) before the next is published."""
+    broker = world["broker"]
+    async with serve(router, world["deps"], broker):
+        for envelope in jobs:
+            await broker.publish(envelope, exchange="", routing_key=WEBHOOK_DELIVERIES.name)
+            await broker.settled()
 
 
 async def test_a_duplicated_job_makes_no_second_attempt(world):
     deps, delivery = world["deps"], world["delivery"]
-    for _ in range(2):
-        await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    await deliver(world, job(delivery), job(delivery))
     stored = await deps.deliveries.get(delivery["_id"])
     assert stored["status"] == "succeeded" and len(stored["attempts"]) == 1 and len(world["posted"]) == 1
 
@@ -105,9 +116,9 @@ async def test_a_job_of_a_previous_cycle_is_ignored_after_a_redelivery(world):
     deps, delivery = world["deps"], world["delivery"]
     restarted = await deps.deliveries.start_cycle(delivery["endpoint_id"], delivery["_id"])
     assert restarted["cycle"] == 2
-    await handlers.when_delivery_job_received_attempt_it(job(delivery, cycle=1), deps=deps)
+    await deliver(world, job(delivery, cycle=1))
     assert world["posted"] == []
-    await handlers.when_delivery_job_received_attempt_it(job(delivery, cycle=2), deps=deps)
+    await deliver(world, job(delivery, cycle=2))
     assert len(world["posted"]) == 1
 
 
@@ -115,22 +126,21 @@ async def test_a_job_that_recorded_its_attempt_but_lost_the_next_one_queues_it_w
     deps, delivery, jobs = world["deps"], world["delivery"], world["jobs"]
     world["answers"].append(500)
     jobs.fail_next_later = True
-    first = job(delivery, envelope_id="job-1")
-    with pytest.raises(ConnectionError):  # the consumer will redeliver this very message
-        await handlers.when_delivery_job_received_attempt_it(first, deps=deps)
-    assert (await deps.deliveries.get(delivery["_id"]))["cycle_attempts"] == 1 and jobs.queued == []
-    await handlers.when_delivery_job_received_attempt_it(first, deps=deps)  # the redelivery
-    assert jobs.queued == [("later", delivery["_id"], 1, 2)] and len(world["posted"]) == 1
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)  # another copy: nothing
-    assert len(jobs.queued) == 1
+    # The handler fails after recording the attempt; the consumer hands this very message back.
+    await deliver(world, job(delivery, envelope_id="job-1"))
+    assert jobs.failed_later == 1 and len(world["posted"]) == 1
+    assert jobs.queued == [("later", delivery["_id"], 1, 2)]
+    assert (await deps.deliveries.get(delivery["_id"]))["cycle_attempts"] == 1
+    await deliver(world, job(delivery))  # another copy: nothing
+    assert len(jobs.queued) == 1 and len(world["posted"]) == 1
 
 
 async def test_a_success_ends_the_endpoints_failure_streak_and_writes_nothing_when_there_is_none(world):
     deps, delivery, endpoint = world["deps"], world["delivery"], world["endpoint"]
     world["answers"].append(500)
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    await deliver(world, job(delivery))
     assert (await deps.endpoints.get(endpoint["_id"]))["failing_since"] is not None
-    await handlers.when_delivery_job_received_attempt_it(job(delivery, attempt=2), deps=deps)
+    await deliver(world, job(delivery, attempt=2))
     assert (await deps.endpoints.get(endpoint["_id"]))["failing_since"] is None
     second = await deps.deliveries.create_once(endpoint=endpoint, event_id="evt_2", event_type="message.sent",
                                                payload={"type": "message.sent"})
@@ -142,7 +152,7 @@ async def test_a_success_ends_the_endpoints_failure_streak_and_writes_nothing_wh
         await note_success(endpoint_id)
 
     deps.endpoints.note_success = counted
-    await handlers.when_delivery_job_received_attempt_it(job(second), deps=deps)
+    await deliver(world, job(second))
     assert (await deps.deliveries.get(second["_id"]))["status"] == "succeeded" and writes == []
 
 
@@ -150,7 +160,7 @@ async def test_a_busy_endpoint_puts_the_job_off_without_an_attempt(world):
     deps, delivery = world["deps"], world["delivery"]
     deps.gate.patience = 0.05
     async with deps.gate.enter(delivery["endpoint_id"]), deps.gate.enter(delivery["endpoint_id"]):
-        await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+        await deliver(world, job(delivery))
     assert world["jobs"].queued == [("put_off", delivery["_id"], 1, 1)] and world["posted"] == []
     assert (await deps.deliveries.get(delivery["_id"]))["cycle_attempts"] == 0
 
@@ -158,7 +168,7 @@ async def test_a_busy_endpoint_puts_the_job_off_without_an_attempt(world):
 async def test_a_deleted_endpoint_drops_its_delivery(world):
     deps, delivery = world["deps"], world["delivery"]
     await deps.endpoints.delete("u_1", delivery["endpoint_id"])
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    await deliver(world, job(delivery))
     stored = await deps.deliveries.get(delivery["_id"])
     assert stored["status"] == "failed" and stored["failure_reason"] == "endpoint_deleted" and world["posted"] == []
 
@@ -177,13 +187,12 @@ async def test_an_event_whose_publish_failed_is_relayed_later(world):
     deps, delivery, broker = world["deps"], world["delivery"], world["broker"]
     world["answers"].extend([500, 500, 500])
     broker.down = True
-    for attempt in (1, 2, 3):
-        await handlers.when_delivery_job_received_attempt_it(job(delivery, attempt=attempt), deps=deps)
+    await deliver(world, *(job(delivery, attempt=attempt) for attempt in (1, 2, 3)))
     stored = await deps.deliveries.get(delivery["_id"])
-    assert stored["status"] == "failed" and len(stored["outbox"]) == 1 and broker.published == []
+    assert stored["status"] == "failed" and len(stored["outbox"]) == 1 and broker.events() == []
     broker.down = False
     assert await deps.events.relay_stale(timedelta(0)) == 1
-    [event] = broker.published
+    [event] = broker.events()
     assert event.type == "webhook.delivery_exhausted" and event.id == stored["outbox"][0]["id"]
     assert (await deps.deliveries.get(delivery["_id"]))["outbox"] == []
 
@@ -192,7 +201,7 @@ async def test_old_settled_deliveries_are_purged_and_pending_ones_kept(world):
     deps, delivery = world["deps"], world["delivery"]
     other = await deps.deliveries.create_once(endpoint=world["endpoint"], event_id="evt_2",
                                               event_type="message.sent", payload={})
-    await handlers.when_delivery_job_received_attempt_it(job(other), deps=deps)
+    await deliver(world, job(other))
     assert await deps.deliveries.purge_settled(utc_now() + timedelta(seconds=1)) == 1
     assert await deps.deliveries.get(other["_id"]) is None and await deps.deliveries.get(delivery["_id"])
 
@@ -201,15 +210,13 @@ async def test_an_attempt_claimed_by_another_job_is_put_off_not_dropped(world):
     deps, delivery, jobs = world["deps"], world["delivery"], world["jobs"]
     # As if a replica had taken the attempt and died in the middle: its claim runs for a while yet.
     assert await deps.deliveries.claim(delivery["_id"], cycle=1, done=0, until=utc_now() + timedelta(seconds=30))
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    await deliver(world, job(delivery))
     assert jobs.queued == [("put_off", delivery["_id"], 1, 1)] and world["posted"] == []
 
 
 async def test_a_job_put_off_too_often_is_dropped_for_the_maintenance_loop_to_restart(world):
     deps, delivery = world["deps"], world["delivery"]
-    tired = Envelope(type="webhook.delivery.attempt", source="test",
-                     data={"delivery_id": delivery["_id"], "cycle": 1, "attempt": 1, "deferrals": 10_000})
-    await handlers.when_delivery_job_received_attempt_it(tired, deps=deps)
+    await deliver(world, job(delivery, deferrals=10_000))
     assert world["jobs"].queued == [] and world["posted"] == []
     assert (await deps.deliveries.get(delivery["_id"]))["status"] == "pending"
 
@@ -229,11 +236,11 @@ async def test_the_first_job_of_a_delivery_this_replica_created_attempts_it_with
     deps, delivery = world["deps"], world["delivery"]
     deps.fresh.remember(delivery)
     reads = _count_reads(deps)
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    await deliver(world, job(delivery))
     assert reads == [] and len(world["posted"]) == 1
     assert (await deps.deliveries.collection.find_one({"_id": delivery["_id"]}))["status"] == "succeeded"
     # Handed out once: a duplicate of that job reads the delivery, finds the attempt made, and stops.
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    await deliver(world, job(delivery))
     assert reads == [delivery["_id"]] and len(world["posted"]) == 1
 
 
@@ -241,7 +248,7 @@ async def test_a_remembered_delivery_changed_meanwhile_is_not_attempted_from_the
     deps, delivery = world["deps"], world["delivery"]
     deps.fresh.remember(delivery)
     await deps.deliveries.give_up(delivery["_id"], "endpoint_deleted")  # e.g. by another replica
-    await handlers.when_delivery_job_received_attempt_it(job(delivery), deps=deps)
+    await deliver(world, job(delivery))
     assert world["posted"] == []  # the claim's filter refused it
     assert ("put_off", delivery["_id"], 1, 1) in world["jobs"].queued
     assert (await deps.deliveries.get(delivery["_id"]))["status"] == "failed"

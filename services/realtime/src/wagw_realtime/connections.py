@@ -60,16 +60,17 @@ class Connections:
         return len(self._by_sid)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Edge:
-    """What the Socket.IO handlers depend on; the RPC client and the quota are bound at start-up."""
+    """Everything the Socket.IO handlers and the event handlers depend on: one frozen object, built
+    once by app.py on clients that connect when the app starts (before the server listens)."""
 
     sio: socketio.AsyncServer
     settings: Settings
+    rpc: RpcClient
+    quota: ConnectionQuota
     connections: Connections = field(default_factory=Connections)
-    rpc: RpcClient | None = None
-    quota: ConnectionQuota | None = None
-    checks: set[asyncio.Task] = field(default_factory=set)
+    checks: set[asyncio.Task] = field(default_factory=set)  # credential checks and state sends in flight
 
 
 def iso(epoch: float) -> str:
@@ -141,7 +142,7 @@ async def watch_credentials(edge: Edge, *, interval: float = 1.0) -> None:
         await asyncio.sleep(interval)
         try:
             await check_credentials(edge, time.time())
-            if edge.quota is not None and time.monotonic() - renewed >= edge.quota.ttl / 3:
+            if time.monotonic() - renewed >= edge.quota.ttl / 3:
                 renewed = time.monotonic()
                 await edge.quota.renew((c.identity.quota_owner, c.sid) for c in edge.connections)
         except asyncio.CancelledError:

@@ -59,7 +59,7 @@ async def when_client_connects_authenticate(sid: str, environ: dict, auth: Any =
         identity = await identify(auth, edge.settings, edge.rpc)
     except AuthError as err:
         raise _refuse(err.code, err.message) from None
-    if edge.quota is not None and not await edge.quota.admit(identity.quota_owner, sid):
+    if not await edge.quota.admit(identity.quota_owner, sid):
         raise _refuse("too_many_connections",
                       f"at most {edge.settings.max_connections_per_user} connections at once; close one first")
     connection = Connection(sid, identity, TokenBucket(edge.settings.subscribe_rate_per_minute, REQUEST_BURST),
@@ -85,8 +85,7 @@ async def when_client_disconnects_forget_it(sid: str, reason: Any = None, *, edg
         return
     CONNECTIONS.labels(connection.identity.kind).dec()
     DISCONNECTS.labels(str(reason or "unknown")).inc()
-    if edge.quota is not None:
-        await edge.quota.release(connection.identity.quota_owner, sid)
+    await edge.quota.release(connection.identity.quota_owner, sid)
 
 
 async def fail(edge: Edge, sid: str, event: str, code: str, message: str, details: Any = None) -> dict:

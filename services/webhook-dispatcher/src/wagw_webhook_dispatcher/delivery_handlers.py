@@ -31,7 +31,7 @@ CLAIM_MARGIN_SECONDS = 30
 MAX_DEFERRALS = 200
 
 
-async def when_domain_event_occurred_queue_deliveries(envelope: Envelope, *, deps: Deps) -> None:
+async def when_domain_event_occurred_queue_deliveries(envelope: Envelope, deps: Deps) -> None:
     tenant_id = envelope.data.get("tenant_id")
     if not tenant_id:
         return  # not a customer's event
@@ -65,7 +65,7 @@ async def _reschedule_lost_successor(deps: Deps, delivery: dict[str, Any], job: 
                               delay=deps.policy.queue_for(remaining), wait=remaining, subject=delivery["endpoint_id"])
 
 
-async def when_delivery_job_received_attempt_it(envelope: Envelope, *, deps: Deps) -> None:
+async def when_delivery_job_received_attempt_it(envelope: Envelope, deps: Deps) -> None:
     job = envelope.data
     delivery = deps.fresh.take(job) or await deps.deliveries.get(job["delivery_id"])
     if delivery is None or delivery["status"] != PENDING or delivery["cycle"] != job["cycle"] \
@@ -167,7 +167,7 @@ async def _disable(deps: Deps, endpoint: dict[str, Any], reason: str, message: s
         log.warning("webhook.endpoint_disabled", endpoint_id=endpoint["_id"], reason=reason)
 
 
-async def when_delivery_list_requested_list_them(envelope: Envelope, *, deps: Deps) -> dict[str, Any]:
+async def when_delivery_list_requested_list_them(envelope: Envelope, deps: Deps) -> dict[str, Any]:
     data = envelope.data
     endpoint = await owned_endpoint(deps, data)
     docs, cursor = await deps.deliveries.list_for_endpoint(
@@ -184,12 +184,12 @@ async def _delivery(deps: Deps, data: dict[str, Any]) -> tuple[dict[str, Any], d
     return endpoint, delivery
 
 
-async def when_delivery_requested_return_it(envelope: Envelope, *, deps: Deps) -> dict[str, Any]:
+async def when_delivery_requested_return_it(envelope: Envelope, deps: Deps) -> dict[str, Any]:
     _, delivery = await _delivery(deps, envelope.data)
     return delivery_detail(delivery)
 
 
-async def when_redelivery_requested_start_again(envelope: Envelope, *, deps: Deps) -> dict[str, Any]:
+async def when_redelivery_requested_start_again(envelope: Envelope, deps: Deps) -> dict[str, Any]:
     endpoint, delivery = await _delivery(deps, envelope.data)
     if not endpoint["enabled"]:
         raise Conflict("the endpoint is disabled: enable it first (or send a test event)",

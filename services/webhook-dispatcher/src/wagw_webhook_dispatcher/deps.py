@@ -1,4 +1,5 @@
-"""Everything the handlers depend on, built once by app.py (tests build it with fakes where needed)."""
+"""Everything the handlers depend on: one frozen object, built once by app.py (tests build it with
+their own stand-ins for what lies outside the service)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,11 @@ class Jobs(Protocol):
     async def put_off(self, job: dict[str, Any], *, subject: str | None = None) -> float: ...
 
 
-Post = Callable[..., Awaitable[Attempt]]  # post(url=, secrets=, message_id=, body=, headers=)
+Post = Callable[..., Awaitable[Attempt]]  # post(url=, secrets=, message_id=, body=, headers=): sender.WebhookClient
 Screen = Callable[[str], Awaitable[str | None]]  # why a URL may not be registered, or None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Deps:
     endpoints: EndpointsStore
     deliveries: DeliveriesStore

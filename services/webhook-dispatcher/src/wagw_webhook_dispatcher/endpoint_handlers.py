@@ -1,5 +1,5 @@
 """Endpoint queries: register, read, change, delete, enable/disable, rotate the secret, test.
-Plain functions of an envelope and the dependencies; app.py binds them to the commands queue."""
+Plain functions of an envelope and the dependencies; router.py binds them to the commands queue."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ async def owned_endpoint(deps: Deps, data: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-async def when_endpoint_create_requested_register_it(envelope: Envelope, *, deps: Deps) -> dict[str, Any]:
+async def when_endpoint_create_requested_register_it(envelope: Envelope, deps: Deps) -> dict[str, Any]:
     data = envelope.data
     events = _check_filter(data["events"])
     await _check_url(deps, data["url"])
@@ -62,16 +62,16 @@ async def when_endpoint_create_requested_register_it(envelope: Envelope, *, deps
     return {**endpoint_view(doc), "secret": doc["secret"]}
 
 
-async def when_endpoint_list_requested_list_them(envelope: Envelope, *, deps: Deps) -> dict[str, Any]:
+async def when_endpoint_list_requested_list_them(envelope: Envelope, deps: Deps) -> dict[str, Any]:
     docs = await deps.endpoints.list_for_tenant(envelope.data["tenant_id"])
     return {"endpoints": [endpoint_view(d) for d in docs]}
 
 
-async def when_endpoint_requested_return_it(envelope: Envelope, *, deps: Deps) -> dict[str, Any]:
+async def when_endpoint_requested_return_it(envelope: Envelope, deps: Deps) -> dict[str, Any]:
     return endpoint_view(await owned_endpoint(deps, envelope.data))
 
 
-async def when_endpoint_update_requested_change_it(envelope: Envelope, *, deps: Deps) -> dict[str, Any]:
+async def when_endpoint_update_requested_change_it(envelope: Envelope, deps: Deps) -> dict[str, Any]:
     data = envelope.data
     await owned_endpoint(deps, data)
     changes = {k: data[k] for k in EDITABLE if k in data}
@@ -88,7 +88,7 @@ async def when_endpoint_update_requested_change_it(envelope: Envelope, *, deps: 
     return endpoint_view(doc)
 
 
-async def when_endpoint_delete_requested_delete_it(envelope: Envelope, *, deps: Deps) -> dict[str, Any]:
+async def when_endpoint_delete_requested_delete_it(envelope: Envelope, deps: Deps) -> dict[str, Any]:
     data = envelope.data
     if not await deps.endpoints.delete(data["tenant_id"], data["endpoint_id"]):
         raise NotFound("no such webhook endpoint")
@@ -98,7 +98,7 @@ async def when_endpoint_delete_requested_delete_it(envelope: Envelope, *, deps: 
     return {"endpoint_id": data["endpoint_id"], "deleted": True}
 
 
-async def when_endpoint_enable_requested_enable_it(envelope: Envelope, *, deps: Deps) -> dict[str, Any]:
+async def when_endpoint_enable_requested_enable_it(envelope: Envelope, deps: Deps) -> dict[str, Any]:
     doc = await owned_endpoint(deps, envelope.data)
     if doc["enabled"]:
         return endpoint_view(doc)
@@ -111,7 +111,7 @@ async def when_endpoint_enable_requested_enable_it(envelope: Envelope, *, deps: 
     return endpoint_view(enabled)
 
 
-async def when_endpoint_disable_requested_disable_it(envelope: Envelope, *, deps: Deps) -> dict[str, Any]:
+async def when_endpoint_disable_requested_disable_it(envelope: Envelope, deps: Deps) -> dict[str, Any]:
     doc = await owned_endpoint(deps, envelope.data)
     if not doc["enabled"]:
         return endpoint_view(doc)
@@ -127,7 +127,7 @@ async def when_endpoint_disable_requested_disable_it(envelope: Envelope, *, deps
     return endpoint_view(disabled)
 
 
-async def when_secret_rotation_requested_rotate_it(envelope: Envelope, *, deps: Deps) -> dict[str, Any]:
+async def when_secret_rotation_requested_rotate_it(envelope: Envelope, deps: Deps) -> dict[str, Any]:
     data = envelope.data
     doc = await owned_endpoint(deps, data)
     overlap = deps.secret_overlap if data["overlap_seconds"] is None else data["overlap_seconds"]
@@ -150,7 +150,7 @@ def _test_data(event_type: str, endpoint: dict[str, Any]) -> dict[str, Any]:
     return example
 
 
-async def when_test_event_requested_send_it(envelope: Envelope, *, deps: Deps) -> dict[str, Any]:
+async def when_test_event_requested_send_it(envelope: Envelope, deps: Deps) -> dict[str, Any]:
     """A delivery like any other (signed, retried, logged), marked `test`; sent even to a disabled
     endpoint, so a customer can check a fix before enabling it again."""
     data = envelope.data

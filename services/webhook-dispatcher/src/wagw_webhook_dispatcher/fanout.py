@@ -7,7 +7,8 @@ from typing import Any, Iterable, Mapping
 
 from wagw_common.contracts.webhooks import SUBSCRIBABLE_FAMILIES, subscribable_events, webhook_body
 
-# The event families the dispatcher's queue is bound to (topology.WEBHOOK_EVENTS).
+# The event families a filter may name with a wildcard (`message.*`); the dispatcher's events queue
+# is bound to each of their event types by name (router.py).
 DELIVERED_FAMILIES = SUBSCRIBABLE_FAMILIES
 DELIVERABLE_EVENTS: tuple[str, ...] = tuple(c.type for c in subscribable_events())
 ALL_EVENTS = "*"

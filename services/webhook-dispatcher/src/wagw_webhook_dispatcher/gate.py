@@ -16,10 +16,8 @@ from collections import Counter, deque
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
-from prometheus_client import Gauge
+from .metrics import IN_FLIGHT, WAITING
 
-IN_FLIGHT = Gauge("wagw_webhook_attempts_in_flight", "Delivery attempts running in this replica")
-WAITING = Gauge("wagw_webhook_attempts_waiting", "Delivery attempts in this replica waiting for their endpoint's turn")
 PATIENCE_SECONDS = 1.0
 _PACE_WEIGHT = 0.2  # of the latest attempt in an endpoint's running average
 

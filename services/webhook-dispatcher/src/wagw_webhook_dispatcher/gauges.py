@@ -3,15 +3,10 @@
 
 from __future__ import annotations
 
-from prometheus_client import Gauge
-
 from wagw_common.state_metrics import count_by, set_counts
 
 from .deliveries_store import FAILED, PENDING, SUCCEEDED
-
-DELIVERIES = Gauge("wagw_webhook_deliveries", "Deliveries kept in the delivery log, by status "
-                   "(pending, succeeded, failed)", ["status"])
-ENDPOINTS = Gauge("wagw_webhook_endpoints", "Webhook endpoints by state (enabled, disabled)", ["state"])
+from .metrics import DELIVERIES, ENDPOINTS
 
 
 def probe(endpoints_collection, deliveries_collection):

@@ -20,8 +20,10 @@ USER_AGENT = "wagw-webhook-dispatcher/0.2 (Standard Webhooks)"
 RESPONSE_BODY_LIMIT = 1024
 
 
+
+
 def http_client(policy: DestinationPolicy, *, limit: int, dns: Any = None) -> aiohttp.ClientSession:
-    """The client every attempt uses: its resolver refuses private answers (DNS rebinding)."""
+    """A session whose resolver refuses private answers (DNS rebinding); made in a running loop."""
     connector = aiohttp.TCPConnector(limit=limit, resolver=GuardedResolver(policy, dns), force_close=False)
     # No cookies: one customer's endpoint must never set state seen by another's deliveries.
     # No proxies from the environment: the destination check must see the real destination.
@@ -99,3 +101,26 @@ async def post_signed(client: aiohttp.ClientSession, policy: DestinationPolicy, 
         if refused is not None:
             return done(error=f"destination refused: {refused}")
         return done(error=f"{type(exc).__name__}: {exc}"[:500])
+
+
+class WebhookClient:
+    """What every attempt posts with: built with the service's dependencies, its session opened in a
+    cleanup context before the consumers start and closed after they stopped (attempts in flight)."""
+
+    def __init__(self, policy: DestinationPolicy, *, limit: int, timeout: float, dns: Any = None):
+        self.policy, self.limit, self.timeout, self.dns = policy, limit, timeout, dns
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        self._session = http_client(self.policy, limit=self.limit, dns=self.dns)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def post(self, *, url: str, secrets: list[str], message_id: str, body: str,
+                   headers: dict[str, str] | None = None) -> Attempt:
+        if self._session is None:
+            raise RuntimeError("the webhook client is not open yet")
+        return await post_signed(self._session, self.policy, url=url, secrets=secrets, message_id=message_id,
+                                 body=body, timeout=self.timeout, headers=headers)

@@ -138,9 +138,13 @@ class GuardedResolver(AbstractResolver):
 
     def __init__(self, policy: DestinationPolicy, inner: AbstractResolver | None = None):
         self.policy = policy
-        self.inner = inner or ThreadedResolver()
+        # The system resolver is made at the first lookup: it belongs to the running event loop, and
+        # this guard is built with the service's dependencies, before the loop runs.
+        self.inner = inner
 
     async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        if self.inner is None:
+            self.inner = ThreadedResolver()
         results = await self.inner.resolve(host, port, family)
         if self.policy.allows_host(host):
             return results
@@ -151,7 +155,8 @@ class GuardedResolver(AbstractResolver):
         return results
 
     async def close(self) -> None:
-        await self.inner.close()
+        if self.inner is not None:
+            await self.inner.close()
 
 
 async def registration_refusal(url: str, resolver: GuardedResolver) -> str | None:
