@@ -37,7 +37,10 @@ def _options(queue: QueueRoutes[Any]) -> list[str]:
         out.append("one queue per replica (`<queue>.replica.<id>`), each bound alike: every replica gets every message")
     if spec.single_active_consumer:
         out.append("single active consumer: one replica at a time consumes it, in order")
-    out.append(f"prefetch {queue.prefetch}" if queue.prefetch else "prefetch: the service's `PREFETCH`")
+    if callable(queue.prefetch):
+        out.append(f"prefetch: {(queue.prefetch.__doc__ or '').split(chr(10))[0].strip()}")
+    else:
+        out.append(f"prefetch {queue.prefetch}" if queue.prefetch else "prefetch: the service's `PREFETCH`")
     if queue.ordered_by is not None:
         key = _name(queue.ordered_by)
         out.append(f"ordered by {f'`{key}`' if key else 'a key of the message'}: messages with the same key "

@@ -78,7 +78,7 @@ async def world():
     deps = Deps(endpoints=endpoints, deliveries=deliveries, jobs=jobs,
                 events=WebhookEvents(broker, endpoints.collection, deliveries.collection), post=post,
                 screen=None, gate=EndpointGate(2), policy=RetryPolicy((1.0, 2.0)), attempt_timeout=5,
-                disable_after=3600, secret_overlap=0)
+                disable_after=3600, secret_overlap=0, delivery_concurrency=8)
     endpoint = new_endpoint(tenant_id="u_1", url="https://example.com/h", events=["*"], session_id=None,
                             description="", headers={}, secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
     await endpoints.add(endpoint)

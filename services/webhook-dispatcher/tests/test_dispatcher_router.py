@@ -1,21 +1,22 @@
 """The dispatcher's router: the queues the topology lists, each bound to exactly what it handles."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from wagw_common import topology
 from wagw_common.contracts import Kind, of_kind
-from wagw_common.settings import load, variables_of
+from wagw_common.settings import load
 
-from wagw_webhook_dispatcher.router import declare, router
+from wagw_webhook_dispatcher.router import router
 from wagw_webhook_dispatcher.settings import Settings
 
 pytestmark = pytest.mark.unit
 
 
-def _queues(**env: str) -> dict:
-    declared = declare(load(Settings, env).delivery_concurrency)
-    declared.check()  # exactly the queues topology.SERVICE_QUEUES lists for the dispatcher
-    return {queue.spec.name: queue for queue in declared}
+def _queues() -> dict:
+    router.check()  # exactly the queues topology.SERVICE_QUEUES lists for the dispatcher
+    return {queue.spec.name: queue for queue in router}
 
 
 def test_every_session_and_message_event_is_bound_by_name_and_nothing_else():
@@ -26,8 +27,10 @@ def test_every_session_and_message_event_is_bound_by_name_and_nothing_else():
 
 
 def test_delivery_jobs_come_by_queue_name_as_many_at_once_as_the_replica_runs_attempts():
-    deliveries = _queues(WEBHOOK_DELIVERY_CONCURRENCY="7")[topology.WEBHOOK_DELIVERIES.name]
-    assert deliveries.bindings() == () and deliveries.prefetch == 7 and not deliveries.inbox
+    deliveries = _queues()[topology.WEBHOOK_DELIVERIES.name]
+    concurrency = load(Settings, {"WEBHOOK_DELIVERY_CONCURRENCY": "7"}).delivery_concurrency
+    subscription = deliveries.subscription(SimpleNamespace(delivery_concurrency=concurrency))
+    assert deliveries.bindings() == () and subscription.prefetch == 7 and not deliveries.inbox
     assert set(deliveries.routes) == {"webhook.delivery.attempt"}
 
 
@@ -36,8 +39,3 @@ def test_endpoint_and_delivery_log_queries_are_bound_on_the_commands_exchange():
     assert {key for exchange, key in commands.bindings() if exchange == topology.COMMANDS} == set(commands.routes)
     assert "webhook.endpoint.create" in commands.routes and commands.inbox
 
-
-def test_the_module_router_read_by_the_topology_reference_is_the_declaration_at_the_default_concurrency():
-    default = next(v.default for v in variables_of(Settings) if v.name == "WEBHOOK_DELIVERY_CONCURRENCY")
-    assert router.specs() == declare(int(default)).specs()
-    assert [q.prefetch for q in router] == [q.prefetch for q in declare(int(default))] == [None, None, int(default)]

@@ -59,7 +59,8 @@ class QueueRoutes(Generic[Deps]):
     ordered_by: Callable[[Envelope], str | None] | None = None
     # False: the handlers are idempotent by themselves, and the inbox write per message is saved.
     inbox: bool = True
-    prefetch: int | None = None
+    # A number, or a function of the service's dependencies (a setting: the dispatcher's concurrency).
+    prefetch: int | Callable[[Any], int] | None = None
     # False: messages reach the queue by its name through the default exchange (nothing to bind).
     bound: bool = True
     guard: Guard | None = None
@@ -97,7 +98,8 @@ class QueueRoutes(Generic[Deps]):
         for route in self.routes.values():
             bound_handler = _bind(route.handler, deps)
             handlers[route.message_type] = self.guard(bound_handler, deps) if self.guard else bound_handler
-        return Subscription(self.declared(), handlers, prefetch=self.prefetch, use_inbox=self.inbox,
+        prefetch = self.prefetch(deps) if callable(self.prefetch) else self.prefetch
+        return Subscription(self.declared(), handlers, prefetch=prefetch, use_inbox=self.inbox,
                             serialize_by=self.ordered_by)
 
 
@@ -116,7 +118,7 @@ class Router(Generic[Deps]):
         self._queues: list[QueueRoutes[Deps]] = []
 
     def queue(self, spec: QueueSpec, *, ordered_by: Callable[[Envelope], str | None] | None = None,
-              inbox: bool = True, prefetch: int | None = None, bound: bool = True,
+              inbox: bool = True, prefetch: int | Callable[[Any], int] | None = None, bound: bool = True,
               guard: Guard | None = None) -> QueueRoutes[Deps]:
         if any(q.spec.name == spec.name for q in self._queues):
             raise RouterError(f"{self.service}: queue {spec.name} declared twice")

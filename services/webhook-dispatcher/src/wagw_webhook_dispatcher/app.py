@@ -22,7 +22,7 @@ from .gate import EndpointGate
 from .jobs import DeliveryJobs
 from .maintenance import Maintenance
 from .retries import RetryPolicy
-from .router import declare
+from .router import router
 from .sender import WebhookClient
 from .settings import SERVICE, Settings
 from .ssrf import GuardedResolver, registration_refusal
@@ -42,7 +42,7 @@ def create_app(settings: Settings, *, dns: AbstractResolver | None = None) -> we
         screen=partial(registration_refusal, resolver=GuardedResolver(settings.allowed_destinations, dns)),
         gate=EndpointGate(settings.endpoint_concurrency, waiting_room=settings.delivery_concurrency),
         policy=policy, attempt_timeout=settings.webhook_timeout, disable_after=settings.disable_after,
-        secret_overlap=settings.secret_overlap,
+        secret_overlap=settings.secret_overlap, delivery_concurrency=settings.delivery_concurrency,
     )
 
     async def startup(res: Resources) -> None:
@@ -64,5 +64,5 @@ def create_app(settings: Settings, *, dns: AbstractResolver | None = None) -> we
         yield
         await client.close()
 
-    return create_service_app(res, router=declare(settings.delivery_concurrency), deps=deps, startup=startup,
+    return create_service_app(res, router=router, deps=deps, startup=startup,
                               contexts=(http_client_ctx,))

@@ -41,4 +41,5 @@ class Deps:
     attempt_timeout: float
     disable_after: float
     secret_overlap: float
+    delivery_concurrency: int  # delivery attempts a replica runs at once (the deliveries queue's prefetch)
     fresh: FreshDeliveries = field(default_factory=FreshDeliveries)
