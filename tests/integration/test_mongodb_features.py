@@ -209,3 +209,26 @@ async def test_filters_naming_an_id_still_apply_every_other_condition(db):
     moved = await db.items.find_one_and_update({"_id": "i_1", "status": "queued"}, {"$set": {"status": "sent"}},
                                                return_document=ReturnDocument.AFTER)
     assert moved["status"] == "sent" and moved["n"] == 1
+
+
+async def test_pacing_compare_and_set_on_a_dotted_version_and_max_on_a_dotted_date(db):
+    """The orchestrator's send pacing: a compare-and-set on a field inside a subdocument, where a
+    missing subdocument matches null; `$set` and `$max` on dotted paths create it; `$max` never moves
+    a date back; `$ne: null` and `$lte` on a date select the due ones."""
+    t0 = utc_now().replace(microsecond=0)
+    await db.sessions.insert_one({"_id": "s_1"})
+    first = await db.sessions.update_one({"_id": "s_1", "pacing_state.version": None},
+                                         {"$set": {"pacing_state.version": 1, "pacing_state.next_free_at": t0}})
+    stale = await db.sessions.update_one({"_id": "s_1", "pacing_state.version": None},
+                                         {"$set": {"pacing_state.version": 1}})
+    assert (first.modified_count, stale.modified_count) == (1, 0)
+    for at in (t0 + timedelta(seconds=5), t0):
+        await db.sessions.update_one({"_id": "s_1"}, {"$max": {"pacing_state.last_handed_at": at}})
+    state = (await db.sessions.find_one({"_id": "s_1"}))["pacing_state"]
+    assert state == {"version": 1, "next_free_at": t0, "last_handed_at": t0 + timedelta(seconds=5)}
+    await db.messages.insert_many([{"_id": "m1", "paced_until": t0}, {"_id": "m2", "paced_until": None},
+                                   {"_id": "m3"}, {"_id": "m4", "paced_until": t0 + timedelta(hours=1)}])
+    due = {"paced_until": {"$ne": None}}
+    assert await db.messages.count_documents(due) == 2
+    due_now = await db.messages.find({"paced_until": {"$ne": None, "$lte": t0}}).to_list(None)
+    assert [d["_id"] for d in due_now] == ["m1"]

@@ -22,6 +22,7 @@ from wagw_common.worker_speakers import UplinkSpeakers
 from wagw_session_orchestrator.deps import Deps
 from wagw_session_orchestrator.known_messages import KnownMessages
 from wagw_session_orchestrator.messages_store import MessagesStore
+from wagw_session_orchestrator.pacing_slots import PacingSlots
 from wagw_session_orchestrator.router import router
 from wagw_session_orchestrator.routing import SessionRoutes
 from wagw_session_orchestrator.sessions_store import SessionsStore
@@ -65,13 +66,14 @@ def send_queue_limit() -> int:
 
 @pytest_asyncio.fixture
 async def deps(db, broker, registry, send_queue_limit) -> Deps:
-    sessions, messages = SessionsStore(db), MessagesStore(db)
+    sessions, messages, pacing = SessionsStore(db), MessagesStore(db), PacingSlots(db)
     await sessions.ensure_indexes()
     await messages.ensure_indexes()
+    await pacing.ensure_indexes()
     return Deps(sessions=sessions, messages=messages, session_relay=OutboxRelay(sessions.collection, broker),
                 message_relay=OutboxRelay(messages.collection, broker), broker=broker, rpc=registry,
                 routes=SessionRoutes(MemoryRedis(), sessions, ttl_seconds=60), speakers=UplinkSpeakers(frozenset()),
-                known=KnownMessages(), send_queue_limit=send_queue_limit)
+                known=KnownMessages(), pacing=pacing, send_queue_limit=send_queue_limit)
 
 
 class Platform:

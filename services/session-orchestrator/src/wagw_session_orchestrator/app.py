@@ -11,6 +11,7 @@ from . import background, metrics
 from .deps import Deps
 from .known_messages import KnownMessages
 from .messages_store import MessagesStore
+from .pacing_slots import PacingSlots
 from .router import router
 from .routing import SessionRoutes
 from .settings import SERVICE, Settings
@@ -28,12 +29,14 @@ def create_app(settings: Settings) -> web.Application:
         routes=SessionRoutes(res.redis, sessions, ttl_seconds=settings.session_route_ttl),
         speakers=UplinkSpeakers.of(settings.amqp_url, settings.trusted_users),
         known=KnownMessages(),
+        pacing=PacingSlots(res.db),
         send_queue_limit=settings.send_queue_limit,
     )
 
     async def startup(res: Resources) -> None:
         await sessions.ensure_indexes()
         await messages.ensure_indexes()
+        await deps.pacing.ensure_indexes()
         res.state_metrics.add("sessions_messages", metrics.probe(sessions.collection, messages.collection))
         res.background.extend(background.start(res, deps))
 

@@ -1,5 +1,5 @@
 """The orchestrator's periodic work, each loop run by one replica at a time (a Redis lease): the
-outbox relay, the expiry of held sends and the history's retention sweep."""
+outbox relay, the expiry of held sends, the release of paced sends and the history's retention sweep."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from wagw_common.lease import Lease, run_periodically_under_lease
 from wagw_common.logging import get_logger
 from wagw_common.service import Resources
 
-from . import clock, held_expiry
+from . import clock, held_expiry, paced_release
 from .deps import Deps
 from .settings import SERVICE, Settings
 
@@ -23,6 +23,7 @@ def start(res: Resources, deps: Deps) -> list[asyncio.Task]:
         _relay_loop(res, settings, deps),
         held_expiry.run(res.redis, SERVICE, deps.messages, deps.message_relay, deps.broker,
                         max_age=settings.send_queue_max_age),
+        paced_release.run(res.redis, SERVICE, deps, interval=settings.paced_release_interval),
     ]
     if settings.history_retention_days > 0:
         loops.append(_retention_loop(res, settings, deps))

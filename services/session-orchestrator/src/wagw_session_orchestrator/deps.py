@@ -11,6 +11,7 @@ from wagw_common.worker_speakers import UplinkSpeakers
 
 from .known_messages import KnownMessages
 from .messages_store import MessagesStore
+from .pacing_slots import PacingSlots
 from .routing import SessionRoutes
 from .sessions_store import SessionsStore
 
@@ -28,4 +29,5 @@ class Deps:
     speakers: UplinkSpeakers  # who may speak for which worker on the uplink
     # What this replica stored or read of outbound messages lately, so their reports need not read them back.
     known: KnownMessages
+    pacing: PacingSlots  # paced sessions' send slots, and their paced sends waiting
     send_queue_limit: int  # messages a session not connected may hold for sends that ask to be queued

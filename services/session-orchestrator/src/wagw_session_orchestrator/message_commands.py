@@ -14,6 +14,7 @@ from .jid import to_jid
 from .lifecycle import CONNECTED, FAILED, QUEUED, RECONNECTING
 from .message_routing import fail, hand_to_worker, release_held
 from .messages_store import MessagesStore
+from .paced_release import PACED, pace_send
 
 log = get_logger(__name__)
 
@@ -60,6 +61,8 @@ async def when_send_requested_store_and_route_it(envelope: Envelope, deps: Deps)
     content, bad_target = await _content(data, messages)
     if bad_target and disposition in ("route", "hold"):
         disposition = bad_target
+    disposition, paced_until = await pace_send(session, data["message_id"], disposition, slots=deps.pacing,
+                                               messages=messages)
     worker_id = await deps.routes.worker_for(data["session_id"]) if disposition == "route" else None
     if disposition == "route" and worker_id is None:
         disposition = "session_not_connected"
@@ -74,9 +77,10 @@ async def when_send_requested_store_and_route_it(envelope: Envelope, deps: Deps)
         "order": clock.order(),
         # Claimed for its worker in the insert itself, so a concurrent release cannot send it too.
         "routed_to": worker_id,
+        **({"paced_until": paced_until} if paced_until else {}),
     }
     entries = [events.message_status(broker, message, status=QUEUED, at=now)]
-    refusal = None if disposition in ("route", "hold") else disposition
+    refusal = None if disposition in ("route", "hold", PACED) else disposition
     if refusal:
         # Accepted and refused in the same write: the history shows both steps, and nothing is routed.
         message["status"] = FAILED
@@ -102,6 +106,9 @@ async def when_send_requested_store_and_route_it(envelope: Envelope, deps: Deps)
         if refusal:
             log.info("message.refused", message_id=message["_id"], reason=refusal)
             return
+    if disposition == PACED:
+        log.info("message.paced", message_id=message["_id"], paced_until=message.get("paced_until"))
+        return  # the paced release hands it to the worker at its slot
     if disposition == "hold":
         log.info("message.held", message_id=message["_id"], session_id=message["session_id"])
         await _release_if_connected_meanwhile(message["session_id"], deps)

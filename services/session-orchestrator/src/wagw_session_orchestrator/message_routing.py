@@ -4,7 +4,8 @@ A message records the worker it was handed to (`routed_to`). Messages accepted w
 is moving (RECONNECTING) are held: stored as queued with no worker. When the session's worker
 reports CONNECTED, every queued message not yet handed to that worker (held ones, and those handed
 to a worker that died before sending them) is claimed for it, oldest first, and sent: in order,
-and a claim (`routed_to` compare-and-set) keeps two releases from sending one message twice."""
+and a claim (`routed_to` compare-and-set) keeps two releases from sending one message twice. Paced
+sends are left to the paced release (paced_release.py), which keeps their gap after a failover too."""
 
 from __future__ import annotations
 
@@ -55,6 +56,12 @@ async def release_held(session_id: str, worker_id: str, *, messages: MessagesSto
     `rerouted`: back to the worker that bounced one, which sends them even while it waits for the registry."""
     released = 0
     for message in await messages.waiting_for(session_id, worker_id):
+        if message.get("paced_until"):
+            # Paced sends reach a worker only through the paced release, a gap after the last one: one
+            # handed to a worker that lost the session waits there again (its slot has come, so it goes first).
+            if message.get("routed_to") is not None:
+                await messages.unroute(message["_id"], message["routed_to"])
+            continue
         if not await messages.claim_route(message["_id"], worker_id, rerouted=rerouted):
             continue  # sent by a concurrent release, or moved on meanwhile
         if await hand_to_worker(message, worker_id, messages=messages, relay=relay, broker=broker, rerouted=rerouted):

@@ -11,19 +11,20 @@ from wagw_common.errors import NotFound
 from . import clock
 from .deps import Deps
 from .jid import to_jid
+from .paced_release import with_waiting
 from .session_commands import tenant_session
 from .views import message_view, session_view
 
 
 async def when_session_requested_return_it(envelope: Envelope, deps: Deps) -> dict[str, Any]:
     session = await tenant_session(deps.sessions, envelope.data["tenant_id"], envelope.data["session_id"])
-    return session_view(session)
+    return await with_waiting(session_view(session), deps.pacing)
 
 
 async def when_sessions_listed_return_them(envelope: Envelope, deps: Deps) -> dict[str, Any]:
     now = clock.now()
     found = await deps.sessions.list_for_tenant(envelope.data["tenant_id"])
-    return {"sessions": [session_view(session, now) for session in found]}
+    return {"sessions": [await with_waiting(session_view(session, now), deps.pacing) for session in found]}
 
 
 async def when_history_requested_return_a_page(envelope: Envelope, deps: Deps) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from wagw_common.envelope import Envelope
 from wagw_common.errors import DomainError, NotFound
 from wagw_common.logging import get_logger
 
+from . import clock, pacing
 from .deps import Deps
 from .lifecycle import DELETED, ERROR, RECONNECTING, Command, command_accepted_from, command_target
 from .placement import select_worker, start_on, stop_on
@@ -94,16 +95,19 @@ async def start_or_give_up(deps: Deps, session_id: str, worker_id: str, *, resto
 
 async def when_session_update_requested_rename_it(envelope: Envelope, deps: Deps) -> dict[str, Any]:
     data = envelope.data
-    if "name" not in data and "description" not in data:
-        raise DomainError("nothing to change: give a name, a description or both", {"name": ["or description"]})
+    if not {"name", "description", "pacing"} & data.keys():
+        raise DomainError("nothing to change: give a name, a description or a pacing policy",
+                          {"name": ["or description, or pacing"]})
     session = await tenant_session(deps.sessions, data["tenant_id"], data["session_id"])
 
     def rename(current: dict, change: SessionChange) -> SessionChange | None:
         name, description = data.get("name", current["name"]), data.get("description", current.get("description", ""))
         if current["status"] == DELETED:
             raise NotFound("no such session", {"session_id": current["_id"]})
+        if "pacing" in data:
+            change.set(pacing=pacing.policy_to_store(data["pacing"], current.get("pacing"), clock.now()))
         if (name, description) == (current["name"], current.get("description", "")):
-            return None
+            return change
         return change.describe(name=name, description=description)
 
     return session_view(await change_session(deps.sessions, deps.session_relay, deps.broker, data["session_id"],

@@ -31,6 +31,11 @@ class Settings(WorkerUplinkSettings, MongoSettings, CommonSettings):
         "Longest a held send (queued while its session is not connected) waits; then it fails with `expired`",
         float,
     )
+    paced_release_interval: float = env_field(
+        "PACED_RELEASE_INTERVAL_SECONDS", "0.25",
+        "How often one replica hands paced sends whose slot has come to their worker (the most a paced send "
+        "waits beyond its slot)", float,
+    )
     history_retention_days: float = env_field(
         "HISTORY_RETENTION_DAYS", "0",
         "Days a message is kept in history before a periodic sweep deletes it (0: kept until its session is deleted)",

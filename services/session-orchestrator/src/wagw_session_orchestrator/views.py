@@ -8,6 +8,8 @@ from typing import Any
 from wagw_common.contracts.messages import CONTENT_FIELDS
 from wagw_common.storage import utc_now
 
+from . import pacing
+
 
 def session_view(session: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
     """A QR (or pairing code) is shown only while it can still be used."""
@@ -29,6 +31,7 @@ def session_view(session: dict[str, Any], now: datetime | None = None) -> dict[s
         "sequence": session.get("sequence"),
         "pairing_code": session["pairing_code"] if code_valid else None,
         "pairing_code_expires_at": code_expires_at if code_valid else None,
+        "pacing": pacing.view(session, now),
         "created_at": session["created_at"],
         "updated_at": session["updated_at"],
     }

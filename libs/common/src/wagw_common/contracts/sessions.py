@@ -11,6 +11,7 @@ from marshmallow import ValidationError, fields, validate
 
 from . import fields as f
 from .base import Contract, Kind, StrictSchema
+from .pacing import PACING_VIEW_EXAMPLE, POLICY_EXAMPLE, PacingPolicy, PacingView
 
 _SESSION_ID = "s_8f14e45fceea167a"
 _TENANT_ID = "u_c9f0f895fb98ab91"
@@ -55,10 +56,11 @@ class CreateSession(TenantScoped):
 
 
 class UpdateSession(SessionRef):
-    """Rename and/or describe: at least one of the two."""
+    """Rename, describe and/or set the send pacing (`null` removes it): at least one of the three."""
 
     name = f.text(100)
     description = fields.String(validate=validate.Length(max=500))
+    pacing = fields.Nested(PacingPolicy, allow_none=True)
 
 
 class PairSession(SessionRef):
@@ -82,6 +84,8 @@ class SessionView(StrictSchema):
     # Set after a pairing-code connect, until the phone confirms it.
     pairing_code = fields.String(allow_none=True, load_default=None)
     pairing_code_expires_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    # The send pacing policy and what it is doing today; null: sends are not paced.
+    pacing = fields.Nested(PacingView, allow_none=True, load_default=None)
     created_at = f.timestamp()
     updated_at = f.timestamp()
 
@@ -158,9 +162,11 @@ CONTRACTS = [
     Contract("session.list", Kind.QUERY, TenantScoped, "Every session of the tenant",
              {"tenant_id": _TENANT_ID}, reply=SessionList, reply_example={"sessions": [_VIEW_EXAMPLE]},
              tags=("sessions",)),
-    Contract("session.update", Kind.QUERY, UpdateSession, "Rename and/or describe a session",
-             {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "name": "Sales line", "description": "Team B"},
-             reply=SessionView, reply_example={**_VIEW_EXAMPLE, "name": "Sales line", "description": "Team B"},
+    Contract("session.update", Kind.QUERY, UpdateSession, "Rename, describe and/or pace a session's sends",
+             {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "name": "Sales line", "description": "Team B",
+              "pacing": POLICY_EXAMPLE},
+             reply=SessionView, reply_example={**_VIEW_EXAMPLE, "name": "Sales line", "description": "Team B",
+                                               "pacing": PACING_VIEW_EXAMPLE},
              tags=("sessions",)),
     Contract("session.pair", Kind.QUERY, PairSession,
              "Phase 2 with a pairing code: assign a worker, which answers with a code for the phone number",

@@ -69,7 +69,7 @@ async def restart_session(request: web.Request) -> web.Response:
 @api_doc(tags=TAGS, body=_UPDATE, responses={200: _REPLY})
 @authenticated(scope="sessions:write")
 async def update_session(request: web.Request) -> web.Response:
-    """Rename and/or describe a session (`name`, `description`)."""
+    """Rename, describe (`name`, `description`) and/or pace the session's sends (`pacing`; `null` removes it)."""
     body = await load_body(request, _UPDATE)
     return web.json_response({"session": await _ask(request, "session.update", body)})
 
