@@ -476,6 +476,8 @@ async def test_a_message_is_forwarded_once_per_idempotency_key_and_a_received_fi
     sid, key = await _connected(api, token, phone, "Forwarding")
     _, accepted, _ = await api.request("POST", "/send", api_key=key, expect=202, json={
         "to": "+628123456789", "type": "location", "location": {"latitude": -6.2, "longitude": 106.8, "name": "HQ"}})
+    # A send is stored after its 202 (the orchestrator's part): only a stored message can be forwarded.
+    await _message(api, token, accepted["message_id"])
     forward = f"/messages/{accepted['message_id']}/forward"
     retry = {"Idempotency-Key": f"fwd-{sid}"}
     _, first, _ = await api.request("POST", forward, api_key=key, json={"to": "+628111222333"}, headers=retry,
