@@ -168,7 +168,11 @@ async def session_on_the_whatsapp_worker(stack: ComposeStack) -> dict:
 def test_the_whatsapp_worker_registers_as_its_own_broker_user_and_answers_a_session_connect(stack):
     stack.start(WHATSAPP)
     assert get_json(f"http://127.0.0.1:{stack['WHATSAPP']}/healthz")
-    assert "worker.wa-worker-1" in rabbitmq_users_connected(stack)
+    # The management API lists a connection once the broker's statistics have caught up (seconds).
+    deadline = time.monotonic() + 60
+    while "worker.wa-worker-1" not in (users := rabbitmq_users_connected(stack)) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert "worker.wa-worker-1" in users, users
 
     reported = asyncio.run(session_on_the_whatsapp_worker(stack))
     # No WhatsApp here: whatsmeow cannot open its websocket, and the worker says so.
