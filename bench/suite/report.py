@@ -79,8 +79,13 @@ def headlines(results: dict) -> list[dict]:
         rows.append(_row("realtime", "push p99", "ms", one.get("p99_ms"), bare.get("p99_ms"),
                          f"<= {goals.PUSH_P99_MAX_MS:g} and <= {goals.PUSH_P99_MAX_VS_BARE:g}x",
                          goals.push_p99_met(one.get("p99_ms"), bare.get("p99_ms"))))
-        if broker := scenarios.get("broker-only"):
+        if broker := scenarios.get("broker-only", {}):
             rows.append(_row("realtime", "push p99 vs broker alone", "ms", one.get("p99_ms"), broker.get("p99_ms")))
+        rows.append(_row("realtime", "server CPU per event", "ms", one.get("server_cpu_ms_per_event"),
+                         bare.get("server_cpu_ms_per_event")))
+        if broker:
+            rows.append(_row("realtime", "RabbitMQ CPU per event", "ms", one.get("rabbitmq_cpu_ms_per_event"),
+                             broker.get("rabbitmq_cpu_ms_per_event")))
         rows.append(_row("realtime", "missed deliveries", "msgs", one.get("missing"), bare.get("missing"), "0",
                          one.get("missing") == 0 if one else None))
     if r := results.get("failover"):
