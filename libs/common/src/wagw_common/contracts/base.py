@@ -55,9 +55,14 @@ class Contract:
         except ValidationError as exc:
             raise MalformedMessage(f"data does not match {self.type}", exc.messages) from exc
 
+    def serialise(self, data: dict[str, Any]) -> dict[str, Any]:
+        """JSON-ready values of data that was validated already (as `load` returned it): no second check."""
+        dumped: dict[str, Any] = self._schema.dump(data)
+        return dumped
+
     def dump(self, data: dict[str, Any]) -> dict[str, Any]:
         """Serialise outgoing data to JSON-ready values, and validate that the same way as incoming."""
-        dumped: dict[str, Any] = self._schema.dump(data)
+        dumped = self.serialise(data)
         errors = self._schema.validate(dumped)
         if errors:
             raise MalformedMessage(f"refusing to send invalid {self.type}", errors)
