@@ -9,6 +9,7 @@ import secrets
 from aiohttp import web
 from wagw_common import session_status, topology
 from wagw_common.contracts.messages import ListMessages, MessageList, MessageView, SendMessage
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.envelope import MalformedMessage
 from wagw_common.logging import get_logger
 
@@ -96,7 +97,7 @@ async def _refuse_if_session_cannot_send(request: web.Request, session_id: str, 
         status = await session_status.read(gateway_of(request).redis, session_id)
     if status is None or status in session_status.ACCEPTS_SENDS:
         return
-    if status == "DELETED":
+    if status == SessionStatus.DELETED:
         raise not_found("session")
     if not body.get("queue"):
         raise ApiError(409, "session_not_connected",
