@@ -108,9 +108,11 @@ class _Builder:
 
     def operation(self, handler, path: str, has_path_params: bool) -> dict[str, Any]:
         doc = operation_of(handler) or SERVICE_ROUTES.get(path) or Operation(tags=("other",), responses={200: None})
-        lines = (handler.__doc__ or "").strip().splitlines()
-        summary = doc.summary or (lines[0].strip() if lines else handler.__name__.replace("_", " "))
-        description = [doc.description or " ".join(line.strip() for line in lines[1:]).strip()]
+        # The docstring's first paragraph is the summary (wrapped like any line), the rest the description.
+        first, _, rest = (handler.__doc__ or "").strip().partition("\n\n")
+        summary = (doc.summary or " ".join(line.strip() for line in first.splitlines())
+                   or handler.__name__.replace("_", " "))
+        description = [doc.description or " ".join(line.strip() for line in rest.splitlines()).strip()]
         security = getattr(handler, "security", None) or []
         if security:
             description.append(f"Authentication: {handler.auth}.")
@@ -186,7 +188,7 @@ def _add_links(document: dict[str, Any]) -> None:
         for target, operations in paths.items():
             if target != prefix and not target.startswith(prefix + "/"):
                 continue
-            for target_method, operation in operations.items():
+            for operation in operations.values():
                 if isinstance(operation, dict) and "operationId" in operation:
                     links[operation["operationId"]] = {"operationId": operation["operationId"],
                                                        "parameters": {parameter: f"$response.body#{pointer}"}}
