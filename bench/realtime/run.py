@@ -10,7 +10,8 @@ Scenarios, each with the same clients, rooms and burst (in one run, so on the sa
 - `realtime-2`: two replicas, clients spread across both; each replica consumes every event on a queue
   of its own and pushes it to its own clients.
 Latency is measured from just before an event is published (or emitted, for the baseline) to its
-arrival in a client, on this machine's clock; CPU per event over the burst, per process. The results go to bench/results/realtime-<time>.json."""
+arrival in a client, on this machine's clock; CPU per event over the burst, per process. The results go
+to bench/results/realtime-<time>.json."""
 
 from __future__ import annotations
 
