@@ -79,8 +79,10 @@ async def publish_admitted(request: web.Request, session_id: str, body: dict, da
     message_id = message_id or new_message_id()
     command = {**body, "tenant_id": caller.tenant_id, "session_id": session_id, "message_id": message_id}
     try:
+        # `body` came out of the contract's own schema (`_SEND`), the ids are the gateway's own: validating
+        # the command again would repeat that load (the orchestrator validates what it consumes anyway).
         await gw.broker.send_command("message.send", command, subject=session_id,
-                                       routing_key=topology.send_routing_key(session_id))
+                                     routing_key=topology.send_routing_key(session_id), loaded=True)
     except MalformedMessage:
         raise
     except Exception as exc:
