@@ -10,6 +10,7 @@ from aiohttp import web
 from wagw_common import session_status, topology
 from wagw_common.contracts.messages import ListMessages, MessageList, MessageView, SendMessage
 from wagw_common.envelope import MalformedMessage
+from wagw_common.http import note_in_request_log
 from wagw_common.logging import get_logger
 
 from ..admitted_send import admitted_at_once
@@ -94,7 +95,7 @@ async def publish_admitted(request: web.Request, session_id: str, body: dict, da
             await abandon(request, *idempotent)
         raise unavailable("the message could not be queued; retry later") from None
     gw.usage.counted(caller.tenant_id, day)
-    log.info("send.queued", message_id=message_id, session_id=session_id)
+    note_in_request_log(request, message_id=message_id, session_id=session_id)
     accepted = _ACCEPTED.dump({"message_id": message_id, "status": "queued"})
     if idempotent:
         try:
