@@ -45,8 +45,8 @@ class World:
         self.at_once = replace(self.at_once, send_admission=Recorded(self.at_once.send_admission))
         self.separately = replace(self.at_once, send_admission=caches_missed)
         self.tenant, self.session_id = new_user_id(), "s_" + secrets.token_hex(6)
-        self.user = User(user_id=self.tenant, email=f"{self.tenant}@example.com", name=None, password_hash="$argon2id$x",
-                         role="user", tier="BASIC", created_at=stored_now())
+        self.user = User(user_id=self.tenant, email=f"{self.tenant}@example.com", name=None,
+                         password_hash="$argon2id$x", role="user", tier="BASIC", created_at=stored_now())
         self.keys: list[str] = []
 
     async def key(self, **grant) -> str:

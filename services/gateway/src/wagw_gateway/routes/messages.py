@@ -71,8 +71,8 @@ async def queue_message(request: web.Request, session_id: str, body: dict) -> we
                                   idempotent=(scope, key) if key else None)
 
 
-async def publish_admitted(request: web.Request, session_id: str, body: dict, day: str, *, message_id: str | None = None,
-                           idempotent: tuple[str, str] | None = None) -> web.Response:
+async def publish_admitted(request: web.Request, session_id: str, body: dict, day: str, *,
+                           message_id: str | None = None, idempotent: tuple[str, str] | None = None) -> web.Response:
     """The command on the broker (confirmed), then 202. `day`: the day the send was counted on (taken
     back if the broker refuses it); `idempotent`: the caller's (scope, Idempotency-Key) that reserved
     `message_id`, to record the answer under."""
@@ -109,7 +109,8 @@ async def publish_admitted(request: web.Request, session_id: str, body: dict, da
 @api_doc(tags=TAGS, query=_LIST, responses={200: MessageList})
 @authenticated(scope="messages:read")
 async def list_messages(request: web.Request) -> web.Response:
-    """A session's message history, newest first (`limit`, `before` cursor; `direction`, `status`, `chat`, `since`, `until`)."""
+    """A session's message history, newest first (`limit`, `before` cursor; `direction`, `status`, `chat`, `since`,
+    `until`)."""
     caller, session_id = request[CALLER], request.match_info["session_id"]
     if not caller.may_act_on(session_id):
         raise not_found("session")
@@ -138,7 +139,8 @@ async def get_message(request: web.Request) -> web.Response:
 @admitted_at_once(_SEND, publish_admitted)  # the common case, in one Redis round trip
 @authenticated(scope="messages:send", users=False, send=True)
 async def send(request: web.Request) -> web.Response:
-    """Send a message through the key's session: 202 with a message id once the broker has it (`Idempotency-Key` supported); 409 if the session is not CONNECTED or RECONNECTING, unless `queue` is true."""
+    """Send a message through the key's session: 202 with a message id once the broker has it (`Idempotency-Key`
+    supported); 409 if the session is not CONNECTED or RECONNECTING, unless `queue` is true."""
     session_id = request[CALLER].session_restriction
     if session_id is None:
         raise not_bound_to_one_session()
@@ -150,7 +152,8 @@ async def send(request: web.Request) -> web.Response:
          headers={IDEMPOTENCY_HEADER: "makes a retried send a no-op (kept 24 hours)"})
 @authenticated(scope="messages:send", send=True)
 async def send_through_session(request: web.Request) -> web.Response:
-    """Send a message through one of the caller's sessions: 202 with a message id once the broker has it; 409 as for /send."""
+    """Send a message through one of the caller's sessions: 202 with a message id once the broker has it; 409 as for
+    /send."""
     caller, session_id = request[CALLER], request.match_info["session_id"]
     body = await load_body(request, _SEND)
     if caller.session_restriction != session_id:
