@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -25,8 +26,15 @@ def normalise_phone(value: str) -> str:
     digits = _SEPARATORS.sub("", value.strip())
     if not re.fullmatch(r"\+?[0-9]{6,15}", digits):
         raise ValidationError("must be an international phone number (country code first, digits, optional +)")
+    return _e164(digits.removeprefix("+"))
+
+
+# Messages go to the same numbers again and again, and parsing one with its country's metadata costs
+# more than the rest of a send's validation; a refused number raises, so only valid ones are kept.
+@functools.lru_cache(maxsize=16_384)
+def _e164(digits: str) -> str:
     try:
-        number = phonenumbers.parse("+" + digits.removeprefix("+"), None)
+        number = phonenumbers.parse("+" + digits, None)
     except phonenumbers.NumberParseException:
         raise ValidationError("not a phone number: the country code is unknown") from None
     if not phonenumbers.is_valid_number(number):
