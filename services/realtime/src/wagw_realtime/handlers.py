@@ -18,7 +18,7 @@ log = get_logger(__name__)
 async def when_domain_event_occurred_push_to_clients(envelope: Envelope, edge: Edge) -> None:
     push = PUSHES[envelope.type]  # the queue is bound to exactly these types (router.py)
     # Back to JSON-ready values (timestamps as ISO strings), exactly as the contract serialises them.
-    data = contract_for(envelope.type).schema().dump(envelope.data)
+    data = contract_for(envelope.type).json_ready(envelope.data)
     rooms = push.rooms(data)
     # One emit, however many rooms: a client in several of them gets it once. Every replica consumes
     # every event (a queue each) and emits to its own clients only: no second trip through the broker.
