@@ -61,6 +61,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--log-level", default="info", help="the services' LOG_LEVEL (info, as deployed)")
     parser.add_argument("--profile-gateway", action="store_true",
                         help="sends: sample the gateway with py-spy through the window (slows it a little)")
+    parser.add_argument("--profile-completed", action="store_true",
+                        help="completed: sample every service and worker with py-spy through the window")
     args = parser.parse_args(argv)
     args.only = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = set(args.only) - set(parts.ORDER)

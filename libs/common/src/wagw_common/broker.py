@@ -25,7 +25,7 @@ from . import topology
 from .contracts import contract_for
 from .envelope import CONTENT_TYPE, Envelope
 from .logging import get_logger
-from .metrics import MESSAGES_PUBLISHED, PUBLISH_LATENCY
+from .metrics import MESSAGES_PUBLISHED, PUBLISH_LATENCY, labelled
 from .storage import utc_now
 from .tasks import cancellation_only_from_callers
 from .topology import QueueSpec
@@ -271,10 +271,10 @@ class Broker(Publishing):
             else:
                 await self._publish_once(message, exchange, routing_key, mandatory)
         except Exception:
-            MESSAGES_PUBLISHED.labels(exchange or "default", "failed").inc()
+            labelled(MESSAGES_PUBLISHED, exchange or "default", "failed").inc()
             raise
-        MESSAGES_PUBLISHED.labels(exchange or "default", "confirmed").inc()
-        PUBLISH_LATENCY.labels(exchange or "default").observe(time.perf_counter() - started)
+        labelled(MESSAGES_PUBLISHED, exchange or "default", "confirmed").inc()
+        labelled(PUBLISH_LATENCY, exchange or "default").observe(time.perf_counter() - started)
 
     async def _publish_once(self, message: Message, exchange: str, routing_key: str, mandatory: bool) -> None:
         if self._channel is None:

@@ -47,6 +47,14 @@ class Contract:
         # cost more than the validation itself on the send path (docs/performance.md).
         return self.schema()
 
+    @cached_property
+    def _reply_schema(self) -> Schema | None:
+        return self.reply() if self.reply else None
+
+    def reply_json_ready(self, result: Any) -> Any:
+        """A request's result as its reply contract serialises it (as it is, without one)."""
+        return self._reply_schema.dump(result) if self._reply_schema is not None else result
+
     def load(self, data: Any) -> dict[str, Any]:
         """Validate `data` against this contract; raises MalformedMessage with field details."""
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -20,6 +21,10 @@ _TIME = "2026-01-01T12:00:00Z"
 _SEPARATORS = re.compile(r"[\s().-]")
 
 
+# A recipient is checked where it enters (the gateway), again when each message carrying it is published
+# and consumed, and the same numbers come back: the check costs more than the rest of a message's
+# contract. Only valid numbers are kept (a refusal raises, and is not cached).
+@lru_cache(maxsize=4096)
 def normalise_phone(value: str) -> str:
     """An international phone number as typed (`+62 812-3456-789`, `628123456789`) -> its digits in
     E.164 (`628123456789`); ValidationError with the reason when it is not a valid number."""
