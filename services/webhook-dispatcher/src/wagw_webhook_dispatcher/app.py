@@ -31,7 +31,7 @@ from .ssrf import GuardedResolver, registration_refusal
 def create_app(settings: Settings, *, dns: AbstractResolver | None = None) -> web.Application:
     """`dns` replaces the system resolver (tests); every answer still goes through the SSRF guard."""
     res = Resources.open_lazily(SERVICE, settings)
-    endpoints, deliveries = EndpointsStore(res.db, res.redis), DeliveriesStore(res.db)
+    endpoints, deliveries = EndpointsStore(res.database, res.redis), DeliveriesStore(res.database)
     policy = RetryPolicy(settings.retry_schedule, settings.retry_jitter, settings.busy_schedule)
     client = WebhookClient(settings.allowed_destinations, limit=settings.delivery_concurrency * 2,
                            timeout=settings.webhook_timeout, dns=dns)
