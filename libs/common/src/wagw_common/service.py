@@ -72,7 +72,7 @@ class Resources:
     def database(self) -> AsyncDatabase[Any]:
         """`db` for a service that keeps documents: one opened with `needs_mongo=False` has none."""
         if self.mongo is None:
-            raise RuntimeError(f"{self.service} was opened without MongoDB (needs_mongo=False) but asks for its database")
+            raise RuntimeError(f"{self.service} was opened without MongoDB (needs_mongo=False): it has no database")
         return self.mongo[self.settings.mongodb_database]
 
 
