@@ -82,6 +82,8 @@ async def _as_user(request: web.Request, token: str) -> Caller:
     refusal = token_refusal(principal, state)
     if refusal is not None:
         raise unauthorized(refusal)
+    if state is None:  # token_refusal refuses an account that no longer exists
+        raise ValueError(f"token_refusal let the token of a missing account {principal.user_id} stand")
     request[USER] = Principal(state.user_id, state.role, state.tier, state.token_generation)
     return Caller(tenant_id=state.user_id, role=state.role, tier=state.tier)
 

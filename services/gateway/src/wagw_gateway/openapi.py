@@ -200,8 +200,11 @@ def build_document(app: web.Application) -> dict[str, Any]:
     for route in app.router.routes():
         if route.method in {"HEAD", "*"}:
             continue
-        path = route.resource.canonical
-        parameters = _path_parameters(route.resource)
+        resource = route.resource
+        if resource is None:  # every route added through the app's router has one
+            raise ValueError(f"the route {route.method} {route.handler.__name__} has no resource")
+        path = resource.canonical
+        parameters = _path_parameters(resource)
         entry = paths.setdefault(path, {"parameters": parameters, "operations": {}})
         entry["operations"][route.method.lower()] = builder.operation(route.handler, path, bool(parameters))
     for path, entry in paths.items():

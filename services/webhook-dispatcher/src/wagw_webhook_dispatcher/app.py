@@ -31,12 +31,13 @@ from .ssrf import GuardedResolver, registration_refusal
 def create_app(settings: Settings, *, dns: AbstractResolver | None = None) -> web.Application:
     """`dns` replaces the system resolver (tests); every answer still goes through the SSRF guard."""
     res = Resources.open_lazily(SERVICE, settings)
-    endpoints, deliveries = EndpointsStore(res.db, res.redis), DeliveriesStore(res.db)
+    endpoints, deliveries = EndpointsStore(res.database, res.redis), DeliveriesStore(res.database)
     policy = RetryPolicy(settings.retry_schedule, settings.retry_jitter, settings.busy_schedule)
     client = WebhookClient(settings.allowed_destinations, limit=settings.delivery_concurrency * 2,
                            timeout=settings.webhook_timeout, dns=dns)
+    jobs = DeliveryJobs(res.broker, policy)
     deps = Deps(
-        endpoints=endpoints, deliveries=deliveries, jobs=DeliveryJobs(res.broker, policy),
+        endpoints=endpoints, deliveries=deliveries, jobs=jobs,
         events=WebhookEvents(res.broker, endpoints.collection, deliveries.collection),
         post=client.post,
         screen=partial(registration_refusal, resolver=GuardedResolver(settings.allowed_destinations, dns)),
@@ -50,7 +51,7 @@ def create_app(settings: Settings, *, dns: AbstractResolver | None = None) -> we
         await deps.deliveries.ensure_indexes()
         res.state_metrics.add("webhooks", gauges.probe(deps.endpoints.collection, deps.deliveries.collection))
         await deps.deliveries.upgrade_earlier_deliveries()
-        await deps.jobs.declare()
+        await jobs.declare()
         maintenance = Maintenance(deps, stalled_after=settings.stalled_after,
                                   retention_days=settings.delivery_retention_days)
         lease = Lease(res.redis, f"{SERVICE}:maintenance", ttl_seconds=max(settings.sweep_interval * 3, 30))
