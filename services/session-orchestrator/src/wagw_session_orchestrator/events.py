@@ -53,6 +53,12 @@ def session_updated(broker: Broker, session: dict, *, name: str, description: st
     }, subject=session["_id"])
 
 
+def session_pacing_changed(broker: Broker, session: dict, *, pacing: dict | None, sequence: int) -> Entry:
+    return outbox_entry(broker, "session.pacing_changed", {
+        "tenant_id": session["tenant_id"], "session_id": session["_id"], "pacing": pacing, "sequence": sequence,
+    }, subject=session["_id"])
+
+
 def session_deleted(broker: Broker, session: dict, *, sequence: int) -> Entry:
     return outbox_entry(broker, "session.deleted", {
         "tenant_id": session["tenant_id"], "session_id": session["_id"], "sequence": sequence,
