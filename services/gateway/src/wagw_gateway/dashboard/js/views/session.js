@@ -1,5 +1,5 @@
 // One session: its live status, Connect with the QR code, the other lifecycle actions, its API key,
-// a test message with its live status, and its webhooks.
+// a test message with its live status, its send pacing, its contacts and groups, and its webhooks.
 
 import { request } from "../api.js";
 import { announce, busy, describe, h, replace, showError, statusBadge, time } from "../dom.js";
@@ -7,8 +7,10 @@ import { ACTIONS, NOT_YET } from "../features.js";
 import { qrSvg } from "../qr.js";
 import * as realtime from "../realtime.js";
 import { isFresh } from "../state.js";
+import { contactsSection } from "./contacts.js";
 import { keySection } from "./keys.js";
 import { messagesSection } from "./messages.js";
+import { pacingSection } from "./pacing.js";
 import { webhooksSection } from "./webhooks.js";
 
 const CONNECTABLE = new Set(["DISCONNECTED", "LOGGED_OUT", "ERROR"]);
@@ -138,6 +140,7 @@ export async function sessionView(main, { sessionId, navigate }) {
         actionError),
       keySection(session)),
     messagesSection(session, stops),
+    h("div", { class: "grid-2" }, pacingSection(session, stops), contactsSection(session)),
     await webhooksSection(session)));
   render();
   document.title = `${session.name} · WhatsApp Gateway`;
