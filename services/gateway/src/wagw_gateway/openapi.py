@@ -16,7 +16,7 @@ from marshmallow import Schema
 from marshmallow import fields as mf
 from wagw_common.contracts.identity import SCOPES
 
-from .apidoc import Media, Operation, operation_of, summary_and_description
+from .apidoc import FilePart, Media, Operation, operation_of, summary_and_description
 from .auth import API_KEY, API_KEY_HEADER, BEARER
 from .idempotent import IDEMPOTENCY_HEADER
 from .schemas import ErrorEnvelope
@@ -78,7 +78,8 @@ def _path_parameters(resource) -> list[dict[str, Any]]:
 
 
 class _Builder:
-    def __init__(self):
+    def __init__(self, app: web.Application):
+        self.app = app
         self.plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)
         self.spec = APISpec(title=TITLE, version=VERSION, openapi_version="3.1.0", plugins=[self.plugin],
                             info={"description": DESCRIPTION}, servers=[{"url": "/"}])
@@ -128,7 +129,9 @@ class _Builder:
             op["parameters"].append({"in": "header", "name": IDEMPOTENCY_HEADER, "required": False,
                                      "description": "makes a retry of this request safe (kept 24 hours)",
                                      "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"}})
-        if doc.body is not None:
+        if isinstance(doc.body, FilePart):
+            op["requestBody"] = self.file_upload(doc.body)
+        elif doc.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc.body}}}
         rate_limited = bool(security) or "auth" in doc.tags
         for status, shape in doc.responses.items():
@@ -150,6 +153,17 @@ class _Builder:
             del op["parameters"]
         op["description"] = " ".join(part for part in description if part) or summary
         return op
+
+    def file_upload(self, part: FilePart) -> dict[str, Any]:
+        """The multipart body, with the file's size limit and the types the part's encoding takes (what
+        a client, and a fuzzer, needs to build an upload the route accepts, and ones it refuses)."""
+        limit = part.max_bytes(self.app)
+        schema = {"type": "object", "required": [part.name], "properties": {part.name: {
+            "type": "string", "format": "binary", "contentMediaType": "application/octet-stream",
+            "maxLength": limit, "description": f"{part.description} At most {limit} bytes (413 above); "
+                                               f"accepted types: {', '.join(part.types)} (415 otherwise).".strip()}}}
+        return {"required": True, "content": {"multipart/form-data": {
+            "schema": schema, "encoding": {part.name: {"contentType": ", ".join(part.types)}}}}}
 
     @staticmethod
     def _error_statuses(doc: Operation, secured: bool, has_path_params: bool, rate_limited: bool, handler) -> set:
@@ -195,7 +209,7 @@ def _add_links(document: dict[str, Any]) -> None:
 
 
 def build_document(app: web.Application) -> dict[str, Any]:
-    builder = _Builder()
+    builder = _Builder(app)
     paths: dict[str, dict[str, Any]] = {}
     for route in app.router.routes():
         if route.method in {"HEAD", "*"}:

@@ -53,6 +53,12 @@ def session_updated(broker: Publishing, session: dict, *, name: str, description
     }, subject=session["_id"])
 
 
+def session_pacing_changed(broker: Publishing, session: dict, *, pacing: dict | None, sequence: int) -> Entry:
+    return outbox_entry(broker, "session.pacing_changed", {
+        "tenant_id": session["tenant_id"], "session_id": session["_id"], "pacing": pacing, "sequence": sequence,
+    }, subject=session["_id"])
+
+
 def session_deleted(broker: Publishing, session: dict, *, sequence: int) -> Entry:
     return outbox_entry(broker, "session.deleted", {
         "tenant_id": session["tenant_id"], "session_id": session["_id"], "sequence": sequence,

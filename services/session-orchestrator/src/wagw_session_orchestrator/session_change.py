@@ -74,6 +74,17 @@ class SessionChange:
         ))
         return self
 
+    def pace(self, policy: dict[str, Any] | None) -> "SessionChange":
+        """Set the send pacing policy as stored (None removes it); a policy equal to the one in force
+        changes nothing and says nothing."""
+        if policy == self.session.get("pacing"):
+            return self
+        self.fields.update(pacing=policy)
+        self.entries.append(events.session_pacing_changed(
+            self.broker, self.session, pacing=policy, sequence=self._next_sequence(),
+        ))
+        return self
+
     def delete(self, *, reason: str) -> "SessionChange":
         """DELETED (with its status event), then `session.deleted`: the cue for the owners of what
         hangs off a session (the gateway's API keys) to clean up."""

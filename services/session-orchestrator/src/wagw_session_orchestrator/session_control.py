@@ -113,7 +113,7 @@ async def when_session_update_requested_rename_it(envelope: Envelope, deps: Deps
         if current["status"] == SessionStatus.DELETED:
             raise NotFound("no such session", {"session_id": current["_id"]})
         if "pacing" in data:
-            change.set(pacing=pacing.policy_to_store(data["pacing"], current.get("pacing"), clock.now()))
+            change.pace(pacing.policy_to_store(data["pacing"], current.get("pacing"), clock.now()))
         if (name, description) == (current["name"], current.get("description", "")):
             return change
         return change.describe(name=name, description=description)

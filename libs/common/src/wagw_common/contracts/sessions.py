@@ -13,7 +13,7 @@ from marshmallow import ValidationError, fields, validate
 
 from . import fields as f
 from .base import Contract, Kind, StrictSchema
-from .pacing import PACING_VIEW_EXAMPLE, POLICY_EXAMPLE, PacingPolicy, PacingView
+from .pacing import PACING_VIEW_EXAMPLE, POLICY_EXAMPLE, POLICY_SET_EXAMPLE, PacingPolicy, PacingSet, PacingView
 
 _SESSION_ID = "s_8f14e45fceea167a"
 _TENANT_ID = "u_c9f0f895fb98ab91"
@@ -140,6 +140,14 @@ class SessionUpdated(StrictSchema):
     sequence = fields.Integer(required=True, validate=validate.Range(min=1))
 
 
+class SessionPacingChanged(StrictSchema):
+    tenant_id = f.object_id()
+    session_id = f.object_id()
+    # The policy now in force; null: pacing was removed.
+    pacing = fields.Nested(PacingSet, allow_none=True, required=True)
+    sequence = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
 class SessionDeleted(StrictSchema):
     tenant_id = f.object_id()
     session_id = f.object_id()
@@ -213,6 +221,10 @@ CONTRACTS = [
     Contract("session.updated", Kind.EVENT, SessionUpdated, "A session was renamed or described",
              {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "name": "Sales line", "description": "Team B",
               "sequence": 4}, tags=("sessions",)),
+    Contract("session.pacing_changed", Kind.EVENT, SessionPacingChanged,
+             "A session's send pacing was set, changed or removed (`pacing` null)",
+             {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "pacing": POLICY_SET_EXAMPLE, "sequence": 5},
+             tags=("sessions",)),
     Contract("session.deleted", Kind.EVENT, SessionDeleted,
              "A session was deleted: its API keys are to be revoked and its history is gone",
              {"tenant_id": _TENANT_ID, "session_id": _SESSION_ID, "sequence": 7}, tags=("sessions",)),
