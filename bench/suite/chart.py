@@ -19,7 +19,7 @@ def draw(report: dict, path: Path) -> None:
     figure, axes = plt.subplots(lines, columns, figsize=(3.2 * columns, 2.6 * lines), squeeze=False)
     for ax, row in zip(axes.flat, rows, strict=False):
         values = [row["measured"], row["baseline"] if row["baseline"] is not None else 0]
-        bars = ax.bar(["platform", "baseline"], values, color=["#3a6ea5", "#9aa5b1"])
+        bars = ax.bar(row.get("labels", ["platform", "baseline"]), values, color=["#3a6ea5", "#9aa5b1"])
         ax.bar_label(bars, labels=[f"{v:,.1f}" for v in values], fontsize=8)
         verdict = {True: " (goal met)", False: " (goal missed)", None: ""}[row["met"]]
         ax.set_title(f"{row['part']}: {row['figure']}\n{row['unit']}{verdict}", fontsize=9)
