@@ -33,6 +33,16 @@ async def add_replica(run: PlatformRun, service: str) -> ServiceProcess:
     return process
 
 
+async def scale_to(run: PlatformRun, service: str, count: int) -> list[ServiceProcess]:
+    """Starts or stops replicas of `service` (the newest first) until `count` run."""
+    while len(replicas_of(run, service)) < count:
+        await add_replica(run, service)
+    while len(running := replicas_of(run, service)) > count:
+        await asyncio.to_thread(running[-1].stop)
+        del run.services[running[-1].name]
+    return replicas_of(run, service)
+
+
 async def stop_all_but(run: PlatformRun, keep: set[str], *, workers: bool) -> None:
     """Stops every service not in `keep` (and the workers unless `workers`): nothing downstream of the
     measured service works meanwhile; what it publishes waits in the broker."""

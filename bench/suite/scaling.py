@@ -1,33 +1,37 @@
-"""Part 7, scaling: each service's own ceiling with one replica, then with two, the rest of the pipeline
-stopped so the measured service is the only one working (what it publishes waits in the broker).
+"""Part 7, scaling: each service's own ceiling with one replica, then with two, then with one again, the
+rest of the pipeline stopped so the measured service is the only one working (what it publishes waits
+in the broker).
 
   gateway               64 closed-loop clients for a while: accepted sends/s
   session-orchestrator  a backlog of sends (accepted by the gateway while the orchestrator was held),
-                        each stored, handed to the simulated worker and its three receipts applied
+                        each stored, handed to the simulated worker and its receipts applied
   webhook-dispatcher    a backlog of message events, each delivered to a few endpoints on a local sink
 
-Each round holds (SIGSTOP) every replica while its backlog is made, then lets them go at once and
-measures until the backlog is worked off; the baseline of the round at two replicas is the round at
-one, in the same platform, just before."""
+A backlog round holds (SIGSTOP) every replica while its backlog is made, then lets them go at once and
+measures until the backlog is worked off. The baseline of the round at two replicas is the mean of the
+rounds at one before and after it, in the same platform."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 from pathlib import Path
+from typing import Awaitable, Callable
 
 import aiohttp
 
 from .accepted import BODY
 from .cpu_window import CpuWindow
 from .loadgen import closed_loop
-from .replica_control import add_replica, held, replicas_of, stop_all_but
+from .replica_control import held, scale_to, stop_all_but
 from .scaling_backlogs import drained, finished_in_database, finished_sends, post_sends, publish_events
 from .scaling_figures import compare, round_figures
+from .service_metrics import platform_handler_times
 from .timed_sink import TimedSink
 from .world import platform, tenant_with_sessions
 
 GATEWAY, ORCHESTRATOR, DISPATCHER = "gateway", "session-orchestrator", "webhook-dispatcher"
+REPLICAS_BY_ROUND = (1, 2, 1)
 
 
 def _pids(run) -> dict[str, int]:
@@ -37,50 +41,70 @@ def _pids(run) -> dict[str, int]:
     return {**{name: p.process.pid for name, p in running.items() if p.alive}, "bench": os.getpid()}
 
 
+async def each_scale(run, service: str, measure: Callable[[list], Awaitable[dict]]) -> dict:
+    """`measure(replicas)` at one replica, two, and one again; the round at two beside the rounds at one."""
+    rounds = [await measure(await scale_to(run, service, count)) for count in REPLICAS_BY_ROUND]
+    return compare(*rounds)
+
+
+async def backlog_round(run, service: str, replicas: list, fill: Callable[[], Awaitable[dict]],
+                        count: Callable[[], Awaitable[int]], items: int, timeout: float) -> dict:
+    """Every replica held while `fill()` makes a backlog of `items`, then measured until `count()` says
+    it was worked off."""
+    before = await count()
+    with held(replicas):
+        filled = await fill()
+    with CpuWindow(_pids(run)) as cpu:
+        done, seconds = await drained(count, before + items, timeout)
+    await drained(count, before + items, timeout)  # whatever is left must not fall into the next round
+    return {**round_figures(service, len(replicas), done - before, seconds, cpu.result, cpu.waiting),
+            "backlog": items, **filled}
+
+
 async def gateway_rounds(args) -> dict:
     async with platform("wagw-bench-scaling-gw", log_level=args.log_level) as run:
         async with aiohttp.ClientSession() as http:
             tenant = await tenant_with_sessions(run, http, 1)
         (key,) = tenant.keys.values()
         await stop_all_but(run, {GATEWAY}, workers=False)
-        rounds = []
-        for replicas in (1, 2):
-            if replicas == 2:
-                await add_replica(run, GATEWAY)
-            urls = [p.url + "/api/v1/send" for p in replicas_of(run, GATEWAY)]
+
+        async def measure(replicas: list) -> dict:
             with CpuWindow(_pids(run)) as cpu:
-                result = await closed_loop(urls, clients=args.clients, seconds=args.scaling_seconds, body=BODY,
-                                           headers={"X-API-Key": key})
-            rounds.append({**round_figures(GATEWAY, replicas, result["accepted"], args.scaling_seconds, cpu.result,
-                                                         cpu.waiting),
-                           "latency": result["latency"], "statuses": result["statuses"]})
-        return compare(*rounds)
+                result = await closed_loop([p.url + "/api/v1/send" for p in replicas], clients=args.clients,
+                                           seconds=args.scaling_seconds, body=BODY, headers={"X-API-Key": key})
+            return {**round_figures(GATEWAY, len(replicas), result["accepted"], args.scaling_seconds,
+                                    cpu.result, cpu.waiting),
+                    "latency": result["latency"], "statuses": result["statuses"]}
+
+        return await each_scale(run, GATEWAY, measure)
 
 
 async def orchestrator_rounds(args) -> dict:
-    async with platform("wagw-bench-scaling-orch", log_level=args.log_level) as run:
+    # Receipts at once: the simulator's pause between a message's receipts would bound the round by
+    # itself (each session's next send waits for them), not the orchestrator.
+    async with platform("wagw-bench-scaling-orch", log_level=args.log_level,
+                        worker_env={"SIMULATOR_STATUS_DELAY_SECONDS": "0"}) as run:
         async with aiohttp.ClientSession() as http:
             tenant = await tenant_with_sessions(run, http, args.scaling_sessions)
         # The gateway makes the backlog and the worker and its registry answer the orchestrator; the
         # dispatcher and realtime, downstream of its events, are stopped.
         await stop_all_but(run, {GATEWAY, ORCHESTRATOR, "worker-registry"}, workers=True)
-        rounds = []
         async with finished_sends(run) as count:
-            for replicas in (1, 2):
-                if replicas == 2:
-                    await add_replica(run, ORCHESTRATOR)
-                before = await count()
-                with held(replicas_of(run, ORCHESTRATOR)):
-                    refused = await post_sends(run.services[GATEWAY].url, tenant, args.scaling_sends)
-                with CpuWindow(_pids(run)) as cpu:
-                    done, seconds = await drained(count, before + args.scaling_sends, args.scaling_timeout)
-                await drained(count, before + args.scaling_sends, args.scaling_timeout)  # none left for the next
-                stored = await asyncio.to_thread(finished_in_database, run)
-                rounds.append({**round_figures(ORCHESTRATOR, replicas, done - before, seconds, cpu.result,
-                                               cpu.waiting),
-                               "backlog": args.scaling_sends, "refused_while_filling": refused,
-                               "finished_in_database_by_now": stored})
-        return compare(*rounds)
+
+            async def fill() -> dict:
+                return {"refused_while_filling": await post_sends(run.services[GATEWAY].url, tenant,
+                                                                  args.scaling_sends)}
+
+            async def measure(replicas: list) -> dict:
+                measured = await backlog_round(run, ORCHESTRATOR, replicas, fill, count, args.scaling_sends,
+                                               args.scaling_timeout)
+                # Which replica handled which queue (counted since each started): a shard has one
+                # active consumer, so the replica that subscribed first takes every shard.
+                handled = await platform_handler_times(run)
+                return {**measured, "finished_in_database_by_now": await asyncio.to_thread(finished_in_database, run),
+                        "handled_by_replica": {p.name: handled.get(p.name, {}) for p in replicas}}
+
+            return await each_scale(run, ORCHESTRATOR, measure)
 
 
 async def dispatcher_rounds(args) -> dict:
@@ -96,26 +120,20 @@ async def dispatcher_rounds(args) -> dict:
                                              expect=201)
             await stop_all_but(run, {DISPATCHER}, workers=False)
             events = max(1, args.scaling_deliveries // args.scaling_endpoints)
-            rounds = []
-            for replicas in (1, 2):
-                if replicas == 2:
-                    await add_replica(run, DISPATCHER)
-                before = len(sink.arrivals)
-                with held(replicas_of(run, DISPATCHER)):
-                    await publish_events(run, tenant, events)
 
-                async def arrived() -> int:
-                    return len(sink.arrivals)
+            async def fill() -> dict:
+                await publish_events(run, tenant, events)
+                return {"events": events, "endpoints": args.scaling_endpoints}
 
-                expected = before + events * args.scaling_endpoints
-                with CpuWindow(_pids(run)) as cpu:
-                    done, seconds = await drained(arrived, expected, args.scaling_timeout)
-                await drained(arrived, expected, args.scaling_timeout)  # none left for the next round
-                rounds.append({**round_figures(DISPATCHER, replicas, done - before, seconds, cpu.result,
-                                               cpu.waiting),
-                               "events": events, "endpoints": args.scaling_endpoints,
-                               "duplicates": sink.duplicates})
-            return compare(*rounds)
+            async def arrived() -> int:
+                return len(sink.arrivals)
+
+            async def measure(replicas: list) -> dict:
+                measured = await backlog_round(run, DISPATCHER, replicas, fill, arrived,
+                                               events * args.scaling_endpoints, args.scaling_timeout)
+                return {**measured, "duplicates_so_far": sink.duplicates}
+
+            return await each_scale(run, DISPATCHER, measure)
     finally:
         await sink.stop()
 

@@ -32,9 +32,20 @@ def round_figures(service: str, replicas: int, items: int, seconds: float, cpu_p
             "busiest": busiest, "saturated": sorted(n for n, s in shares.items() if s >= SATURATED_PERCENT)}
 
 
-def compare(one: dict, two: dict) -> dict:
-    """Two replicas beside one: the speedup of the drained rate, and whether each replica's CPU per item
-    stayed the same (work split, not added)."""
-    return {"one_replica": one, "two_replicas": two,
-            "speedup": ratio(two["rate_per_s"], one["rate_per_s"]),
-            "service_cpu_per_item_change": ratio(two["service_ms_per_item"], one["service_ms_per_item"])}
+def _mean(values: list[float | None], digits: int) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(sum(known) / len(known), digits) if known else None
+
+
+def compare(one: dict, two: dict, one_again: dict | None = None) -> dict:
+    """Two replicas beside one: the speedup of the drained rate, and whether the service's CPU per item
+    over its replicas stayed the same (work split, not added). With a second round at one replica after
+    the round at two, the baseline is the mean of both: a machine whose load drifts over the part, or a
+    database that grows with each round, then weighs on both sides alike."""
+    ones = [one, *([one_again] if one_again else [])]
+    rate_at_one = _mean([r["rate_per_s"] for r in ones], 1)
+    ms_at_one = _mean([r["service_ms_per_item"] for r in ones], 3)
+    return {"one_replica": one, "two_replicas": two, "one_replica_again": one_again,
+            "rate_per_s_at_one": rate_at_one, "service_ms_per_item_at_one": ms_at_one,
+            "speedup": ratio(two["rate_per_s"], rate_at_one),
+            "service_cpu_per_item_change": ratio(two["service_ms_per_item"], ms_at_one)}

@@ -59,8 +59,21 @@ def test_two_replicas_are_compared_with_one_by_rate_and_by_work_per_item():
     one = round_figures("gateway", 1, items=4000, seconds=20.0, cpu_percent={"gateway": 95.0})
     two = round_figures("gateway", 2, items=7000, seconds=20.0, cpu_percent={"gateway": 90.0, "gateway-1": 85.0})
     scaled = compare(one, two)
+    assert scaled["rate_per_s_at_one"] == 200.0
     assert scaled["speedup"] == 1.75
     assert scaled["service_cpu_per_item_change"] == 1.053  # 5.0 ms over both replicas against 4.75 ms
+
+
+def test_the_baseline_is_the_mean_of_the_rounds_at_one_replica_before_and_after():
+    before = round_figures("gateway", 1, items=4000, seconds=20.0, cpu_percent={"gateway": 100.0})
+    two = round_figures("gateway", 2, items=6000, seconds=20.0, cpu_percent={"gateway": 75.0, "gateway-1": 75.0})
+    after = round_figures("gateway", 1, items=2000, seconds=20.0, cpu_percent={"gateway": 60.0})
+    scaled = compare(before, two, after)
+    # 200/s and 100/s at one replica (the machine got busier): 150/s, which two replicas double.
+    assert scaled["rate_per_s_at_one"] == 150.0
+    assert scaled["speedup"] == 2.0
+    assert scaled["service_ms_per_item_at_one"] == 5.5  # 5 ms and 6 ms
+    assert scaled["one_replica_again"] is after
 
 
 def test_the_report_shows_each_service_at_two_replicas_beside_one():
