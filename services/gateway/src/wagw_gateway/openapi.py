@@ -80,7 +80,8 @@ def _path_parameters(resource) -> list[dict[str, Any]]:
 class _Builder:
     def __init__(self, app: web.Application):
         self.app = app
-        self.plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)
+        # apispec documents a resolver answering None (inline the schema) but types it as returning str.
+        self.plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)  # type: ignore[arg-type]
         self.spec = APISpec(title=TITLE, version=VERSION, openapi_version="3.1.0", plugins=[self.plugin],
                             info={"description": DESCRIPTION}, servers=[{"url": "/"}])
         self.spec.components.schema("Error", schema=ErrorEnvelope)
@@ -97,7 +98,10 @@ class _Builder:
         if isinstance(shape, list):
             return {"type": "array", "items": self.shape(shape[0])}
         if isinstance(shape, mf.Field):
-            return self.plugin.converter.field2property(shape)
+            converter = self.plugin.converter
+            if converter is None:
+                raise RuntimeError("the marshmallow plugin is used before its APISpec initialised it")
+            return converter.field2property(shape)
         return shape  # a marshmallow schema: the plugin resolves it (a $ref, or inline)
 
     def operation_id(self, name: str) -> str:

@@ -126,6 +126,8 @@ class SendAdmission:
             log.warning("send_admission.unavailable", error=repr(exc))
             return None
         verdict = _text(out[0])
+        if verdict is None:  # the script answers every call with a verdict first
+            raise RuntimeError("the send admission script answered without a verdict")
         return Admission(
             verdict=verdict,
             key=cached_grant(out[1]) if len(out) > 1 else None,

@@ -59,7 +59,7 @@ async def queue_message(request: web.Request, session_id: str, body: dict) -> we
         settled = settle(claim)
         if settled is not None:
             return settled
-        message_id = claim.reserved["message_id"]  # an attempt that died half-way is resumed with its id
+        message_id = claim.reservation["message_id"]  # an attempt that died half-way is resumed with its id
     try:
         await _refuse_if_session_cannot_send(request, session_id, body)
         day = await admit_send(request)
