@@ -8,6 +8,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from marshmallow import fields
 from wagw_common.contracts import StrictSchema
 from wagw_common.object_store.media import SENDABLE_TYPES, outbound_key, sendable, sniff
@@ -41,7 +42,8 @@ async def _read_file_part(request: web.Request, max_bytes: int) -> tuple[bytes, 
         raise ApiError(400, "invalid", "send the file as multipart/form-data in a part named `file`")
     try:
         return await _first_file_part(await request.multipart(), max_bytes)
-    except (ValueError, AssertionError) as exc:  # no boundary, or a body that breaks the multipart framing
+    # No boundary, a body that breaks the multipart framing, or a part whose header lines are broken.
+    except (ValueError, AssertionError, HttpProcessingError) as exc:
         raise ApiError(400, "invalid", f"not a readable multipart body: {exc}") from None
 
 
