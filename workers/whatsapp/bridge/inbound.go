@@ -53,7 +53,9 @@ func pollReading(p *waE2E.PollCreationMessage) reading {
 
 // inboundTypes reads each received type; the first present wins. A reply's quote is read apart.
 var inboundTypes = []func(m *waE2E.Message) (reading, bool){
-	func(m *waE2E.Message) (reading, bool) { return reading{"text", m.GetConversation(), map[string]any{}}, m.Conversation != nil },
+	func(m *waE2E.Message) (reading, bool) {
+		return reading{"text", m.GetConversation(), map[string]any{}}, m.Conversation != nil
+	},
 	func(m *waE2E.Message) (reading, bool) {
 		return reading{"text", m.GetExtendedTextMessage().GetText(), map[string]any{}}, m.ExtendedTextMessage != nil
 	},
@@ -93,9 +95,15 @@ var inboundTypes = []func(m *waE2E.Message) (reading, bool){
 		return reading{"reaction", "", map[string]any{"reaction": map[string]any{
 			"wa_message_id": p.GetKey().GetID(), "emoji": p.GetText()}}}, p != nil
 	},
-	func(m *waE2E.Message) (reading, bool) { return pollReading(m.GetPollCreationMessage()), m.PollCreationMessage != nil },
-	func(m *waE2E.Message) (reading, bool) { return pollReading(m.GetPollCreationMessageV2()), m.PollCreationMessageV2 != nil },
-	func(m *waE2E.Message) (reading, bool) { return pollReading(m.GetPollCreationMessageV3()), m.PollCreationMessageV3 != nil },
+	func(m *waE2E.Message) (reading, bool) {
+		return pollReading(m.GetPollCreationMessage()), m.PollCreationMessage != nil
+	},
+	func(m *waE2E.Message) (reading, bool) {
+		return pollReading(m.GetPollCreationMessageV2()), m.PollCreationMessageV2 != nil
+	},
+	func(m *waE2E.Message) (reading, bool) {
+		return pollReading(m.GetPollCreationMessageV3()), m.PollCreationMessageV3 != nil
+	},
 }
 
 var (
@@ -255,4 +263,3 @@ func pollVoteEvent(evt *events.Message, vote *waE2E.PollVoteMessage) Outgoing {
 	return Outgoing{"message", map[string]any{"wa_message_id": evt.Info.ID, "chat": chat, "sender": sender,
 		"type": "poll_vote", "text": "", "parts": parts}}
 }
-

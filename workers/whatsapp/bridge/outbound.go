@@ -138,7 +138,7 @@ func reactionMessage(chat types.JID, message Outbound) *waE2E.Message {
 func mediaMessage(ctx context.Context, client Sender, kind whatsmeow.MediaType, message Outbound) (*waE2E.Message, error) {
 	part := message.Media
 	if part == nil || part.URL == "" {
-		return nil, fmt.Errorf("a %s without its media", message.Type)
+		return nil, fmt.Errorf("no media (its url) to send")
 	}
 	data, sniffed, err := fetchMedia(ctx, part.URL)
 	if err != nil {
