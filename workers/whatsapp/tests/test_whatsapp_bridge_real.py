@@ -1,0 +1,95 @@
+"""The whatsmeow bridge program as built (tools/whatsmeow-bridge/build.sh), run by the worker's client on
+the local PostgreSQL (a database per test): it starts and stops, opens whatsmeow's store there (the same
+tables neonize's whatsmeow keeps), finds no credentials in a fresh store, answers typed errors and keeps
+serving, reports a connection that cannot be made (no machine here reaches WhatsApp) instead of hanging,
+and a program killed under its sessions ends them with `ConnectionFailed`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from wagw_worker_whatsapp.bridge_process import BridgeError, BridgeGone
+from wagw_worker_whatsapp.bridge_program import checked_program
+from wagw_worker_whatsapp.client import ConnectionFailed, Outbound
+from wagw_worker_whatsapp.devices import directory_for
+from wagw_worker_whatsapp.whatsmeow_client import WhatsmeowClientFactory
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio, pytest.mark.timeout(120)]
+PROGRAM = Path(__file__).resolve().parents[3] / ".local" / "bin" / "wagw-whatsmeow"
+
+
+@pytest.fixture
+async def factory(store_url):
+    made = WhatsmeowClientFactory(store_url, directory_for(store_url), checked_program(PROGRAM))
+    yield made
+    await made.aclose()
+
+
+async def next_event(events: asyncio.Queue, seconds: float = 60):
+    async with asyncio.timeout(seconds):
+        return await events.get()
+
+
+async def test_the_program_starts_opens_whatsmeows_store_in_postgresql_and_stops(factory, store_url):
+    bridge = await factory.running()
+    assert bridge.running
+    async with await psycopg.AsyncConnection.connect(store_url) as db:
+        tables = {row[0] for row in await (await db.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).fetchall()}
+    assert {"whatsmeow_device", "whatsmeow_sessions", "whatsmeow_identity_keys"} <= tables
+    await factory.aclose()
+    assert not bridge.running and bridge.process is not None and bridge.process.returncode == 0
+
+
+async def test_a_fresh_store_has_no_credentials(factory):
+    assert not await factory.open("s_new", asyncio.Queue().put).has_credentials()
+
+
+async def test_connecting_without_whatsapp_reports_a_failure_instead_of_hanging(factory):
+    events: asyncio.Queue = asyncio.Queue()
+    client = factory.open("s_real", events.put)
+    await client.connect()
+    try:
+        event = await next_event(events)
+        assert isinstance(event, ConnectionFailed) and "whatsapp" in event.reason.lower(), event
+    finally:
+        await client.disconnect()
+
+
+async def test_the_program_answers_typed_errors_and_keeps_serving(factory):
+    bridge = await factory.running()
+    client = factory.open("s_not_connected", asyncio.Queue().put)
+    with pytest.raises(BridgeError) as refused:
+        await client.send("15552223333", Outbound(type="text", text="hi"), "WAGW0123456789ABCDEF")
+    assert refused.value.kind == "unknown_session"
+    with pytest.raises(BridgeError) as unknown:
+        await bridge.request("teleport", "s_1")
+    assert unknown.value.kind == "unknown_op"
+    with pytest.raises(BridgeError) as bad:
+        await bridge.request("connect", "s_1", device_key="not hex")
+    assert bad.value.kind == "bad_request"
+    assert await bridge.request("disconnect", "s_1") == {}  # still serving
+
+
+async def test_a_killed_program_ends_its_sessions_with_connection_failed(factory):
+    events: asyncio.Queue = asyncio.Queue()
+    client = factory.open("s_killed", events.put)
+    await client.connect()
+    assert isinstance(await next_event(events), ConnectionFailed)  # WhatsApp cannot be reached from here
+    await client.connect()  # held again by the program, still trying
+    await next_event(events)
+    bridge = factory.bridge
+    assert bridge.process is not None
+    os.kill(bridge.process.pid, signal.SIGKILL)
+    event = await next_event(events, 10)
+    assert isinstance(event, ConnectionFailed) and "exit code -9" in event.reason, event
+    with pytest.raises(BridgeGone):
+        await client.mark_read("15552223333@s.whatsapp.net")
+    await client.connect()  # the next session start runs the program again
+    assert factory.bridge.running
