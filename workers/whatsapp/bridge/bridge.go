@@ -160,8 +160,10 @@ func (b *Bridge) send(req Request) (any, error) {
 	}
 	sent, err := Send(context.Background(), s.client, to, args.Message, args.ID)
 	if err != nil {
+		logger.Warn("whatsapp.send_refused", "session_id", req.Session, "wa_message_id", args.ID, "type", args.Message.Type)
 		return nil, err
 	}
+	logger.Info("whatsapp.sent", "session_id", req.Session, "wa_message_id", sent, "type", args.Message.Type)
 	return map[string]any{"id": sent}, nil
 }
 

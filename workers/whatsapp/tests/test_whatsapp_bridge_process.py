@@ -124,3 +124,15 @@ def test_a_missing_program_or_one_of_another_version_stops_the_worker_with_what_
         checked_program(older)
     matching = program(tmp_path, f"print({BRIDGE_VERSION!r})\n")
     assert checked_program(matching) == matching
+
+
+def test_the_worker_configured_for_whatsmeow_refuses_to_start_without_the_program(tmp_path):
+    from wagw_common.settings import load
+
+    from wagw_worker_whatsapp.__main__ import client_factory
+    from wagw_worker_whatsapp.settings import Settings
+
+    settings = load(Settings, {"WHATSAPP_CLIENT": "whatsmeow", "WHATSAPP_STORE": str(tmp_path / "credentials.db"),
+                               "WHATSAPP_BRIDGE_PROGRAM": str(tmp_path / "wagw-whatsmeow")})
+    with pytest.raises(LibraryUnavailable, match="wagw-whatsmeow is missing"):
+        client_factory(settings)

@@ -93,3 +93,41 @@ async def test_a_killed_program_ends_its_sessions_with_connection_failed(factory
         await client.mark_read("15552223333@s.whatsapp.net")
     await client.connect()  # the next session start runs the program again
     assert factory.bridge.running
+
+
+async def test_the_worker_on_the_bridge_reports_a_session_whatsapp_cannot_reach_disconnected(factory, uplink):
+    from wagw_common.contracts.session_statuses import SessionStatus
+
+    from wagw_worker_whatsapp.sessions import WhatsAppSessions
+
+    sessions = WhatsAppSessions(uplink, factory)
+    await sessions.start_session("s_1", restore=False)
+    async with asyncio.timeout(60):
+        while not any(item[0] == "status" and item[2] == SessionStatus.DISCONNECTED for item in uplink.sent):
+            await uplink.changed.wait()
+            uplink.changed.clear()
+    reason = next(item[3] for item in uplink.sent if item[0] == "status" and item[2] == SessionStatus.DISCONNECTED)
+    assert "WhatsApp cannot be reached" in reason
+    assert "s_1" not in sessions.sessions  # given up here: the platform decides where it goes next
+    await sessions.start_session("s_2", restore=True)  # nothing stored to restore
+    assert uplink.sent[-1][:4] == ("status", "s_2", SessionStatus.LOGGED_OUT, "no stored credentials to restore")
+
+
+async def test_neonizes_whatsmeow_and_the_bridge_share_one_store(store_url, factory):
+    """The same whatsmeow (the bridge's go.mod pins neonize's build): a store made by one is opened by the
+    other without a schema upgrade in between either way."""
+    from wagw_worker_whatsapp.neonize_client import NeonizeClientFactory  # loads the library, after its checks
+
+    events: asyncio.Queue = asyncio.Queue()
+    neonize = NeonizeClientFactory(store_url, directory_for(store_url)).open("s_neonize", events.put)
+    await neonize.connect()
+    try:
+        assert isinstance(await next_event(events), ConnectionFailed)
+    finally:
+        await neonize.disconnect()
+    async with await psycopg.AsyncConnection.connect(store_url) as db:
+        before = await (await db.execute("SELECT version, compat FROM whatsmeow_version")).fetchall()
+    await factory.running()  # opens (and would upgrade) the same store
+    async with await psycopg.AsyncConnection.connect(store_url) as db:
+        after = await (await db.execute("SELECT version, compat FROM whatsmeow_version")).fetchall()
+    assert before == after and before
