@@ -116,6 +116,9 @@ func (b *Bridge) logout(req Request) (any, error) {
 	}
 	defer s.close()
 	ctx := context.Background()
+	if s.client.Store.ID == nil { // never linked (still showing QR codes): nothing to unlink or delete
+		return map[string]any{"unlinked": false}, nil
+	}
 	if err := s.client.Logout(ctx); err != nil {
 		logger.Warn("whatsapp.unlink_failed", "session_id", req.Session, "error", err.Error())
 		if deleted := s.client.Store.Delete(ctx); deleted != nil {

@@ -131,3 +131,13 @@ async def test_neonizes_whatsmeow_and_the_bridge_share_one_store(store_url, fact
     async with await psycopg.AsyncConnection.connect(store_url) as db:
         after = await (await db.execute("SELECT version, compat FROM whatsmeow_version")).fetchall()
     assert before == after and before
+
+
+async def test_logging_out_a_session_never_linked_completes_and_forgets_it(factory):
+    events: asyncio.Queue = asyncio.Queue()
+    linking = factory.open("s_linking", events.put)
+    await linking.connect()
+    await linking.logout()  # held by the program, never linked: nothing to unlink
+    await factory.open("s_nothing", events.put).logout()  # held nowhere, nothing stored
+    assert not await linking.has_credentials()
+    assert await factory.bridge.request("disconnect", "s_linking") == {}  # no longer held, still serving
