@@ -13,6 +13,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 )
@@ -125,11 +126,23 @@ func Serve(in io.Reader, lines *Lines, ops map[string]Handler) {
 		running.Add(1)
 		go func() {
 			defer running.Done()
-			result, err := handle(req)
+			result, err := guarded(handle, req)
 			lines.Reply(req.ID, result, err)
 		}()
 	}
 	running.Wait()
+}
+
+// guarded runs one op; a panic in it (a bug, here or in whatsmeow) fails that op only, never the program
+// and every session it holds.
+func guarded(handle Handler, req Request) (result any, err error) {
+	defer func() {
+		if caught := recover(); caught != nil {
+			logger.Error("bridge.op_panicked", "op", req.Op, "session_id", req.Session, "panic", fmt.Sprint(caught))
+			result, err = nil, fail(ErrFailed, fmt.Sprintf("internal error in %s: %v", req.Op, caught))
+		}
+	}()
+	return handle(req)
 }
 
 // decode reads a request's args into `into`; missing args are an empty object.

@@ -62,6 +62,21 @@ func TestBadLinesGetTypedErrorsAndTheProgramKeepsServing(t *testing.T) {
 	}
 }
 
+func TestAnOpThatPanicsFailsAloneAndTheProgramKeepsServing(t *testing.T) {
+	var out bytes.Buffer
+	lines := NewLines(&out)
+	ops := map[string]Handler{
+		"crash": func(Request) (any, error) { var nothing *Session; return nothing.id, nil },
+		"echo":  func(Request) (any, error) { return map[string]any{"ok": true}, nil },
+	}
+	Serve(strings.NewReader("{\"id\": 1, \"op\": \"crash\"}\n{\"id\": 2, \"op\": \"echo\"}\n"), lines, ops)
+	text := out.String()
+	if !strings.Contains(text, `"id":1,"error":{"type":"failed","message":"internal error in crash`) ||
+		!strings.Contains(text, `"id":2,"result":{"ok":true}`) {
+		t.Fatalf("got %s", text)
+	}
+}
+
 func TestAFailureOfWhatsmeowIsTypedFailed(t *testing.T) {
 	if got := asFailure(errString("boom")); got.Type != ErrFailed || got.Message != "boom" {
 		t.Fatalf("got %#v", got)

@@ -170,6 +170,9 @@ func (d Directory) ContactProfile(ctx context.Context, jidText string) (any, err
 	if err != nil {
 		return nil, err
 	}
+	if d.client.Store.ID == nil { // a device never linked has no contact store
+		return nil, fail(ErrFailed, "the session is not logged in to WhatsApp")
+	}
 	var contact *types.ContactInfo
 	if stored, err := d.client.Store.Contacts.GetContact(ctx, target); err == nil && stored.Found {
 		contact = &stored

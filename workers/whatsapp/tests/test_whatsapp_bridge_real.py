@@ -16,9 +16,12 @@ import pytest
 
 from wagw_worker_whatsapp.bridge_process import BridgeError, BridgeGone
 from wagw_worker_whatsapp.bridge_program import checked_program
-from wagw_worker_whatsapp.client import ConnectionFailed, Outbound
+from wagw_worker_sdk import QueryRefused
+
+from wagw_worker_whatsapp.client import ConnectionFailed, InboundMessage, Outbound, SendRefused
 from wagw_worker_whatsapp.devices import directory_for
 from wagw_worker_whatsapp.whatsmeow_client import WhatsmeowClientFactory
+from wagw_worker_whatsapp.whatsmeow_events import EventContext, client_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio, pytest.mark.timeout(120)]
 PROGRAM = Path(__file__).resolve().parents[3] / ".local" / "bin" / "wagw-whatsmeow"
@@ -141,3 +144,33 @@ async def test_logging_out_a_session_never_linked_completes_and_forgets_it(facto
     await factory.open("s_nothing", events.put).logout()  # held nowhere, nothing stored
     assert not await linking.has_credentials()
     assert await factory.bridge.request("disconnect", "s_linking") == {}  # no longer held, still serving
+
+
+async def test_a_send_and_every_question_reach_whatsmeow_and_come_back_refused_with_its_reason(factory):
+    events: asyncio.Queue = asyncio.Queue()
+    client = factory.open("s_offline", events.put)
+    await client.connect()
+    await next_event(events)  # WhatsApp cannot be reached: the client is held, not connected
+    with pytest.raises(SendRefused, match="the store doesn.t contain a device JID"):  # never linked
+        await client.send("15552223333", Outbound(type="text", text="hi"), "WAGW0123456789ABCDEF")
+    with pytest.raises(SendRefused, match="image not sent: media not fetched"):
+        await client.send("15552223333", Outbound(type="image", media={"url": "http://127.0.0.1:9/none.png"}),
+                          "WAGW0123456789ABCDF0")
+    questions = [lambda: client.on_whatsapp("15552223333"), lambda: client.contact_profile("15552223333@lid"),
+                 client.own_profile, client.groups, lambda: client.create_group("Team", ["15552223333"]),
+                 lambda: client.invite_link("1203@g.us"),
+                 lambda: client.change_participants("1203@g.us", "add", ["15552223333"]),
+                 lambda: client.leave_group("1203@g.us")]
+    for question in questions:
+        with pytest.raises(QueryRefused) as refused:
+            await question()
+        assert refused.value.code == "failed" and refused.value.message, refused.value.message
+    received = InboundMessage("3EB0IMG", "15552223333@s.whatsapp.net", "15552223333@s.whatsapp.net", "image", "",
+                              {"media": {}})
+    context = EventContext("s_offline", factory.devices, lambda ref: factory.bridge.request(
+        "download", "s_offline", media_ref=ref))
+    image = await client_event(context, "message", {**received.__dict__, "fetch": None, "media_ref": "CgA="})
+    assert isinstance(image, InboundMessage) and image.fetch is not None
+    with pytest.raises(BridgeError, match="not downloaded"):
+        await image.fetch()
+    await client.disconnect()
