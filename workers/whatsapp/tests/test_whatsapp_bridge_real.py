@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from pathlib import Path
 
 import psycopg
@@ -174,3 +175,37 @@ async def test_a_send_and_every_question_reach_whatsmeow_and_come_back_refused_w
     with pytest.raises(BridgeError, match="not downloaded"):
         await image.fetch()
     await client.disconnect()
+
+
+async def test_the_program_ends_when_its_worker_is_killed(store_url):
+    """A worker killed with SIGKILL leaves no program holding its sessions' connections (the worker that
+    takes them over would otherwise fight it for each device: stream replaced)."""
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-c",
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from wagw_worker_whatsapp.bridge_process import BridgeProcess\n"
+        "async def main():\n"
+        f"    bridge = BridgeProcess(Path({str(PROGRAM)!r}), {store_url!r})\n"
+        "    await bridge.start()\n"
+        "    print('program pid', bridge.process.pid, flush=True)\n"
+        "    await asyncio.sleep(600)\n"
+        "asyncio.run(main())\n",
+        stdout=asyncio.subprocess.PIPE)
+    assert worker.stdout is not None
+    async with asyncio.timeout(30):
+        while not (line := (await worker.stdout.readline()).decode()).startswith("program pid"):
+            assert line, "the worker ended before starting the program"
+    program_pid = int(line.split()[-1])
+    worker.kill()
+    await worker.wait()
+    async with asyncio.timeout(10):
+        while Path(f"/proc/{program_pid}").exists() and "Z" not in _state(program_pid):
+            await asyncio.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return "Z"
