@@ -1,6 +1,7 @@
 """The worker's side of the bridge's line protocol against a stand-in program (a script that answers as
 told): replies matched to requests by id, lines that are not JSON or answer nobody skipped, events in
-order per session while a sink asks the program something, a program that never says ready refused, one
+order per session while a sink asks the program something, a request never answered timed out, a program
+that never says ready refused, one
 that ends failing what waits; and the program's check (missing, another version)."""
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from wagw_worker_whatsapp import bridge_process
-from wagw_worker_whatsapp.bridge_process import BridgeError, BridgeGone, BridgeProcess
+from wagw_worker_whatsapp.bridge_process import BridgeError, BridgeGone, BridgeProcess, BridgeTimeout
 from wagw_worker_whatsapp.bridge_program import BRIDGE_VERSION, checked_program
 from wagw_worker_whatsapp.library import LibraryUnavailable
 
 pytestmark = [pytest.mark.unit, pytest.mark.timeout(30)]
 
 # Answers each request by its op: `echo` with its args, `refuse` with a typed error, `garble` with lines
-# that are no reply before the real one, `events` with two events of the session, `exit` by ending.
+# that are no reply before the real one, `events` with two events of the session, `hang` never, `exit` by ending.
 STAND_IN = """
 import json, sys
 print(json.dumps({"event": "ready", "data": {"version": "stand-in"}}), flush=True)
@@ -40,6 +41,8 @@ for line in sys.stdin:
         out({"event": "second", "session": req["session"], "data": {"n": 2}})
         out({"event": "lost", "session": "s_nobody"})
         out({"id": req["id"], "result": {}})
+    elif req["op"] == "hang":
+        pass
     elif req["op"] == "exit":
         sys.exit(3)
 """
@@ -90,6 +93,13 @@ async def test_events_reach_their_sessions_sink_in_order_even_when_it_asks_the_p
         while len(heard) < 3:
             await asyncio.sleep(0.01)
     assert heard == [("first", {"n": 1}), ("asked", {"during": "first"}), ("second", {"n": 2})]
+
+
+async def test_a_request_the_program_never_answers_times_out_and_the_rest_go_on(bridge, monkeypatch):
+    monkeypatch.setattr(bridge_process, "REQUEST_TIMEOUT_SECONDS", 0.3)
+    with pytest.raises(BridgeTimeout, match="did not answer hang"):
+        await bridge.request("hang", "s_1")
+    assert await bridge.request("echo", "s_1", n=1) == {"n": 1}
 
 
 async def test_a_program_that_ends_fails_what_waits_and_tells_its_sessions(bridge):

@@ -17,6 +17,8 @@ from wagw_common.logging import get_logger
 
 log = get_logger(__name__)
 READY_TIMEOUT_SECONDS = 30.0  # opening the credential store (PostgreSQL, or creating the SQLite file)
+# The longest an op may take: a file fetched (up to 2 min) and uploaded, or a connect whatsmeow keeps dialling.
+REQUEST_TIMEOUT_SECONDS = 300.0
 LINE_LIMIT = 256 * 1024 * 1024  # a received file's bytes come back as one line (base64)
 Sink = Callable[[str, dict[str, Any]], Awaitable[None]]  # (event name, data)
 
@@ -32,6 +34,11 @@ class BridgeError(RuntimeError):
 
 class BridgeGone(ConnectionError):
     """The program is not running (it ended, or never started): the request was not answered."""
+
+
+class BridgeTimeout(TimeoutError):
+    """The program did not answer in time. Not a refusal: a send asked again carries the same id, so
+    WhatsApp keeps one message whichever attempt got through."""
 
 
 class BridgeProcess:
@@ -78,7 +85,9 @@ class BridgeProcess:
         try:
             self.process.stdin.write(line.encode())
             await self.process.stdin.drain()
-            return await answer
+            return await asyncio.wait_for(answer, REQUEST_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            raise BridgeTimeout(f"{self.program.name} did not answer {op} in {REQUEST_TIMEOUT_SECONDS:g} s") from None
         except (BrokenPipeError, ConnectionResetError):
             raise BridgeGone(f"{self.program.name} ended") from None
         finally:
