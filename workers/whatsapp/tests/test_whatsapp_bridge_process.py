@@ -1,8 +1,8 @@
 """The worker's side of the bridge's line protocol against a stand-in program (a script that answers as
 told): replies matched to requests by id, lines that are not JSON or answer nobody skipped, events in
 order per session while a sink asks the program something, a request never answered timed out, a program
-that never says ready refused, one
-that ends failing what waits; and the program's check (missing, another version)."""
+that never says ready refused, one that ends failing what waits; and the program's check (missing, another
+version), which a worker configured for whatsmeow runs before it starts."""
 
 from __future__ import annotations
 
