@@ -107,7 +107,8 @@ async def test_a_program_that_ends_fails_what_waits_and_tells_its_sessions(bridg
     bridge.subscribe("s_1", lambda name, data: heard.put((name, data)))
     with pytest.raises(BridgeGone):
         await bridge.request("exit", "s_1")
-    name, data = await asyncio.wait_for(heard.get(), 5)
+    async with asyncio.timeout(5):
+        name, data = await heard.get()
     assert name == "ended" and "exit code 3" in data["reason"]
     with pytest.raises(BridgeGone):
         await bridge.request("echo", "s_1")

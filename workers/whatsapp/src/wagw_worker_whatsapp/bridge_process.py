@@ -67,7 +67,8 @@ class BridgeProcess:
         self._ready = asyncio.get_running_loop().create_future()
         self._reader = asyncio.create_task(self._read(self.process))
         try:
-            await asyncio.wait_for(asyncio.shield(self._ready), READY_TIMEOUT_SECONDS)
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                await asyncio.shield(self._ready)
         except (asyncio.TimeoutError, BridgeGone):
             if self.process.returncode is None:  # silent: nothing to wait for
                 self.process.kill()
@@ -85,7 +86,8 @@ class BridgeProcess:
         try:
             self.process.stdin.write(line.encode())
             await self.process.stdin.drain()
-            return await asyncio.wait_for(answer, REQUEST_TIMEOUT_SECONDS)
+            async with asyncio.timeout(REQUEST_TIMEOUT_SECONDS):
+                return await answer
         except asyncio.TimeoutError:
             raise BridgeTimeout(f"{self.program.name} did not answer {op} in {REQUEST_TIMEOUT_SECONDS:g} s") from None
         except (BrokenPipeError, ConnectionResetError):
@@ -115,7 +117,8 @@ class BridgeProcess:
         if process.stdin is not None and not process.stdin.is_closing():
             process.stdin.close()
         try:
-            await asyncio.wait_for(process.wait(), 10)
+            async with asyncio.timeout(10):
+                await process.wait()
         except asyncio.TimeoutError:
             process.kill()
             await process.wait()
