@@ -2,7 +2,7 @@
 has connections (FerretDB's SQLite backend holds at most 100 per database, tools/ferretdb/build.sh).
 
 Each test runs a server of its own: one that stops answering must not stall everyone else's runs. The
-`wait_for`s are hang detectors, not speed limits: the work takes well under a second when the server
+timeouts are hang detectors, not speed limits: the work takes well under a second when the server
 is sound, and on a wedged one it would wait forever."""
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ async def items() -> AsyncIterator:
 
 async def _within_hang_limit(work, what: str):
     try:
-        return await asyncio.wait_for(work, HANG)
+        async with asyncio.timeout(HANG):
+            return await work
     except TimeoutError:
         pytest.fail(f"the server stopped answering: {what} did not finish in {HANG:.0f}s")
 

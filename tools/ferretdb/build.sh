@@ -36,7 +36,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-out="${1:?usage: build.sh <output binary>}"
+out="$(realpath -m "${1:?usage: build.sh <output binary>}")" # the build runs from this folder
 go="${GO:-go}"
 version="v1.24.2"
 src_copy="$root/.local/build/ferretdb-src"
