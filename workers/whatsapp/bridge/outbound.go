@@ -148,33 +148,41 @@ func mediaMessage(ctx context.Context, client Sender, kind whatsmeow.MediaType, 
 	if mimetype == "" {
 		mimetype = sniffed
 	}
-	up, err := client.Upload(ctx, data, kind)
+	file, err := Prepare(ctx, message.Type, data, mimetype, part.PTT)
+	if err != nil {
+		return nil, err
+	}
+	up, err := client.Upload(ctx, file.Data, kind)
 	if err != nil {
 		return nil, fmt.Errorf("upload to WhatsApp failed: %w", err)
 	}
-	caption := proto.String(message.Text)
+	caption, size := proto.String(message.Text), &up.FileLength
 	switch message.Type {
 	case "image":
-		return &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: caption, Mimetype: proto.String(mimetype),
+		return &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: caption, Mimetype: proto.String(file.Mimetype),
+			JPEGThumbnail: file.Thumbnail, Width: proto.Uint32(file.Width), Height: proto.Uint32(file.Height),
 			URL: &up.URL, DirectPath: &up.DirectPath, MediaKey: up.MediaKey, FileEncSHA256: up.FileEncSHA256,
-			FileSHA256: up.FileSHA256, FileLength: &up.FileLength}}, nil
+			FileSHA256: up.FileSHA256, FileLength: size}}, nil
 	case "sticker":
-		return &waE2E.Message{StickerMessage: &waE2E.StickerMessage{Mimetype: proto.String("image/webp"),
+		return &waE2E.Message{StickerMessage: &waE2E.StickerMessage{Mimetype: proto.String(file.Mimetype),
+			IsAnimated: proto.Bool(file.Animated), Width: proto.Uint32(file.Width), Height: proto.Uint32(file.Height),
 			URL: &up.URL, DirectPath: &up.DirectPath, MediaKey: up.MediaKey, FileEncSHA256: up.FileEncSHA256,
-			FileSHA256: up.FileSHA256, FileLength: &up.FileLength}}, nil
+			FileSHA256: up.FileSHA256, FileLength: size}}, nil
 	case "video":
-		return &waE2E.Message{VideoMessage: &waE2E.VideoMessage{Caption: caption, Mimetype: proto.String(mimetype),
+		return &waE2E.Message{VideoMessage: &waE2E.VideoMessage{Caption: caption, Mimetype: proto.String(file.Mimetype),
+			JPEGThumbnail: file.Thumbnail, Seconds: proto.Uint32(file.Seconds),
+			Width: proto.Uint32(file.Width), Height: proto.Uint32(file.Height),
 			URL: &up.URL, DirectPath: &up.DirectPath, MediaKey: up.MediaKey, FileEncSHA256: up.FileEncSHA256,
-			FileSHA256: up.FileSHA256, FileLength: &up.FileLength}}, nil
+			FileSHA256: up.FileSHA256, FileLength: size}}, nil
 	case "audio":
-		return &waE2E.Message{AudioMessage: &waE2E.AudioMessage{PTT: proto.Bool(part.PTT), Mimetype: proto.String(mimetype),
-			URL: &up.URL, DirectPath: &up.DirectPath, MediaKey: up.MediaKey, FileEncSHA256: up.FileEncSHA256,
-			FileSHA256: up.FileSHA256, FileLength: &up.FileLength}}, nil
+		return &waE2E.Message{AudioMessage: &waE2E.AudioMessage{PTT: proto.Bool(part.PTT), Seconds: proto.Uint32(file.Seconds),
+			Mimetype: proto.String(file.Mimetype), URL: &up.URL, DirectPath: &up.DirectPath, MediaKey: up.MediaKey,
+			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: size}}, nil
 	}
-	return &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{Caption: caption, Mimetype: proto.String(mimetype),
+	return &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{Caption: caption, Mimetype: proto.String(file.Mimetype),
 		FileName: proto.String(part.Filename), Title: proto.String(part.Filename),
 		URL: &up.URL, DirectPath: &up.DirectPath, MediaKey: up.MediaKey, FileEncSHA256: up.FileEncSHA256,
-		FileSHA256: up.FileSHA256, FileLength: &up.FileLength}}, nil
+		FileSHA256: up.FileSHA256, FileLength: size}}, nil
 }
 
 var mediaHTTP = &http.Client{Timeout: 2 * time.Minute}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -49,14 +50,26 @@ func (r *recorder) BuildPollCreation(name string, options []string, selectable i
 	return &waE2E.Message{PollCreationMessageV3: poll}
 }
 
+// fileServer serves real files made by ffmpeg (media_test.go), as the media store would.
 func fileServer(t *testing.T) string {
+	files := map[string]struct{ sample, mimetype string }{
+		"/cat.png": {"wide.png", "image/png"}, "/i": {"wide.png", "image/png"}, "/s": {"wide.png", "image/png"},
+		"/v": {"clip.mp4", "video/mp4"}, "/a": {"tone.ogg", "audio/ogg"}, "/voice.mp3": {"tone.mp3", "audio/mpeg"},
+	}
+	served := map[string][]byte{"/d": []byte("%PDF-1.4 document bytes"), "/junk": []byte("hello, not media")}
+	for path, file := range files {
+		served[path] = sample(t, file.sample)
+	}
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/missing" {
+		data, found := served[r.URL.Path]
+		if !found {
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Content-Type", "image/png")
-		_, _ = w.Write([]byte("\x89PNG file bytes"))
+		if file, isSample := files[r.URL.Path]; isSample {
+			w.Header().Set("Content-Type", file.mimetype)
+		}
+		_, _ = w.Write(data)
 	}))
 	t.Cleanup(server.Close)
 	return server.URL
@@ -104,18 +117,30 @@ func TestTheMessageBuiltForEachType(t *testing.T) {
 	}
 	image := build(Outbound{Type: "image", Text: "cat", Media: &MediaPart{URL: files + "/cat.png"}}).GetImageMessage()
 	if image.GetCaption() != "cat" || image.GetMimetype() != "image/png" || image.GetDirectPath() != "/x" ||
-		string(client.uploaded[0]) != "\x89PNG file bytes" || image.GetFileLength() != uint64(len(client.uploaded[0])) {
+		!bytes.Equal(client.uploaded[0], sample(t, "wide.png")) || image.GetFileLength() != uint64(len(client.uploaded[0])) ||
+		!bytes.HasPrefix(image.GetJPEGThumbnail(), []byte{0xFF, 0xD8, 0xFF}) || image.GetWidth() != 640 || image.GetHeight() != 320 {
 		t.Errorf("image: %v", image)
 	}
 	voice := build(Outbound{Type: "audio", Media: &MediaPart{URL: files + "/a", Mimetype: "audio/ogg; codecs=opus", PTT: true}}).GetAudioMessage()
-	if !voice.GetPTT() || voice.GetMimetype() != "audio/ogg; codecs=opus" {
+	if !voice.GetPTT() || voice.GetMimetype() != "audio/ogg; codecs=opus" || voice.GetSeconds() != 2 {
 		t.Errorf("voice note: %v", voice)
+	}
+	converted := build(Outbound{Type: "audio", Media: &MediaPart{URL: files + "/voice.mp3", PTT: true}}).GetAudioMessage()
+	if uploaded := client.uploaded[len(client.uploaded)-1]; !converted.GetPTT() || converted.GetMimetype() != voiceNoteMimetype ||
+		!bytes.HasPrefix(uploaded, []byte("OggS")) || converted.GetFileLength() != uint64(len(uploaded)) || converted.GetSeconds() != 2 {
+		t.Errorf("an MP3 voice note is uploaded as OGG/Opus: %v", converted)
+	}
+	video := build(Outbound{Type: "video", Media: &MediaPart{URL: files + "/v"}}).GetVideoMessage()
+	if video.GetMimetype() != "video/mp4" || video.GetSeconds() != 2 || video.GetWidth() != 320 || len(video.GetJPEGThumbnail()) == 0 {
+		t.Errorf("video: %v", video)
 	}
 	document := build(Outbound{Type: "document", Text: "read", Media: &MediaPart{URL: files + "/d", Filename: "a.pdf"}}).GetDocumentMessage()
 	if document.GetFileName() != "a.pdf" || document.GetCaption() != "read" {
 		t.Errorf("document: %v", document)
 	}
-	if sticker := build(Outbound{Type: "sticker", Media: &MediaPart{URL: files + "/s"}}).GetStickerMessage(); sticker.GetMimetype() != "image/webp" {
+	sticker := build(Outbound{Type: "sticker", Media: &MediaPart{URL: files + "/s"}}).GetStickerMessage()
+	if uploaded := client.uploaded[len(client.uploaded)-1]; sticker.GetMimetype() != "image/webp" || !isWebP(uploaded) ||
+		sticker.GetWidth() != 512 || sticker.GetIsAnimated() {
 		t.Errorf("sticker: %v", sticker)
 	}
 	place := build(Outbound{Type: "location", Location: map[string]any{"latitude": 1.5, "longitude": 2.5, "name": "Here"}}).GetLocationMessage()
@@ -150,15 +175,16 @@ func TestAReplyQuotesItsTargetInThePartItSends(t *testing.T) {
 func TestWhatCannotBeSentIsRefusedWithAReason(t *testing.T) {
 	files := fileServer(t)
 	cases := map[string]Outbound{
-		"media not fetched: HTTP 404": {Type: "image", Media: &MediaPart{URL: files + "/missing"}},
-		"no media (its url) to send":  {Type: "image"},
-		"no such message type":        {Type: "hologram"},
+		"media not fetched: HTTP 404":                  {Type: "image", Media: &MediaPart{URL: files + "/missing"}},
+		"no media (its url) to send":                   {Type: "image"},
+		"no such message type":                         {Type: "hologram"},
+		"sticker not sent: not a file ffmpeg can read": {Type: "sticker", Media: &MediaPart{URL: files + "/junk"}},
 	}
 	for reason, message := range cases {
 		client := &recorder{}
 		_, err := Send(context.Background(), client, contact, message, "WAGW0123456789ABCDEF")
 		var failure *Failure
-		if !errors.As(err, &failure) || failure.Type != ErrSendRefused || !strings.Contains(failure.Message, reason) || len(client.sent) != 0 {
+		if !errors.As(err, &failure) || failure.Type != ErrSendRefused || !strings.Contains(failure.Message, reason) || len(client.sent) != 0 || len(client.uploaded) != 0 {
 			t.Errorf("%s: got %v, sent %d", reason, err, len(client.sent))
 		}
 	}

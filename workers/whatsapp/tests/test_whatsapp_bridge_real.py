@@ -9,11 +9,15 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
 import psycopg
 import pytest
+from aiohttp import web
+
+from harness.processes import free_port
 
 from wagw_worker_whatsapp.bridge_process import BridgeError, BridgeGone
 from wagw_worker_whatsapp.bridge_program import checked_program
@@ -33,6 +37,29 @@ async def factory(store_url):
     made = WhatsmeowClientFactory(store_url, directory_for(store_url), checked_program(PROGRAM))
     yield made
     await made.aclose()
+
+
+@pytest.fixture
+async def media_server(tmp_path):
+    """Files made by ffmpeg here, served over HTTP as the media store serves them: `{name: url}`."""
+    recipes = {"tone.mp3": ["-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "libmp3lame"],
+               "red.png": ["-f", "lavfi", "-i", "color=c=red:s=64x64", "-frames:v", "1"]}
+    files = {"junk.png": b"hello, not media"}
+    for name, recipe in recipes.items():
+        subprocess.run(["ffmpeg", "-v", "error", "-y", *recipe, str(tmp_path / name)], check=True, timeout=60)
+        files[name] = (tmp_path / name).read_bytes()
+
+    async def serve(request: web.Request) -> web.Response:
+        return web.Response(body=files[request.match_info["name"]])
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield {name: f"http://127.0.0.1:{port}/{name}" for name in files}
+    await runner.cleanup()
 
 
 async def next_event(events: asyncio.Queue, seconds: float = 60):
@@ -174,6 +201,25 @@ async def test_a_send_and_every_question_reach_whatsmeow_and_come_back_refused_w
     assert isinstance(image, InboundMessage) and image.fetch is not None
     with pytest.raises(BridgeError, match="not downloaded"):
         await image.fetch()
+    await client.disconnect()
+
+
+async def test_files_are_converted_by_the_program_before_they_are_uploaded(factory, media_server):
+    """The program converts with ffmpeg before it uploads: a file ffmpeg cannot read is refused with that
+    reason, and an MP3 voice note gets as far as the upload (which a session never linked cannot make)."""
+    events: asyncio.Queue = asyncio.Queue()
+    client = factory.open("s_media", events.put)
+    await client.connect()
+    await next_event(events)
+    with pytest.raises(SendRefused, match="sticker not sent: not a file ffmpeg can read"):
+        await client.send("15552223333", Outbound(type="sticker", media={"url": media_server["junk.png"]}),
+                          "WAGW0123456789ABCE01")
+    with pytest.raises(SendRefused, match="audio not sent: no sound ffmpeg can read"):
+        await client.send("15552223333", Outbound(type="audio", media={"url": media_server["red.png"], "ptt": True}),
+                          "WAGW0123456789ABCE02")
+    with pytest.raises(SendRefused, match="audio not sent: upload to WhatsApp failed"):
+        await client.send("15552223333", Outbound(type="audio", media={"url": media_server["tone.mp3"], "ptt": True}),
+                          "WAGW0123456789ABCE03")
     await client.disconnect()
 
 
