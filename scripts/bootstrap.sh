@@ -11,6 +11,8 @@
 #
 #   scripts/bootstrap.sh            packages + venv
 #   scripts/bootstrap.sh --system   Debian packages only (used by scripts/infra.sh)
+#   scripts/bootstrap.sh --bridge   the whatsmeow bridge only, an error without Go (used by
+#                                   scripts/platform.sh after scripts/infra.sh, which fetches Go)
 #
 # REQUIREMENTS (default requirements/dev.txt) selects another requirements file.
 set -euo pipefail
@@ -168,14 +170,16 @@ setup_node_tools() {
 # The whatsmeow bridge, rebuilt when missing or older than a file of its sources. Without Go it is left
 # out (said once): only a worker run with WHATSAPP_CLIENT=whatsmeow needs it, and that one says so.
 setup_whatsmeow_bridge() {
-    local program="$ROOT/.local/bin/wagw-whatsmeow" src="$ROOT/workers/whatsapp/bridge" go=""
+    local required="${1:-}" program="$ROOT/.local/bin/wagw-whatsmeow" src="$ROOT/workers/whatsapp/bridge" go=""
     if [[ -x "$program" && -z "$(find "$src" "$ROOT/tools/whatsmeow-bridge" -newer "$program" -type f -print -quit)" ]]; then
         return 0
     fi
     for candidate in "$(command -v go || true)" /usr/local/go/bin/go "$ROOT/.local/go/bin/go"; do
         [[ -n "$candidate" && -x "$candidate" ]] && { go="$candidate"; break; }
     done
-    if [[ -z "$go" ]]; then
+    if [[ -z "$go" && -n "$required" ]]; then
+        die "no Go here to build the whatsmeow bridge: scripts/infra.sh start fetches it (or install Go)"
+    elif [[ -z "$go" ]]; then
         say "no Go here: the whatsmeow bridge is not built (scripts/infra.sh start fetches Go, then run this again)"
         return 0
     fi
@@ -186,6 +190,9 @@ setup_whatsmeow_bridge() {
 case "${1:-}" in
     --system)
         install_system_packages
+        ;;
+    --bridge)
+        setup_whatsmeow_bridge required
         ;;
     "")
         install_system_packages

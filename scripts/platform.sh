@@ -9,7 +9,8 @@
 #   scripts/platform.sh logs [-f] [NAME..] last lines of the logs (-f: follow)
 #
 # WORKER=whatsapp (make up WORKER=whatsapp) runs the real WhatsApp worker (workers/whatsapp,
-# port 8091) instead of the simulator: link a real phone; needs access to WhatsApp.
+# port 8091) instead of the simulator: link a real phone; needs access to WhatsApp. Its client is the
+# whatsmeow bridge (built here first), or WHATSAPP_CLIENT=neonize.
 #
 # Configuration comes from the services' defaults; an optional .env file at the repository root
 # (KEY=value lines) is loaded into their environment.
@@ -151,6 +152,11 @@ EOF
 cmd_up() {
     "$ROOT/scripts/bootstrap.sh"
     "$ROOT/scripts/infra.sh" start
+    # The WhatsApp worker's default client is the whatsmeow bridge: built now, since on a fresh machine
+    # Go arrives with the infrastructure (after the bootstrap above, which found none).
+    if [[ "${WORKER:-simulator}" == whatsapp && "${WHATSAPP_CLIENT:-whatsmeow}" == whatsmeow ]]; then
+        "$ROOT/scripts/bootstrap.sh" --bridge
+    fi
     mkdir -p "$LOG_DIR" "$RUN_DIR"
 
     local entry name module port path pid started=()

@@ -11,7 +11,7 @@ from wagw_common.settings import bool_from_env, env_field
 from wagw_worker_sdk.settings import WorkerSettings, bounded, parse_worker_id
 
 DEFAULTS = {"WORKER_ID": "wa-worker-1"}
-CLIENTS = ("neonize", "whatsmeow", "fake")
+CLIENTS = ("whatsmeow", "neonize", "fake")
 
 
 def parse_client(raw: str) -> str:
@@ -26,9 +26,10 @@ class Settings(WorkerSettings, ObjectStoreSettings):
         "WORKER_ID", "wa-worker-1", "This worker's id (normalised: lower case, hyphens)", parse_worker_id
     )
     client: str = env_field(
-        "WHATSAPP_CLIENT", "neonize",
-        "neonize (real WhatsApp through whatsmeow's Python bindings), whatsmeow (real WhatsApp through the "
-        "whatsmeow bridge program: sends with ids WhatsApp itself keeps) or fake (no phone: tests and demos)",
+        "WHATSAPP_CLIENT", "whatsmeow",
+        "whatsmeow (real WhatsApp through the whatsmeow bridge program: sends with ids WhatsApp itself keeps), "
+        "neonize (real WhatsApp through whatsmeow's Python bindings, which cannot choose a message's id) or "
+        "fake (no phone: tests and demos)",
         parse_client,
     )
     store: str = env_field(
