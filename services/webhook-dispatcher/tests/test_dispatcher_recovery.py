@@ -13,15 +13,17 @@ from pymongo import AsyncMongoClient
 from harness.infra import MONGO_URI
 from wagw_common.envelope import Envelope
 from wagw_common.storage import utc_now
-from wagw_common.testing import InMemoryBroker, serve
+from wagw_common.testing import InMemoryBroker, MemoryRedis, serve
 from wagw_common.topology import EVENTS, WEBHOOK_DELIVERIES
 from wagw_webhook_dispatcher.deliveries_store import DeliveriesStore
 from wagw_webhook_dispatcher.deps import Deps
+from wagw_webhook_dispatcher.event_bindings import EventBindings
 from wagw_webhook_dispatcher.endpoints_store import EndpointsStore, new_endpoint
 from wagw_webhook_dispatcher.events import WebhookEvents
 from wagw_webhook_dispatcher.gate import EndpointGate
 from wagw_webhook_dispatcher.maintenance import Maintenance
 from wagw_webhook_dispatcher.retries import RetryPolicy
+from wagw_webhook_dispatcher.router import events as events_queue
 from wagw_webhook_dispatcher.router import router
 from wagw_webhook_dispatcher.sender import Attempt
 
@@ -77,6 +79,8 @@ async def world():
 
     deps = Deps(endpoints=endpoints, deliveries=deliveries, jobs=jobs,
                 events=WebhookEvents(broker, endpoints.collection, deliveries.collection), post=post,
+                bindings=EventBindings(broker, MemoryRedis(), endpoints.collection, events_queue.declared(),
+                                       events_queue.bindings()),
                 screen=None, gate=EndpointGate(2), policy=RetryPolicy((1.0, 2.0)), attempt_timeout=5,
                 disable_after=3600, secret_overlap=0, delivery_concurrency=8)
     endpoint = new_endpoint(tenant_id="u_1", url="https://example.com/h", events=["*"], session_id=None,

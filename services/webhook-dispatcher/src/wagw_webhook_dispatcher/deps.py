@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Protocol
 
 from .deliveries_store import DeliveriesStore
+from .event_bindings import EventBindings
 from .endpoints_store import EndpointsStore
 from .events import WebhookEvents
 from .fresh_deliveries import FreshDeliveries
@@ -34,6 +35,7 @@ class Deps:
     deliveries: DeliveriesStore
     jobs: Jobs
     events: WebhookEvents
+    bindings: EventBindings  # the events queue bound to what enabled endpoints want
     post: Post
     screen: Screen
     gate: EndpointGate

@@ -1,5 +1,6 @@
 """Housekeeping, in one replica at a time (a Redis lease): events left in an outbox by a crash are
-published, deliveries whose job was lost are queued again, settled deliveries past retention go."""
+published, deliveries whose job was lost are queued again, the events queue's bindings are brought
+back to what the enabled endpoints want, settled deliveries past retention go."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class Maintenance:
     async def tick(self) -> None:
         await self.deps.events.relay_stale(OUTBOX_STALE_AFTER)
         await self.requeue_stalled()
+        await self.deps.bindings.reconcile()  # a change whose own reconciliation could not run
         if time.monotonic() - self._last_purge >= PURGE_EVERY_SECONDS:
             self._last_purge = time.monotonic()
             removed = await self.deps.deliveries.purge_settled(utc_now() - timedelta(days=self.retention_days))
