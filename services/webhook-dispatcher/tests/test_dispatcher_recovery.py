@@ -151,9 +151,9 @@ async def test_a_success_ends_the_endpoints_failure_streak_and_writes_nothing_wh
     writes: list[str] = []
     note_success = deps.endpoints.note_success
 
-    async def counted(endpoint_id):
-        writes.append(endpoint_id)
-        await note_success(endpoint_id)
+    async def counted(endpoint):
+        writes.append(endpoint["_id"])
+        await note_success(endpoint)
 
     deps.endpoints.note_success = counted
     await deliver(world, job(second))

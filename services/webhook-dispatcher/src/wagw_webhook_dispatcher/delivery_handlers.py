@@ -75,7 +75,7 @@ async def when_delivery_job_received_attempt_it(envelope: Envelope, deps: Deps) 
             await _reschedule_lost_successor(deps, delivery, job)
         log.info("webhook.job_obsolete", delivery_id=job["delivery_id"])
         return
-    endpoint = await deps.endpoints.get(delivery["endpoint_id"])
+    endpoint = await deps.endpoints.current(delivery["tenant_id"], delivery["endpoint_id"])
     if endpoint is None or not (endpoint["enabled"] or delivery.get("test")):
         reason = "endpoint_deleted" if endpoint is None else "endpoint_disabled"
         await deps.deliveries.give_up(delivery["_id"], reason)
@@ -145,7 +145,7 @@ async def _note_endpoint_health(deps: Deps, endpoint: dict[str, Any], attempt: A
         # another attempt starts meanwhile outlives this success, so it may look older than it is by
         # at most one attempt's duration (WEBHOOK_TIMEOUT_SECONDS), against days before a disable.
         if endpoint.get("failing_since") is not None:
-            await deps.endpoints.note_success(endpoint["_id"])
+            await deps.endpoints.note_success(endpoint)
         return
     if gone:
         await _disable(deps, endpoint, "endpoint_gone", "the endpoint answered 410 Gone")
