@@ -165,7 +165,7 @@ async def _disable(deps: Deps, endpoint: dict[str, Any], reason: str, message: s
         await deps.events.publish("endpoint", endpoint["_id"], [entry])
         DISABLED.labels(reason).inc()
         log.warning("webhook.endpoint_disabled", endpoint_id=endpoint["_id"], reason=reason)
-        await deps.bindings.reconcile()
+        await deps.bindings.tidy()
 
 
 async def when_delivery_list_requested_list_them(envelope: Envelope, deps: Deps) -> dict[str, Any]:

@@ -87,7 +87,7 @@ async def when_endpoint_update_requested_change_it(envelope: Envelope, deps: Dep
     if doc is None:
         raise NotFound("no such webhook endpoint")
     if "events" in changes:
-        await deps.bindings.reconcile()  # what the former filter alone wanted
+        await deps.bindings.tidy()  # what the former filter alone wanted
     log.info("webhook.endpoint_updated", endpoint_id=doc["_id"], changed=sorted(changes))
     return endpoint_view(doc)
 
@@ -98,7 +98,7 @@ async def when_endpoint_delete_requested_delete_it(envelope: Envelope, deps: Dep
         raise NotFound("no such webhook endpoint")
     # Pending jobs of its deliveries find nothing and stop.
     removed = await deps.deliveries.delete_for_endpoint(data["endpoint_id"])
-    await deps.bindings.reconcile()
+    await deps.bindings.tidy()
     log.info("webhook.endpoint_deleted", endpoint_id=data["endpoint_id"], deliveries_removed=removed)
     return {"endpoint_id": data["endpoint_id"], "deleted": True}
 
@@ -130,7 +130,7 @@ async def when_endpoint_disable_requested_disable_it(envelope: Envelope, deps: D
     await deps.events.publish("endpoint", doc["_id"], [entry])
     DISABLED.labels("customer").inc()
     log.info("webhook.endpoint_disabled", endpoint_id=doc["_id"], reason="customer")
-    await deps.bindings.reconcile()
+    await deps.bindings.tidy()
     return endpoint_view(disabled)
 
 

@@ -67,6 +67,14 @@ class EventBindings:
                 async with self.wanting(key for _, key in wanted):
                     pass
 
+    async def tidy(self) -> None:
+        """After a change that may leave a type unwanted (delete, disable, a narrower filter): reconcile
+        now, or leave it to the next maintenance tick if that fails, since the change itself is made."""
+        try:
+            await self.reconcile()
+        except Exception as exc:
+            log.warning("webhook.bindings_left_for_later", error=repr(exc))
+
     async def reconcile(self, *, again_if_stalled: bool = True) -> bool:
         """Bind what the enabled endpoints want and unbind the rest; False when it could not run now
         (the lock busy or Redis away: nothing is unbound then, which is never urgent)."""

@@ -29,12 +29,12 @@ class Maintenance:
     async def tick(self) -> None:
         await self.deps.events.relay_stale(OUTBOX_STALE_AFTER)
         await self.requeue_stalled()
-        await self.deps.bindings.reconcile()  # a change whose own reconciliation could not run
         if time.monotonic() - self._last_purge >= PURGE_EVERY_SECONDS:
             self._last_purge = time.monotonic()
             removed = await self.deps.deliveries.purge_settled(utc_now() - timedelta(days=self.retention_days))
             if removed:
                 log.info("webhook.deliveries_purged", count=removed)
+        await self.deps.bindings.reconcile()  # a change whose own reconciliation could not run
 
     async def requeue_stalled(self) -> int:
         """A pending delivery far past its planned attempt lost its job (a crash between recording an
