@@ -4,26 +4,15 @@ The services must run unchanged on MongoDB (compose, Kubernetes) and on the loca
 keep to what both support; this test is the list, checked. Add to it before using anything new."""
 
 import asyncio
-import uuid
 from datetime import timedelta
 
 import pytest
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from harness.infra import MONGO_URI
-from wagw_common.storage import connect_mongo, utc_now
+from wagw_common.storage import utc_now
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def db():
-    name = f"wagw_features_{uuid.uuid4().hex[:8]}"
-    client, database = await connect_mongo(MONGO_URI, name, startup_timeout=10)
-    yield database
-    await client.drop_database(name)
-    await client.close()
 
 
 async def test_unique_and_compound_indexes(db):

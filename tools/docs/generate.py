@@ -66,6 +66,7 @@ def configuration_table() -> str:
 
 
 def http_routes_table() -> str:
+    from wagw_gateway.apidoc import summary_and_description
     from wagw_gateway.app import create_app
     from wagw_gateway.settings import DEFAULTS, Settings
     from wagw_common.settings import load
@@ -76,8 +77,7 @@ def http_routes_table() -> str:
         if route.method == "HEAD":
             continue
         handler = route.handler
-        doc = (handler.__doc__ or "").strip().splitlines()
-        what = doc[0] if doc else handler.__name__.replace("_", " ")
+        what, _ = summary_and_description(handler)
         auth = getattr(handler, "auth", "none")
         path = route.resource.canonical if route.resource is not None else ""
         lines.append(f"| {route.method} | `{path}` | {auth} | {what} |")

@@ -15,7 +15,8 @@ QUESTIONS = [
     ("GET", f"{SESSION}/profile", None),
     ("GET", f"{SESSION}/groups", None),
     ("POST", f"{SESSION}/groups", {"subject": "Team", "participants": ["628123456789"]}),
-    ("POST", f"{SESSION}/groups/120363000000000001@g.us/participants", {"action": "add", "participants": ["628123456789"]}),
+    ("POST", f"{SESSION}/groups/120363000000000001@g.us/participants",
+     {"action": "add", "participants": ["628123456789"]}),
     ("GET", f"{SESSION}/groups/120363000000000001@g.us/invite", None),
     ("POST", f"{SESSION}/groups/120363000000000001@g.us/leave", None),
 ]
@@ -53,5 +54,6 @@ async def test_questions_that_change_a_group_need_the_write_scope(client, gatewa
                              headers=auth())
     reader = {"X-API-Key": (await resp.json())["api_key"]}
     gateway.rpc.replies["session.get"] = session("CONNECTED")
-    await expect_error(await client.post(f"{SESSION}/groups/120363000000000001@g.us/leave", headers=reader), 403, "insufficient_scope")
+    await expect_error(await client.post(f"{SESSION}/groups/120363000000000001@g.us/leave", headers=reader), 403,
+                       "insufficient_scope")
     await expect_error(await client.get(f"{SESSION}/profile", headers=reader), 503, "unavailable")

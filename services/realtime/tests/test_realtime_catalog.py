@@ -36,7 +36,8 @@ def test_domain_events_map_to_the_documented_socket_events(event_type, socket_ev
 
 def test_tenant_events_go_to_the_tenants_room_and_the_sessions_room_and_worker_events_to_admins():
     data = example_data("session.status_changed")
-    assert PUSHES["session.status_changed"].rooms(data) == [f"user:{data['tenant_id']}", f"session:{data['session_id']}"]
+    rooms = PUSHES["session.status_changed"].rooms(data)
+    assert rooms == [f"user:{data['tenant_id']}", f"session:{data['session_id']}"]
     assert PUSHES["worker.offline"].rooms(example_data("worker.offline")) == ADMINS_ROOM
 
 

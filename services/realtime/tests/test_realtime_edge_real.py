@@ -20,7 +20,7 @@ async def test_bad_tokens_are_refused(start_replica, token_for):
                        ({"token": expired}, "token_expired"), ({"api_key": "wagw_sk_nobody"}, "unauthorized")):
         client = socketio.AsyncClient(reconnection=False)
         refusals = []
-        client.on("connect_error", lambda data: refusals.append(data))
+        client.on("connect_error", refusals.append)
         with pytest.raises(socketio.exceptions.ConnectionError):
             await client.connect(url, auth=auth, wait_timeout=5)
         assert refusals and refusals[0]["data"]["code"] == code, auth
@@ -66,7 +66,7 @@ async def test_ended_logins_close_the_users_connections_on_every_replica(start_r
     for client in alice:
         ended = await client.wait_for("auth.ended", timeout=10)
         assert ended["code"] == "logins_ended"
-        await wait_until(lambda: asyncio.sleep(0, not client.client.connected), timeout=5)
+        await wait_until(lambda listener=client: asyncio.sleep(0, not listener.client.connected), timeout=5)
     assert bob.client.connected and not bob.events["auth.ended"]
 
 

@@ -52,7 +52,7 @@ async def test_every_pushed_event_type_reaches_its_audience(start_replica, broke
     for event_type in PUSHES:
         await broker.publish_event(event_type, _example(event_type, "u_alice"))
     expected: dict[str, int] = {}
-    for event_type, push in PUSHES.items():
+    for push in PUSHES.values():
         expected[push.socket_event] = expected.get(push.socket_event, 0) + 1
 
     async def all_arrived():

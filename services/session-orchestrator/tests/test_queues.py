@@ -25,7 +25,8 @@ def test_the_router_consumes_exactly_the_queues_the_topology_lists():
 
 
 def test_queries_and_commands_each_reach_one_queue():
-    ours = {t for t, c in CATALOG.items() if t.startswith(("session.", "message.")) and c.kind in (Kind.COMMAND, Kind.QUERY)}
+    ours = {t for t, c in CATALOG.items()
+            if t.startswith(("session.", "message.")) and c.kind in (Kind.COMMAND, Kind.QUERY)}
     assert READS < ours
     for message_type in ours:
         expected = topology.ORCHESTRATOR_QUERIES if message_type in READS else topology.ORCHESTRATOR_COMMANDS
@@ -48,6 +49,7 @@ def test_session_reports_and_message_reports_each_reach_one_queue():
     carried = {"worker.message.status", "worker.message.inbound", "worker.message.bounced", "worker.message.edited",
                "worker.message.deleted"}
     for message_type in reports | carried:
-        expected = topology.ORCHESTRATOR_SESSION_REPORTS if message_type in reports else topology.ORCHESTRATOR_WORKER_UPLINK
+        expected = (topology.ORCHESTRATOR_SESSION_REPORTS if message_type in reports
+                    else topology.ORCHESTRATOR_WORKER_UPLINK)
         assert _queues_for(topology.WORKER_UPLINK, message_type) == [expected.name], message_type
     assert {t for t in router.handled_types() if CATALOG[t].kind is Kind.WORKER_UPLINK} == reports | carried

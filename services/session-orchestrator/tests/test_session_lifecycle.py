@@ -1,6 +1,7 @@
 import pytest
 
 from wagw_common.contracts.fields import MESSAGE_STATUSES, SESSION_STATUSES
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.contracts.workers import WORKER_SESSION_STATUSES
 from wagw_session_orchestrator import lifecycle as lc
 
@@ -27,13 +28,18 @@ def test_every_command_edge_is_in_the_table():
 
 
 @pytest.mark.parametrize("command, accepted, target", [
-    (lc.Command.PAIR, {lc.DISCONNECTED, lc.LOGGED_OUT, lc.ERROR}, lc.CONNECTING),
-    (lc.Command.DISCONNECT, {lc.CONNECTING, lc.QR_REQUIRED, lc.CONNECTED, lc.RECONNECTING, lc.ERROR}, lc.DISCONNECTED),
-    (lc.Command.LOGOUT, {lc.DISCONNECTED, lc.CONNECTING, lc.QR_REQUIRED, lc.CONNECTED, lc.RECONNECTING, lc.ERROR},
-     lc.LOGGED_OUT),
-    (lc.Command.RESTART, {lc.DISCONNECTED, lc.CONNECTING, lc.QR_REQUIRED, lc.CONNECTED, lc.ERROR}, lc.RECONNECTING),
-    (lc.Command.DELETE, set(lc.TRANSITIONS) - {lc.DELETED}, lc.DELETED),
-    (lc.Command.FAILOVER, {lc.CONNECTING, lc.QR_REQUIRED, lc.CONNECTED, lc.RECONNECTING}, lc.RECONNECTING),
+    (lc.Command.PAIR, {SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT, SessionStatus.ERROR},
+     SessionStatus.CONNECTING),
+    (lc.Command.DISCONNECT, {SessionStatus.CONNECTING, SessionStatus.QR_REQUIRED, SessionStatus.CONNECTED,
+                             SessionStatus.RECONNECTING, SessionStatus.ERROR}, SessionStatus.DISCONNECTED),
+    (lc.Command.LOGOUT, {SessionStatus.DISCONNECTED, SessionStatus.CONNECTING, SessionStatus.QR_REQUIRED,
+                         SessionStatus.CONNECTED, SessionStatus.RECONNECTING, SessionStatus.ERROR},
+     SessionStatus.LOGGED_OUT),
+    (lc.Command.RESTART, {SessionStatus.DISCONNECTED, SessionStatus.CONNECTING, SessionStatus.QR_REQUIRED,
+                          SessionStatus.CONNECTED, SessionStatus.ERROR}, SessionStatus.RECONNECTING),
+    (lc.Command.DELETE, set(lc.TRANSITIONS) - {SessionStatus.DELETED}, SessionStatus.DELETED),
+    (lc.Command.FAILOVER, {SessionStatus.CONNECTING, SessionStatus.QR_REQUIRED, SessionStatus.CONNECTED,
+                           SessionStatus.RECONNECTING}, SessionStatus.RECONNECTING),
 ])
 def test_each_command_row(command, accepted, target):
     assert lc.command_accepted_from(command) == accepted
@@ -41,39 +47,42 @@ def test_each_command_row(command, accepted, target):
 
 
 def test_deleted_is_final_and_every_other_status_can_be_deleted():
-    assert lc.TRANSITIONS[lc.DELETED] == frozenset()
-    assert all(lc.can_move(status, lc.DELETED) for status in lc.TRANSITIONS if status != lc.DELETED)
+    assert lc.TRANSITIONS[SessionStatus.DELETED] == frozenset()
+    assert all(lc.can_move(status, SessionStatus.DELETED)
+               for status in lc.TRANSITIONS if status != SessionStatus.DELETED)
 
 
 def test_the_readme_diagram_is_the_table():
     from pathlib import Path
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
-    assert lc.mermaid() in readme, "regenerate the diagram: python -c 'from wagw_session_orchestrator import lifecycle; print(lifecycle.mermaid())'"
+    assert lc.mermaid() in readme, ("regenerate the diagram: python -c "
+                                    "'from wagw_session_orchestrator import lifecycle; print(lifecycle.mermaid())'")
 
 
 def test_connect_is_accepted_only_from_resting_states():
-    assert lc.command_accepted_from(lc.Command.CONNECT) == {lc.DISCONNECTED, lc.LOGGED_OUT, lc.ERROR}
-    assert lc.command_target(lc.Command.CONNECT) == lc.CONNECTING
+    assert lc.command_accepted_from(lc.Command.CONNECT) == {
+        SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT, SessionStatus.ERROR}
+    assert lc.command_target(lc.Command.CONNECT) == SessionStatus.CONNECTING
 
 
 @pytest.mark.parametrize("current, target, allowed", [
-    (lc.DISCONNECTED, lc.CONNECTING, True),
-    (lc.CONNECTING, lc.QR_REQUIRED, True),
-    (lc.QR_REQUIRED, lc.CONNECTED, True),
-    (lc.CONNECTING, lc.CONNECTED, True),        # restored credentials need no QR
-    (lc.CONNECTED, lc.QR_REQUIRED, False),      # a late QR must not undo a connection
-    (lc.DISCONNECTED, lc.CONNECTED, False),     # nobody started it
-    (lc.LOGGED_OUT, lc.CONNECTED, False),
-    (lc.DELETED, lc.CONNECTING, False),
+    (SessionStatus.DISCONNECTED, SessionStatus.CONNECTING, True),
+    (SessionStatus.CONNECTING, SessionStatus.QR_REQUIRED, True),
+    (SessionStatus.QR_REQUIRED, SessionStatus.CONNECTED, True),
+    (SessionStatus.CONNECTING, SessionStatus.CONNECTED, True),        # restored credentials need no QR
+    (SessionStatus.CONNECTED, SessionStatus.QR_REQUIRED, False),      # a late QR must not undo a connection
+    (SessionStatus.DISCONNECTED, SessionStatus.CONNECTED, False),     # nobody started it
+    (SessionStatus.LOGGED_OUT, SessionStatus.CONNECTED, False),
+    (SessionStatus.DELETED, SessionStatus.CONNECTING, False),
 ])
 def test_edges(current, target, allowed):
     assert lc.can_move(current, target) is allowed
 
 
 def test_deleted_is_terminal_and_reachable_from_everywhere_else():
-    assert lc.TRANSITIONS[lc.DELETED] == frozenset()
-    assert lc.sources_of(lc.DELETED) == set(SESSION_STATUSES) - {lc.DELETED}
+    assert lc.TRANSITIONS[SessionStatus.DELETED] == frozenset()
+    assert lc.sources_of(SessionStatus.DELETED) == set(SESSION_STATUSES) - {SessionStatus.DELETED}
 
 
 def test_every_status_a_worker_may_report_is_reachable():
@@ -82,7 +91,8 @@ def test_every_status_a_worker_may_report_is_reachable():
 
 
 def test_live_states():
-    assert {s for s in SESSION_STATUSES if lc.is_live(s)} == {lc.CONNECTING, lc.QR_REQUIRED, lc.CONNECTED, lc.RECONNECTING}
+    assert {s for s in SESSION_STATUSES if lc.is_live(s)} == {
+        SessionStatus.CONNECTING, SessionStatus.QR_REQUIRED, SessionStatus.CONNECTED, SessionStatus.RECONNECTING}
 
 
 def test_message_statuses_match_the_contract():

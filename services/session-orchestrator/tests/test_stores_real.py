@@ -9,11 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import pytest_asyncio
 
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.envelope import Envelope
 from wagw_common.errors import LimitExceeded
 from wagw_common.outbox import OutboxRelay
 from wagw_session_orchestrator import events, session_commands
-from wagw_session_orchestrator.lifecycle import CONNECTING, QR_REQUIRED
 from wagw_session_orchestrator.messages_store import MessagesStore
 from wagw_session_orchestrator.session_change import change_session
 from wagw_session_orchestrator.sessions_store import SessionsStore
@@ -81,12 +81,13 @@ async def _session(store, session_id="s_1", status="DISCONNECTED", worker_id=Non
     return doc
 
 
-async def test_compare_and_set_writes_state_and_events_together_and_the_relay_publishes_leftovers(sessions_store, broker):
+async def test_compare_and_set_writes_state_and_events_together_and_the_relay_publishes_leftovers(
+        sessions_store, broker):
     seen = await _session(sessions_store)
-    entry = events.session_status_changed(broker, seen, previous="DISCONNECTED", status=CONNECTING,
+    entry = events.session_status_changed(broker, seen, previous="DISCONNECTED", status=SessionStatus.CONNECTING,
                                           worker_id="worker-1", reason=None, sequence=2)
-    written = await sessions_store.apply(seen, {"status": CONNECTING, "worker_id": "worker-1"}, [entry])
-    assert written["status"] == CONNECTING and written["sequence"] == 2 and "outbox" not in written
+    written = await sessions_store.apply(seen, {"status": SessionStatus.CONNECTING, "worker_id": "worker-1"}, [entry])
+    assert written["status"] == SessionStatus.CONNECTING and written["sequence"] == 2 and "outbox" not in written
     assert await sessions_store.apply(seen, {"status": "ERROR"}, []) is None  # stale read: refused
 
     raw = await sessions_store.collection.find_one({"_id": "s_1"})
@@ -100,13 +101,13 @@ async def test_compare_and_set_writes_state_and_events_together_and_the_relay_pu
 
 
 async def test_concurrent_changes_of_one_session_are_serialised_by_sequence(sessions_store, broker):
-    await _session(sessions_store, status=CONNECTING, worker_id="worker-1")
+    await _session(sessions_store, status=SessionStatus.CONNECTING, worker_id="worker-1")
     relay = OutboxRelay(sessions_store.collection, broker)
 
     def show_qr(n):
         def decide(session, change):
-            if session["status"] != QR_REQUIRED:
-                change.move_to(QR_REQUIRED)
+            if session["status"] != SessionStatus.QR_REQUIRED:
+                change.move_to(SessionStatus.QR_REQUIRED)
             return change.show_qr(f"qr-{n}", T0)
         return decide
 
@@ -295,12 +296,12 @@ async def test_every_status_change_lands_in_the_status_cache_newest_sequence_fir
         await store.insert(base)
         assert await session_status.read(redis, session_id) == "DISCONNECTED"
         relay = OutboxRelay(store.collection, broker)
-        await change_session(store, relay, broker, session_id, lambda s, c: c.move_to(CONNECTING))
+        await change_session(store, relay, broker, session_id, lambda s, c: c.move_to(SessionStatus.CONNECTING))
         assert await session_status.read(redis, session_id) == "CONNECTING"
         await session_status.record(redis, session_id, "DISCONNECTED", 1)  # a late, older write loses
         assert await session_status.read(redis, session_id) == "CONNECTING"
         await change_session(store, relay, broker, session_id, lambda s, c: c.set(qr="x"))  # no status change
-        await change_session(store, relay, broker, session_id, lambda s, c: c.move_to(QR_REQUIRED))
+        await change_session(store, relay, broker, session_id, lambda s, c: c.move_to(SessionStatus.QR_REQUIRED))
         assert await session_status.read(redis, session_id) == "QR_REQUIRED"
     finally:
         await redis.delete(session_status.status_key(session_id))

@@ -58,7 +58,8 @@ class RunningDispatcher:
             "to": "628123456789@s.whatsapp.net", "reason": None, "at": datetime.now(timezone.utc)}, subject=session_id)
 
     async def deliveries(self, endpoint_id: str, tenant_id: str = TENANT, **filters: Any) -> list[dict]:
-        reply = await self.call("webhook.delivery.list", {"tenant_id": tenant_id, "endpoint_id": endpoint_id, **filters})
+        reply = await self.call("webhook.delivery.list",
+                                {"tenant_id": tenant_id, "endpoint_id": endpoint_id, **filters})
         return reply["deliveries"]
 
     async def delivery(self, endpoint_id: str, delivery_id: str, tenant_id: str = TENANT) -> dict:

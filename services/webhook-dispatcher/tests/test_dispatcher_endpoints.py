@@ -57,7 +57,8 @@ async def test_disable_and_enable_are_announced_and_a_disabled_endpoint_gets_not
     async with dispatcher.webhook_events() as events:
         disabled = await dispatcher.call("webhook.endpoint.disable", ref(endpoint))
         assert disabled["enabled"] is False and disabled["disabled_reason"] == "customer"
-        assert (await dispatcher.call("webhook.endpoint.disable", ref(endpoint)))["disabled_at"] == disabled["disabled_at"]
+        again = await dispatcher.call("webhook.endpoint.disable", ref(endpoint))
+        assert again["disabled_at"] == disabled["disabled_at"]
         await dispatcher.message_event("m_while_disabled")
         await asyncio.sleep(0.5)
         assert sink.received == []
@@ -132,8 +133,8 @@ async def test_a_delivery_is_redelivered_by_hand_with_the_same_webhook_id(dispat
     await dispatcher.call("webhook.delivery.redeliver", ref(endpoint, delivery_id=failed["delivery_id"]))
     await sink.wait_for(lambda s: len(s.received) == 6)
     await dispatcher.call("webhook.endpoint.disable", ref(endpoint))
-    error = await refused(dispatcher.call("webhook.delivery.redeliver", ref(endpoint, delivery_id=failed["delivery_id"])),
-                          "conflict")
+    redeliver = dispatcher.call("webhook.delivery.redeliver", ref(endpoint, delivery_id=failed["delivery_id"]))
+    error = await refused(redeliver, "conflict")
     assert error.details == {"disabled_reason": "customer"}
     await refused(dispatcher.call("webhook.delivery.get", {**ref(endpoint, delivery_id=failed["delivery_id"]),
                                                            "tenant_id": "u_other"}), "not_found")
@@ -188,7 +189,8 @@ async def test_the_delivery_log_filters_and_pages(dispatcher, sinks):
 
 
 async def test_an_endpoint_failing_continuously_is_disabled_with_a_reason(start_dispatcher, sinks):
-    dispatcher = await start_dispatcher(WEBHOOK_DISABLE_AFTER_SECONDS="1", WEBHOOK_RETRY_SCHEDULE="400ms,400ms,400ms,400ms")
+    dispatcher = await start_dispatcher(WEBHOOK_DISABLE_AFTER_SECONDS="1",
+                                        WEBHOOK_RETRY_SCHEDULE="400ms,400ms,400ms,400ms")
     sink = await sinks(lambda received: 503)
     endpoint = await dispatcher.create_endpoint(sink.url)
     async with dispatcher.webhook_events() as events:

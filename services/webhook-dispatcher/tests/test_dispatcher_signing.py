@@ -89,8 +89,9 @@ async def test_a_2xx_answer_is_a_success_and_the_request_verifies(sink):
     assert Webhook(secret).verify(body, headers)["data"] == {"message_id": "m_1"}
     assert headers["User-Agent"].startswith("wagw-webhook-dispatcher")
     assert headers["Authorization"] == "Bearer customer-token"  # the endpoint's custom header
-    assert attempt.record(cycle=1, attempt=2) == {"at": attempt.at, "status_code": 200, "latency_ms": attempt.latency_ms,
-                                                  "error": None, "response_body": "ok", "cycle": 1, "attempt": 2}
+    assert attempt.record(cycle=1, attempt=2) == {
+        "at": attempt.at, "status_code": 200, "latency_ms": attempt.latency_ms,
+        "error": None, "response_body": "ok", "cycle": 1, "attempt": 2}
 
 
 async def test_an_error_answer_is_recorded_with_a_truncated_body(sink):

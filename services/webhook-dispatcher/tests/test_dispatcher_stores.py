@@ -45,7 +45,8 @@ async def test_a_delivery_is_created_once_per_endpoint_and_event(db):
     assert await db["webhook_deliveries"].count_documents({}) == 1
     # The unique index guards the pair even against a differently-made id.
     with pytest.raises(DuplicateKeyError):
-        await db["webhook_deliveries"].insert_one({"_id": "dl_other", "endpoint_id": endpoint["_id"], "event_id": "evt_1"})
+        await db["webhook_deliveries"].insert_one(
+            {"_id": "dl_other", "endpoint_id": endpoint["_id"], "event_id": "evt_1"})
 
 
 async def test_attempts_are_claimed_and_recorded_once_each(db):

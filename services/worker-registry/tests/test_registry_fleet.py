@@ -91,7 +91,8 @@ def test_a_removed_worker_that_registers_starts_a_new_life():
     later = T0 + timedelta(minutes=5)
     change = fleet.registered(doc, msg=REGISTER, now=later, sent_at=later, missed=3)
     assert not change.create and "_id" not in change.fields and "rev" not in change.fields
-    assert (change.fields["state"], change.fields["sessions"], change.fields["drain_requested"]) == ("online", [], False)
+    fields = change.fields
+    assert (fields["state"], fields["sessions"], fields["drain_requested"]) == ("online", [], False)
     assert change.fields["registered_at"] == later and [t for t, _ in change.events] == ["worker.online"]
 
 
@@ -181,7 +182,8 @@ def test_draining_stops_assignments_and_names_the_sessions_to_move():
     doc = registered_worker(sessions=[{"session_id": "s_1", "status": "CONNECTED"}],
                             pending=[{"session_id": "s_2", "at": T0}])
     change = fleet.drained(doc, reason="kernel upgrade")
-    assert (change.fields["state"], change.fields["drain_requested"], change.fields["pending"]) == ("draining", True, [])
+    fields = change.fields
+    assert (fields["state"], fields["drain_requested"], fields["pending"]) == ("draining", True, [])
     assert change.events == [("worker.draining", {"worker_id": "worker-1", "state": "draining",
                                                   "reason": "kernel upgrade", "session_ids": ["s_1", "s_2"]})]
     assert_valid_events(change)

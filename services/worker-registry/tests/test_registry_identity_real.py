@@ -147,7 +147,7 @@ async def test_revoked_credentials_no_longer_connect(amqp_url):
     assert quote(user, safe="") in url and "guest" not in url
     await (await aio_pika.connect(url)).close()
     credentials.revoke(api, alice)
-    with pytest.raises(Exception):
+    with pytest.raises(aio_pika.exceptions.AMQPConnectionError):  # refused: the user is gone
         await aio_pika.connect(url)
 
 

@@ -67,4 +67,5 @@ def test_fleet_stats_count_states_and_sum_live_capacity():
 
 def test_a_candidate_carries_what_the_score_needs():
     cand = candidate({**DOC, "beat": {**DOC["beat"], "breakdown": {**BREAKDOWN, "connecting": 2, "error": 1}}})
-    assert (cand.free, cand.session_count, cand.max_sessions, cand.cpu_cores, cand.troubled_sessions) == (49, 1, 50, 2.0, 3)
+    seen = (cand.free, cand.session_count, cand.max_sessions, cand.cpu_cores, cand.troubled_sessions)
+    assert seen == (49, 1, 50, 2.0, 3)

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import aio_pika
 import aiormq
 from aio_pika import DeliveryMode, Message
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, AbstractRobustConnection
 from tenacity import AsyncRetrying, retry_if_exception, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from . import topology
@@ -65,7 +65,8 @@ class Publishing:
 
     def envelope(self, message_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:
         """An envelope whose data has been checked against the message type's contract."""
-        return Envelope(type=message_type, source=self.source, data=contract_for(message_type).dump(data), subject=subject)
+        return Envelope(type=message_type, source=self.source, data=contract_for(message_type).dump(data),
+                        subject=subject)
 
     async def publish_event(self, event_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:
         envelope = self.envelope(event_type, data, subject=subject)
@@ -80,7 +81,8 @@ class Publishing:
         await self.publish(envelope, exchange=topology.COMMANDS, routing_key=routing_key or command_type)
         return envelope
 
-    async def send_to_worker(self, worker_id: str, command_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:
+    async def send_to_worker(self, worker_id: str, command_type: str, data: dict[str, Any], *,
+                             subject: str | None = None) -> Envelope:
         envelope = self.envelope(command_type, data, subject=subject)
         await self.publish(envelope, exchange=topology.WORKER_DOWNLINK, routing_key=worker_id)
         return envelope
@@ -118,20 +120,31 @@ class Broker(Publishing):
         async for attempt in AsyncRetrying(
             stop=stop_after_delay(startup_timeout),
             wait=wait_exponential(multiplier=0.2, max=3),
-            retry=retry_if_exception_type((ConnectionError, OSError, aiormq.exceptions.AMQPError, asyncio.TimeoutError)),
+            retry=retry_if_exception_type(
+                (ConnectionError, OSError, aiormq.exceptions.AMQPError, asyncio.TimeoutError)),
             reraise=True,
         ):
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
                     log.info("broker.connect_retry", attempt=attempt.retry_state.attempt_number)
-                self.connection = await aio_pika.connect_robust(self.url, client_properties={"connection_name": self.source})
-        channels = [await self.connection.channel(publisher_confirms=True, on_return_raises=True)
+                self.connection = await aio_pika.connect_robust(
+                    self.url, client_properties={"connection_name": self.source})
+        connection = self._connection()
+        channels = [await connection.channel(publisher_confirms=True, on_return_raises=True)
                     for _ in range(self._publish_channels)]
         self._channel = channels[0]  # declares, and says whether the connection is whole
         self._exchange_sets = [await self._exchanges_on(channel) for channel in channels]
         self._exchanges = self._exchange_sets[0]
-        self.connection.close_callbacks.add(self._lost)
-        self.connection.reconnect_callbacks.add(self._reconnected)
+        connection.close_callbacks.add(self._lost)
+        connection.reconnect_callbacks.add(self._reconnected)
+
+    def _connection(self) -> AbstractRobustConnection:
+        if self.connection is None:
+            raise self._not_connected()
+        return self.connection
+
+    def _not_connected(self) -> RuntimeError:
+        return RuntimeError(f"the broker client of {self.source} is used before connect()")
 
     def on_reconnect(self, callback: Callable[[], Any]) -> Callable[[], None]:
         """Call `callback` after every reconnect (channels and consumers restored); returns a function
@@ -165,13 +178,16 @@ class Broker(Publishing):
                 exchanges[name] = await channel.get_exchange(name, ensure=False)
         return exchanges
 
-    async def declare_queue(self, spec: QueueSpec, channel: AbstractChannel | None = None):
+    async def declare_queue(self, spec: QueueSpec, channel: AbstractChannel | None = None) -> AbstractQueue:
         """Declare a queue with its dead-letter queue and bindings; safe to repeat. Without the right
         to declare, the queue was provisioned beforehand (a worker's own): it is only looked up."""
         channel = channel or self._channel
+        if channel is None:
+            raise self._not_connected()
         if not self.declares:
             return await channel.declare_queue(spec.name, passive=True)
-        dead = await channel.declare_queue(spec.dead_letter_name, durable=True, arguments=topology.dead_letter_arguments())
+        dead = await channel.declare_queue(spec.dead_letter_name, durable=True,
+                                           arguments=topology.dead_letter_arguments())
         await dead.bind(topology.DEAD_LETTER, routing_key=spec.label)
         queue = await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments())
         for exchange, key in spec.bindings:
@@ -199,7 +215,7 @@ class Broker(Publishing):
     async def retire_queue(self, name: str) -> None:
         """Delete a queue an earlier version consumed (its bindings would fill it for no one), once
         nothing consumes it any more; while an older replica still does, it stays (best effort)."""
-        channel = await self.connection.channel()
+        channel = await self._connection().channel()
         try:
             await channel.queue_delete(name, if_unused=True)
             log.info("broker.queue_retired", queue=name)
@@ -220,7 +236,7 @@ class Broker(Publishing):
         return pool[next(self._next_consume_channel) % len(pool)]
 
     async def _consume_channel(self, prefetch: int) -> AbstractChannel:
-        channel = await self.connection.channel(publisher_confirms=True)
+        channel = await self._connection().channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=prefetch)
         return channel
 
@@ -278,7 +294,8 @@ class Broker(Publishing):
             raise ConnectionError("broker not connected")
         async with asyncio.timeout(PUBLISH_WAIT_SECONDS):
             with cancellation_only_from_callers("publish"):
-                await self._next_exchanges()[exchange].publish(message, routing_key=routing_key, mandatory=mandatory, timeout=10)
+                await self._next_exchanges()[exchange].publish(message, routing_key=routing_key, mandatory=mandatory,
+                                                               timeout=10)
 
     def _next_exchanges(self) -> dict[str, AbstractExchange]:
         """The exchanges on the next publishing channel, in turn (one channel: always its own)."""

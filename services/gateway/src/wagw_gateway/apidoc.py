@@ -48,3 +48,10 @@ def api_doc(*, tags: tuple[str, ...], responses: dict[int, Any], body: Any = Non
 
 def operation_of(handler) -> Operation | None:
     return getattr(handler, "openapi", None)
+
+
+def summary_and_description(handler: Any) -> tuple[str, str]:
+    """A route's docstring as its summary (the first paragraph, however it is wrapped) and the rest."""
+    first, _, rest = (handler.__doc__ or "").strip().partition("\n\n")
+    summary = " ".join(line.strip() for line in first.splitlines()) or handler.__name__.replace("_", " ")
+    return summary, " ".join(line.strip() for line in rest.splitlines()).strip()

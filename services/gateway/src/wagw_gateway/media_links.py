@@ -22,7 +22,8 @@ def signature(secret: str, tenant_id: str, message_id: str, expires: int) -> str
     return hmac.new(_key(secret), payload, hashlib.sha256).hexdigest()
 
 
-def link(secret: str, tenant_id: str, message_id: str, ttl_seconds: int, *, now: float | None = None) -> tuple[str, int]:
+def link(secret: str, tenant_id: str, message_id: str, ttl_seconds: int, *,
+         now: float | None = None) -> tuple[str, int]:
     """The path and query of a download link, and when it expires (Unix seconds)."""
     expires = int(now if now is not None else time.time()) + ttl_seconds
     query = urlencode({"tenant": tenant_id, "expires": expires,

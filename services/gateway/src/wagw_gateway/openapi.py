@@ -16,7 +16,7 @@ from marshmallow import Schema
 from marshmallow import fields as mf
 from wagw_common.contracts.identity import SCOPES
 
-from .apidoc import Media, Operation, operation_of
+from .apidoc import Media, Operation, operation_of, summary_and_description
 from .auth import API_KEY, API_KEY_HEADER, BEARER
 from .idempotent import IDEMPOTENCY_HEADER
 from .schemas import ErrorEnvelope
@@ -108,9 +108,9 @@ class _Builder:
 
     def operation(self, handler, path: str, has_path_params: bool) -> dict[str, Any]:
         doc = operation_of(handler) or SERVICE_ROUTES.get(path) or Operation(tags=("other",), responses={200: None})
-        lines = (handler.__doc__ or "").strip().splitlines()
-        summary = doc.summary or (lines[0].strip() if lines else handler.__name__.replace("_", " "))
-        description = [doc.description or " ".join(line.strip() for line in lines[1:]).strip()]
+        summary_in_doc, description_in_doc = summary_and_description(handler)
+        summary = doc.summary or summary_in_doc
+        description = [doc.description or description_in_doc]
         security = getattr(handler, "security", None) or []
         if security:
             description.append(f"Authentication: {handler.auth}.")
@@ -186,7 +186,7 @@ def _add_links(document: dict[str, Any]) -> None:
         for target, operations in paths.items():
             if target != prefix and not target.startswith(prefix + "/"):
                 continue
-            for target_method, operation in operations.items():
+            for operation in operations.values():
                 if isinstance(operation, dict) and "operationId" in operation:
                     links[operation["operationId"]] = {"operationId": operation["operationId"],
                                                        "parameters": {parameter: f"$response.body#{pointer}"}}

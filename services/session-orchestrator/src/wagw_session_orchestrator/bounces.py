@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.envelope import Envelope
 from wagw_common.logging import get_logger
 
 from .deps import Deps
-from .lifecycle import CONNECTED, QUEUED
+from .lifecycle import QUEUED
 from .message_routing import release_held
 from .metrics import SENDS_BOUNCED
 from .reporters import handed_to
@@ -38,7 +39,7 @@ async def when_worker_bounces_message_route_it_again(envelope: Envelope, deps: D
         return
     log.info("message.bounced", message_id=message["_id"], worker_id=speaker, reason=data["reason"])
     session = await sessions.get(data["session_id"])
-    if session is None or session["status"] != CONNECTED or not session.get("worker_id"):
+    if session is None or session["status"] != SessionStatus.CONNECTED or not session.get("worker_id"):
         SENDS_BOUNCED.labels("held").inc()
         return
     await release_held(session["_id"], session["worker_id"], messages=messages, relay=deps.message_relay,

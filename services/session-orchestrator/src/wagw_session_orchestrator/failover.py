@@ -19,12 +19,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.envelope import Envelope
 from wagw_common.errors import Unavailable
 from wagw_common.logging import get_logger
 
 from .deps import Deps
-from .lifecycle import CONNECTED, RECONNECTING, Command, command_accepted_from
+from .lifecycle import Command, command_accepted_from
 from .placement import select_worker, stop_on
 from .session_change import SessionChange, change_session
 from .session_control import start_or_give_up
@@ -46,7 +47,8 @@ async def when_worker_left_move_its_sessions(envelope: Envelope, deps: Deps) -> 
         if session_id not in found and (session := await sessions.get(session_id)) is not None:
             found[session_id] = session
     to_move = [s for s in found.values() if s.get("worker_id") == worker_id and s["status"] in _MOVABLE]
-    to_finish = [s for s in found.values() if s.get("moved_from") == worker_id and s["status"] == RECONNECTING
+    to_finish = [s for s in found.values()
+                 if s.get("moved_from") == worker_id and s["status"] == SessionStatus.RECONNECTING
                  and s.get("worker_id") not in (worker_id, None)]
     log.warning("failover.started", worker_id=worker_id, reason=reason, to_move=len(to_move), to_finish=len(to_finish))
     gate = asyncio.Semaphore(MOVES_AT_ONCE)
@@ -70,7 +72,7 @@ async def when_worker_left_move_its_sessions(envelope: Envelope, deps: Deps) -> 
 
 def _restorable(session: dict[str, Any]) -> bool:
     """A session that was ever linked to a phone has credentials its worker can restore."""
-    return bool(session.get("phone")) or session["status"] in (CONNECTED, RECONNECTING)
+    return bool(session.get("phone")) or session["status"] in (SessionStatus.CONNECTED, SessionStatus.RECONNECTING)
 
 
 async def _move(session: dict[str, Any], worker_id: str | None, reason: str, deps: Deps) -> None:
@@ -89,8 +91,8 @@ async def _move(session: dict[str, Any], worker_id: str | None, reason: str, dep
     def move(current: dict, change: SessionChange) -> SessionChange | None:
         if current.get("worker_id") != worker_id or current["status"] not in _MOVABLE:
             return None  # moved, stopped or deleted meanwhile
-        if current["status"] != RECONNECTING:
-            change.move_to(RECONNECTING, reason=reason, worker_id=new_worker)
+        if current["status"] != SessionStatus.RECONNECTING:
+            change.move_to(SessionStatus.RECONNECTING, reason=reason, worker_id=new_worker)
         return change.set(worker_id=new_worker, moved_from=worker_id or current.get("moved_from"), qr=None,
                           qr_expires_at=None, pairing_code=None, awaiting_stop=None)
 
@@ -113,8 +115,8 @@ def _wait_if_still_on(worker_id: str | None):
     def wait(current: dict, change: SessionChange) -> SessionChange | None:
         if current.get("worker_id") != worker_id or current["status"] not in _MOVABLE or worker_id is None:
             return None  # moved, stopped or deleted meanwhile; or already waiting
-        if current["status"] != RECONNECTING:
-            change.move_to(RECONNECTING, reason="no_worker_available", worker_id=None)
+        if current["status"] != SessionStatus.RECONNECTING:
+            change.move_to(SessionStatus.RECONNECTING, reason="no_worker_available", worker_id=None)
         return change.set(worker_id=None, moved_from=worker_id, qr=None, qr_expires_at=None, pairing_code=None,
                           awaiting_stop=None)
 

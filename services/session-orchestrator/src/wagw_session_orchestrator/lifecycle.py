@@ -10,32 +10,36 @@ from __future__ import annotations
 from enum import Enum
 
 from wagw_common.contracts.fields import MESSAGE_STATUSES
+from wagw_common.contracts.session_statuses import SessionStatus
 
-DISCONNECTED = "DISCONNECTED"
-CONNECTING = "CONNECTING"
-QR_REQUIRED = "QR_REQUIRED"
-CONNECTED = "CONNECTED"
-RECONNECTING = "RECONNECTING"
-LOGGED_OUT = "LOGGED_OUT"
-ERROR = "ERROR"
-DELETED = "DELETED"
-
-_LIVE = frozenset({CONNECTING, QR_REQUIRED, CONNECTED, RECONNECTING})
+_LIVE = frozenset({SessionStatus.CONNECTING, SessionStatus.QR_REQUIRED, SessionStatus.CONNECTED,
+                   SessionStatus.RECONNECTING})
 
 # Every edge a session may take, whoever causes it (a customer's command, a worker's report, the
 # platform's failover). A worker report that is not an edge from the current status (a late QR after
 # CONNECTED, say, or a report that crossed a customer's command) is ignored rather than applied.
 # The diagram in the service's README is drawn from this table (a unit test keeps the two equal).
 TRANSITIONS: dict[str, frozenset[str]] = {
-    DISCONNECTED: frozenset({CONNECTING, RECONNECTING, LOGGED_OUT, DELETED}),
-    CONNECTING: frozenset({QR_REQUIRED, CONNECTED, RECONNECTING, DISCONNECTED, LOGGED_OUT, ERROR, DELETED}),
-    QR_REQUIRED: frozenset({CONNECTING, CONNECTED, RECONNECTING, DISCONNECTED, LOGGED_OUT, ERROR, DELETED}),
+    SessionStatus.DISCONNECTED: frozenset({
+        SessionStatus.CONNECTING, SessionStatus.RECONNECTING, SessionStatus.LOGGED_OUT, SessionStatus.DELETED}),
+    SessionStatus.CONNECTING: frozenset({
+        SessionStatus.QR_REQUIRED, SessionStatus.CONNECTED, SessionStatus.RECONNECTING, SessionStatus.DISCONNECTED,
+        SessionStatus.LOGGED_OUT, SessionStatus.ERROR, SessionStatus.DELETED}),
+    SessionStatus.QR_REQUIRED: frozenset({
+        SessionStatus.CONNECTING, SessionStatus.CONNECTED, SessionStatus.RECONNECTING, SessionStatus.DISCONNECTED,
+        SessionStatus.LOGGED_OUT, SessionStatus.ERROR, SessionStatus.DELETED}),
     # No edge back to QR_REQUIRED: an unlinked phone is reported as LOGGED_OUT first.
-    CONNECTED: frozenset({CONNECTING, RECONNECTING, DISCONNECTED, LOGGED_OUT, ERROR, DELETED}),
-    RECONNECTING: frozenset({CONNECTING, QR_REQUIRED, CONNECTED, DISCONNECTED, LOGGED_OUT, ERROR, DELETED}),
-    LOGGED_OUT: frozenset({CONNECTING, DELETED}),
-    ERROR: frozenset({CONNECTING, RECONNECTING, DISCONNECTED, LOGGED_OUT, DELETED}),
-    DELETED: frozenset(),
+    SessionStatus.CONNECTED: frozenset({
+        SessionStatus.CONNECTING, SessionStatus.RECONNECTING, SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT,
+        SessionStatus.ERROR, SessionStatus.DELETED}),
+    SessionStatus.RECONNECTING: frozenset({
+        SessionStatus.CONNECTING, SessionStatus.QR_REQUIRED, SessionStatus.CONNECTED, SessionStatus.DISCONNECTED,
+        SessionStatus.LOGGED_OUT, SessionStatus.ERROR, SessionStatus.DELETED}),
+    SessionStatus.LOGGED_OUT: frozenset({SessionStatus.CONNECTING, SessionStatus.DELETED}),
+    SessionStatus.ERROR: frozenset({
+        SessionStatus.CONNECTING, SessionStatus.RECONNECTING, SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT,
+        SessionStatus.DELETED}),
+    SessionStatus.DELETED: frozenset(),
 }
 
 
@@ -51,20 +55,24 @@ class Command(str, Enum):
     FAILOVER = "failover"      # the platform moves it off a worker that went offline, drains or left
 
 
-_ANY_BUT_DELETED = frozenset(TRANSITIONS) - {DELETED}
+_ANY_BUT_DELETED = frozenset(TRANSITIONS) - {SessionStatus.DELETED}
+_STOPPED = frozenset({SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT, SessionStatus.ERROR})
 
 # command -> (the statuses it is accepted from, the status it moves the session to)
 COMMANDS: dict[Command, tuple[frozenset[str], str]] = {
     # A session that is already live is not connected twice: that would start it on two workers.
-    Command.CONNECT: (frozenset({DISCONNECTED, LOGGED_OUT, ERROR}), CONNECTING),
-    Command.PAIR: (frozenset({DISCONNECTED, LOGGED_OUT, ERROR}), CONNECTING),
-    Command.DISCONNECT: (frozenset({CONNECTING, QR_REQUIRED, CONNECTED, RECONNECTING, ERROR}), DISCONNECTED),
+    Command.CONNECT: (_STOPPED, SessionStatus.CONNECTING),
+    Command.PAIR: (_STOPPED, SessionStatus.CONNECTING),
+    Command.DISCONNECT: (_LIVE | {SessionStatus.ERROR}, SessionStatus.DISCONNECTED),
     # Also from DISCONNECTED and ERROR: a stopped session may still have a linked phone to unlink.
-    Command.LOGOUT: (frozenset({DISCONNECTED, CONNECTING, QR_REQUIRED, CONNECTED, RECONNECTING, ERROR}), LOGGED_OUT),
-    Command.RESTART: (frozenset({DISCONNECTED, CONNECTING, QR_REQUIRED, CONNECTED, ERROR}), RECONNECTING),
-    Command.DELETE: (_ANY_BUT_DELETED, DELETED),
+    Command.LOGOUT: (_LIVE | {SessionStatus.DISCONNECTED, SessionStatus.ERROR}, SessionStatus.LOGGED_OUT),
+    Command.RESTART: (
+        frozenset({SessionStatus.DISCONNECTED, SessionStatus.CONNECTING, SessionStatus.QR_REQUIRED,
+                   SessionStatus.CONNECTED, SessionStatus.ERROR}),
+        SessionStatus.RECONNECTING),
+    Command.DELETE: (_ANY_BUT_DELETED, SessionStatus.DELETED),
     # From RECONNECTING too (its new worker died as well): then only the worker changes, no status edge.
-    Command.FAILOVER: (frozenset({CONNECTING, QR_REQUIRED, CONNECTED, RECONNECTING}), RECONNECTING),
+    Command.FAILOVER: (_LIVE, SessionStatus.RECONNECTING),
 }
 
 
@@ -93,12 +101,12 @@ def mermaid() -> str:
         for source in sources:
             if source != target:
                 labels.setdefault((source, target), []).append(command.value)
-    lines = ["stateDiagram-v2", f"    [*] --> {DISCONNECTED}: create"]
+    lines = ["stateDiagram-v2", f"    [*] --> {SessionStatus.DISCONNECTED}: create"]
     for source, targets in TRANSITIONS.items():
         for target in sorted(targets):
             label = ", ".join(sorted(labels.get((source, target), [])))
             lines.append(f"    {source} --> {target}" + (f": {label}" if label else ""))
-    lines.append(f"    {DELETED} --> [*]")
+    lines.append(f"    {SessionStatus.DELETED} --> [*]")
     return "\n".join(lines)
 
 
@@ -126,5 +134,6 @@ def message_may_move(current: str, target: str) -> bool:
 def message_overtaken(current: str, target: str) -> bool:
     """`target` is a step the message went through although a later status was reported first
     (receipts race one another): it belongs in the timeline, and its event to the customer."""
-    return current != FAILED and target not in (QUEUED, FAILED) and target in MESSAGE_PREDECESSORS.get(current, frozenset())
+    return (current != FAILED and target not in (QUEUED, FAILED)
+            and target in MESSAGE_PREDECESSORS.get(current, frozenset()))
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from wagw_common.contracts.messages import CONTENT_FIELDS
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.envelope import Envelope
 from wagw_common.logging import get_logger
 
 from . import clock, events
 from .deps import Deps
 from .jid import to_jid
-from .lifecycle import CONNECTED, FAILED, QUEUED, RECONNECTING
+from .lifecycle import FAILED, QUEUED
 from .message_routing import fail, hand_to_worker, release_held
 from .messages_store import MessagesStore
 from .paced_release import PACED, pace_send
@@ -20,7 +21,7 @@ log = get_logger(__name__)
 
 
 # Statuses in which a session is on its way back to a worker: sends wait for it (held), in order.
-_HOLDING = frozenset({RECONNECTING})
+_HOLDING = frozenset({SessionStatus.RECONNECTING})
 
 
 async def _disposition(session: dict[str, Any] | None, data: dict[str, Any], messages: MessagesStore,
@@ -28,7 +29,7 @@ async def _disposition(session: dict[str, Any] | None, data: dict[str, Any], mes
     """`route` now, `hold` until the session is CONNECTED again, or the reason it is refused."""
     if session is None:
         return "session_not_found"
-    if session["status"] == CONNECTED:
+    if session["status"] == SessionStatus.CONNECTED:
         return "route"
     if session["status"] in _HOLDING:
         return "hold"  # the platform is moving it: nobody asked for this, so no limit applies
@@ -73,7 +74,8 @@ async def when_send_requested_store_and_route_it(envelope: Envelope, deps: Deps)
     message = {
         "_id": data["message_id"], "session_id": data["session_id"], "tenant_id": data["tenant_id"],
         "direction": "outbound", "chat": to_jid(data["to"]), "type": data["type"], "text": data.get("text"),
-        "content": content, "status": QUEUED, "timeline": [{"status": QUEUED, "at": now, "reason": None}], "created_at": now,
+        "content": content, "status": QUEUED, "timeline": [{"status": QUEUED, "at": now, "reason": None}],
+        "created_at": now,
         "order": clock.order(),
         # Claimed for its worker in the insert itself, so a concurrent release cannot send it too.
         "routed_to": worker_id,
@@ -122,6 +124,6 @@ async def _release_if_connected_meanwhile(session_id: str, deps: Deps) -> None:
     insert). Then this read, made after the insert, sees it CONNECTED, and releases it (claims keep
     two releases from sending one message twice). Found by the failover test with two replicas."""
     session = await deps.sessions.get(session_id)
-    if session is not None and session["status"] == CONNECTED and session.get("worker_id"):
+    if session is not None and session["status"] == SessionStatus.CONNECTED and session.get("worker_id"):
         await release_held(session_id, session["worker_id"], messages=deps.messages, relay=deps.message_relay,
                            broker=deps.broker)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
-from wagw_common.contracts.fields import MESSAGE_STATUSES, SESSION_STATUSES
+from wagw_common.contracts.fields import MESSAGE_STATUSES
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.state_metrics import count_by, set_counts
 
 from .lifecycle import RECEIVED
@@ -26,8 +27,8 @@ SENDS_BOUNCED = Counter(
 
 def probe(sessions_collection, messages_collection):
     async def read() -> None:
-        by_status = await count_by(sessions_collection, "status", {"status": {"$ne": "DELETED"}})
-        set_counts(SESSIONS, [s for s in SESSION_STATUSES if s != "DELETED"], by_status)
+        by_status = await count_by(sessions_collection, "status", {"status": {"$ne": SessionStatus.DELETED}})
+        set_counts(SESSIONS, [s for s in SessionStatus if s != SessionStatus.DELETED], by_status)
         set_counts(MESSAGES, (*MESSAGE_STATUSES, RECEIVED), await count_by(messages_collection, "status"))
 
     return read

@@ -14,12 +14,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.lease import Lease, run_periodically_under_lease
 from wagw_common.logging import get_logger
 
 from . import clock
 from .deps import Deps
-from .lifecycle import CONNECTED
 from .message_routing import hand_to_worker
 from .messages_store import MessagesStore
 from .pacing_slots import PacingSlots
@@ -49,12 +49,13 @@ async def pace_send(session: dict[str, Any] | None, message_id: str, disposition
 async def release_due(deps: Deps) -> int:
     """Hand every paced send whose slot has come to its session's worker, each session's in order and
     a gap apart; a session not CONNECTED keeps its sends (they go when it is back, paced as before)."""
-    slots, sessions, messages, relay, broker = deps.pacing, deps.sessions, deps.messages, deps.message_relay, deps.broker
+    slots, sessions, messages = deps.pacing, deps.sessions, deps.messages
+    relay, broker = deps.message_relay, deps.broker
     released = 0
     for session_id, waiting in groupby(sorted(await slots.due(clock.now()), key=lambda m: m["session_id"]),
                                        key=lambda m: m["session_id"]):
         session = await sessions.get(session_id)
-        if session is None or session["status"] != CONNECTED or not session.get("worker_id"):
+        if session is None or session["status"] != SessionStatus.CONNECTED or not session.get("worker_id"):
             continue
         gap = timedelta(seconds=(session.get("pacing") or {}).get("min_gap_seconds", 0))
         last = (session.get("pacing_state") or {}).get("last_handed_at")

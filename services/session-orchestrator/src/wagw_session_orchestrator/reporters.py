@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.envelope import Envelope
 from wagw_common.worker_speakers import MESSAGE_NOT_HANDED_TO_IT, SESSION_NOT_HELD, refuse
 
-from .lifecycle import RECONNECTING
 from .sessions_store import SessionsStore
 
 
@@ -28,7 +28,7 @@ def holds(session: dict[str, Any], worker_id: str) -> bool:
 
 def may_adopt(session: dict[str, Any], worker_id: str) -> bool:
     """A waiting session's former worker, back with it (a broker outage that declared every worker offline)."""
-    return (session.get("worker_id") is None and session["status"] == RECONNECTING
+    return (session.get("worker_id") is None and session["status"] == SessionStatus.RECONNECTING
             and session.get("moved_from") == worker_id)
 
 

@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any, Callable
 
 from wagw_common.broker import Broker
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.logging import get_logger
 from wagw_common.outbox import OutboxRelay
 
 from . import clock, events
-from .lifecycle import DELETED
 from .sessions_store import SessionsStore
 
 log = get_logger(__name__)
@@ -77,7 +77,7 @@ class SessionChange:
     def delete(self, *, reason: str) -> "SessionChange":
         """DELETED (with its status event), then `session.deleted`: the cue for the owners of what
         hangs off a session (the gateway's API keys) to clean up."""
-        self.move_to(DELETED, reason=reason, worker_id=None)
+        self.move_to(SessionStatus.DELETED, reason=reason, worker_id=None)
         self.fields.update(qr=None, qr_expires_at=None, deleted_at=clock.now())
         self.entries.append(events.session_deleted(self.broker, self.session, sequence=self._next_sequence()))
         return self

@@ -5,13 +5,14 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.envelope import Envelope
 from wagw_common.errors import Conflict, LimitExceeded, NotFound, Unavailable
 from wagw_common.logging import get_logger
 
 from . import clock, events
 from .deps import Deps
-from .lifecycle import CONNECTING, DISCONNECTED, ERROR, Command, command_accepted_from, command_target
+from .lifecycle import Command, command_accepted_from, command_target
 from .placement import select_worker
 from .session_change import SessionChange, change_session
 from .sessions_store import SessionsStore
@@ -33,7 +34,7 @@ async def when_session_create_requested_create_it(envelope: Envelope, deps: Deps
     now = clock.now()
     session = {
         "_id": new_session_id(), "tenant_id": tenant_id, "name": data["name"], "description": data["description"],
-        "status": DISCONNECTED, "worker_id": None, "qr": None, "qr_expires_at": None, "phone": None,
+        "status": SessionStatus.DISCONNECTED, "worker_id": None, "qr": None, "qr_expires_at": None, "phone": None,
         "sequence": 1, "created_at": now, "updated_at": now,
     }
     entry = events.session_created(broker, session)
@@ -96,9 +97,9 @@ async def _give_up_start(deps: Deps, session_id: str, worker_id: str) -> None:
     """A session the worker never heard of must not look CONNECTING forever."""
 
     def fail(current: dict, change: SessionChange) -> SessionChange | None:
-        if current["status"] != CONNECTING or current.get("worker_id") != worker_id:
+        if current["status"] != SessionStatus.CONNECTING or current.get("worker_id") != worker_id:
             return None
-        return change.move_to(ERROR, reason="worker_unreachable")
+        return change.move_to(SessionStatus.ERROR, reason="worker_unreachable")
 
     try:
         await change_session(deps.sessions, deps.session_relay, deps.broker, session_id, fail)

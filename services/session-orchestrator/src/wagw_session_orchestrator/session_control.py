@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.envelope import Envelope
 from wagw_common.errors import DomainError, NotFound
 from wagw_common.logging import get_logger
 
 from . import clock, pacing
 from .deps import Deps
-from .lifecycle import DELETED, ERROR, RECONNECTING, Command, command_accepted_from, command_target
+from .lifecycle import Command, command_accepted_from, command_target
 from .placement import select_worker, start_on, stop_on
 from .session_change import SessionChange, change_session
 from .session_commands import refuse_unless_in, tenant_session
@@ -86,9 +87,9 @@ async def start_or_give_up(deps: Deps, session_id: str, worker_id: str, *, resto
         log.error("session.start_not_delivered", session_id=session_id, worker_id=worker_id, error=repr(exc))
 
     def fail(current: dict, change: SessionChange) -> SessionChange | None:
-        if current["status"] != RECONNECTING or current.get("worker_id") != worker_id:
+        if current["status"] != SessionStatus.RECONNECTING or current.get("worker_id") != worker_id:
             return None
-        return change.move_to(ERROR, reason="worker_unreachable")
+        return change.move_to(SessionStatus.ERROR, reason="worker_unreachable")
 
     await change_session(deps.sessions, deps.session_relay, deps.broker, session_id, fail)
 
@@ -102,7 +103,7 @@ async def when_session_update_requested_rename_it(envelope: Envelope, deps: Deps
 
     def rename(current: dict, change: SessionChange) -> SessionChange | None:
         name, description = data.get("name", current["name"]), data.get("description", current.get("description", ""))
-        if current["status"] == DELETED:
+        if current["status"] == SessionStatus.DELETED:
             raise NotFound("no such session", {"session_id": current["_id"]})
         if "pacing" in data:
             change.set(pacing=pacing.policy_to_store(data["pacing"], current.get("pacing"), clock.now()))
@@ -122,7 +123,7 @@ async def when_session_delete_requested_remove_it(envelope: Envelope, deps: Deps
     session = await deps.sessions.get(session_id)
     if session is None or session["tenant_id"] != tenant_id:
         raise NotFound("no such session", {"session_id": session_id})
-    if session["status"] == DELETED:
+    if session["status"] == SessionStatus.DELETED:
         await _clean_up_after(session, None, deps)
         raise NotFound("no such session", {"session_id": session_id})
     accepted = command_accepted_from(Command.DELETE)

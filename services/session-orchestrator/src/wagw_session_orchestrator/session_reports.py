@@ -11,12 +11,13 @@ platform placed elsewhere is told to stop it. A CONNECTED report releases the se
 
 from __future__ import annotations
 
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.envelope import Envelope
 from wagw_common.logging import get_logger
 
 from . import clock
 from .deps import Deps
-from .lifecycle import CONNECTED, CONNECTING, DISCONNECTED, LOGGED_OUT, QR_REQUIRED, RECONNECTING, can_move, is_live
+from .lifecycle import can_move, is_live
 from .message_routing import release_held
 from .placement import stop_on
 from .reporters import from_assigned_worker, may_adopt
@@ -31,13 +32,13 @@ async def when_worker_shows_qr_store_it(envelope: Envelope, deps: Deps, *, speak
     def show(session: dict, change: SessionChange) -> SessionChange | None:
         if not from_assigned_worker(envelope, session, speaker):
             return None
-        if session.get("qr") == data["qr"] and session["status"] == QR_REQUIRED:
+        if session.get("qr") == data["qr"] and session["status"] == SessionStatus.QR_REQUIRED:
             return None  # the same code reported twice
-        if session["status"] != QR_REQUIRED:
-            if not can_move(session["status"], QR_REQUIRED):
+        if session["status"] != SessionStatus.QR_REQUIRED:
+            if not can_move(session["status"], SessionStatus.QR_REQUIRED):
                 log.info("worker.qr_ignored", session_id=session["_id"], status=session["status"])
                 return None
-            change.move_to(QR_REQUIRED)
+            change.move_to(SessionStatus.QR_REQUIRED)
         return change.show_qr(data["qr"], clock.to_stored_precision(data["expires_at"]))
 
     if await change_session(deps.sessions, deps.session_relay, deps.broker, data["session_id"], show) is None:
@@ -50,7 +51,8 @@ async def when_worker_shows_pairing_code_store_it(envelope: Envelope, deps: Deps
     def show(session: dict, change: SessionChange) -> SessionChange | None:
         if not from_assigned_worker(envelope, session, speaker):
             return None
-        if session["status"] not in (CONNECTING, RECONNECTING) or session.get("pairing_code") == data["code"]:
+        starting = session["status"] in (SessionStatus.CONNECTING, SessionStatus.RECONNECTING)
+        if not starting or session.get("pairing_code") == data["code"]:
             log.info("worker.pairing_code_ignored", session_id=session["_id"], status=session["status"])
             return None
         return change.show_pairing_code(data["code"], clock.to_stored_precision(data["expires_at"]))
@@ -66,15 +68,15 @@ async def when_worker_reports_session_status_apply_it(envelope: Envelope, deps: 
     moved_from: list[str | None] = []
 
     def apply(session: dict, change: SessionChange) -> SessionChange | None:
-        if target == CONNECTED and may_adopt(session, speaker):
+        if target == SessionStatus.CONNECTED and may_adopt(session, speaker):
             # Waiting for a worker after a failover found none: the worker that held it is back with it.
             change.set(worker_id=speaker)
         elif not from_assigned_worker(envelope, session, speaker):
             stray[:] = [is_live(target)]
             return None
-        if session.get("awaiting_stop") == speaker and target in (DISCONNECTED, LOGGED_OUT):
+        if session.get("awaiting_stop") == speaker and target in (SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT):
             return change.set(awaiting_stop=None)  # the stop half of a restart on the same worker
-        if session["status"] == RECONNECTING and target == CONNECTING:
+        if session["status"] == SessionStatus.RECONNECTING and target == SessionStatus.CONNECTING:
             return None  # the worker starting it again is part of reconnecting, not news
         if target == session["status"]:
             # Nothing happened that anyone needs to hear about; a newly learnt phone is still kept.
@@ -83,8 +85,8 @@ async def when_worker_reports_session_status_apply_it(envelope: Envelope, deps: 
             log.info("worker.status_ignored", session_id=session["_id"], status=session["status"], reported=target)
             return None
         change.move_to(target, reason=data["reason"])
-        moved_from[:] = [session.get("moved_from")] if target == CONNECTED else []
-        if target == CONNECTED or not is_live(target):
+        moved_from[:] = [session.get("moved_from")] if target == SessionStatus.CONNECTED else []
+        if target == SessionStatus.CONNECTED or not is_live(target):
             change.set(qr=None, qr_expires_at=None, pairing_code=None, pairing_code_expires_at=None, moved_from=None)
             if session.get("moved_from"):
                 change.set(former_worker_id=session["moved_from"])  # the move ended; see reporters.py
@@ -106,7 +108,8 @@ async def when_worker_reports_session_status_apply_it(envelope: Envelope, deps: 
     if moved_from and moved_from[0]:
         log.info("failover.session_back", session_id=written["_id"], moved_from=moved_from[0],
                  worker_id=speaker)  # the end of a move (the failover figure is read from these)
-    if target == CONNECTED and written["status"] == CONNECTED and written.get("worker_id") == speaker:
+    if (target == SessionStatus.CONNECTED and written["status"] == SessionStatus.CONNECTED
+            and written.get("worker_id") == speaker):
         await deps.routes.remember(written["_id"], speaker)  # new after an adoption; refreshed otherwise
         # Every CONNECTED report releases what waits (idempotent: claims), so a retried report
         # finishes a release that a crash interrupted.

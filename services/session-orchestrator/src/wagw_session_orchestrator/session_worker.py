@@ -7,10 +7,10 @@ from typing import Any
 
 from aio_pika.exceptions import PublishError
 from wagw_common.broker import Broker
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.errors import Conflict, Unavailable
 from wagw_common.logging import get_logger
 
-from .lifecycle import CONNECTED
 from .routing import SessionRoutes
 
 log = get_logger(__name__)
@@ -23,7 +23,8 @@ def refuse(message: str, reason: str, **details: Any) -> Conflict:
 
 async def connected_worker(session: dict[str, Any] | None, routes: SessionRoutes) -> str:
     """The worker of a CONNECTED session, or the refusal (409 `session_not_connected`)."""
-    worker_id = await routes.worker_for(session["_id"]) if session and session["status"] == CONNECTED else None
+    connected = session and session["status"] == SessionStatus.CONNECTED
+    worker_id = await routes.worker_for(session["_id"]) if connected else None
     if worker_id is None:
         raise refuse("the session is not connected", "session_not_connected",
                      status=session["status"] if session else None)

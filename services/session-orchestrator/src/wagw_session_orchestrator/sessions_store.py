@@ -13,9 +13,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from wagw_common import outbox, session_status
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.storage import utc_now
 
-from .lifecycle import DELETED, RECONNECTING
 
 _NO_OUTBOX = {"outbox": 0}
 
@@ -66,18 +66,20 @@ class SessionsStore:
     async def claim_slot_release(self, session_id: str) -> bool:
         """True once per deleted session: whoever gets True gives the tenant's slot back."""
         claimed = await self.collection.find_one_and_update(
-            {"_id": session_id, "status": DELETED, "slot_released": {"$ne": True}}, {"$set": {"slot_released": True}},
+            {"_id": session_id, "status": SessionStatus.DELETED, "slot_released": {"$ne": True}},
+            {"$set": {"slot_released": True}},
         )
         return claimed is not None
 
     async def live_on_worker(self, worker_id: str) -> list[dict[str, Any]]:
         """Sessions a worker holds (or is about to), and those being moved off it (to finish a move)."""
-        query = {"$or": [{"worker_id": worker_id}, {"moved_from": worker_id, "status": RECONNECTING}]}
+        query = {"$or": [{"worker_id": worker_id}, {"moved_from": worker_id, "status": SessionStatus.RECONNECTING}]}
         return await self.collection.find(query, _NO_OUTBOX).to_list(None)
 
     async def waiting_for_a_worker(self) -> list[dict[str, Any]]:
         """Sessions a failover could place nowhere: RECONNECTING with no worker."""
-        return await self.collection.find({"status": RECONNECTING, "worker_id": None}, _NO_OUTBOX).to_list(None)
+        waiting = {"status": SessionStatus.RECONNECTING, "worker_id": None}
+        return await self.collection.find(waiting, _NO_OUTBOX).to_list(None)
 
     async def insert(self, session: dict[str, Any]) -> None:
         await self.collection.insert_one(session)
@@ -89,12 +91,12 @@ class SessionsStore:
     async def get_for_tenant(self, tenant_id: str, session_id: str) -> dict[str, Any] | None:
         """Another tenant's session is indistinguishable from a missing one."""
         session = await self.get(session_id)
-        if session is None or session["tenant_id"] != tenant_id or session["status"] == DELETED:
+        if session is None or session["tenant_id"] != tenant_id or session["status"] == SessionStatus.DELETED:
             return None
         return session
 
     async def list_for_tenant(self, tenant_id: str) -> list[dict[str, Any]]:
-        cursor = self.collection.find({"tenant_id": tenant_id, "status": {"$ne": DELETED}}, _NO_OUTBOX)
+        cursor = self.collection.find({"tenant_id": tenant_id, "status": {"$ne": SessionStatus.DELETED}}, _NO_OUTBOX)
         return await cursor.sort([("created_at", ASCENDING), ("_id", ASCENDING)]).to_list(None)
 
     async def worker_of(self, session_id: str) -> str | None:

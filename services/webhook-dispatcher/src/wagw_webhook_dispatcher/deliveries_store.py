@@ -173,5 +173,6 @@ class DeliveriesStore:
 
     async def purge_settled(self, before: datetime) -> int:
         # TTL indexes are not available on every supported server, so expiry is a periodic delete.
-        result = await self.collection.delete_many({"status": {"$in": [SUCCEEDED, FAILED]}, "updated_at": {"$lt": before}})
+        settled = {"status": {"$in": [SUCCEEDED, FAILED]}, "updated_at": {"$lt": before}}
+        result = await self.collection.delete_many(settled)
         return result.deleted_count

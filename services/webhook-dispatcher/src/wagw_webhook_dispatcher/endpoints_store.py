@@ -126,7 +126,8 @@ class EndpointsStore:
         await self._changed(tenant_id)
         return True
 
-    async def rotate_secret(self, doc: dict[str, Any], new_secret: str, overlap_until: datetime) -> dict[str, Any] | None:
+    async def rotate_secret(self, doc: dict[str, Any], new_secret: str,
+                            overlap_until: datetime) -> dict[str, Any] | None:
         """Compare-and-set on the current secret: of two concurrent rotations, one wins."""
         now = utc_now()
         kept = [p for p in doc.get("previous_secrets", []) if p["expires_at"] > now]

@@ -2,8 +2,8 @@
 
 from prometheus_client import Counter, Gauge, Histogram
 
-ATTEMPTS = Counter("wagw_webhook_attempts_total", "Delivery attempts, by what they decided (success, retry, exhausted, gone)",
-                   ["outcome"])  # success, retry, exhausted, gone
+ATTEMPTS = Counter("wagw_webhook_attempts_total",
+                   "Delivery attempts, by what they decided (success, retry, exhausted, gone)", ["outcome"])
 ATTEMPT_LATENCY = Histogram("wagw_webhook_attempt_duration_seconds", "Time one delivery attempt took",
                             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 DEFERRED = Counter("wagw_webhook_deferred_total", "Attempts put off because their endpoint had all its slots busy")

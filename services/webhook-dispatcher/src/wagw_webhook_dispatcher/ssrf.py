@@ -142,7 +142,8 @@ class GuardedResolver(AbstractResolver):
         # this guard is built with the service's dependencies, before the loop runs.
         self.inner = inner
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
         if self.inner is None:
             self.inner = ThreadedResolver()
         results = await self.inner.resolve(host, port, family)

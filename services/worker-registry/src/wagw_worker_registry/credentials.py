@@ -12,8 +12,9 @@ It uses RabbitMQ's management API with the platform's credentials (AMQP_URL name
 vhost; RABBITMQ_MANAGEMENT_URL the API, default http://<host>:15672). It creates the user
 `worker.<id>` with a random password and permissions for nothing but: reading its own command queue,
 and publishing `worker.*` messages to the uplink exchange. It also declares that queue, its
-dead-letter queue and their bindings (and the platform's exchanges), since the worker itself may not. RabbitMQ then refuses any
-message of it whose `user_id` is not its own, and the registry refuses any that names another worker."""
+dead-letter queue and their bindings (and the platform's exchanges), since the worker itself may not.
+RabbitMQ then refuses any message of it whose `user_id` is not its own, and the registry refuses any
+that names another worker."""
 
 from __future__ import annotations
 
@@ -108,7 +109,8 @@ def revoke(api: Management, worker_id: str, *, keep_queues: bool = False) -> Non
 
 def worker_amqp_url(amqp_url: str, user: str, password: str) -> str:
     parts = urlsplit(amqp_url)
-    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    port = f":{parts.port}" if parts.port else ""
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{parts.hostname}{port}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 

@@ -16,8 +16,8 @@ FREE_SLOTS = Gauge("wagw_worker_free_slots", "Sessions the online workers can st
 
 def probe(store: WorkerStore):
     async def read() -> None:
-        set_counts(WORKERS, (ONLINE, DRAINING, OFFLINE), await count_by(store.collection, "state",
-                                                                          {"state": {"$in": [ONLINE, DRAINING, OFFLINE]}}))
+        states = (ONLINE, DRAINING, OFFLINE)
+        set_counts(WORKERS, states, await count_by(store.collection, "state", {"state": {"$in": list(states)}}))
         rows = await (await store.collection.aggregate([
             {"$match": {"state": ONLINE}},
             {"$group": {"_id": None, "n": {"$sum": "$free"}}},

@@ -147,8 +147,8 @@ class WorkerStore:
         each with its `sessions`, `pending`, `beat` and `registered_at`."""
         if not session_ids:
             return []
-        holders = await self.sessions.find({"_id": {"$ne": worker_id}, "latest.sessions.session_id": {"$in": session_ids}}
-                                           ).to_list(None)
+        others_holding = {"_id": {"$ne": worker_id}, "latest.sessions.session_id": {"$in": session_ids}}
+        holders = await self.sessions.find(others_holding).to_list(None)
         held = {d["_id"]: d["latest"][SESSIONS] for d in holders}
         query = {"_id": {"$ne": worker_id}, "state": {"$ne": REMOVED},
                  "$or": [{"_id": {"$in": list(held)}}, {"pending.session_id": {"$in": session_ids}}]}

@@ -11,6 +11,7 @@ from marshmallow import ValidationError, fields, validate
 from wagw_common.broker import TRANSIENT_ERRORS
 from wagw_common.contracts import StrictSchema
 from wagw_common.contracts.received import ReceivedContent
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.http import BadRequest, correlation_middleware, error_middleware, error_response, read_json
 from wagw_worker_sdk import MediaStorage, Worker
 from wagw_worker_sdk.routes import PROTOCOL, add_worker_routes
@@ -114,7 +115,7 @@ async def delete_inbound(request: web.Request) -> web.Response:
 async def disconnect(request: web.Request) -> web.Response:
     session_id = _session_id(request)
     await request.app[WHATSAPP].drop(session_id)
-    return web.json_response({"session_id": session_id, "status": "DISCONNECTED"})
+    return web.json_response({"session_id": session_id, "status": SessionStatus.DISCONNECTED})
 
 
 def create_control_app(whatsapp: SimulatedWhatsApp, protocol: Worker,

@@ -4,14 +4,16 @@ edit and delete messages as the contact, drop the connection. Mixed into `Simula
 
 from __future__ import annotations
 
+from wagw_common.contracts.session_statuses import SessionStatus
+
 from .fakes import DEFAULT_CONTACT, fake_phone, new_wa_message_id
-from .session_state import CONNECTED, DISCONNECTED, QR_REQUIRED, SimulatedSession, SimulatorState, WrongState
+from .session_state import SimulatedSession, SimulatorState, WrongState
 
 
 class SimulatedPhone(SimulatorState):
     async def scan(self, session_id: str) -> SimulatedSession:
         session = self._held(session_id)
-        if session.status != QR_REQUIRED:
+        if session.status != SessionStatus.QR_REQUIRED:
             raise WrongState(f"session is {session.status}, not waiting for a QR scan")
         await self._connect(session)
         return session
@@ -29,7 +31,8 @@ class SimulatedPhone(SimulatorState):
     def preload(self, session_ids: list[str]) -> None:
         """Hold these sessions as connected without a word on the broker (a load test's starting fleet)."""
         for session_id in session_ids:
-            self.sessions[session_id] = SimulatedSession(session_id, status=CONNECTED, phone=fake_phone(session_id))
+            self.sessions[session_id] = SimulatedSession(session_id, status=SessionStatus.CONNECTED,
+                                                         phone=fake_phone(session_id))
 
     async def receive(self, session_id: str, *, text: str | None, chat: str | None = None, sender: str | None = None,
                       **content) -> str:
@@ -54,7 +57,7 @@ class SimulatedPhone(SimulatorState):
     async def drop(self, session_id: str) -> None:
         session = self._held(session_id)
         self._forget(session)
-        await self.uplink.session_status(session_id, DISCONNECTED, reason="connection lost")
+        await self.uplink.session_status(session_id, SessionStatus.DISCONNECTED, reason="connection lost")
 
     def snapshot(self) -> list[dict]:
         return [s.view() for s in self.sessions.values()]

@@ -8,10 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Awaitable, Callable
 
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_worker_sdk.uplink import Uplink
-
-CONNECTING, QR_REQUIRED, CONNECTED = "CONNECTING", "QR_REQUIRED", "CONNECTED"
-DISCONNECTED, LOGGED_OUT = "DISCONNECTED", "LOGGED_OUT"
 
 
 class NotHeld(LookupError):
@@ -37,7 +35,7 @@ DEFAULT_TIMING = Timing()
 @dataclass
 class SimulatedSession:
     session_id: str
-    status: str = CONNECTING
+    status: SessionStatus = SessionStatus.CONNECTING
     qr: str | None = None
     qr_expires_at: datetime | None = None
     qr_refreshes: int = 0

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Awaitable, Callable
 
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.logging import get_logger
 from wagw_common.storage import utc_now
 from wagw_common.tasks import cancel_and_wait
@@ -22,15 +23,13 @@ from .directory import SimulatedDirectory
 from .fakes import new_wa_message_id
 from .linking import SimulatedLinking
 from .phone import SimulatedPhone
-from .session_state import (CONNECTED, CONNECTING, DEFAULT_TIMING, DISCONNECTED, LOGGED_OUT, QR_REQUIRED, NotHeld,
-                            SimulatedSession, Timing, WrongState)
+from .session_state import DEFAULT_TIMING, NotHeld, SimulatedSession, Timing, WrongState
 
 SENT_MEMORY = 50_000  # message ids remembered as sent, per worker process
 
 log = get_logger(__name__)
 
-__all__ = ["CONNECTED", "CONNECTING", "DISCONNECTED", "LOGGED_OUT", "QR_REQUIRED", "NotHeld", "SimulatedSession",
-           "SimulatedWhatsApp", "Timing", "WrongState"]
+__all__ = ["NotHeld", "SimulatedSession", "SimulatedWhatsApp", "Timing", "WrongState"]
 
 
 class SimulatedWhatsApp(SimulatedLinking, SimulatedPhone, SimulatedDirectory):
@@ -55,7 +54,7 @@ class SimulatedWhatsApp(SimulatedLinking, SimulatedPhone, SimulatedDirectory):
             await self._announce_again(session)  # a repeated start (redelivery): say where we are
             return
         session = self.sessions[session_id] = SimulatedSession(session_id)
-        await self.uplink.session_status(session_id, CONNECTING)
+        await self.uplink.session_status(session_id, SessionStatus.CONNECTING)
         if restore:
             await self._connect(session)  # stored credentials: no QR needed
             return
@@ -69,7 +68,7 @@ class SimulatedWhatsApp(SimulatedLinking, SimulatedPhone, SimulatedDirectory):
             self._spawn_for(session, self._scan_later)
 
     async def stop_session(self, session_id: str, *, logout: bool) -> None:
-        status = LOGGED_OUT if logout else DISCONNECTED
+        status = SessionStatus.LOGGED_OUT if logout else SessionStatus.DISCONNECTED
         session = self.sessions.get(session_id)
         if session is not None:
             self._forget(session)
@@ -79,7 +78,7 @@ class SimulatedWhatsApp(SimulatedLinking, SimulatedPhone, SimulatedDirectory):
     async def send_message(self, session_id: str, message_id: str, to: str, text: str, **content) -> None:
         """Any message type (`content`: its media, location, contact, reaction) goes the same way here."""
         session = self.sessions.get(session_id)
-        if session is None or session.status != CONNECTED:
+        if session is None or session.status != SessionStatus.CONNECTED:
             await self.uplink.message_status(session_id, message_id, "failed", reason="session not connected")
             return
         if message_id in self._sent:
@@ -108,13 +107,13 @@ class SimulatedWhatsApp(SimulatedLinking, SimulatedPhone, SimulatedDirectory):
 
     async def mark_chat_read(self, session_id: str, chat: str) -> None:
         session = self.sessions.get(session_id)
-        if session is not None and session.status == CONNECTED:
+        if session is not None and session.status == SessionStatus.CONNECTED:
             session.chats_read.append(chat)  # shown by the control API, as the contact's phone would show it
             del session.chats_read[:-20]
 
     async def send_presence(self, session_id: str, presence: str, chat: str | None) -> None:
         session = self.sessions.get(session_id)
-        if session is not None and session.status == CONNECTED:
+        if session is not None and session.status == SessionStatus.CONNECTED:
             session.presence[chat or "*"] = presence  # "*": the session's own (available / unavailable)
 
     async def close(self) -> None:
@@ -131,14 +130,14 @@ class SimulatedWhatsApp(SimulatedLinking, SimulatedPhone, SimulatedDirectory):
     def _sent_through(self, session_id: str, message_id: str, change: str) -> bool:
         """WhatsApp changes only a message this connection sent; anything else is refused, unconfirmed."""
         session = self.sessions.get(session_id)
-        if session is None or session.status != CONNECTED or message_id not in self._sent:
+        if session is None or session.status != SessionStatus.CONNECTED or message_id not in self._sent:
             log.info("simulator.change_refused", change=change, session_id=session_id, message_id=message_id)
             return False
         return True
 
     def _connected(self, session_id: str) -> SimulatedSession:
         session = self._held(session_id)
-        if session.status != CONNECTED:
+        if session.status != SessionStatus.CONNECTED:
             raise WrongState(f"session is {session.status}, not connected")
         return session
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Awaitable, Callable
 
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.contracts.workers import WorkerInboundMessage
 from wagw_common.logging import get_logger
 
@@ -44,7 +45,7 @@ class EventReporter:
             log.warning("whatsapp.event_report_failed", session_id=session_id, event=type(event).__name__,
                         error=repr(exc))
 
-    def _set(self, session_id: str, status: str, phone: str | None = None) -> None:
+    def _set(self, session_id: str, status: SessionStatus, phone: str | None = None) -> None:
         held = self.sessions.sessions[session_id]
         held.status = status
         held.phone = phone or held.phone
@@ -52,37 +53,38 @@ class EventReporter:
     async def _qr(self, session_id: str, event: QrShown) -> None:
         if self.sessions.sessions[session_id].pairing:
             return
-        first = self.sessions.sessions[session_id].status != "QR_REQUIRED"
-        self._set(session_id, "QR_REQUIRED")
+        first = self.sessions.sessions[session_id].status != SessionStatus.QR_REQUIRED
+        self._set(session_id, SessionStatus.QR_REQUIRED)
         expires_at = self.sessions.clock() + timedelta(seconds=event.ttl_seconds)
         await self.uplink.session_qr(session_id, event.code, expires_at)
         if first:
-            await self.uplink.session_status(session_id, "QR_REQUIRED")
+            await self.uplink.session_status(session_id, SessionStatus.QR_REQUIRED)
 
     async def _paired(self, session_id: str, event: PairSucceeded) -> None:
-        self._set(session_id, "CONNECTING", event.phone)  # whatsmeow reconnects, then reports Connected
-        await self.uplink.session_status(session_id, "CONNECTING", phone=event.phone)
+        self._set(session_id, SessionStatus.CONNECTING, event.phone)  # whatsmeow reconnects, then reports Connected
+        await self.uplink.session_status(session_id, SessionStatus.CONNECTING, phone=event.phone)
 
     async def _connected(self, session_id: str, event: Connected) -> None:
-        self._set(session_id, "CONNECTED", event.phone)
-        await self.uplink.session_status(session_id, "CONNECTED", phone=self.sessions.sessions[session_id].phone)
+        self._set(session_id, SessionStatus.CONNECTED, event.phone)
+        phone = self.sessions.sessions[session_id].phone
+        await self.uplink.session_status(session_id, SessionStatus.CONNECTED, phone=phone)
 
     async def _logged_out(self, session_id: str, event: LoggedOut) -> None:
         await self.sessions.forget(session_id, logged_out=True)
-        await self.uplink.session_status(session_id, "LOGGED_OUT", reason=event.reason)
+        await self.uplink.session_status(session_id, SessionStatus.LOGGED_OUT, reason=event.reason)
 
     async def _replaced(self, session_id: str, _event: StreamReplaced) -> None:
         await self.sessions.forget(session_id, logged_out=False)
-        await self.uplink.session_status(session_id, "DISCONNECTED",
+        await self.uplink.session_status(session_id, SessionStatus.DISCONNECTED,
                                          reason="stream replaced: the same device connected elsewhere")
 
     async def _dropped(self, session_id: str, _event: TemporarilyDisconnected) -> None:
-        self._set(session_id, "RECONNECTING")
-        await self.uplink.session_status(session_id, "RECONNECTING", reason="connection lost")
+        self._set(session_id, SessionStatus.RECONNECTING)
+        await self.uplink.session_status(session_id, SessionStatus.RECONNECTING, reason="connection lost")
 
     async def _failed(self, session_id: str, event: ConnectionFailed) -> None:
         await self.sessions.forget(session_id, logged_out=False)
-        await self.uplink.session_status(session_id, "DISCONNECTED", reason=event.reason[:500])
+        await self.uplink.session_status(session_id, SessionStatus.DISCONNECTED, reason=event.reason[:500])
 
     async def _receipt(self, session_id: str, event: Receipt) -> None:
         for wa_message_id in event.wa_message_ids:

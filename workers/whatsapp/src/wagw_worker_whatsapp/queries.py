@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from wagw_common.contracts.session_statuses import SessionStatus
+
 from wagw_worker_sdk import QueryRefused
 
 from .client import Group, WhatsAppClient
 
 if TYPE_CHECKING:
     from .sessions import HeldSession
-
-CONNECTED = "CONNECTED"
 
 
 def whatsapp_id(address: str) -> str:
@@ -35,7 +35,7 @@ class WhatsAppQueries:
 
     def _asked(self, session_id: str) -> WhatsAppClient:
         held = self.sessions.get(session_id)
-        if held is None or held.status != CONNECTED:
+        if held is None or held.status != SessionStatus.CONNECTED:
             raise QueryRefused("failed", "the session is not connected on this worker")
         return held.client
 

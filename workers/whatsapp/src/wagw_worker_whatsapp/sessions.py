@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
 
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.logging import get_logger
 from wagw_common.storage import utc_now
 
@@ -29,15 +30,12 @@ SENT_MEMORY = 50_000  # message ids remembered as sent (and library-chosen ids),
 # Announced with a pairing code: whatsmeow keeps the link attempt open for its QR phase (60 s + 5 × 20 s).
 PAIRING_CODE_TTL_SECONDS = 160
 
-CONNECTING, QR_REQUIRED, CONNECTED = "CONNECTING", "QR_REQUIRED", "CONNECTED"
-RECONNECTING, DISCONNECTED, LOGGED_OUT = "RECONNECTING", "DISCONNECTED", "LOGGED_OUT"
-
 
 @dataclass
 class HeldSession:
     session_id: str
     client: WhatsAppClient
-    status: str = CONNECTING
+    status: SessionStatus = SessionStatus.CONNECTING
     phone: str | None = None
     # Linking by pairing code: whatsmeow still emits QR codes meanwhile, which the platform must not show.
     pairing: bool = False
@@ -70,11 +68,12 @@ class WhatsAppSessions(WhatsAppQueries):
             return
         client = self.factory.open(session_id, lambda event: self.events.report(session_id, event))
         if restore and not await client.has_credentials():
-            await self.uplink.session_status(session_id, LOGGED_OUT, reason="no stored credentials to restore")
+            await self.uplink.session_status(session_id, SessionStatus.LOGGED_OUT,
+                                             reason="no stored credentials to restore")
             return
         pairing = bool(pairing_phone) and not restore
         self.sessions[session_id] = HeldSession(session_id, client, pairing=pairing)
-        await self.uplink.session_status(session_id, CONNECTING)
+        await self.uplink.session_status(session_id, SessionStatus.CONNECTING)
         try:
             await client.connect()
             if pairing:
@@ -83,7 +82,8 @@ class WhatsAppSessions(WhatsAppQueries):
                     session_id, code, self.clock() + timedelta(seconds=PAIRING_CODE_TTL_SECONDS))
         except PairingRefused as exc:
             await self.forget(session_id, logged_out=False)
-            await self.uplink.session_status(session_id, DISCONNECTED, reason=f"pairing refused: {exc}"[:500])
+            await self.uplink.session_status(session_id, SessionStatus.DISCONNECTED,
+                                             reason=f"pairing refused: {exc}"[:500])
             return
         except Exception:
             # Not held after all: the command's retry (or the next start) begins afresh.
@@ -102,12 +102,12 @@ class WhatsAppSessions(WhatsAppQueries):
         if client is not None:
             await (client.logout() if logout else client.disconnect())
         # Reported even for a session we do not hold, so the platform converges either way.
-        await self.uplink.session_status(session_id, LOGGED_OUT if logout else DISCONNECTED,
+        await self.uplink.session_status(session_id, SessionStatus.LOGGED_OUT if logout else SessionStatus.DISCONNECTED,
                                          reason="logged out" if logout else "stopped")
 
     async def send_message(self, session_id: str, message_id: str, to: str, text: str, **content) -> None:
         held = self.sessions.get(session_id)
-        if held is None or held.status != CONNECTED:
+        if held is None or held.status != SessionStatus.CONNECTED:
             await self.uplink.message_status(session_id, message_id, "failed", reason="session not connected")
             return
         wa_message_id = wa_message_id_for(message_id)
@@ -174,7 +174,7 @@ class WhatsAppSessions(WhatsAppQueries):
         changes for a session not connected, so one found here raced a disconnect, and there is no status to
         report; history stays as it was, which is what the customer sees."""
         held = self.sessions.get(session_id)
-        if held is not None and held.status == CONNECTED:
+        if held is not None and held.status == SessionStatus.CONNECTED:
             return held.client
         log.warning("whatsapp.change_of_unconnected_session", session_id=session_id, action=action,
                     message_id=message_id)

@@ -35,7 +35,8 @@ async def _ask(request: web.Request, request_type: str, data: dict) -> dict:
 @api_doc(tags=TAGS, query=_LIST, responses={200: ChatList})
 @authenticated(scope="messages:read")
 async def list_chats(request: web.Request) -> web.Response:
-    """The session's chats from its history, the latest active first: each one's last message and its count of received messages not marked read (`limit`)."""
+    """The session's chats from its history, the latest active first: each one's last message and its count of received
+    messages not marked read (`limit`)."""
     return web.json_response(await _ask(request, "message.chats", load_query(request, _LIST)))
 
 
@@ -51,6 +52,7 @@ async def mark_chat_read(request: web.Request) -> web.Response:
 @api_doc(tags=TAGS, body=_PRESENCE, responses={202: ChatActionAccepted}, errors=(409,))
 @authenticated(scope="messages:send")
 async def set_presence(request: web.Request) -> web.Response:
-    """Show `typing`, `recording` or `paused` in a `chat`, or the session `available` / `unavailable` (no chat): 202 once the session's worker has it."""
+    """Show `typing`, `recording` or `paused` in a `chat`, or the session `available` / `unavailable` (no chat): 202
+    once the session's worker has it."""
     return web.json_response(await _ask(request, "session.presence", await load_body(request, _PRESENCE)),
                              status=202)

@@ -47,7 +47,8 @@ def _content(message: dict) -> dict:
          headers={IDEMPOTENCY_HEADER: "makes a retried forward a no-op (kept 24 hours)"})
 @authenticated(scope="messages:send", send=True)
 async def forward_message(request: web.Request) -> web.Response:
-    """Send a message of the session's history (sent or received) again to `to`, through the same session: 202 with the new message's id, as for /send; 409 when its content cannot be sent again (a reaction, a received file)."""
+    """Send a message of the session's history (sent or received) again to `to`, through the same session: 202 with the
+    new message's id, as for /send; 409 when its content cannot be sent again (a reaction, a received file)."""
     caller = request[CALLER]
     body = await load_body(request, _FORWARD)
     message = await gateway_of(request).rpc.call(

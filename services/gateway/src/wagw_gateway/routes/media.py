@@ -43,7 +43,8 @@ async def _message(request: web.Request, tenant_id: str, message_id: str) -> dic
 @api_doc(tags=TAGS, responses={200: MediaLink})
 @authenticated(scope="messages:read")
 async def media_link(request: web.Request) -> web.Response:
-    """A download link to a received message's file, valid for MEDIA_URL_TTL_SECONDS (404 when the message has no file described)."""
+    """A download link to a received message's file, valid for MEDIA_URL_TTL_SECONDS (404 when the message has no file
+    described)."""
     caller, message_id = request[CALLER], request.match_info["message_id"]
     message = await _message(request, caller.tenant_id, message_id)
     if not caller.may_act_on(message.get("session_id", "")) or stored_description(message) is None:

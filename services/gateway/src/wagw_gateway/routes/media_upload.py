@@ -61,7 +61,8 @@ async def _first_file_part(reader, max_bytes: int) -> tuple[bytes, str | None]:
          description="multipart/form-data with the file in a part named `file`.")
 @authenticated(scope="messages:send")
 async def upload_media(request: web.Request) -> web.Response:
-    """Upload a file to send (image, video, audio, document; at most MEDIA_MAX_BYTES): answers a link for `media.url`."""
+    """Upload a file to send (image, video, audio, document; at most MEDIA_MAX_BYTES): answers a link for
+    `media.url`."""
     gateway = gateway_of(request)
     data, filename = await _read_file_part(request, gateway.settings.media_max_bytes)
     if not data:

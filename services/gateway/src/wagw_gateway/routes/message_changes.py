@@ -34,7 +34,9 @@ async def _ask(request: web.Request, request_type: str, extra: dict | None = Non
 @api_doc(tags=TAGS, body=_EDIT, responses={202: _REPLY}, errors=(409,))
 @authenticated(scope="messages:send")
 async def edit_message(request: web.Request) -> web.Response:
-    """Edit a sent message's text or caption, within 15 minutes of sending (WhatsApp's window): 202 once its session's worker has it (`message.edited` follows when WhatsApp took it); 409 with `details.reason` when it cannot be edited."""
+    """Edit a sent message's text or caption, within 15 minutes of sending (WhatsApp's window): 202 once its session's
+    worker has it (`message.edited` follows when WhatsApp took it); 409 with `details.reason` when it cannot be
+    edited."""
     return await _ask(request, "message.edit", await load_body(request, _EDIT))
 
 
@@ -42,5 +44,6 @@ async def edit_message(request: web.Request) -> web.Response:
 @api_doc(tags=TAGS, responses={202: _REPLY}, errors=(409,))
 @authenticated(scope="messages:send")
 async def revoke_message(request: web.Request) -> web.Response:
-    """Delete a sent message for everyone: 202 once its session's worker has it (`message.deleted` follows when WhatsApp took it); 409 with `details.reason` when it cannot be."""
+    """Delete a sent message for everyone: 202 once its session's worker has it (`message.deleted` follows when
+    WhatsApp took it); 409 with `details.reason` when it cannot be."""
     return await _ask(request, "message.revoke")

@@ -9,6 +9,7 @@ import secrets
 from aiohttp import web
 from wagw_common import session_status, topology
 from wagw_common.contracts.messages import ListMessages, MessageList, MessageView, SendMessage
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.envelope import MalformedMessage
 from wagw_common.logging import get_logger
 
@@ -37,7 +38,8 @@ TAGS = ("messages",)
 @api_doc(tags=TAGS, query=_LIST, responses={200: MessageList})
 @authenticated(scope="messages:read")
 async def list_messages(request: web.Request) -> web.Response:
-    """A session's message history, newest first (`limit`, `before` cursor; `direction`, `status`, `chat`, `since`, `until`)."""
+    """A session's message history, newest first (`limit`, `before` cursor; `direction`, `status`, `chat`, `since`,
+    `until`)."""
     caller, session_id = request[CALLER], request.match_info["session_id"]
     if not caller.may_act_on(session_id):
         raise not_found("session")
@@ -65,7 +67,8 @@ async def get_message(request: web.Request) -> web.Response:
          headers={IDEMPOTENCY_HEADER: "makes a retried send a no-op (kept 24 hours)"})
 @authenticated(scope="messages:send", users=False, send=True)
 async def send(request: web.Request) -> web.Response:
-    """Send a message through the key's session: 202 with a message id once the broker has it (`Idempotency-Key` supported); 409 if the session is not CONNECTED or RECONNECTING, unless `queue` is true."""
+    """Send a message through the key's session: 202 with a message id once the broker has it (`Idempotency-Key`
+    supported); 409 if the session is not CONNECTED or RECONNECTING, unless `queue` is true."""
     session_id = request[CALLER].session_restriction
     if session_id is None:
         raise ApiError(403, "forbidden", "this key is not bound to one session: send with "
@@ -78,7 +81,8 @@ async def send(request: web.Request) -> web.Response:
          headers={IDEMPOTENCY_HEADER: "makes a retried send a no-op (kept 24 hours)"})
 @authenticated(scope="messages:send", send=True)
 async def send_through_session(request: web.Request) -> web.Response:
-    """Send a message through one of the caller's sessions: 202 with a message id once the broker has it; 409 as for /send."""
+    """Send a message through one of the caller's sessions: 202 with a message id once the broker has it; 409 as for
+    /send."""
     caller, session_id = request[CALLER], request.match_info["session_id"]
     body = await load_body(request, _SEND)
     if caller.session_restriction != session_id:
@@ -96,7 +100,7 @@ async def _refuse_if_session_cannot_send(request: web.Request, session_id: str, 
         status = await session_status.read(gateway_of(request).redis, session_id)
     if status is None or status in session_status.ACCEPTS_SENDS:
         return
-    if status == "DELETED":
+    if status == SessionStatus.DELETED:
         raise not_found("session")
     if not body.get("queue"):
         raise ApiError(409, "session_not_connected",

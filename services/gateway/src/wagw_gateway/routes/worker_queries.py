@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from aiohttp import web
 from wagw_common.contracts import worker_queries as q
+from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.worker_asker import WorkerRefused, WorkerTimeout
 
 from ..apidoc import api_doc
@@ -40,7 +41,7 @@ async def ask(request: web.Request, query: str, read_args=None) -> dict:
     """The session first (404 before anything else is said about a session not the caller's), then
     the query's arguments from the request (`read_args`), then the worker's answer."""
     session = await fetch_session(request, request.match_info["session_id"])
-    if session["status"] != "CONNECTED":
+    if session["status"] != SessionStatus.CONNECTED:
         raise ApiError(409, "conflict", "the session is not connected",
                        {"reason": "session_not_connected", "status": session["status"]})
     if not session.get("worker_id"):

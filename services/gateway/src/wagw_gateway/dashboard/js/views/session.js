@@ -7,17 +7,18 @@ import { ACTIONS, NOT_YET } from "../features.js";
 import { qrSvg } from "../qr.js";
 import * as realtime from "../realtime.js";
 import { isFresh } from "../state.js";
+import { SessionStatus } from "../statuses.js";
 import { keySection } from "./keys.js";
 import { messagesSection } from "./messages.js";
 import { webhooksSection } from "./webhooks.js";
 
-const CONNECTABLE = new Set(["DISCONNECTED", "LOGGED_OUT", "ERROR"]);
+const CONNECTABLE = new Set([SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT, SessionStatus.ERROR]);
 // What each action makes sense from (the gateway answers 409 otherwise).
-const LIVE = ["CONNECTING", "QR_REQUIRED", "CONNECTED", "RECONNECTING"];
+const LIVE = [SessionStatus.CONNECTING, SessionStatus.QR_REQUIRED, SessionStatus.CONNECTED, SessionStatus.RECONNECTING];
 const ALLOWED = {
   disconnect: new Set(LIVE),
-  logout: new Set([...LIVE, "DISCONNECTED", "ERROR"]),
-  remove: new Set([...LIVE, "DISCONNECTED", "LOGGED_OUT", "ERROR"]),
+  logout: new Set([...LIVE, SessionStatus.DISCONNECTED, SessionStatus.ERROR]),
+  remove: new Set([...LIVE, SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT, SessionStatus.ERROR]),
 };
 
 export async function sessionView(main, { sessionId, navigate }) {
@@ -57,12 +58,13 @@ export async function sessionView(main, { sessionId, navigate }) {
   let countdown = null;
   function renderQr() {
     clearInterval(countdown);
-    if (session.status === "CONNECTED") {
+    if (session.status === SessionStatus.CONNECTED) {
       replace(qrBox, h("p", { class: "connected" }, "✓ Connected", session.phone ? ` as +${session.phone}` : ""));
       return;
     }
-    if (!qr || !["QR_REQUIRED", "CONNECTING"].includes(session.status)) {
-      replace(qrBox, h("p", { class: "muted" }, session.status === "CONNECTING" ? "Waiting for the QR code…"
+    if (!qr || ![SessionStatus.QR_REQUIRED, SessionStatus.CONNECTING].includes(session.status)) {
+      const waiting = session.status === SessionStatus.CONNECTING;
+      replace(qrBox, h("p", { class: "muted" }, waiting ? "Waiting for the QR code…"
         : "Press Connect to get a QR code, then scan it with WhatsApp on your phone (Linked devices)."));
       return;
     }
@@ -148,9 +150,9 @@ export async function sessionView(main, { sessionId, navigate }) {
       statusEvents += 1;
       const changed = event.status !== session.status;
       session = { ...session, status: event.status };
-      if (event.status === "CONNECTED" || event.status === "DISCONNECTED") qr = null;
+      if (event.status === SessionStatus.CONNECTED || event.status === SessionStatus.DISCONNECTED) qr = null;
       if (changed) announce(`Status: ${event.status}`);
-      if (event.status === "CONNECTED" && !session.phone) {
+      if (event.status === SessionStatus.CONNECTED && !session.phone) {
         const seen = statusEvents;
         request("GET", `/sessions/${encodeURIComponent(sessionId)}`).then((r) => { applyReply(r.session, seen); render(); })
           .catch(showError);
@@ -160,8 +162,10 @@ export async function sessionView(main, { sessionId, navigate }) {
     realtime.on("session.qr", (event) => {
       if (event.session_id !== sessionId) return;
       qr = { qr: event.qr, expires_at: event.expires_at };
-      if (session.status !== "CONNECTED") {
-        if (!["QR_REQUIRED", "CONNECTING"].includes(session.status)) session = { ...session, status: "QR_REQUIRED" };
+      if (session.status !== SessionStatus.CONNECTED) {
+        if (![SessionStatus.QR_REQUIRED, SessionStatus.CONNECTING].includes(session.status)) {
+          session = { ...session, status: SessionStatus.QR_REQUIRED };
+        }
         announce("A new QR code is ready to scan");
         render();
       }

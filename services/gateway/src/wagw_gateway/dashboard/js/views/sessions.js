@@ -5,6 +5,7 @@ import { announce, busy, errorLine, field, formError, h, replace, statusBadge } 
 import { ACTIONS } from "../features.js";
 import * as realtime from "../realtime.js";
 import { apiKeys, isFresh } from "../state.js";
+import { SessionStatus } from "../statuses.js";
 import { keyPanel } from "./keys.js";
 
 // Mirrors the gateway's tier limits until the usage route reports them itself.
@@ -114,7 +115,7 @@ function renderCards(grid, sessions) {
 }
 
 async function renderUsage(el, user, sessions) {
-  let used = sessions.filter((s) => s.status !== "DELETED").length;
+  let used = sessions.filter((s) => s.status !== SessionStatus.DELETED).length;
   let limit = user.session_limit ?? TIER_LIMITS[user.tier];
   let extra = "";
   if (ACTIONS.usage.ready) {
