@@ -201,7 +201,7 @@ class Broker(Publishing):
         """Bind and unbind a queue at run time (a queue bound on demand), declaring it first so this
         may run before its consumer starts. On a channel of its own: a refused operation closes the
         channel it was made on, and that must not be the publishing one."""
-        channel = await self.connection.channel()
+        channel = await self._connection().channel()
         try:
             declared = await self.declare_queue(queue, channel)
             for exchange, key in bind:
