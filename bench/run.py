@@ -8,7 +8,8 @@ Parts (bench/suite/, a module each):
   heartbeats  1,000 workers x 50 sessions (bench/workers) vs the bare broker with the same messages
   webhooks    dispatch to a local sink, 10% failing       vs a bare HTTP client posting the same
   realtime    fan-out to 1,000 Socket.IO clients          vs a bare python-socketio server (bench/realtime)
-  failover    a worker SIGKILLed: time to sessions back   vs the registry's offline timeout"""
+  failover    a worker SIGKILLed: time to sessions back   vs the registry's offline timeout
+  scaling     each service alone, two replicas            vs the same service at one replica"""
 
 from __future__ import annotations
 
@@ -58,9 +59,23 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="realtime: bench/realtime scenarios (realtime-2: two replicas)")
     parser.add_argument("--replicas", type=int, default=1,
                         help="sends, completed, webhooks: every service started this many times")
+    parser.add_argument("--scaling-seconds", type=float, default=20.0,
+                        help="scaling: measured seconds of the gateway's load at each number of replicas")
+    parser.add_argument("--scaling-sends", type=int, default=600,
+                        help="scaling: the orchestrator's backlog of sends at each number of replicas")
+    parser.add_argument("--scaling-deliveries", type=int, default=2000,
+                        help="scaling: the dispatcher's backlog of deliveries at each number of replicas")
+    parser.add_argument("--scaling-timeout", type=float, default=180.0,
+                        help="scaling: seconds a backlog may take before its round ends unfinished")
+    parser.add_argument("--scaling-sessions", type=int, default=16,
+                        help="scaling: sessions the orchestrator's backlog is spread over (it handles each in order)")
+    parser.add_argument("--scaling-endpoints", type=int, default=4,
+                        help="scaling: the dispatcher's endpoints (each event is delivered to every one)")
     parser.add_argument("--log-level", default="info", help="the services' LOG_LEVEL (info, as deployed)")
     parser.add_argument("--profile-gateway", action="store_true",
                         help="sends: sample the gateway with py-spy through the window (slows it a little)")
+    parser.add_argument("--profile-completed", action="store_true",
+                        help="completed: sample every service and worker with py-spy through the window")
     args = parser.parse_args(argv)
     args.only = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = set(args.only) - set(parts.ORDER)

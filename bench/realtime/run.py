@@ -7,10 +7,11 @@ Scenarios, each with the same clients, rooms and burst (in one run, so on the sa
   consumer), no Socket.IO: the broker's share;
 - `realtime-1`: the realtime service, one replica: the events are published to `wagw.events` (with
   publisher confirms) and travel broker -> replica -> Socket.IO;
-- `realtime-2`: two replicas, clients spread across both; each event is consumed by one replica and
-  relayed to the other through the rooms' fanout exchange.
+- `realtime-2`: two replicas, clients spread across both; each replica consumes every event on a queue
+  of its own and pushes it to its own clients.
 Latency is measured from just before an event is published (or emitted, for the baseline) to its
-arrival in a client, on this machine's clock. The results go to bench/results/realtime-<time>.json."""
+arrival in a client, on this machine's clock; CPU per event over the burst, per process. The results go
+to bench/results/realtime-<time>.json."""
 
 from __future__ import annotations
 
@@ -29,8 +30,10 @@ import aiohttp
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "bench" / "workers"))
 
-from harness.infra import create_vhost, delete_vhost, private_redis_url  # noqa: E402
+from cpu import cpu_seconds, pid_listening_on  # noqa: E402
+from harness.infra import RABBIT_PORT, create_vhost, delete_vhost, private_redis_url  # noqa: E402
 from harness.processes import ServiceProcess, free_port  # noqa: E402
 from wagw_common import topology  # noqa: E402
 from wagw_common.broker import Broker  # noqa: E402
@@ -110,15 +113,47 @@ async def push_lag(urls: list[str]) -> dict:
     return {"replica_push_lag_mean_ms": round(total / count * 1000, 2)} if count else {}
 
 
-async def run_scenario(name: str, urls: list[str], send_burst, args, workdir: Path, metrics: bool = False) -> dict:
+class BurstCpu:
+    """CPU milliseconds per event, from the burst's first publish to its last delivery, of the server
+    processes (`pids`, summed) and of RabbitMQ: counted per process, so far steadier than latencies on
+    a shared machine."""
+
+    def __init__(self, pids: list[int], events: int):
+        self.pids, self.events = pids, events
+        self.broker = pid_listening_on(RABBIT_PORT)
+
+    def __enter__(self) -> "BurstCpu":
+        self.start = self._now()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.end = self._now()
+
+    def _now(self) -> tuple[float, float | None]:
+        return (sum(cpu_seconds(pid) for pid in self.pids),
+                cpu_seconds(self.broker) if self.broker else None)
+
+    def result(self) -> dict:
+        (servers, broker), (servers_then, broker_then) = self.end, self.start
+        per_event = {"server_cpu_ms_per_event": round((servers - servers_then) * 1000 / self.events, 3)}
+        if broker is not None and broker_then is not None:
+            per_event["rabbitmq_cpu_ms_per_event"] = round((broker - broker_then) * 1000 / self.events, 3)
+        return per_event
+
+
+async def run_scenario(name: str, urls: list[str], send_burst, args, workdir: Path, metrics: bool = False,
+                       pids: list[int] = ()) -> dict:
     tokens = tokens_for(args.users, args.clients)
     procs, ready = await start_clients(urls, tokens, args.client_processes, args.events_per_user, workdir)
     connected = sum(r["ready"] for r in ready)
     await asyncio.sleep(1.0)  # let the last room joins settle
-    started = time.perf_counter()
-    await send_burst(burst_events(args.users, args.events_per_user))
-    send_seconds = time.perf_counter() - started
-    result = await collect(procs, timeout=60)
+    events = burst_events(args.users, args.events_per_user)
+    with BurstCpu(list(pids), len(events)) as cpu:
+        started = time.perf_counter()
+        await send_burst(events)
+        send_seconds = time.perf_counter() - started
+        result = await collect(procs, timeout=60)
+    result.update(cpu.result())
     if metrics:
         result.update(await push_lag(urls))
     result.update(scenario=name, clients=connected, refused=sum(r["refused"] for r in ready),
@@ -153,7 +188,7 @@ async def bare_scenario(args, workdir: Path, log_dir: Path) -> dict:
                 async with http.post(server.url + "/burst", json={"events": events}) as response:
                     response.raise_for_status()
 
-        return await run_scenario("bare-socketio", [server.url], send, args, workdir)
+        return await run_scenario("bare-socketio", [server.url], send, args, workdir, pids=[server.process.pid])
     finally:
         server.stop()
 
@@ -197,7 +232,8 @@ async def realtime_scenario(replicas: int, args, workdir: Path, log_dir: Path) -
         async def send(events):
             await asyncio.gather(*(publish(e) for e in events))
 
-        return await run_scenario(f"realtime-{replicas}", [s.url for s in servers], send, args, workdir, metrics=True)
+        return await run_scenario(f"realtime-{replicas}", [s.url for s in servers], send, args, workdir, metrics=True,
+                                  pids=[s.process.pid for s in servers])
     finally:
         if gateway is not None:
             await gateway.stop()
@@ -233,12 +269,13 @@ async def broker_scenario(args) -> dict:
                     **event, "previous": "QR_REQUIRED", "status": "CONNECTED", "worker_id": "bench",
                     "reason": f"{time.time():.6f}"})
 
-        started = time.perf_counter()
-        await asyncio.gather(*(publish(e) for e in events))
-        send_seconds = time.perf_counter() - started
-        deadline = time.monotonic() + 60
-        while len(latencies) < len(events) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        with BurstCpu([os.getpid()], len(events)) as cpu:  # the publisher and the consumer, in this process
+            started = time.perf_counter()
+            await asyncio.gather(*(publish(e) for e in events))
+            send_seconds = time.perf_counter() - started
+            deadline = time.monotonic() + 60
+            while len(latencies) < len(events) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
         await consumer.stop()
     finally:
         await publisher.close()
@@ -246,7 +283,7 @@ async def broker_scenario(args) -> dict:
         await delete_vhost(vhost)
     result = {"scenario": "broker-only", "clients": 0, "refused": 0, "events": len(events),
               "deliveries": len(latencies), "duplicates": 0, "missing": len(events) - len(latencies),
-              "send_seconds": round(send_seconds, 3), **summary(latencies)}
+              "send_seconds": round(send_seconds, 3), **summary(latencies), **cpu.result()}
     print(f"{'broker-only':>14}: {result}", flush=True)
     return result
 

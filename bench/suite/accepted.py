@@ -13,6 +13,7 @@ from harness.processes import ServiceProcess, free_port
 
 from .cpu_window import CpuWindow
 from .loadgen import closed_loop
+from .sampling import start_sampling
 from .stats import cpu_per_item, ratio
 from .world import platform, tenant_with_sessions
 
@@ -44,8 +45,8 @@ async def gateway_sends(args, log_dir: Path) -> dict:
             tenant = await tenant_with_sessions(run, http, 1)
         (session_id, key), = tenant.keys.items()
         pids = {name: p.process.pid for name, p in {**run.services, **run.workers}.items()}
-        profile = args.profile_gateway and start_profile(run.services["gateway"].process.pid, log_dir,
-                                                         args.send_seconds)
+        profile = args.profile_gateway and start_sampling(run.services["gateway"].process.pid, "gateway-send",
+                                                          log_dir, args.send_seconds)
         with CpuWindow(pids) as cpu:
             gateways = [run.url("gateway") + "/api/v1/send" for _ in range(run.replicas)]  # each replica in turn
             result = await closed_loop(gateways, clients=args.clients,
@@ -56,19 +57,6 @@ async def gateway_sends(args, log_dir: Path) -> dict:
         # meanwhile: every message is stored, sent, reported and pushed while the load goes on).
         return {**result, "cpu_percent_of_one_core": cpu.result,
                 "cpu_per_send": cpu_per_item(cpu.result, result["rate_per_s"])}
-
-
-def start_profile(pid: int, log_dir: Path, seconds: float):
-    """py-spy samples the gateway through the measured window (warm-up included): a flame graph, and the
-    raw stacks for reading in a terminal."""
-    import subprocess
-    import sys
-    log_dir.mkdir(parents=True, exist_ok=True)
-    spy = Path(sys.executable).with_name("py-spy")
-    return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--duration", str(int(seconds) + 2),
-                             "--rate", "100", "--nonblocking", "--format", "raw", "-o",
-                             str(log_dir / "gateway-send.stacks")],
-                            stdout=subprocess.DEVNULL, stderr=open(log_dir / "py-spy.log", "ab"))
 
 
 async def run(args, log_dir: Path) -> dict:

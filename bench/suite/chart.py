@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -19,10 +20,11 @@ def draw(report: dict, path: Path) -> None:
     figure, axes = plt.subplots(lines, columns, figsize=(3.2 * columns, 2.6 * lines), squeeze=False)
     for ax, row in zip(axes.flat, rows, strict=False):
         values = [row["measured"], row["baseline"] if row["baseline"] is not None else 0]
-        bars = ax.bar(["platform", "baseline"], values, color=["#3a6ea5", "#9aa5b1"])
+        bars = ax.bar(row.get("labels", ["platform", "baseline"]), values, color=["#3a6ea5", "#9aa5b1"])
         ax.bar_label(bars, labels=[f"{v:,.1f}" for v in values], fontsize=8)
         verdict = {True: " (goal met)", False: " (goal missed)", None: ""}[row["met"]]
-        ax.set_title(f"{row['part']}: {row['figure']}\n{row['unit']}{verdict}", fontsize=9)
+        title = textwrap.fill(f"{row['part']}: {row['figure']}", 44)  # long names stay within their panel
+        ax.set_title(f"{title}\n{row['unit']}{verdict}", fontsize=9)
         ax.tick_params(labelsize=8)
         ax.margins(y=0.2)
     for ax in list(axes.flat)[len(rows):]:

@@ -15,6 +15,7 @@ from harness.api import GatewayClient
 from .broker_rate import publish_consume
 from .cpu_window import CpuWindow
 from .goals import COMPLETED_MIN_PER_S
+from .sampling import sample_all
 from .service_metrics import platform_handler_times
 from .stats import cpu_per_item, latency_summary, rate, ratio
 from .timed_sink import TimedSink
@@ -79,8 +80,11 @@ async def sustained_sends(args, log_dir: Path) -> dict:
                 traffic = TrafficWindow(counts, run.vhost)
                 await traffic.start()
                 stop_at = time.perf_counter() + args.completed_seconds
+                samplers = sample_all(pids, log_dir, args.completed_seconds) if args.profile_completed else []
                 with CpuWindow(pids) as cpu:
                     await asyncio.gather(*(sender(i) for i in range(args.in_flight)))
+                for sampler in samplers:
+                    await asyncio.to_thread(sampler.wait)
                 sending_ended = time.perf_counter()
                 # Whatever is still on its way gets a while to arrive, then the audit.
                 deadline = time.monotonic() + args.completion_timeout

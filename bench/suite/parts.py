@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import accepted, completed, failover, heartbeats, realtime, webhooks
+from . import accepted, completed, failover, heartbeats, realtime, scaling, webhooks
 
 RUNNERS = {
     "sends": accepted.run,
@@ -11,5 +11,6 @@ RUNNERS = {
     "webhooks": webhooks.run,
     "realtime": realtime.run,
     "failover": failover.run,
+    "scaling": scaling.run,
 }
 ORDER = list(RUNNERS)

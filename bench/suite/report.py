@@ -79,13 +79,41 @@ def headlines(results: dict) -> list[dict]:
         rows.append(_row("realtime", "push p99", "ms", one.get("p99_ms"), bare.get("p99_ms"),
                          f"<= {goals.PUSH_P99_MAX_MS:g} and <= {goals.PUSH_P99_MAX_VS_BARE:g}x",
                          goals.push_p99_met(one.get("p99_ms"), bare.get("p99_ms"))))
-        if broker := scenarios.get("broker-only"):
+        if broker := scenarios.get("broker-only", {}):
             rows.append(_row("realtime", "push p99 vs broker alone", "ms", one.get("p99_ms"), broker.get("p99_ms")))
+        rows.append(_row("realtime", "server CPU per event", "ms", one.get("server_cpu_ms_per_event"),
+                         bare.get("server_cpu_ms_per_event")))
+        if broker:
+            rows.append(_row("realtime", "RabbitMQ CPU per event", "ms", one.get("rabbitmq_cpu_ms_per_event"),
+                             broker.get("rabbitmq_cpu_ms_per_event")))
         rows.append(_row("realtime", "missed deliveries", "msgs", one.get("missing"), bare.get("missing"), "0",
                          one.get("missing") == 0 if one else None))
+    if r := results.get("scaling"):
+        rows.extend(scaling_rows(r))
     if r := results.get("failover"):
         rows.append(_row("failover", "kill -> sessions back", "s", r.get("recovered_after_s"),
                          r.get("offline_timeout_s")))
+    return rows
+
+
+# What each service's scaling round drains, for the row's name.
+SCALED_ITEMS = {"gateway": "accepted sends", "session-orchestrator": "sends handled",
+                "webhook-dispatcher": "deliveries"}
+
+
+def scaling_rows(result: dict) -> list[dict]:
+    """Per service: the rate at two replicas beside the rate at one (the ratio is the speedup), and the
+    service's CPU per item over all its replicas at two beside one (the same work split, or more)."""
+    rows = []
+    for service, scaled in result.get("services", {}).items():
+        two = scaled["two_replicas"]
+        items = SCALED_ITEMS.get(service, "items")
+        rows.append(_row("scaling", f"{service}: {items}, 2 replicas vs 1", "/s", two["rate_per_s"],
+                         scaled["rate_per_s_at_one"]))
+        rows.append(_row("scaling", f"{service}: CPU per item, 2 replicas vs 1", "ms", two["service_ms_per_item"],
+                         scaled["service_ms_per_item_at_one"]))
+    for row in rows:
+        row["labels"] = ["2 replicas", "1 replica"]  # the chart's bars: the baseline is one replica
     return rows
 
 

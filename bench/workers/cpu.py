@@ -38,3 +38,17 @@ class CpuMeter:
             return None
         cpu, wall = self._start
         return round(100 * (cpu_seconds(self.pid) - cpu) / (time.monotonic() - wall), 1)
+
+
+def run_queue_seconds(pid: int) -> float:
+    """Seconds the process's threads spent runnable but waiting for a core (/proc/<pid>/task/*/schedstat,
+    second field): CPU time says how much work a process did, this how long the machine kept it from
+    doing more."""
+    waited = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as stat:
+                waited += int(stat.read().split()[1])
+        except (OSError, IndexError, ValueError):  # a thread that ended meanwhile
+            continue
+    return waited / 1e9

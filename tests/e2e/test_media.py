@@ -137,3 +137,8 @@ async def test_a_file_to_send_is_uploaded_by_multipart_size_limited_and_typed_by
             async with http.post(base, data=b"--abc\r\nnot a part", headers={**auth,
                                                                              "Content-Type": content_type}) as response:
                 assert response.status == 400, (content_type, response.status, await response.text())
+        # A part whose header lines are broken (what the fuzz run sent: a part of one bare word).
+        boundary = "9cc651cd2c8d168349f50fede4c361ac"
+        async with http.post(base, data=f"--{boundary}\r\nFalse--{boundary}--\r\n".encode(),
+                             headers={**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"}) as response:
+            assert response.status == 400, (response.status, await response.text())

@@ -1,6 +1,7 @@
 """Send pacing through the running platform and the simulator: a paced session's sends reach the
 worker in order, spaced by at least the policy's gap; the session view shows what the policy is
-doing; and a worker SIGKILLed while paced sends wait neither sends one early nor any twice."""
+doing; a worker SIGKILLed while paced sends wait neither sends one early nor any twice; and each
+change of the policy reaches a webhook endpoint and a Socket.IO client."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from harness.api import GatewayClient
 from harness.chaos import worker_sends
 from harness.failover import OFFLINE_AFTER, add_failover_fleet, connected_sessions, kill_and_wait_back, message_history
 from harness.fixtures import started_platform
-from harness.flows import wait_until
+from harness.flows import wait_until, watched_customer
 
 pytestmark = pytest.mark.e2e
 
@@ -126,3 +127,31 @@ async def test_paced_sends_arrive_in_order_a_gap_apart_and_a_failover_neither_hu
     _assert_paced(ids, worker_at, timedelta(seconds=GAP) - DELIVERY_VARIANCE)
     spacing = [round((b - a).total_seconds(), 3) for a, b in pairwise(worker_at[m] for m in ids)]
     print(f"\npacing: {len(ids)} sends, spaced at the worker by {spacing} s (gap {GAP} s, jitter {JITTER} s)")
+
+
+async def test_setting_changing_and_removing_the_policy_reach_a_webhook_and_a_socket_client(platform):
+    async with aiohttp.ClientSession() as http, watched_customer(platform, http) as (api, customer, listener, sink):
+        _, created, _ = await api.request("POST", "/sessions", token=customer.token, json={"name": "paced"},
+                                          expect=201)
+        session_id = created["session"]["session_id"]
+        await api.request("POST", "/webhooks", token=customer.token, expect=201,
+                          json={"url": sink.url, "events": ["session.pacing_changed"], "session_id": session_id})
+        path = f"/sessions/{session_id}"
+        changed = {**POLICY, "warmup": {"first_day_limit": 5, "daily_increase": 5, "days": 3}}
+        for policy in (POLICY, POLICY, changed, None):  # the same policy twice is no change
+            await api.request("PATCH", path, token=customer.token, json={"pacing": policy}, expect=200)
+
+        async def three_delivered():
+            seen = [r.payload["data"] for r in sink.received if r.payload["type"] == "session.pacing_changed"]
+            return len({d["sequence"] for d in seen}) >= 3 and seen
+
+        hooked = await wait_until(three_delivered, timeout=30)
+        await listener.wait_for("session.pacing_changed",
+                                lambda d: d["session_id"] == session_id and d["pacing"] is None)
+        pushed = [d for d in listener.events["session.pacing_changed"] if d["session_id"] == session_id]
+
+    for delivered in (hooked, pushed):  # at least once: a repeat has the same sequence
+        seen = [d for _, d in sorted({d["sequence"]: d for d in delivered}.items())]
+        assert len(seen) == 3, seen
+        assert [d["pacing"] and d["pacing"]["warmup"] for d in seen] == [None, changed["warmup"], None]
+        assert seen[0]["pacing"]["min_gap_seconds"] == GAP and seen[0]["pacing"]["since"]

@@ -86,3 +86,14 @@ def test_a_poll_has_distinct_options_and_no_more_choices_than_options():
                 {"poll": {"name": "Lunch?", "options": ["Soto", "Rendang"]}, "text": "vote!"}):
         with pytest.raises(MalformedMessage):
             _send(type="poll", **bad)
+
+
+def test_phone_numbers_normalise_the_same_when_cached_and_refusals_stay_refused():
+    from marshmallow import ValidationError
+
+    from wagw_common.contracts.sessions import normalise_phone
+
+    assert normalise_phone("+62 812-3456-789") == normalise_phone("+62 812-3456-789") == "628123456789"
+    for _ in range(2):  # a refusal is never remembered as an answer
+        with pytest.raises(ValidationError):
+            normalise_phone("+999 123456")

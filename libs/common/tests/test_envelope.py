@@ -38,3 +38,34 @@ def test_correlation_id_is_taken_from_the_current_scope():
 
     with correlation_scope("abc123"):
         assert Envelope(type="t", source="s", data={}).correlation_id == "abc123"
+
+
+_VALID = {"specversion": "1.0", "id": "1", "source": "x", "type": "t", "time": "2026-01-01T00:00:00Z",
+          "correlationid": "c", "data": {}}
+
+
+@pytest.mark.parametrize("change, attribute", [
+    ({"id": ""}, "id"), ({"id": 7}, "id"), ({"source": "s" * 257}, "source"), ({"subject": None}, "subject"),
+    ({"subject": "s" * 257}, "subject"), ({"datacontenttype": "text/plain"}, "datacontenttype"),
+    ({"time": "yesterday"}, "time"), ({"time": 1}, "time"), ({"data": [1]}, "data"),
+    ({"correlationid": None}, "correlationid"),
+])
+def test_each_broken_attribute_is_named(change, attribute):
+    with pytest.raises(MalformedMessage) as caught:
+        parse_envelope(json.dumps({**_VALID, **change}).encode())
+    assert list(caught.value.details) == [attribute]
+
+
+@pytest.mark.parametrize("missing", ["specversion", "id", "source", "type", "time", "correlationid", "data"])
+def test_each_required_attribute_is_required(missing):
+    body = {k: v for k, v in _VALID.items() if k != missing}
+    with pytest.raises(MalformedMessage) as caught:
+        parse_envelope(json.dumps(body).encode())
+    assert caught.value.details == {missing: ["Missing data for required field."]}
+
+
+def test_optional_attributes_and_offsets_are_kept():
+    parsed = parse_envelope(json.dumps({**_VALID, "subject": "", "datacontenttype": "application/json",
+                                        "time": "2026-01-01T02:00:00+02:00"}).encode())
+    assert parsed.subject == "" and parsed.time.utcoffset() is not None
+    assert parsed.time.isoformat() == "2026-01-01T02:00:00+02:00"

@@ -5,13 +5,19 @@ filters the stores use; test_stores_integration.py runs the same stores against 
 
 from __future__ import annotations
 
+import os
+import secrets
 from contextlib import asynccontextmanager
 
 import pytest
 import pytest_asyncio
 from aiohttp import web
+import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+from redis.exceptions import RedisError
 from wagw_common import topology
 from wagw_common.envelope import Envelope
 from wagw_common.http import correlation_middleware, error_middleware
@@ -27,6 +33,7 @@ from wagw_gateway.deps import Deps
 from wagw_gateway.errors import api_error_middleware
 from wagw_gateway.passwords import Passwords
 from wagw_gateway.ratelimit import decide
+from wagw_gateway.send_admission import MISS, Admission
 from wagw_gateway.settings import SERVICE, Settings
 
 MAX_BODY_BYTES = 2048
@@ -60,6 +67,15 @@ class MemoryLimiter:
         return decide(list(limits), full, state)
 
 
+class CachesMissed:
+    """The one-round-trip admission of `POST /send` when Redis holds neither the key nor its account:
+    every send goes the way of separate reads, which these tests cover. The script itself is checked
+    against Redis, beside that way, in test_send_admission_integration.py."""
+
+    async def admit(self, key, **_):
+        return Admission(MISS)
+
+
 @pytest.fixture
 def settings() -> Settings:
     return load(Settings, environ={"MAX_BODY_BYTES": str(MAX_BODY_BYTES), "GATEWAY_ADMIN_EMAILS": "root@example.com"})
@@ -78,7 +94,8 @@ async def gateway(settings, broker) -> Deps:
     cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # argon2id still, just fast
     redis = MemoryRedis()
     deps = gateway_deps.build(settings, db=MemoryDatabase(), redis=redis, broker=broker, rpc=ScriptedRpc(),
-                              passwords=Passwords(cheap), limiter=MemoryLimiter(redis))
+                              passwords=Passwords(cheap), limiter=MemoryLimiter(redis),
+                              send_admission=CachesMissed())
     for store in (deps.users, deps.api_keys, deps.idempotency, deps.refresh_tokens):
         await store.ensure_indexes()
     return deps
@@ -168,6 +185,40 @@ def key_for(gateway):
 
 
 @pytest.fixture
+def caches_missed():
+    """The admission of `POST /send` that leaves every send to the way of separate reads."""
+    return CachesMissed()
+
+
+@pytest.fixture
 def serve_routes():
     """`async with serve_routes(deps) as client`: the routes over other dependencies than `gateway`'s."""
     return routes_on
+
+
+@pytest_asyncio.fixture
+async def db():
+    """A fresh database on the real MongoDB-compatible server (integration tests; skipped without it)."""
+    client = AsyncMongoClient(os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017/"), tz_aware=True,
+                              serverSelectionTimeoutMS=2000)
+    try:
+        await client.admin.command("ping")
+    except PyMongoError:
+        await client.close()
+        pytest.skip("no MongoDB-compatible server running")
+    name = f"wagw_gateway_test_{secrets.token_hex(4)}"
+    yield client[name]
+    await client.drop_database(name)
+    await client.close()
+
+
+@pytest_asyncio.fixture
+async def redis():
+    """The real Redis (integration tests; skipped without it)."""
+    client = aioredis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), decode_responses=True)
+    try:
+        await client.ping()
+    except (RedisError, OSError):
+        pytest.skip("no Redis running")
+    yield client
+    await client.aclose()

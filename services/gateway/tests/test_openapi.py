@@ -102,3 +102,14 @@ def test_created_resources_link_to_the_operations_that_take_their_id(document):
     assert all(link["parameters"] == {"session_id": "$response.body#/session/session_id"} for link in created.values())
     sent = document["paths"]["/api/v1/send"]["post"]["responses"]["202"]["links"]
     assert {link["parameters"]["message_id"] for link in sent.values()} == {"$response.body#/message_id"}
+
+
+def test_the_upload_route_describes_its_multipart_body_with_the_size_limit_and_the_types_it_takes(app, document):
+    body = document["paths"]["/api/v1/media"]["post"]["requestBody"]
+    form = body["content"]["multipart/form-data"]
+    part = form["schema"]["properties"]["file"]
+    assert form["schema"]["required"] == ["file"] and part["format"] == "binary"
+    assert part["maxLength"] == load(Settings, {}, **DEFAULTS).media_max_bytes
+    taken = set(form["encoding"]["file"]["contentType"].split(", "))
+    assert {"image/*", "video/*", "audio/*", "application/pdf"} <= taken
+    assert {"400", "413", "415"} <= set(document["paths"]["/api/v1/media"]["post"]["responses"])

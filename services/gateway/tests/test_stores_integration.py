@@ -1,17 +1,12 @@
-"""The gateway's stores against the real MongoDB-compatible server and Redis (skipped when they are
-not running): the operations and filters the unit tests fake, checked for real."""
+"""The gateway's stores against the real MongoDB-compatible server and Redis (`db` and `redis`, skipped
+when they are not running): the operations and filters the unit tests fake, checked for real."""
 
 import asyncio
-import os
 import secrets
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
-import redis.asyncio as aioredis
-from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
-from redis.exceptions import RedisError
 from wagw_common.storage import utc_now
 
 from wagw_gateway.account_state import AccountStates, state_of
@@ -23,32 +18,6 @@ from wagw_gateway.usage import SendCounter, counter_key
 from wagw_gateway.users import EmailTaken, User, UserStore, new_user_id, stored_now
 
 pytestmark = pytest.mark.integration
-
-
-@pytest_asyncio.fixture
-async def db():
-    client = AsyncMongoClient(os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017/"), tz_aware=True,
-                              serverSelectionTimeoutMS=2000)
-    try:
-        await client.admin.command("ping")
-    except PyMongoError:
-        await client.close()
-        pytest.skip("no MongoDB-compatible server running")
-    name = f"wagw_gateway_test_{secrets.token_hex(4)}"
-    yield client[name]
-    await client.drop_database(name)
-    await client.close()
-
-
-@pytest_asyncio.fixture
-async def redis():
-    client = aioredis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), decode_responses=True)
-    try:
-        await client.ping()
-    except (RedisError, OSError):
-        pytest.skip("no Redis running")
-    yield client
-    await client.aclose()
 
 
 def _user(email: str) -> User:

@@ -29,6 +29,7 @@ def test_every_push_comes_from_a_handled_event_and_carries_only_its_fields(event
     ("message.received", "message.received"), ("worker.online", "worker.status"), ("worker.offline", "worker.status"),
     ("worker.draining", "worker.status"), ("worker.removed", "worker.status"), ("session.updated", "session.updated"),
     ("session.deleted", "session.deleted"), ("session.pairing_code", "session.pairing_code"),
+    ("session.pacing_changed", "session.pacing_changed"),
 ])
 def test_domain_events_map_to_the_documented_socket_events(event_type, socket_event):
     assert PUSHES[event_type].socket_event == socket_event

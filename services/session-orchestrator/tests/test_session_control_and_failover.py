@@ -90,6 +90,18 @@ async def test_rename_and_describe_emit_session_updated(platform):
     assert refused.value.code == "invalid"
 
 
+async def test_setting_changing_and_removing_pacing_each_emit_one_pacing_changed(platform):
+    sid = await platform.connected()
+    policy = {"min_gap_seconds": 2.0, "jitter_seconds": 0.0, "warmup": None}
+    for given in (policy, policy, {**policy, "jitter_seconds": 1.5}, None, None):
+        view = await platform.ask("session.update", **_ref(sid, pacing=given))
+    changes = platform.events("session.pacing_changed")
+    # The same policy again, and removing what is already gone, change nothing and say nothing.
+    assert [c["pacing"] and c["pacing"]["jitter_seconds"] for c in changes] == [0.0, 1.5, None]
+    assert changes[0]["pacing"]["since"] and changes[-1]["sequence"] == view["sequence"]
+    assert [c["sequence"] for c in changes] == sorted({c["sequence"] for c in changes})
+
+
 async def test_delete_cleans_up_and_a_second_delete_is_not_found(platform):
     sid = await platform.connected()
     await platform.send(sid, "m_1")

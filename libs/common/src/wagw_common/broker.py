@@ -25,7 +25,7 @@ from . import topology
 from .contracts import contract_for
 from .envelope import CONTENT_TYPE, Envelope
 from .logging import get_logger
-from .metrics import MESSAGES_PUBLISHED, PUBLISH_LATENCY
+from .metrics import MESSAGES_PUBLISHED, PUBLISH_LATENCY, labelled
 from .storage import utc_now
 from .tasks import cancellation_only_from_callers
 from .topology import QueueSpec
@@ -63,10 +63,12 @@ class Publishing:
                       retry: bool = True, expiration: float | None = None) -> None:
         raise NotImplementedError
 
-    def envelope(self, message_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:
-        """An envelope whose data has been checked against the message type's contract."""
-        return Envelope(type=message_type, source=self.source, data=contract_for(message_type).dump(data),
-                        subject=subject)
+    def envelope(self, message_type: str, data: dict[str, Any], *, subject: str | None = None,
+                 loaded: bool = False) -> Envelope:
+        """An envelope whose data has been checked against the message type's contract (`loaded`: by
+        the `load` it came out of, see `Contract.dump`)."""
+        data = contract_for(message_type).dump(data, loaded=loaded)
+        return Envelope(type=message_type, source=self.source, data=data, subject=subject)
 
     async def publish_event(self, event_type: str, data: dict[str, Any], *, subject: str | None = None) -> Envelope:
         envelope = self.envelope(event_type, data, subject=subject)
@@ -75,9 +77,10 @@ class Publishing:
         return envelope
 
     async def send_command(self, command_type: str, data: dict[str, Any], *, subject: str | None = None,
-                           routing_key: str | None = None) -> Envelope:
-        """`routing_key` defaults to the type (a sharded command names its shard, e.g. `message.send.3`)."""
-        envelope = self.envelope(command_type, data, subject=subject)
+                           routing_key: str | None = None, loaded: bool = False) -> Envelope:
+        """`routing_key` defaults to the type (a sharded command names its shard, e.g. `message.send.3`);
+        `loaded`: see `envelope`."""
+        envelope = self.envelope(command_type, data, subject=subject, loaded=loaded)
         await self.publish(envelope, exchange=topology.COMMANDS, routing_key=routing_key or command_type)
         return envelope
 
@@ -284,10 +287,10 @@ class Broker(Publishing):
             else:
                 await self._publish_once(message, exchange, routing_key, mandatory)
         except Exception:
-            MESSAGES_PUBLISHED.labels(exchange or "default", "failed").inc()
+            labelled(MESSAGES_PUBLISHED, exchange or "default", "failed").inc()
             raise
-        MESSAGES_PUBLISHED.labels(exchange or "default", "confirmed").inc()
-        PUBLISH_LATENCY.labels(exchange or "default").observe(time.perf_counter() - started)
+        labelled(MESSAGES_PUBLISHED, exchange or "default", "confirmed").inc()
+        labelled(PUBLISH_LATENCY, exchange or "default").observe(time.perf_counter() - started)
 
     async def _publish_once(self, message: Message, exchange: str, routing_key: str, mandatory: bool) -> None:
         if self._channel is None:

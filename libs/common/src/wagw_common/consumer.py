@@ -22,7 +22,7 @@ from .contracts import contract_for
 from .envelope import Envelope, MalformedMessage, parse_envelope
 from .errors import DomainError
 from .logging import correlation_scope, get_logger
-from .metrics import HANDLER_LATENCY, MESSAGES_CONSUMED
+from .metrics import HANDLER_LATENCY, MESSAGES_CONSUMED, labelled
 from .rpc import reply_to_request
 from .topology import QueueSpec
 
@@ -138,8 +138,8 @@ class Consumer:
             outcome = await self._requeue(message)
         finally:
             self._in_flight.discard(task)
-        MESSAGES_CONSUMED.labels(self.queue_name, outcome).inc()
-        HANDLER_LATENCY.labels(self.queue_name).observe(time.perf_counter() - started)
+        labelled(MESSAGES_CONSUMED, self.queue_name, outcome).inc()
+        labelled(HANDLER_LATENCY, self.queue_name).observe(time.perf_counter() - started)
 
     async def _requeue(self, message: AbstractIncomingMessage) -> str:
         await asyncio.sleep(1.0)

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
-
 from .fast_runtime import dumps, loads
 from .logging import current_correlation_id, new_correlation_id
 
@@ -64,22 +62,69 @@ class Envelope:
         return dumps(body)
 
 
-class _EnvelopeSchema(Schema):
-    class Meta:
-        unknown = RAISE
+@dataclass(frozen=True)
+class _Text:
+    """One text attribute of the envelope: whether it must be there, its length, its one allowed value."""
 
-    specversion = fields.String(required=True, validate=validate.Equal(SPEC_VERSION))
-    id = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    source = fields.String(required=True, validate=validate.Length(min=1, max=256))
-    type = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    time = fields.AwareDateTime(required=True)
-    subject = fields.String(validate=validate.Length(max=256))
-    datacontenttype = fields.String(validate=validate.Equal("application/json"))
-    correlationid = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    data = fields.Dict(required=True)
+    required: bool
+    min_length: int = 1
+    max_length: int | None = None
+    only: str | None = None
+
+    def problem(self, value: Any) -> str | None:
+        if not isinstance(value, str):
+            return "Not a valid string."
+        if self.only is not None and value != self.only:
+            return f"Must be equal to {self.only}."
+        if len(value) < self.min_length or (self.max_length is not None and len(value) > self.max_length):
+            return f"Length must be between {self.min_length} and {self.max_length}."
+        return None
 
 
-_ENVELOPE_SCHEMA = _EnvelopeSchema()
+# Checked by hand rather than by a schema library: every message a process consumes goes through this,
+# and a generic schema's load cost more than the rest of the consume path (docs/performance.md).
+TEXT_ATTRIBUTES = {
+    "specversion": _Text(required=True, only=SPEC_VERSION),
+    "id": _Text(required=True, max_length=128),
+    "source": _Text(required=True, max_length=256),
+    "type": _Text(required=True, max_length=128),
+    "subject": _Text(required=False, min_length=0, max_length=256),
+    "datacontenttype": _Text(required=False, only="application/json"),
+    "correlationid": _Text(required=True, max_length=128),
+}
+ATTRIBUTES = frozenset(TEXT_ATTRIBUTES) | {"time", "data"}
+
+
+def _aware_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _attribute_problems(raw: dict[str, Any]) -> tuple[dict[str, list[str]], datetime | None]:
+    """Every attribute's problem by name (as a schema's errors read), and the parsed time."""
+    problems: dict[str, list[str]] = {}
+    for name, rule in TEXT_ATTRIBUTES.items():
+        if name not in raw:
+            if rule.required:
+                problems[name] = ["Missing data for required field."]
+            continue
+        problem = rule.problem(raw[name])
+        if problem:
+            problems[name] = [problem]
+    time = _aware_time(raw.get("time"))
+    if time is None:
+        problems["time"] = ["Missing data for required field." if "time" not in raw
+                            else "Not a valid aware datetime."]
+    if not isinstance(raw.get("data"), dict):
+        problems["data"] = ["Missing data for required field." if "data" not in raw else "Not a valid mapping type."]
+    for name in raw.keys() - ATTRIBUTES:
+        problems[name] = ["Unknown field."]
+    return problems, time
 
 
 def parse_envelope(body: bytes) -> Envelope:
@@ -90,16 +135,15 @@ def parse_envelope(body: bytes) -> Envelope:
         raise MalformedMessage("body is not JSON", str(exc)) from exc
     if not isinstance(raw, dict):
         raise MalformedMessage("body is not a JSON object")
-    try:
-        attrs = _ENVELOPE_SCHEMA.load(raw)
-    except ValidationError as exc:
-        raise MalformedMessage("not a valid envelope", exc.messages) from exc
+    problems, time = _attribute_problems(raw)
+    if problems or time is None:
+        raise MalformedMessage("not a valid envelope", problems)
     return Envelope(
-        type=attrs["type"],
-        source=attrs["source"],
-        data=attrs["data"],
-        subject=attrs.get("subject"),
-        correlation_id=attrs["correlationid"],
-        id=attrs["id"],
-        time=attrs["time"],
+        type=raw["type"],
+        source=raw["source"],
+        data=raw["data"],
+        subject=raw.get("subject"),
+        correlation_id=raw["correlationid"],
+        id=raw["id"],
+        time=time,
     )

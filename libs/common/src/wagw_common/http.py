@@ -14,6 +14,18 @@ from .metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = get_logger(__name__)
 CORRELATION_HEADER = "X-Correlation-Id"
+# What a view adds to its request's one canonical log line (`note_in_request_log`).
+_NOTED = web.RequestKey("log_fields", dict)
+
+
+def note_in_request_log(request: web.Request, **fields: Any) -> None:
+    """Add `fields` (what the request made: a message id, say) to its canonical `http.request` line,
+    rather than writing a line of its own."""
+    noted = request.get(_NOTED)
+    if noted is None:
+        request[_NOTED] = fields
+    else:
+        noted.update(fields)
 
 
 def error_response(status: int, code: str, message: str, details: Any = None,
@@ -57,7 +69,8 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         HTTP_REQUESTS.labels(route, request.method, str(status)).inc()
         HTTP_LATENCY.labels(route, request.method).observe(elapsed)
         if route not in _QUIET_ROUTES:
-            log.info("http.request", method=request.method, route=route, status=status, ms=round(elapsed * 1000, 1))
+            log.info("http.request", method=request.method, route=route, status=status, ms=round(elapsed * 1000, 1),
+                     **request.get(_NOTED, {}))
 
 
 # Probes and scrapes arrive every few seconds; logging each would drown the useful lines.

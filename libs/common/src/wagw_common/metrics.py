@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 HTTP_REQUESTS = Counter("wagw_http_requests_total", "HTTP requests handled", ["route", "method", "status"])
@@ -27,3 +30,11 @@ DEAD_LETTER_MESSAGES = Gauge("wagw_dead_letter_messages",
                              ["queue"])
 STATE_REFRESH_FAILURES = Counter("wagw_state_metrics_refresh_failures_total",
                                  "Failed reads of the gauges computed from the broker or the database", ["probe"])
+
+
+@lru_cache(maxsize=None)
+def labelled(metric: Any, *labels: str) -> Any:
+    """`metric.labels(*labels)`, looked up once: every message counts itself several times, and the
+    client's lookup (a lock and a dictionary) cost more than the count. The label sets are as few as
+    the metric's own (queues, exchanges, outcomes), which the client keeps for ever anyway."""
+    return metric.labels(*labels)

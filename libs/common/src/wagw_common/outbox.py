@@ -14,7 +14,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from . import topology
-from .broker import Broker
+from .broker import Broker, Publishing
 from .envelope import Envelope
 from .grouped_writes import GroupedUpdates
 from .logging import current_correlation_id, get_logger, new_correlation_id
@@ -27,7 +27,7 @@ FIELD = "outbox"
 LAZY_CLEAR_SECONDS = 0.5
 
 
-def outbox_entry(broker: Broker, event_type: str, data: dict[str, Any], *,
+def outbox_entry(broker: Publishing, event_type: str, data: dict[str, Any], *,
                  subject: str | None = None) -> dict[str, Any]:
     """An event, validated against its contract, ready to be `$push`ed with the state change."""
     envelope = broker.envelope(event_type, data, subject=subject)

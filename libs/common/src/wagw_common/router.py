@@ -26,7 +26,8 @@ from .envelope import Envelope
 from .topology import QueueSpec
 
 Deps = TypeVar("Deps")
-DepsHandler = Callable[[Envelope, Any], Awaitable[Any]]
+# Called with the envelope and the deps; a queue with a guard also passes what the guard adds (e.g. `speaker=`).
+DepsHandler = Callable[..., Awaitable[Any]]
 # Wraps every handler of a queue once the dependencies are known (e.g. "only what a worker says of itself").
 Guard = Callable[[Callable[[Envelope], Awaitable[Any]], Any], Callable[[Envelope], Awaitable[Any]]]
 

@@ -28,8 +28,7 @@ log = get_logger(__name__)
 async def reply_to_request(broker: Broker, request: AbstractIncomingMessage, envelope: Envelope, *, result: Any = None,
                            error: dict[str, Any] | None = None) -> None:
     if error is None:
-        reply_schema = contract_for(envelope.type).reply
-        data = {"ok": True, "result": reply_schema().dump(result) if reply_schema else result}
+        data = {"ok": True, "result": contract_for(envelope.type).reply_json_ready(result)}
     else:
         data = {"ok": False, "error": error}
     reply = Envelope(type=f"{envelope.type}.reply", source=broker.source, data=data, subject=envelope.subject,

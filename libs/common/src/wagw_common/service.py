@@ -68,6 +68,13 @@ class Resources:
     def db(self) -> AsyncDatabase[Any] | None:
         return self.mongo[self.settings.mongodb_database] if self.mongo is not None else None
 
+    @property
+    def database(self) -> AsyncDatabase[Any]:
+        """`db` for a service that keeps documents: one opened with `needs_mongo=False` has none."""
+        if self.mongo is None:
+            raise RuntimeError(f"{self.service} was opened without MongoDB (needs_mongo=False): it has no database")
+        return self.mongo[self.settings.mongodb_database]
+
 
 RESOURCES = web.AppKey("resources", Resources)
 CleanupContext = Callable[[web.Application], AsyncIterator[None]]

@@ -12,8 +12,12 @@ from .tokens import Principal
 
 
 class Standing(Protocol):
-    active: bool
-    token_generation: int
+    # Read-only, so frozen records (AccountStanding, the gateway's AccountState) satisfy it.
+    @property
+    def active(self) -> bool: ...
+
+    @property
+    def token_generation(self) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from .users import User, UserStore
 
 log = get_logger(__name__)
 CACHE_TTL_SECONDS = 60
-_GONE = "gone"
+GONE = "gone"  # the cache entry of an account that does not exist
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,11 @@ class AccountState:
     role: str
     tier: str
     token_generation: int
+
+
+def cached_state(raw: str | bytes) -> AccountState:
+    """The state from its cache entry (not `GONE`)."""
+    return AccountState(**json.loads(raw))
 
 
 def state_of(user: User) -> AccountState:
@@ -56,7 +61,7 @@ class AccountStates:
         """The state from what Redis held under `cache_key(user_id)` (read by the caller, e.g. in a
         pipeline with other reads), or from MongoDB when it held nothing."""
         if raw is not None:
-            return None if raw == _GONE else AccountState(**json.loads(raw))
+            return None if raw == GONE else cached_state(raw)
         user = await self.users.by_id(user_id)
         state = state_of(user) if user is not None else None
         await self._write(user_id, state, only_if_absent=True)
@@ -69,7 +74,7 @@ class AccountStates:
         return state
 
     async def _write(self, user_id: str, state: AccountState | None, *, only_if_absent: bool) -> None:
-        value = json.dumps(asdict(state)) if state is not None else _GONE
+        value = json.dumps(asdict(state)) if state is not None else GONE
         try:
             await self.redis.set(self.cache_key(user_id), value, ex=CACHE_TTL_SECONDS, nx=only_if_absent)
         except (RedisError, OSError) as exc:

@@ -36,7 +36,7 @@ LISTED_PREFIX_LENGTH = 12  # kept in clear so a customer can tell keys apart in 
 KEY_MAX_LENGTH = 128
 CACHE_TTL_SECONDS = 60
 TOUCH_INTERVAL_SECONDS = 60
-_TOMBSTONE = "revoked"
+TOMBSTONE = "revoked"  # a revoked key's cache entry
 
 
 def new_key(prefix: str = SESSION_KEY_PREFIX) -> str:
@@ -66,6 +66,16 @@ class ApiKey:
 
 
 SessionKey = ApiKey  # the name the walking skeleton used
+
+
+def cache_key(digest: str) -> str:
+    return f"gateway:api-key:{digest}"
+
+
+def cached_grant(cached: str | bytes) -> ApiKey:
+    """What a key grants, from its cache entry (not a tombstone)."""
+    granted = json.loads(cached)
+    return ApiKey(**{**granted, "scopes": tuple(granted["scopes"])})
 
 
 def _granted(doc: dict[str, Any]) -> ApiKey:
@@ -108,11 +118,10 @@ class ApiKeyStore:
     async def lookup(self, key: str) -> ApiKey | None:
         digest = hash_key(key)
         cached = await self._cache_get(digest)
-        if cached == _TOMBSTONE:
+        if cached == TOMBSTONE:
             return None
         if cached is not None:
-            granted = json.loads(cached)
-            return ApiKey(**{**granted, "scopes": tuple(granted["scopes"])})
+            return cached_grant(cached)
         doc = await self.collection.find_one({"hash": digest, "revoked": False})
         if doc is None:
             return None  # not cached: random guesses must not fill Redis
@@ -138,7 +147,7 @@ class ApiKeyStore:
             {"$set": {"revoked": True, "revoked_at": utc_now()}})
         if before is None:
             return False
-        await self._cache_set(before["hash"], _TOMBSTONE, only_if_absent=False)
+        await self._cache_set(before["hash"], TOMBSTONE, only_if_absent=False)
         return True
 
     async def revoke_for_session(self, tenant_id: str, session_id: str) -> int:
@@ -161,7 +170,7 @@ class ApiKeyStore:
             return_document=ReturnDocument.AFTER)
         if after is None:  # revoked or rotated meanwhile
             return None
-        await self._cache_set(current["hash"], _TOMBSTONE, only_if_absent=False)
+        await self._cache_set(current["hash"], TOMBSTONE, only_if_absent=False)
         return key, after
 
     def touch_soon(self, key_id: str) -> None:
@@ -189,19 +198,15 @@ class ApiKeyStore:
         except Exception as exc:
             log.warning("api_key.touch_failed", key_id=key_id, error=repr(exc))
 
-    @staticmethod
-    def _cache_key(digest: str) -> str:
-        return f"gateway:api-key:{digest}"
-
     async def _cache_get(self, digest: str) -> str | None:
         try:
-            return await self.redis.get(self._cache_key(digest))
+            return await self.redis.get(cache_key(digest))
         except (RedisError, OSError) as exc:
             log.warning("api_key.cache_unavailable", error=repr(exc))
             return None
 
     async def _cache_set(self, digest: str, value: str, *, only_if_absent: bool) -> None:
         try:
-            await self.redis.set(self._cache_key(digest), value, ex=CACHE_TTL_SECONDS, nx=only_if_absent)
+            await self.redis.set(cache_key(digest), value, ex=CACHE_TTL_SECONDS, nx=only_if_absent)
         except (RedisError, OSError) as exc:
             log.warning("api_key.cache_unavailable", error=repr(exc))

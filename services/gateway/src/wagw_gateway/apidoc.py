@@ -13,12 +13,23 @@ schema, `[Schema]` (a list of them) or a marshmallow field, for the usual `{"ses
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 
 class Media(dict):
     """An answer offered in several media types: {media type: shape}; a shape of None is opaque bytes
     (an image, say), e.g. Media({"application/json": {"qr": ...}, "image/png": None})."""
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """A multipart/form-data body carrying one file in the part `name`: the types the route takes
+    (`image/*` wildcards allowed) and its size limit, read from the running app's settings."""
+
+    name: str
+    types: tuple[str, ...]
+    max_bytes: Callable[[Any], int]  # the app -> the largest file it takes
+    description: str = ""
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ PURGE_INTERVAL_SECONDS = 600
 
 def create_app(settings: Settings) -> web.Application:
     res = Resources.open_lazily(SERVICE, settings)
-    deps = gateway_deps.build(settings, db=res.db, redis=res.redis, broker=res.broker, rpc=res.rpc)
+    deps = gateway_deps.build(settings, db=res.database, redis=res.redis, broker=res.broker, rpc=res.rpc)
 
     async def startup(res: Resources) -> None:
         await deps.worker_queries.start()

@@ -19,7 +19,7 @@ from .api_keys import KEY_PREFIXES, ApiKey, looks_like_key
 from .callers import CALLER, Caller, client_address
 from .deps import gateway_of
 from .errors import ApiError
-from .ratelimit import RATE_LIMIT, Limit
+from .ratelimit import RATE_LIMIT, Decision, Limit, api_key_limit, send_limit
 from .send_reads import account_and_session_status
 from .settings import Settings
 from .usage import counter_key, today
@@ -35,12 +35,35 @@ def unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": 'Bearer realm="wagw"'})
 
 
+def revoked_key() -> ApiError:
+    return unauthorized("unknown or revoked API key")
+
+
+def deactivated_account() -> ApiError:
+    return unauthorized("the key's account is deactivated")
+
+
+def missing_scope(scope: str) -> ApiError:
+    return ApiError(403, "insufficient_scope", f"this API key does not hold the scope {scope}",
+                    {"required_scope": scope})
+
+
+def rate_limited(decision: Decision) -> ApiError:
+    return ApiError(429, "rate_limited", f"too many requests; retry in {max(1, decision.reset)} s",
+                    {"limit": decision.scope, "retry_after": max(1, decision.reset)}, headers=decision.headers())
+
+
+def presented_key(request: web.Request, bearer: str | None) -> str | None:
+    """The API key of a request: the X-API-Key header, else the bearer credentials (whatever they are)."""
+    return request.headers.get(API_KEY_HEADER, "").strip() or bearer
+
+
 def issue_token(principal: Principal, settings: Settings) -> str:
     return issue_access_token(principal, secret=settings.jwt_secret, issuer=settings.jwt_issuer,
                               audience=settings.jwt_audience, ttl=timedelta(seconds=settings.access_token_ttl))
 
 
-def _bearer(request: web.Request) -> str | None:
+def bearer_of(request: web.Request) -> str | None:
     scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
         return None
@@ -59,6 +82,8 @@ async def _as_user(request: web.Request, token: str) -> Caller:
     refusal = token_refusal(principal, state)
     if refusal is not None:
         raise unauthorized(refusal)
+    if state is None:  # token_refusal refuses an account that no longer exists
+        raise ValueError(f"token_refusal let the token of a missing account {principal.user_id} stand")
     request[USER] = Principal(state.user_id, state.role, state.tier, state.token_generation)
     return Caller(tenant_id=state.user_id, role=state.role, tier=state.tier)
 
@@ -69,25 +94,25 @@ async def _as_key(request: web.Request, key: str, *, send: bool = False) -> Call
         raise unauthorized(f"not an API key (they start with {' or '.join(KEY_PREFIXES)})")
     found = await gw.api_keys.lookup(key)
     if found is None:
-        raise unauthorized("unknown or revoked API key")
+        raise revoked_key()
     if send and found.session_id:
         state = await account_and_session_status(request, gw.accounts, gw.redis, found.tenant_id, found.session_id)
     else:
         state = await gw.accounts.get(found.tenant_id)
     if state is None or not state.active:
-        raise unauthorized("the key's account is deactivated")
+        raise deactivated_account()
     request[SESSION_KEY] = found
     gw.api_keys.touch_soon(found.key_id)
     return Caller(tenant_id=found.tenant_id, role=state.role, tier=state.tier, key=found)
 
 
 async def _identify(request: web.Request, *, users: bool, keys: bool, send: bool = False) -> Caller:
-    bearer = _bearer(request)
+    bearer = bearer_of(request)
     bearer_is_key = bearer is not None and bearer.startswith(KEY_PREFIXES)
     if users and bearer is not None and not bearer_is_key:
         return await _as_user(request, bearer)
     if keys:
-        key = request.headers.get(API_KEY_HEADER, "").strip() or bearer
+        key = presented_key(request, bearer)
         if key:
             return await _as_key(request, key, send=send)
         wanted = "an access token (Authorization: Bearer) or " if users else ""
@@ -103,13 +128,12 @@ async def enforce(request: web.Request, limits: list[Limit], counters: tuple[str
         return
     request[RATE_LIMIT] = decision
     if not decision.allowed:
-        raise ApiError(429, "rate_limited", f"too many requests; retry in {max(1, decision.reset)} s",
-                       {"limit": decision.scope, "retry_after": max(1, decision.reset)}, headers=decision.headers())
+        raise rate_limited(decision)
 
 
 def _caller_limit(caller: Caller, settings: Settings) -> Limit:
     if caller.key is not None:
-        return Limit("api-key", caller.key.key_id, settings.rate_limit_api_key)
+        return api_key_limit(caller.key.key_id, settings)
     return Limit("user", caller.tenant_id, settings.rate_limit_user)
 
 
@@ -117,8 +141,7 @@ async def admit_send(request: web.Request) -> str:
     """Count one message against the caller's limit and the tier's send rate, and in today's usage.
     Returns the day it was counted on (to take it back if the broker refuses the message)."""
     gw, caller, day = gateway_of(request), request[CALLER], today()
-    send_rate = gw.settings.tier_send_rates.get(caller.tier, min(gw.settings.tier_send_rates.values()))
-    await enforce(request, [_caller_limit(caller, gw.settings), Limit("send", caller.tenant_id, send_rate)],
+    await enforce(request, [_caller_limit(caller, gw.settings), send_limit(caller.tenant_id, caller.tier, gw.settings)],
                   counters=(counter_key(caller.tenant_id, day),))
     request[SEND_DAY] = day
     return day
@@ -141,8 +164,7 @@ def authenticated(*, scope: str | None = None, users: bool = True, keys: bool = 
             if admin and not caller.is_admin:
                 raise ApiError(403, "forbidden", "this needs an administrator")
             if scope and not caller.allows(scope):
-                raise ApiError(403, "insufficient_scope", f"this API key does not hold the scope {scope}",
-                               {"required_scope": scope})
+                raise missing_scope(scope)
             request[CALLER] = caller
             if not send:
                 await enforce(request, [_caller_limit(caller, gateway_of(request).settings)])

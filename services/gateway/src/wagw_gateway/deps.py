@@ -21,6 +21,7 @@ from .media_files import MediaStore
 from .passwords import Passwords
 from .ratelimit import RateLimiter
 from .refresh_tokens import RefreshTokenStore
+from .send_admission import SendAdmission
 from .settings import Settings
 from .usage import SendCounter
 from .users import UserStore
@@ -35,7 +36,7 @@ class Publisher(Protocol):
     """The broker's typed publishing (`wagw_common.broker.Publishing`): commands and events."""
 
     async def send_command(self, command_type: str, data: dict[str, Any], *, subject: str | None = None,
-                           routing_key: str | None = None) -> Any: ...
+                           routing_key: str | None = None, loaded: bool = False) -> Any: ...
 
     async def publish_event(self, event_type: str, data: dict[str, Any], *, subject: str | None = None) -> Any: ...
 
@@ -50,6 +51,8 @@ class Deps:
     refresh_tokens: RefreshTokenStore
     accounts: AccountStates
     limiter: RateLimiter
+    # `POST /send` through a key bound to one session: checked and counted in one Redis round trip.
+    send_admission: SendAdmission
     usage: SendCounter
     login_guard: LoginGuard
     # Questions to other services (request/reply over the broker).
@@ -65,7 +68,7 @@ class Deps:
 
 
 def build(settings: Settings, *, db: Any, redis: Any, broker: Any, rpc: Rpc, passwords: Passwords | None = None,
-          limiter: RateLimiter | None = None) -> Deps:
+          limiter: RateLimiter | None = None, send_admission: SendAdmission | None = None) -> Deps:
     """The gateway's dependencies on `db` (a database of the PyMongo client), `redis` and `broker`.
     Nothing here talks to a server: the stores only hold their collections and clients."""
     users = UserStore(db["users"])
@@ -74,7 +77,8 @@ def build(settings: Settings, *, db: Any, redis: Any, broker: Any, rpc: Rpc, pas
         settings=settings, passwords=passwords or Passwords(), users=users,
         api_keys=ApiKeyStore(db["api_keys"], redis), idempotency=IdempotencyStore(db["idempotency"]),
         refresh_tokens=RefreshTokenStore(db["refresh_tokens"]), accounts=AccountStates(users, redis),
-        limiter=limiter or RateLimiter(redis), usage=SendCounter(db["usage"], redis),
+        limiter=limiter or RateLimiter(redis), send_admission=send_admission or SendAdmission(redis, settings),
+        usage=SendCounter(db["usage"], redis),
         login_guard=LoginGuard(redis, max_failures=settings.login_max_failures, lockout_seconds=settings.login_lockout),
         rpc=rpc, broker=broker,
         worker_queries=WorkerAsker(broker, timeout=settings.worker_query_timeout, speakers=speakers),

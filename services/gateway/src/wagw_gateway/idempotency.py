@@ -38,6 +38,19 @@ class Claim:
     reserved: dict[str, Any] | None = None
     response: dict[str, Any] | None = None
 
+    # A claim to go ahead (NEW, RESUME) carries its reservation, a REPLAY its answer: a missing one is a bug.
+    @property
+    def reservation(self) -> dict[str, Any]:
+        if self.reserved is None:
+            raise ValueError(f"an idempotency claim ({self.outcome.value}) without its reservation")
+        return self.reserved
+
+    @property
+    def answer(self) -> dict[str, Any]:
+        if self.response is None:
+            raise ValueError(f"an idempotency claim ({self.outcome.value}) without its stored answer")
+        return self.response
+
 
 def body_hash(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

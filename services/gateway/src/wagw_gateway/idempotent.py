@@ -44,7 +44,7 @@ def request_digest(request: web.Request, body: Any) -> str:
 def settle(claim: Claim) -> web.Response | None:
     """The answer a claim already decides (a replay or a refusal), or None to go ahead."""
     if claim.outcome is Outcome.REPLAY:
-        return web.json_response(claim.response["body"], status=claim.response["status"],
+        return web.json_response(claim.answer["body"], status=claim.answer["status"],
                                  headers={REPLAYED_HEADER: "true"})
     if claim.outcome is Outcome.MISMATCH:
         raise ApiError(422, "idempotency_mismatch",
@@ -106,8 +106,10 @@ def idempotent(*, secret_fields: tuple[str, ...] = ()):
             except BaseException:
                 await release(request, scope, key)
                 raise
-            if 200 <= response.status < 300 and isinstance(response, web.Response) and response.body is not None:
-                stored = _without(json.loads(response.body), secret_fields)
+            # Only a body held in memory (a JSON answer) is remembered, never a streamed payload.
+            sent = response.body if isinstance(response, web.Response) else None
+            if 200 <= response.status < 300 and isinstance(sent, (bytes, bytearray)):
+                stored = _without(json.loads(sent), secret_fields)
                 try:
                     await store.complete(scope, key, response.status, stored)
                 except Exception as exc:  # done, but not remembered: a retry would do it again

@@ -16,7 +16,7 @@ from marshmallow import Schema
 from marshmallow import fields as mf
 from wagw_common.contracts.identity import SCOPES
 
-from .apidoc import Media, Operation, operation_of, summary_and_description
+from .apidoc import FilePart, Media, Operation, operation_of, summary_and_description
 from .auth import API_KEY, API_KEY_HEADER, BEARER
 from .idempotent import IDEMPOTENCY_HEADER
 from .schemas import ErrorEnvelope
@@ -78,8 +78,10 @@ def _path_parameters(resource) -> list[dict[str, Any]]:
 
 
 class _Builder:
-    def __init__(self):
-        self.plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)
+    def __init__(self, app: web.Application):
+        self.app = app
+        # apispec documents a resolver answering None (inline the schema) but types it as returning str.
+        self.plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)  # type: ignore[arg-type]
         self.spec = APISpec(title=TITLE, version=VERSION, openapi_version="3.1.0", plugins=[self.plugin],
                             info={"description": DESCRIPTION}, servers=[{"url": "/"}])
         self.spec.components.schema("Error", schema=ErrorEnvelope)
@@ -96,7 +98,10 @@ class _Builder:
         if isinstance(shape, list):
             return {"type": "array", "items": self.shape(shape[0])}
         if isinstance(shape, mf.Field):
-            return self.plugin.converter.field2property(shape)
+            converter = self.plugin.converter
+            if converter is None:
+                raise RuntimeError("the marshmallow plugin is used before its APISpec initialised it")
+            return converter.field2property(shape)
         return shape  # a marshmallow schema: the plugin resolves it (a $ref, or inline)
 
     def operation_id(self, name: str) -> str:
@@ -128,7 +133,9 @@ class _Builder:
             op["parameters"].append({"in": "header", "name": IDEMPOTENCY_HEADER, "required": False,
                                      "description": "makes a retry of this request safe (kept 24 hours)",
                                      "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"}})
-        if doc.body is not None:
+        if isinstance(doc.body, FilePart):
+            op["requestBody"] = self.file_upload(doc.body)
+        elif doc.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc.body}}}
         rate_limited = bool(security) or "auth" in doc.tags
         for status, shape in doc.responses.items():
@@ -150,6 +157,17 @@ class _Builder:
             del op["parameters"]
         op["description"] = " ".join(part for part in description if part) or summary
         return op
+
+    def file_upload(self, part: FilePart) -> dict[str, Any]:
+        """The multipart body, with the file's size limit and the types the part's encoding takes (what
+        a client, and a fuzzer, needs to build an upload the route accepts, and ones it refuses)."""
+        limit = part.max_bytes(self.app)
+        schema = {"type": "object", "required": [part.name], "properties": {part.name: {
+            "type": "string", "format": "binary", "contentMediaType": "application/octet-stream",
+            "maxLength": limit, "description": f"{part.description} At most {limit} bytes (413 above); "
+                                               f"accepted types: {', '.join(part.types)} (415 otherwise).".strip()}}}
+        return {"required": True, "content": {"multipart/form-data": {
+            "schema": schema, "encoding": {part.name: {"contentType": ", ".join(part.types)}}}}}
 
     @staticmethod
     def _error_statuses(doc: Operation, secured: bool, has_path_params: bool, rate_limited: bool, handler) -> set:
@@ -195,13 +213,16 @@ def _add_links(document: dict[str, Any]) -> None:
 
 
 def build_document(app: web.Application) -> dict[str, Any]:
-    builder = _Builder()
+    builder = _Builder(app)
     paths: dict[str, dict[str, Any]] = {}
     for route in app.router.routes():
         if route.method in {"HEAD", "*"}:
             continue
-        path = route.resource.canonical
-        parameters = _path_parameters(route.resource)
+        resource = route.resource
+        if resource is None:  # every route added through the app's router has one
+            raise ValueError(f"the route {route.method} {route.handler.__name__} has no resource")
+        path = resource.canonical
+        parameters = _path_parameters(resource)
         entry = paths.setdefault(path, {"parameters": parameters, "operations": {}})
         entry["operations"][route.method.lower()] = builder.operation(route.handler, path, bool(parameters))
     for path, entry in paths.items():

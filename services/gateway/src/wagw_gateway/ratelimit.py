@@ -18,36 +18,54 @@ from aiohttp import web
 from redis.exceptions import RedisError
 from wagw_common.logging import get_logger
 
+from .settings import Settings
+
 log = get_logger(__name__)
 
-# KEYS: n window keys, then plain counters. ARGV: n, then (limit, window ms) per window, then the
-# counters' lifetime in seconds. Returns {index of the first full window or 0, used/pttl per window}.
-_SCRIPT = """
-local n = tonumber(ARGV[1])
-local out = {0}
-for i = 1, n do
-  local used = tonumber(redis.call('GET', KEYS[i]) or '0')
-  local pttl = redis.call('PTTL', KEYS[i])
-  if used >= tonumber(ARGV[2 * i]) and out[1] == 0 then out[1] = i end
-  out[2 * i] = used
-  out[2 * i + 1] = pttl
-end
-if out[1] ~= 0 then return out end
-for i = 1, n do
-  local used = redis.call('INCR', KEYS[i])
-  local pttl = redis.call('PTTL', KEYS[i])
-  if pttl < 0 then
-    pttl = tonumber(ARGV[2 * i + 1])
-    redis.call('PEXPIRE', KEYS[i], pttl)
+# Checks, then counts, fixed windows: `keys` are the windows' keys, `limits[i]` and `windows_ms[i]`
+# their size and length; `counters` are bumped (kept `counter_ttl` seconds) only if every window has
+# room. Returns {index of the first full window or 0, used/pttl per window}. Shared by the scripts
+# that count a request (this module's, and the send's admission in send_admission.py).
+COUNT_IN_WINDOWS = """
+local function count_in_windows(keys, limits, windows_ms, counters, counter_ttl)
+  local out = {0}
+  for i = 1, #keys do
+    local used = tonumber(redis.call('GET', keys[i]) or '0')
+    local pttl = redis.call('PTTL', keys[i])
+    if used >= tonumber(limits[i]) and out[1] == 0 then out[1] = i end
+    out[2 * i] = used
+    out[2 * i + 1] = pttl
   end
-  out[2 * i] = used
-  out[2 * i + 1] = pttl
+  if out[1] ~= 0 then return out end
+  for i = 1, #keys do
+    local used = redis.call('INCR', keys[i])
+    local pttl = redis.call('PTTL', keys[i])
+    if pttl < 0 then
+      pttl = tonumber(windows_ms[i])
+      redis.call('PEXPIRE', keys[i], pttl)
+    end
+    out[2 * i] = used
+    out[2 * i + 1] = pttl
+  end
+  for _, counter in ipairs(counters) do
+    redis.call('INCR', counter)
+    redis.call('EXPIRE', counter, counter_ttl)
+  end
+  return out
 end
-for j = n + 1, #KEYS do
-  redis.call('INCR', KEYS[j])
-  redis.call('EXPIRE', KEYS[j], ARGV[2 * n + 2])
+"""
+# KEYS: n window keys, then plain counters. ARGV: n, then (limit, window ms) per window, then the
+# counters' lifetime in seconds.
+_SCRIPT = COUNT_IN_WINDOWS + """
+local n = tonumber(ARGV[1])
+local keys, limits, windows_ms, counters = {}, {}, {}, {}
+for i = 1, n do
+  keys[i] = KEYS[i]
+  limits[i] = ARGV[2 * i]
+  windows_ms[i] = ARGV[2 * i + 1]
 end
-return out
+for j = n + 1, #KEYS do counters[#counters + 1] = KEYS[j] end
+return count_in_windows(keys, limits, windows_ms, counters, ARGV[2 * n + 2])
 """
 COUNTER_TTL_SECONDS = 2 * 86_400
 
@@ -94,6 +112,23 @@ def decide(limits: list[Limit], denied: int, windows: list[tuple[int, int]]) -> 
     return decision(tightest, True)
 
 
+def decision_of(limits: list[Limit], counted: list) -> Decision:
+    """The decision from what `count_in_windows` returned."""
+    windows = [(int(counted[2 * i + 1]), int(counted[2 * i + 2])) for i in range(len(limits))]
+    return decide(limits, int(counted[0]), windows)
+
+
+def api_key_limit(key_id: str, settings: Settings) -> Limit:
+    """An API key's requests, whatever they are."""
+    return Limit("api-key", key_id, settings.rate_limit_api_key)
+
+
+def send_limit(tenant_id: str, tier: str, settings: Settings) -> Limit:
+    """An account's sends (all its keys and sessions together), at its tier's rate."""
+    rates = settings.tier_send_rates
+    return Limit("send", tenant_id, rates.get(tier, min(rates.values())))
+
+
 # The decision that applied to a request, so its response can carry the RateLimit headers.
 RATE_LIMIT = web.RequestKey("rate_limit", Decision)
 
@@ -120,5 +155,4 @@ class RateLimiter:
                 self._warned_at = time.monotonic()
                 log.warning("ratelimit.unavailable", error=repr(exc))
             return None
-        windows = [(int(out[2 * i + 1]), int(out[2 * i + 2])) for i in range(len(limits))]
-        return decide(limits, int(out[0]), windows)
+        return decision_of(limits, out)

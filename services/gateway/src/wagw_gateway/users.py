@@ -100,12 +100,14 @@ class UserStore:
         query = {"email": normalize_email(email)} if email else {}
         total = await self.collection.count_documents(query)
         cursor = self.collection.find(query).sort("created_at", ASCENDING).skip(offset).limit(limit)
-        return [_user(doc) for doc in await cursor.to_list(None)], total
+        return [_found_user(doc) for doc in await cursor.to_list(None)], total
 
 
-def _user(doc: dict | None) -> User | None:
-    if doc is None:
-        return None
+def _found_user(doc: dict) -> User:
     return User(user_id=doc["_id"], email=doc["email"], name=doc.get("name"), password_hash=doc["password_hash"],
                 role=doc["role"], tier=doc["tier"], created_at=doc["created_at"], active=doc.get("active", True),
                 token_generation=doc.get("token_generation", 0))
+
+
+def _user(doc: dict | None) -> User | None:
+    return _found_user(doc) if doc is not None else None

@@ -9,7 +9,7 @@ with the key's hash), never by reading its database."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 
@@ -25,6 +25,8 @@ USER, API_KEY = "user", "api_key"
 # A user-level key needs this scope to follow its session live; a session key holds every scope.
 EVENTS_SCOPE = "sessions:read"
 MAX_CREDENTIAL_LENGTH = 8192
+
+Carried = TypeVar("Carried")
 
 
 class AuthError(Exception):
@@ -47,6 +49,25 @@ class Identity:
     def quota_owner(self) -> str:
         """What the connection limit counts against: the user, or the API key."""
         return f"key:{self.key_id}" if self.kind == API_KEY else f"user:{self.user_id}"
+
+    # What only one kind of identity carries: asking another kind for it is a bug, not a refusal.
+    @property
+    def token_expiry(self) -> float:
+        return _carried(self.expires_at, "expires_at", self)
+
+    @property
+    def key_session_id(self) -> str:
+        return _carried(self.session_id, "session_id", self)
+
+    @property
+    def carried_key_hash(self) -> str:
+        return _carried(self.key_hash, "key_hash", self)
+
+
+def _carried(value: Carried | None, name: str, identity: Identity) -> Carried:
+    if value is None:
+        raise ValueError(f"a {identity.kind} identity carries no {name}")
+    return value
 
 
 async def identify_token(token: Any, settings: Settings, rpc: RpcClient) -> Identity:

@@ -50,6 +50,8 @@ SESSION_PAIRING_CODE = Push("session.pairing_code", ("session_id", "code", "expi
                             "A pairing code to enter on the phone (Linked devices > Link with phone number)")
 SESSION_UPDATED = Push("session.updated", ("session_id", "name", "description", "sequence"), TENANT,
                        "A session was renamed or described")
+SESSION_PACING_CHANGED = Push("session.pacing_changed", ("session_id", "pacing", "sequence"), TENANT,
+                              "A session's send pacing was set, changed or removed")
 SESSION_DELETED = Push("session.deleted", ("session_id", "sequence"), TENANT,
                        "A session was deleted (its API keys stop working; its history is gone)")
 MESSAGE_STATUS = Push("message.status", ("session_id", "message_id", "status", "reason", "at"), TENANT,
@@ -72,6 +74,7 @@ PUSHES: dict[str, Push] = {
     "session.created": SESSION_CREATED,
     "session.pairing_code": SESSION_PAIRING_CODE,
     "session.updated": SESSION_UPDATED,
+    "session.pacing_changed": SESSION_PACING_CHANGED,
     "session.deleted": SESSION_DELETED,
     **{f"message.{status}": MESSAGE_STATUS for status in MESSAGE_STATUSES},
     "message.received": MESSAGE_RECEIVED,
@@ -94,6 +97,8 @@ FIELDS = {
     "reason": "why, when there is a reason (e.g. `qr_timeout`, `session_not_connected`); else null",
     "name": "the session's display name",
     "description": "the session's description",
+    "pacing": "the send pacing policy now in force (`min_gap_seconds`, `jitter_seconds`, `warmup`, `since`); "
+              "null: sends are no longer paced",
     "code": "the pairing code to type on the phone",
     "message_id": "the message's id, as `POST /api/v1/send` answered it (outbound) or as stored (inbound)",
     "at": "when it happened (ISO 8601, UTC)",

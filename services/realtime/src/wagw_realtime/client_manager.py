@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Awaitable, Callable
 
 import socketio
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 from wagw_common.tasks import cancel_and_wait
 
 LISTENER_PREFETCH = 128
@@ -28,6 +29,10 @@ RoomClosing = Callable[[str, list[str]], Awaitable[None]]
 class RabbitRoomsManager(socketio.AsyncAioPikaManager):
     # Called with the room and the sids of this replica's members, before they leave it.
     on_room_closing: RoomClosing | None = None
+    # Set by the base class (which ships no types): None until the first publish opens them.
+    publisher_connection: AbstractRobustConnection | None
+    publisher_channel: AbstractChannel | None
+    publisher_exchange: AbstractExchange | None
 
     async def _handle_close_room(self, message):
         if self.on_room_closing is not None:

@@ -70,9 +70,9 @@ async def reauth(edge: Edge, connection: Connection, request: dict) -> dict:
             await edge.sio.leave_room(connection.sid, ADMINS_ROOM)
     connection.identity = dataclasses.replace(current, role=fresh.role, expires_at=fresh.expires_at)
     # Warned again only if the fresh token leaves the warning window (one that does not is not news).
-    connection.warned = fresh.expires_at - time.time() <= edge.settings.token_warning_seconds
+    connection.warned = fresh.token_expiry - time.time() <= edge.settings.token_warning_seconds
     log.info("realtime.reauthenticated", sid=connection.sid, user_id=current.user_id)
-    return {"ok": True, "expires_at": iso(fresh.expires_at)}
+    return {"ok": True, "expires_at": iso(fresh.token_expiry)}
 
 
 HANDLERS = {"subscribe": subscribe, "unsubscribe": unsubscribe, "reauth": reauth}
@@ -83,7 +83,7 @@ def send_state_once_connected(edge: Edge, connection: Connection) -> None:
 
     async def send() -> None:
         try:
-            view = await session_view(edge, connection, connection.identity.session_id)
+            view = await session_view(edge, connection, connection.identity.key_session_id)
             for _ in range(100):  # the connect acknowledgement goes out right after the handler returns
                 if edge.sio.manager.is_connected(connection.sid, "/"):
                     break

@@ -123,7 +123,7 @@ async def check_credentials(edge: Edge, now: float) -> None:
 
 async def _recheck_key(edge: Edge, connection: Connection) -> None:
     try:
-        await resolve_api_key(connection.identity.key_hash, edge.rpc)
+        await resolve_api_key(connection.identity.carried_key_hash, edge.rpc)
     except AuthError as err:
         if err.code == "unavailable":  # the gateway may be restarting: the next check decides
             log.warning("realtime.api_key_check_unavailable", sid=connection.sid)

@@ -67,8 +67,8 @@ async def when_client_connects_authenticate(sid: str, environ: dict, auth: Any =
     edge.connections.add(connection)
     if identity.kind == API_KEY:
         # Limited to its session: that room only, and the session's state as soon as it is connected.
-        await edge.sio.enter_room(sid, session_room(identity.session_id))
-        connection.subscriptions.add(identity.session_id)
+        await edge.sio.enter_room(sid, session_room(identity.key_session_id))
+        connection.subscriptions.add(identity.key_session_id)
         client_requests.send_state_once_connected(edge, connection)
     else:
         await edge.sio.enter_room(sid, user_room(identity.user_id))

@@ -22,7 +22,7 @@ from .sessions_store import SessionsStore
 
 def create_app(settings: Settings) -> web.Application:
     res = Resources.open_lazily(SERVICE, settings)
-    sessions, messages = SessionsStore(res.db, res.redis), MessagesStore(res.db)
+    sessions, messages = SessionsStore(res.database, res.redis), MessagesStore(res.database)
     deps = Deps(
         sessions=sessions, messages=messages,
         session_relay=OutboxRelay(sessions.collection, res.broker),
@@ -32,7 +32,7 @@ def create_app(settings: Settings) -> web.Application:
         routes=SessionRoutes(res.redis, sessions, ttl_seconds=settings.session_route_ttl),
         speakers=UplinkSpeakers.of(settings.amqp_url, settings.trusted_users),
         known=KnownMessages(),
-        pacing=PacingSlots(res.db),
+        pacing=PacingSlots(res.database),
         send_queue_limit=settings.send_queue_limit,
     )
 

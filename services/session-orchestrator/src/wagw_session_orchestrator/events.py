@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from wagw_common.broker import Broker
+from wagw_common.broker import Publishing
 from wagw_common.contracts.received import RECEIVED_PARTS
 from wagw_common.logging import get_logger
 from wagw_common.outbox import OutboxRelay, outbox_entry
@@ -17,14 +17,14 @@ log = get_logger(__name__)
 Entry = dict[str, Any]
 
 
-def session_created(broker: Broker, session: dict) -> Entry:
+def session_created(broker: Publishing, session: dict) -> Entry:
     return outbox_entry(broker, "session.created", {
         "tenant_id": session["tenant_id"], "session_id": session["_id"], "name": session["name"],
         "status": session["status"],
     }, subject=session["_id"])
 
 
-def session_status_changed(broker: Broker, session: dict, *, previous: str, status: str, worker_id: str | None,
+def session_status_changed(broker: Publishing, session: dict, *, previous: str, status: str, worker_id: str | None,
                            reason: str | None, sequence: int) -> Entry:
     return outbox_entry(broker, "session.status_changed", {
         "tenant_id": session["tenant_id"], "session_id": session["_id"], "previous": previous, "status": status,
@@ -32,41 +32,47 @@ def session_status_changed(broker: Broker, session: dict, *, previous: str, stat
     }, subject=session["_id"])
 
 
-def session_qr_updated(broker: Broker, session: dict, *, qr: str, expires_at: datetime, sequence: int) -> Entry:
+def session_qr_updated(broker: Publishing, session: dict, *, qr: str, expires_at: datetime, sequence: int) -> Entry:
     return outbox_entry(broker, "session.qr_updated", {
         "tenant_id": session["tenant_id"], "session_id": session["_id"], "qr": qr, "expires_at": expires_at,
         "sequence": sequence,
     }, subject=session["_id"])
 
 
-def session_pairing_code(broker: Broker, session: dict, *, code: str, expires_at: datetime, sequence: int) -> Entry:
+def session_pairing_code(broker: Publishing, session: dict, *, code: str, expires_at: datetime, sequence: int) -> Entry:
     return outbox_entry(broker, "session.pairing_code", {
         "tenant_id": session["tenant_id"], "session_id": session["_id"], "code": code, "expires_at": expires_at,
         "sequence": sequence,
     }, subject=session["_id"])
 
 
-def session_updated(broker: Broker, session: dict, *, name: str, description: str, sequence: int) -> Entry:
+def session_updated(broker: Publishing, session: dict, *, name: str, description: str, sequence: int) -> Entry:
     return outbox_entry(broker, "session.updated", {
         "tenant_id": session["tenant_id"], "session_id": session["_id"], "name": name, "description": description,
         "sequence": sequence,
     }, subject=session["_id"])
 
 
-def session_deleted(broker: Broker, session: dict, *, sequence: int) -> Entry:
+def session_pacing_changed(broker: Publishing, session: dict, *, pacing: dict | None, sequence: int) -> Entry:
+    return outbox_entry(broker, "session.pacing_changed", {
+        "tenant_id": session["tenant_id"], "session_id": session["_id"], "pacing": pacing, "sequence": sequence,
+    }, subject=session["_id"])
+
+
+def session_deleted(broker: Publishing, session: dict, *, sequence: int) -> Entry:
     return outbox_entry(broker, "session.deleted", {
         "tenant_id": session["tenant_id"], "session_id": session["_id"], "sequence": sequence,
     }, subject=session["_id"])
 
 
-def message_status(broker: Broker, message: dict, *, status: str, at: datetime, reason: str | None = None) -> Entry:
+def message_status(broker: Publishing, message: dict, *, status: str, at: datetime, reason: str | None = None) -> Entry:
     return outbox_entry(broker, f"message.{status}", {
         "tenant_id": message["tenant_id"], "session_id": message["session_id"], "message_id": message["_id"],
         "status": status, "to": message["chat"], "reason": reason, "at": at,
     }, subject=message["_id"])
 
 
-def message_received(broker: Broker, message: dict) -> Entry:
+def message_received(broker: Publishing, message: dict) -> Entry:
     content = message.get("content") or {}
     return outbox_entry(broker, "message.received", {
         "tenant_id": message["tenant_id"], "session_id": message["session_id"], "message_id": message["_id"],
@@ -77,7 +83,7 @@ def message_received(broker: Broker, message: dict) -> Entry:
     }, subject=message["_id"])
 
 
-def message_changed(broker: Broker, message: dict, change: str, *, at: datetime, text: str | None = None) -> Entry:
+def message_changed(broker: Publishing, message: dict, change: str, *, at: datetime, text: str | None = None) -> Entry:
     """`message.edited` (with the new text) or `message.deleted`."""
     return outbox_entry(broker, f"message.{change}", {
         "tenant_id": message["tenant_id"], "session_id": message["session_id"], "message_id": message["_id"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from wagw_common.broker import Broker
+from wagw_common.broker import Publishing
 from wagw_common.lease import Lease, run_periodically_under_lease
 from wagw_common.logging import get_logger
 from wagw_common.outbox import OutboxRelay
@@ -23,7 +23,7 @@ log = get_logger(__name__)
 EXPIRED = "expired"
 
 
-async def expire_held(messages: MessagesStore, relay: OutboxRelay, broker: Broker, *, max_age: float) -> int:
+async def expire_held(messages: MessagesStore, relay: OutboxRelay, broker: Publishing, *, max_age: float) -> int:
     now = clock.now()
     expired = 0
     for message in await messages.held_before(now - timedelta(seconds=max_age)):
@@ -41,7 +41,7 @@ def sweep_interval(max_age: float) -> float:
     return min(60.0, max(1.0, max_age / 10))
 
 
-async def run(redis, service: str, messages: MessagesStore, relay: OutboxRelay, broker: Broker, *,
+async def run(redis, service: str, messages: MessagesStore, relay: OutboxRelay, broker: Publishing, *,
               max_age: float) -> None:
     interval = sweep_interval(max_age)
     lease = Lease(redis, f"{service}.held-expiry", ttl_seconds=max(3 * interval, 5))

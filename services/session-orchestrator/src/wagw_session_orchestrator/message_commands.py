@@ -67,7 +67,7 @@ async def when_send_requested_store_and_route_it(envelope: Envelope, deps: Deps)
     worker_id = await deps.routes.worker_for(data["session_id"]) if disposition == "route" else None
     if disposition == "route" and worker_id is None:
         disposition = "session_not_connected"
-    if disposition == "session_not_connected":
+    if disposition == "session_not_connected" and session is not None:  # a missing one is session_not_found
         # The gateway refuses these itself from the status cache: this one found it empty or behind.
         await sessions.record_status(session)
     now = clock.now()
@@ -99,7 +99,7 @@ async def when_send_requested_store_and_route_it(envelope: Envelope, deps: Deps)
         if refusal:
             await fail(message, refusal, messages=messages, relay=relay, broker=broker)
             return
-        if disposition == "route" and existing.get("routed_to") != worker_id:
+        if disposition == "route" and worker_id is not None and existing.get("routed_to") != worker_id:
             if not await messages.claim_route(existing["_id"], worker_id):
                 return  # a release handed it to the session's worker already
     else:
@@ -115,6 +115,8 @@ async def when_send_requested_store_and_route_it(envelope: Envelope, deps: Deps)
         log.info("message.held", message_id=message["_id"], session_id=message["session_id"])
         await _release_if_connected_meanwhile(message["session_id"], deps)
         return
+    if worker_id is None:  # every disposition but `route` returned above, and a route has its worker
+        raise RuntimeError(f"message {message['_id']} reached its hand-over with no worker ({disposition})")
     await hand_to_worker(message, worker_id, messages=messages, relay=relay, broker=broker)
 
 

@@ -16,8 +16,17 @@ from . import clock, events
 from .deps import Deps
 from .lifecycle import FAILED, QUEUED, message_may_move, message_overtaken
 from .reporters import handed_to
+from .messages_store import MessagesStore
 
 log = get_logger(__name__)
+
+
+async def _read_again(messages: MessagesStore, message_id: str) -> dict[str, Any]:
+    # Messages are never deleted while their sends report: one that vanished is a bug, not a report to drop.
+    message = await messages.get(message_id)
+    if message is None:
+        raise RuntimeError(f"message {message_id} vanished while its status was being recorded")
+    return message
 
 
 async def _advance_known(data: dict[str, Any], step: dict[str, Any], speaker: str, deps: Deps) -> bool:
@@ -62,7 +71,7 @@ async def when_worker_reports_message_status_record_it(envelope: Envelope, deps:
         if await messages.advance(message, target, step, entry, wa_message_id=data.get("wa_message_id")) is not None:
             await events.publish_outbox(relay, message["_id"], [entry])
             return
-        message = await messages.get(message["_id"])  # a later status won the race meanwhile
+        message = await _read_again(messages, message["_id"])  # a later status won the race meanwhile
     # A step reported after a later one still happened: kept in the timeline, its event published (once).
     for _ in range(3):
         if not message_overtaken(message["status"], target) or any(s["status"] == target for s in message["timeline"]):
@@ -73,5 +82,5 @@ async def when_worker_reports_message_status_record_it(envelope: Envelope, deps:
             log.info("worker.message_status_overtaken", message_id=message["_id"], reported=target)
             await events.publish_outbox(relay, message["_id"], [entry])
             return
-        message = await messages.get(message["_id"])
+        message = await _read_again(messages, message["_id"])
     raise RuntimeError(f"message {message['_id']} kept changing while its {target!r} step was recorded")  # retried

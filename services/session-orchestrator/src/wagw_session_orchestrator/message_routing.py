@@ -13,7 +13,7 @@ from typing import Any
 
 from aio_pika.exceptions import PublishError
 
-from wagw_common.broker import Broker
+from wagw_common.broker import Publishing
 from wagw_common.logging import get_logger
 from wagw_common.outbox import OutboxRelay
 
@@ -36,7 +36,7 @@ def worker_command(message: dict[str, Any], *, rerouted: bool = False) -> dict[s
 
 
 async def hand_to_worker(message: dict[str, Any], worker_id: str, *, messages: MessagesStore, relay: OutboxRelay,
-                         broker: Broker, rerouted: bool = False) -> bool:
+                         broker: Publishing, rerouted: bool = False) -> bool:
     """Send the message to its worker; an unroutable worker queue fails it (waiting will not help;
     transient errors propagate and the command is retried)."""
     try:
@@ -51,7 +51,7 @@ async def hand_to_worker(message: dict[str, Any], worker_id: str, *, messages: M
 
 
 async def release_held(session_id: str, worker_id: str, *, messages: MessagesStore, relay: OutboxRelay,
-                       broker: Broker, rerouted: bool = False) -> int:
+                       broker: Publishing, rerouted: bool = False) -> int:
     """Hand every queued message of the session that this worker has not had yet to it, oldest first.
     `rerouted`: back to the worker that bounced one, which sends them even while it waits for the registry."""
     released = 0
@@ -72,7 +72,7 @@ async def release_held(session_id: str, worker_id: str, *, messages: MessagesSto
 
 
 async def fail(message: dict[str, Any], reason: str, *, messages: MessagesStore, relay: OutboxRelay,
-               broker: Broker) -> None:
+               broker: Publishing) -> None:
     now = clock.now()
     entry = events.message_status(broker, message, status=FAILED, at=now, reason=reason)
     written = await messages.advance(message, FAILED, {"status": FAILED, "at": now, "reason": reason}, entry)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aio_pika.exceptions import PublishError
 
-from wagw_common.broker import Broker
+from wagw_common.broker import Publishing
 from wagw_common.errors import RemoteError, Unavailable
 from wagw_common.logging import get_logger
 from wagw_common.rpc import RpcClient
@@ -20,12 +20,12 @@ async def select_worker(rpc: RpcClient, session_id: str) -> str:
         raise Unavailable("no worker available", {"reason": exc.message}) from exc
 
 
-async def start_on(broker: Broker, worker_id: str, session_id: str, *, restore: bool) -> None:
+async def start_on(broker: Publishing, worker_id: str, session_id: str, *, restore: bool) -> None:
     await broker.send_to_worker(worker_id, "worker.session.start", {"session_id": session_id, "restore": restore},
                                 subject=session_id)
 
 
-async def stop_on(broker: Broker, worker_id: str | None, session_id: str, *, logout: bool) -> None:
+async def stop_on(broker: Publishing, worker_id: str | None, session_id: str, *, logout: bool) -> None:
     """Best effort: a worker whose queue is gone holds nothing any more (its sessions moved away)."""
     if not worker_id:
         return

@@ -33,8 +33,8 @@ async def when_history_requested_return_a_page(envelope: Envelope, deps: Deps) -
     filters = {name: data.get(name) for name in ("direction", "status", "since", "until")}
     filters["chat"] = to_jid(data["chat"]) if data.get("chat") else None
     for name in ("since", "until"):
-        if filters[name] is not None:
-            filters[name] = clock.to_stored_precision(filters[name])
+        if (bound := filters[name]) is not None:
+            filters[name] = clock.to_stored_precision(bound)
     page, next_cursor = await deps.messages.page(data["tenant_id"], data["session_id"], limit=data["limit"],
                                                  before=data["before"], filters=filters)
     return {"messages": [message_view(m) for m in page], "next_cursor": next_cursor}

@@ -45,7 +45,7 @@ class SessionRoutes:
             log.warning("route.cache_read_failed", session_id=session_id, error=str(exc))
             return await self.sessions.worker_of(session_id)
         if cached:
-            return cached
+            return cached  # type: ignore[return-value]  # the stubs cannot tell the client decodes (decode_responses)
         worker_id = await self.sessions.worker_of(session_id)
         if worker_id:
             await self.remember(session_id, worker_id)

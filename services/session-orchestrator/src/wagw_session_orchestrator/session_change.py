@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from wagw_common.broker import Broker
+from wagw_common.broker import Publishing
 from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.logging import get_logger
 from wagw_common.outbox import OutboxRelay
@@ -29,7 +29,7 @@ class ConcurrentChanges(RuntimeError):
 class SessionChange:
     """The fields a session gets and the events (each with the next `sequence`) that report them."""
 
-    def __init__(self, broker: Broker, session: dict[str, Any]):
+    def __init__(self, broker: Publishing, session: dict[str, Any]):
         self.broker = broker
         self.session = session
         self.fields: dict[str, Any] = {}
@@ -74,6 +74,17 @@ class SessionChange:
         ))
         return self
 
+    def pace(self, policy: dict[str, Any] | None) -> "SessionChange":
+        """Set the send pacing policy as stored (None removes it); a policy equal to the one in force
+        changes nothing and says nothing."""
+        if policy == self.session.get("pacing"):
+            return self
+        self.fields.update(pacing=policy)
+        self.entries.append(events.session_pacing_changed(
+            self.broker, self.session, pacing=policy, sequence=self._next_sequence(),
+        ))
+        return self
+
     def delete(self, *, reason: str) -> "SessionChange":
         """DELETED (with its status event), then `session.deleted`: the cue for the owners of what
         hangs off a session (the gateway's API keys) to clean up."""
@@ -86,7 +97,7 @@ class SessionChange:
 Decide = Callable[[dict[str, Any], SessionChange], SessionChange | None]
 
 
-async def change_session(store: SessionsStore, relay: OutboxRelay, broker: Broker, session_id: str, decide: Decide,
+async def change_session(store: SessionsStore, relay: OutboxRelay, broker: Publishing, session_id: str, decide: Decide,
                          *, attempts: int = 5, first_read: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """Apply what `decide(session, change)` returns (None: nothing to do) and publish its events.
     Returns the session as written (or as found when unchanged); None if there is no such session.

@@ -25,6 +25,13 @@ log = get_logger(__name__)
 _OFF_WORKER = {"worker_id": None, "qr": None, "qr_expires_at": None, "pairing_code": None}
 
 
+def _found(session: dict[str, Any] | None, session_id: str) -> dict[str, Any]:
+    # Read just before the change: a session gone meanwhile is answered as any missing one.
+    if session is None:
+        raise NotFound("no such session", {"session_id": session_id})
+    return session
+
+
 async def _stop(envelope: Envelope, command: Command, deps: Deps, *, logout: bool, reason: str) -> dict[str, Any]:
     session_id = envelope.data["session_id"]
     session = await tenant_session(deps.sessions, envelope.data["tenant_id"], session_id)
@@ -37,8 +44,8 @@ async def _stop(envelope: Envelope, command: Command, deps: Deps, *, logout: boo
         change.move_to(target, reason=reason, worker_id=None).set(**_OFF_WORKER)
         return change.set(phone=None) if logout else change
 
-    written = await change_session(deps.sessions, deps.session_relay, deps.broker, session_id, stop,
-                                   first_read=session)
+    written = _found(await change_session(deps.sessions, deps.session_relay, deps.broker, session_id, stop,
+                                          first_read=session), session_id)
     await deps.routes.forget(session_id)
     await stop_on(deps.broker, held_by[0] if held_by else None, session_id, logout=logout)
     log.info(f"session.{command.value}", session_id=session_id, worker_id=held_by[0] if held_by else None)
@@ -69,8 +76,8 @@ async def when_session_restart_requested_start_it_again(envelope: Envelope, deps
         return change.move_to(command_target(Command.RESTART), reason="restart", worker_id=worker_id).set(
             qr=None, qr_expires_at=None, pairing_code=None, awaiting_stop=awaiting_stop)
 
-    written = await change_session(deps.sessions, deps.session_relay, deps.broker, session_id, restart,
-                                   first_read=session)
+    written = _found(await change_session(deps.sessions, deps.session_relay, deps.broker, session_id, restart,
+                                          first_read=session), session_id)
     await deps.routes.remember(session_id, worker_id)
     await stop_on(deps.broker, before["worker_id"], session_id, logout=False)
     await start_or_give_up(deps, session_id, worker_id, restore=bool(before["phone"]))
@@ -106,13 +113,14 @@ async def when_session_update_requested_rename_it(envelope: Envelope, deps: Deps
         if current["status"] == SessionStatus.DELETED:
             raise NotFound("no such session", {"session_id": current["_id"]})
         if "pacing" in data:
-            change.set(pacing=pacing.policy_to_store(data["pacing"], current.get("pacing"), clock.now()))
+            change.pace(pacing.policy_to_store(data["pacing"], current.get("pacing"), clock.now()))
         if (name, description) == (current["name"], current.get("description", "")):
             return change
         return change.describe(name=name, description=description)
 
-    return session_view(await change_session(deps.sessions, deps.session_relay, deps.broker, data["session_id"],
-                                             rename, first_read=session))
+    return session_view(_found(await change_session(deps.sessions, deps.session_relay, deps.broker,
+                                                    data["session_id"], rename, first_read=session),
+                               data["session_id"]))
 
 
 async def when_session_delete_requested_remove_it(envelope: Envelope, deps: Deps) -> dict[str, Any]:
@@ -134,8 +142,8 @@ async def when_session_delete_requested_remove_it(envelope: Envelope, deps: Deps
         held_by[0] = current.get("worker_id")
         return change.delete(reason="deleted").set(pairing_code=None)
 
-    written = await change_session(deps.sessions, deps.session_relay, deps.broker, session_id, delete,
-                                   first_read=session)
+    written = _found(await change_session(deps.sessions, deps.session_relay, deps.broker, session_id, delete,
+                                          first_read=session), session_id)
     await _clean_up_after(written, held_by[0], deps)
     log.info("session.deleted", session_id=session_id, worker_id=held_by[0])
     return session_view(written)

@@ -33,12 +33,13 @@ from .ssrf import GuardedResolver, registration_refusal
 def create_app(settings: Settings, *, dns: AbstractResolver | None = None) -> web.Application:
     """`dns` replaces the system resolver (tests); every answer still goes through the SSRF guard."""
     res = Resources.open_lazily(SERVICE, settings)
-    endpoints, deliveries = EndpointsStore(res.db, res.redis), DeliveriesStore(res.db)
+    endpoints, deliveries = EndpointsStore(res.database, res.redis), DeliveriesStore(res.database)
     policy = RetryPolicy(settings.retry_schedule, settings.retry_jitter, settings.busy_schedule)
     client = WebhookClient(settings.allowed_destinations, limit=settings.delivery_concurrency * 2,
                            timeout=settings.webhook_timeout, dns=dns)
+    jobs = DeliveryJobs(res.broker, policy)
     deps = Deps(
-        endpoints=endpoints, deliveries=deliveries, jobs=DeliveryJobs(res.broker, policy),
+        endpoints=endpoints, deliveries=deliveries, jobs=jobs,
         events=WebhookEvents(res.broker, endpoints.collection, deliveries.collection),
         bindings=EventBindings(res.broker, res.redis, endpoints.collection, events_queue.declared(),
                                events_queue.bindings()),
@@ -54,7 +55,7 @@ def create_app(settings: Settings, *, dns: AbstractResolver | None = None) -> we
         await deps.deliveries.ensure_indexes()
         res.state_metrics.add("webhooks", gauges.probe(deps.endpoints.collection, deps.deliveries.collection))
         await deps.deliveries.upgrade_earlier_deliveries()
-        await deps.jobs.declare()
+        await jobs.declare()
         await deps.bindings.reconcile()  # before the consumers start: what the endpoints stored want
         maintenance = Maintenance(deps, stalled_after=settings.stalled_after,
                                   retention_days=settings.delivery_retention_days)

@@ -7,6 +7,7 @@ update that records it, so a duplicated or superseded job can never record an at
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -76,7 +77,7 @@ class DeliveriesStore:
             upgraded += 1
         return upgraded
 
-    async def create_once(self, *, endpoint: dict[str, Any], event_id: str, event_type: str,
+    async def create_once(self, *, endpoint: Mapping[str, Any], event_id: str, event_type: str,
                           payload: dict[str, Any], test: bool = False) -> dict[str, Any]:
         """The delivery of this event to this endpoint: created now, or the one created before."""
         now = utc_now()
@@ -88,11 +89,14 @@ class DeliveriesStore:
             "test": test, "created_at": now, "updated_at": now, "sort_key": _sort_key(now, delivery_id), OUTBOX: [],
         }
         try:
-            return await self.collection.find_one_and_update(
+            delivery = await self.collection.find_one_and_update(
                 {"_id": delivery_id}, {"$setOnInsert": fresh}, upsert=True, return_document=AFTER)
         except DuplicateKeyError:
             # Two replicas raced on the same event; the other one's insert won.
-            return await self.collection.find_one({"_id": delivery_id})
+            delivery = await self.collection.find_one({"_id": delivery_id})
+        if delivery is None:
+            raise RuntimeError(f"delivery {delivery_id} was neither created nor found after an upsert")
+        return delivery
 
     async def get(self, delivery_id: str) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": delivery_id})

@@ -40,7 +40,7 @@ async def when_domain_event_occurred_queue_deliveries(envelope: Envelope, deps: 
                                 session_id=envelope.data.get("session_id"))
     if not wanted:
         return
-    data = contract_for(envelope.type).schema().dump(envelope.data)
+    data = contract_for(envelope.type).serialise(envelope.data)
     payload = webhook_payload(envelope.type, envelope.time, data)
     for endpoint in wanted:
         delivery = await deps.deliveries.create_once(endpoint=endpoint, event_id=envelope.id,

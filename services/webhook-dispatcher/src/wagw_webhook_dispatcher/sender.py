@@ -63,7 +63,7 @@ class Attempt:
                 "response_body": self.response_body, "cycle": cycle, "attempt": attempt}
 
 
-def _refusal_of(exc: BaseException) -> str | None:
+def _refusal_of(exc: BaseException | None) -> str | None:
     while exc is not None:
         if isinstance(exc, DestinationRefused):
             return exc.reason

@@ -3,6 +3,8 @@ goes through the same guarded write (and outbox) as the workers' own messages.""
 
 from __future__ import annotations
 
+from typing import Callable
+
 from aio_pika.exceptions import PublishError
 from wagw_common.envelope import Envelope
 from wagw_common.errors import NotFound
@@ -12,13 +14,14 @@ from wagw_common.storage import utc_now
 from . import fleet, views
 from .queries import existing
 from .deps import Deps
+from .store import Decided
 
 log = get_logger(__name__)
 
 
-def _live(decide):
+def _live(decide: Callable[[dict], Decided]) -> Callable[[dict | None], Decided]:
     """Run `decide` on a worker that exists; a missing or removed one is a 404."""
-    def guarded(doc: dict | None) -> fleet.Change | None:
+    def guarded(doc: dict | None) -> Decided:
         if doc is None or doc["state"] == fleet.REMOVED:
             raise NotFound("no such worker")
         return decide(doc)

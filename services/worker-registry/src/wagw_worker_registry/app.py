@@ -16,7 +16,7 @@ from .store import WorkerStore
 
 def create_app(settings: Settings) -> web.Application:
     res = Resources.open_lazily(SERVICE, settings)
-    deps = Deps(store=WorkerStore(res.db, res.broker),
+    deps = Deps(store=WorkerStore(res.database, res.broker),
                 speakers=Speakers(UplinkSpeakers.of(settings.amqp_url, settings.trusted_users)),
                 missed=settings.missed_heartbeats, assignment_grace=settings.assignment_grace)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Callable
+import builtins
+from typing import Any, Callable, TypeVar
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
@@ -31,6 +32,9 @@ SESSIONS = "sessions"  # the field of a change that goes to `worker_sessions`
 # Optimistic writes rarely collide (one worker's messages, a select, the monitor); a write that
 # keeps losing is a failure the consumer retries.
 MAX_WRITE_ATTEMPTS = 8
+
+# What a decision returns: a decider that always changes something makes `apply` return a `Change`.
+Decided = TypeVar("Decided", bound=Change | None)
 
 
 class WriteConflict(RuntimeError):
@@ -73,20 +77,25 @@ class WorkerStore:
         await self.sessions.update_one({"_id": worker_id}, {"$max" if sent_at else "$set": {"latest": latest}},
                                        upsert=True)
 
-    async def apply(self, worker_id: str, decide: Callable[[dict | None], Change | None]) -> Change | None:
+    async def apply(self, worker_id: str, decide: Callable[[dict | None], Decided]) -> Decided:
         """Read the worker, let `decide` compute the change, write it only if nobody wrote in
         between (else read again), then publish its events. Returns the change applied, if any."""
         for _ in range(MAX_WRITE_ATTEMPTS):
             doc = await self.get(worker_id)
             change = decide(doc)
             if change is None:
-                return None
+                return change
             entries = [outbox.outbox_entry(self.broker, t, data, subject=worker_id) for t, data in change.events]
             fields = dict(change.fields)
             if SESSIONS in fields:  # idempotent, so written before the guarded write (a retry writes it again)
                 await self._write_sessions(worker_id, fields.pop(SESSIONS), fields["beat"]["sent_at"])
             stored = replace(change, fields=fields)
-            written = await (self._create(stored, entries) if change.create else self._update(doc, stored, entries))
+            if change.create:
+                written = await self._create(stored, entries)
+            elif doc is None:
+                raise ValueError(f"a change to worker {worker_id}, which has no record, must create it")
+            else:
+                written = await self._update(doc, stored, entries)
             if written:
                 await self.relay.flush(worker_id, entries)
                 return change
@@ -129,7 +138,7 @@ class WorkerStore:
             query["environment"] = environment
         return await self.collection.find(query, SUMMARY).sort("_id", ASCENDING).to_list(None)
 
-    async def silent(self, cutoff: datetime, limit: int = 500) -> list[dict]:
+    async def silent(self, cutoff: datetime, limit: int = 500) -> builtins.list[dict]:
         """Live workers whose heartbeat deadline passed before `cutoff`."""
         query = {"state": {"$in": LIVE}, "expires_at": {"$lt": cutoff}}
         return await self.collection.find(query, {"_id": 1}).limit(limit).to_list(None)
@@ -142,7 +151,7 @@ class WorkerStore:
         sent_at = newest[0].get("beat", {}).get("sent_at") if newest else None
         return max(0.0, (newest[0]["last_heartbeat_at"] - sent_at).total_seconds()) if sent_at else 0.0
 
-    async def claiming(self, worker_id: str, session_ids: list[str]) -> list[dict]:
+    async def claiming(self, worker_id: str, session_ids: builtins.list[str]) -> builtins.list[dict]:
         """Other workers' records that claim any of these sessions (reported or chosen for them),
         each with its `sessions`, `pending`, `beat` and `registered_at`."""
         if not session_ids:

@@ -56,7 +56,7 @@ def fleet_stats(docs: list[dict]) -> dict:
     online = [d for d in docs if d["state"] == ONLINE]
     sessions = sum(beat["session_count"] for _, beat in live)
     live_capacity = sum(d["max_sessions"] for d, _ in live)
-    totals = Counter()
+    totals: Counter[str] = Counter()
     for _, beat in live:
         totals.update(beat["breakdown"])
     return {

@@ -32,6 +32,29 @@ class Outbound:
     target_wa_message_id: str | None = None
     quoted_wa_message_id: str | None = None
 
+    # The part its `type` calls for: a message of that type without it is a bug of whoever built it.
+    @property
+    def media_part(self) -> dict[str, Any]:
+        return _part(self.media, "media", self.type)
+
+    @property
+    def location_part(self) -> dict[str, Any]:
+        return _part(self.location, "location", self.type)
+
+    @property
+    def contact_part(self) -> dict[str, Any]:
+        return _part(self.contact, "contact", self.type)
+
+    @property
+    def poll_part(self) -> dict[str, Any]:
+        return _part(self.poll, "poll", self.type)
+
+
+def _part(part: dict[str, Any] | None, name: str, message_type: str) -> dict[str, Any]:
+    if part is None:
+        raise ValueError(f"a {message_type} message without its {name}")
+    return part
+
 
 # ---- what a client reports (whatsmeow's events, reduced to what the protocol needs) ----------------
 

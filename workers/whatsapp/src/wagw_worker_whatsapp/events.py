@@ -6,8 +6,9 @@ before its message is reported (`received_media`)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, cast
 
+from marshmallow.validate import OneOf
 from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.contracts.workers import WorkerInboundMessage
 from wagw_common.logging import get_logger
@@ -21,14 +22,15 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 # The inbound message types `worker.message.inbound` accepts today, read from its contract.
-INBOUND_TYPES = frozenset(WorkerInboundMessage().fields["type"].validate.choices)
+INBOUND_TYPES = frozenset(cast(OneOf, WorkerInboundMessage().fields["type"].validate).choices)
 
 
 class EventReporter:
     def __init__(self, sessions: WhatsAppSessions):
         self.sessions = sessions
         self.uplink = sessions.uplink
-        self._table: dict[type, Callable[[str, ClientEvent], Awaitable[None]]] = {
+        # Keyed by the event's class, so each handler is only ever called with its own kind of event.
+        self._table: dict[type, Callable[[str, Any], Awaitable[None]]] = {
             QrShown: self._qr, PairSucceeded: self._paired, Connected: self._connected, LoggedOut: self._logged_out,
             StreamReplaced: self._replaced, TemporarilyDisconnected: self._dropped, ConnectionFailed: self._failed,
             Receipt: self._receipt,

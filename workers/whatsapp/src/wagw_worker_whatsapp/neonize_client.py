@@ -21,7 +21,8 @@ from wagw_common.logging import get_logger
 from . import neonize_mapping as mapping  # first: it runs the no-download checks of `library`
 from . import neonize_inbound as inbound
 from . import neonize_outbound as outbound
-from .client import ConnectionFailed, EventSink, InboundMessage, Outbound, PairingRefused, QrShown, Receipt, SendRefused
+from .client import (ClientEvent, ConnectionFailed, EventSink, InboundMessage, Outbound, PairingRefused, QrShown,
+                     Receipt, SendRefused)
 from .devices import StoreTables
 from .ids import message_id_for
 from .library import load_neonize
@@ -94,7 +95,7 @@ class NeonizeClient(NeonizeDirectory):
             raise SendRefused(str(exc)) from None
         await tables.record_sent(wa_message_id, response.ID)
         if message.type == "poll":  # its votes name the options by hash only
-            await tables.record_poll(response.ID, list(message.poll["options"]))
+            await tables.record_poll(response.ID, list(message.poll_part["options"]))
         return wa_message_id
 
     async def edit(self, chat: str, wa_message_id: str, text: str) -> None:
@@ -167,7 +168,7 @@ class NeonizeClient(NeonizeDirectory):
         if isinstance(event, mapping.ev.Connected):
             phone = mapping.phone_of((await self.client.get_me()).JID)
         if isinstance(event, mapping.ev.Message) and inbound.is_poll_vote(event):
-            translated = await self._poll_vote(event)
+            translated: ClientEvent | None = await self._poll_vote(event)
         else:
             translated = mapping.event_from_library(event, phone=phone)
         if isinstance(translated, Receipt):  # whatsmeow's ids of our sends back to the derived ones
@@ -221,6 +222,6 @@ class NeonizeClient(NeonizeDirectory):
         if task.cancelled() or task.exception() is None:
             return
         log.warning("whatsapp.connection_ended", session_id=self.session_id, error=repr(task.exception()))
-        report = asyncio.get_running_loop().create_task(self.emit(ConnectionFailed(str(task.exception()))))
+        report = asyncio.ensure_future(self.emit(ConnectionFailed(str(task.exception()))))
         self._reports.add(report)
         report.add_done_callback(self._reports.discard)

@@ -65,14 +65,14 @@ def _text(message: Outbound) -> wa.Message:
 
 
 def _location(message: Outbound) -> wa.Message:
-    place = message.location
+    place = message.location_part
     return wa.Message(locationMessage=wa.LocationMessage(
         degreesLatitude=place["latitude"], degreesLongitude=place["longitude"],
         name=place.get("name") or "", address=place.get("address") or ""))
 
 
 def _contact(message: Outbound) -> wa.Message:
-    card = message.contact
+    card = message.contact_part
     digits = card["phone"].lstrip("+")
     vcard = (f"BEGIN:VCARD\nVERSION:3.0\nFN:{card['name']}\n"
              f"TEL;type=CELL;waid={digits}:+{digits}\nEND:VCARD")

@@ -14,12 +14,13 @@ from neonize.utils.enum import ChatPresence, ChatPresenceMedia, Presence, VoteTy
 
 # Each uploaded type: the client's builder and how it is called.
 MEDIA_BUILDERS: dict[str, Callable[[Any, Outbound], Awaitable[Any]]] = {
-    "image": lambda c, m: c.build_image_message(m.media["url"], caption=m.text or None),
-    "video": lambda c, m: c.build_video_message(m.media["url"], caption=m.text or None),
-    "audio": lambda c, m: c.build_audio_message(m.media["url"], ptt=bool(m.media.get("ptt"))),
+    "image": lambda c, m: c.build_image_message(m.media_part["url"], caption=m.text or None),
+    "video": lambda c, m: c.build_video_message(m.media_part["url"], caption=m.text or None),
+    "audio": lambda c, m: c.build_audio_message(m.media_part["url"], ptt=bool(m.media_part.get("ptt"))),
     "document": lambda c, m: c.build_document_message(
-        m.media["url"], caption=m.text or None, filename=m.media.get("filename"), mimetype=m.media.get("mimetype")),
-    "sticker": lambda c, m: c.build_sticker_message(m.media["url"]),
+        m.media_part["url"], caption=m.text or None, filename=m.media_part.get("filename"),
+        mimetype=m.media_part.get("mimetype")),
+    "sticker": lambda c, m: c.build_sticker_message(m.media_part["url"]),
 }
 # whatsmeow knows one choice or any number of them; a poll allowing 2..n-1 is sent as "any number".
 VOTE_TYPES = {1: VoteType.SINGLE}
@@ -44,7 +45,7 @@ async def build(client: Any, message: Outbound, to: str, *, ours: bool) -> Any:
         if message.type in MEDIA_BUILDERS:  # neonize fetches the media from its URL, then uploads it to WhatsApp
             built = await MEDIA_BUILDERS[message.type](client, message)
         elif message.type == "poll":
-            poll = message.poll
+            poll = message.poll_part
             built = await client.build_poll_vote_creation(
                 poll["name"], list(poll["options"]), VOTE_TYPES.get(poll.get("selectable_count", 1), VoteType.MULTIPLE))
         else:

@@ -76,7 +76,7 @@ class WhatsAppSessions(WhatsAppQueries):
         await self.uplink.session_status(session_id, SessionStatus.CONNECTING)
         try:
             await client.connect()
-            if pairing:
+            if pairing and pairing_phone:
                 code = await client.pair_phone(pairing_phone.lstrip("+"))
                 await self.uplink.session_pairing_code(
                     session_id, code, self.clock() + timedelta(seconds=PAIRING_CODE_TTL_SECONDS))

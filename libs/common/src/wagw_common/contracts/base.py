@@ -47,6 +47,14 @@ class Contract:
         # cost more than the validation itself on the send path (docs/performance.md).
         return self.schema()
 
+    @cached_property
+    def _reply_schema(self) -> Schema | None:
+        return self.reply() if self.reply else None
+
+    def reply_json_ready(self, result: Any) -> Any:
+        """A request's result as its reply contract serialises it (as it is, without one)."""
+        return self._reply_schema.dump(result) if self._reply_schema is not None else result
+
     def load(self, data: Any) -> dict[str, Any]:
         """Validate `data` against this contract; raises MalformedMessage with field details."""
         try:
@@ -55,9 +63,18 @@ class Contract:
         except ValidationError as exc:
             raise MalformedMessage(f"data does not match {self.type}", exc.messages) from exc
 
-    def dump(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Serialise outgoing data to JSON-ready values, and validate that the same way as incoming."""
+    def serialise(self, data: dict[str, Any]) -> dict[str, Any]:
+        """JSON-ready values of data that was validated already (as `load` returned it): no second check."""
         dumped: dict[str, Any] = self._schema.dump(data)
+        return dumped
+
+    def dump(self, data: dict[str, Any], *, loaded: bool = False) -> dict[str, Any]:
+        """Serialise outgoing data to JSON-ready values, and validate that the same way as incoming.
+        `loaded`: the data came out of a `load` of this contract's schema (a request body at the edge,
+        plus the ids its producer mints), which validated it already: it is only serialised."""
+        dumped = self.serialise(data)
+        if loaded:
+            return dumped
         errors = self._schema.validate(dumped)
         if errors:
             raise MalformedMessage(f"refusing to send invalid {self.type}", errors)

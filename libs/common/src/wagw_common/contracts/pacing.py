@@ -57,13 +57,19 @@ class PacingUsage(StrictSchema):
                                metadata={"description": "today's warm-up limit; null: none (no or finished warm-up)"})
 
 
-class PacingView(PacingPolicy):
+class PacingSet(PacingPolicy):
+    """The policy as the session keeps it: as set, with the day its warm-up counts from."""
+
     since = fields.String(required=True, metadata={"description": "the warm-up's day 1 (UTC), YYYY-MM-DD"})
+
+
+class PacingView(PacingSet):
     usage = fields.Nested(PacingUsage, required=True)
 
 
 POLICY_EXAMPLE = {"min_gap_seconds": 8, "jitter_seconds": 4,
                   "warmup": {"first_day_limit": 20, "daily_increase": 20, "days": 10}}
+POLICY_SET_EXAMPLE = {**POLICY_EXAMPLE, "since": "2026-01-01"}
 # As a command's reply shows it (`waiting` is counted by get and list).
-PACING_VIEW_EXAMPLE = {**POLICY_EXAMPLE, "since": "2026-01-01", "usage": {
+PACING_VIEW_EXAMPLE = {**POLICY_SET_EXAMPLE, "usage": {
     "waiting": None, "next_slot_at": "2026-01-01T12:00:09Z", "day": "2026-01-01", "sent_today": 3, "day_limit": 20}}

@@ -26,6 +26,10 @@ class ObjectNotFound(ObjectStoreError):
     pass
 
 
+class AccessDenied(ObjectStoreError):
+    """403: the key may not do this (a worker's key may only write under `inbound/`)."""
+
+
 class ObjectStore:
     def __init__(self, endpoint: str, bucket: str, creds: Credentials, http: aiohttp.ClientSession) -> None:
         self._endpoint = endpoint.rstrip("/")
@@ -43,6 +47,8 @@ class ObjectStore:
             data = await resp.read()
             if resp.status == 404 and 404 not in ok:
                 raise ObjectNotFound(url)
+            if resp.status == 403 and 403 not in ok:
+                raise AccessDenied(f"{method} {url}: 403 {data[:200]!r}")
             if resp.status not in ok:
                 raise ObjectStoreError(f"{method} {url}: {resp.status} {data[:200]!r}")
             return resp.status, data, dict(resp.headers)

@@ -46,6 +46,9 @@ def sendable(mimetype: str) -> bool:
 
 _DOCUMENTS = frozenset({"application/pdf", "application/msword", "application/vnd.ms-excel",
                         "application/vnd.ms-powerpoint", "application/zip", "application/epub+zip"})
+# What `sendable` takes, as media type patterns (for the upload route's API reference).
+SENDABLE_TYPES = ("image/*", "video/*", "audio/*", *sorted(_DOCUMENTS),
+                  "application/vnd.openxmlformats-officedocument.*")
 
 
 def sniff(data: bytes) -> str:

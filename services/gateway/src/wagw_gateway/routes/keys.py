@@ -115,6 +115,9 @@ async def rotate_session_key(request: web.Request) -> web.Response:
     rotated = await gw.api_keys.rotate(tenant_id, current["_id"]) if current is not None else None
     if rotated is None:  # none yet (or revoked meanwhile): issue one
         key, _ = await gw.api_keys.create(session_id=session_id, tenant_id=tenant_id)
-        rotated = key, await gw.api_keys.session_key(tenant_id, session_id)
+        created = await gw.api_keys.session_key(tenant_id, session_id)
+        if created is None:
+            raise RuntimeError(f"the key just issued for session {session_id} is gone (revoked at once?)")
+        rotated = key, created
     log.info("api_key.session_key_rotated", session_id=session_id)
     return web.json_response(issued(*rotated))

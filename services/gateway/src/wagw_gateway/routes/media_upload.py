@@ -8,14 +8,15 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from marshmallow import fields
 from wagw_common.contracts import StrictSchema
-from wagw_common.object_store.media import outbound_key, sendable, sniff
+from wagw_common.object_store.media import SENDABLE_TYPES, outbound_key, sendable, sniff
 
-from ..apidoc import api_doc
+from ..apidoc import FilePart, api_doc
 from ..auth import authenticated
 from ..callers import CALLER
-from ..deps import gateway_of
+from ..deps import GATEWAY, gateway_of
 from ..errors import ApiError
 from ..media_files import store_errors_as_503
 from .paths import API
@@ -23,6 +24,8 @@ from .paths import API
 routes = web.RouteTableDef()
 # How long the link to an uploaded file works: a send may wait in a queue (a session reconnecting).
 UPLOAD_LINK_SECONDS = 24 * 3600
+UPLOAD = FilePart("file", SENDABLE_TYPES, lambda app: app[GATEWAY].settings.media_max_bytes,
+                  "The file to send (an image, video, audio or document; never SVG or other markup).")
 
 
 class UploadedMedia(StrictSchema):
@@ -39,7 +42,8 @@ async def _read_file_part(request: web.Request, max_bytes: int) -> tuple[bytes, 
         raise ApiError(400, "invalid", "send the file as multipart/form-data in a part named `file`")
     try:
         return await _first_file_part(await request.multipart(), max_bytes)
-    except (ValueError, AssertionError) as exc:  # no boundary, or a body that breaks the multipart framing
+    # No boundary, a body that breaks the multipart framing, or a part whose header lines are broken.
+    except (ValueError, AssertionError, HttpProcessingError) as exc:
         raise ApiError(400, "invalid", f"not a readable multipart body: {exc}") from None
 
 
@@ -57,8 +61,9 @@ async def _first_file_part(reader, max_bytes: int) -> tuple[bytes, str | None]:
 
 
 @routes.post(f"{API}/media")
-@api_doc(tags=("messages",), responses={201: UploadedMedia}, errors=(413, 415, 503),
-         description="multipart/form-data with the file in a part named `file`.")
+@api_doc(tags=("messages",), body=UPLOAD, responses={201: UploadedMedia}, errors=(413, 415, 503),
+         description="multipart/form-data with the file in a part named `file`; its type is read from its bytes "
+                     "(the part's declared type is not trusted).")
 @authenticated(scope="messages:send")
 async def upload_media(request: web.Request) -> web.Response:
     """Upload a file to send (image, video, audio, document; at most MEDIA_MAX_BYTES): answers a link for

@@ -64,7 +64,8 @@ export async function logOut() {
   signOut("You are logged out.");
 }
 
-export async function request(method, path, { body, apiKey, auth = true, headers = {}, retry = true } = {}) {
+// `form`: a FormData sent as multipart/form-data (the browser writes its boundary), instead of a JSON `body`.
+export async function request(method, path, { body, form, apiKey, auth = true, headers = {}, retry = true } = {}) {
   const sent = { accept: "application/json", ...headers };
   if (body !== undefined) sent["content-type"] = "application/json";
   if (apiKey) sent["x-api-key"] = apiKey;
@@ -72,7 +73,7 @@ export async function request(method, path, { body, apiKey, auth = true, headers
   let response;
   try {
     response = await fetch(config.api_base + path, {
-      method, headers: sent, body: body === undefined ? undefined : JSON.stringify(body),
+      method, headers: sent, body: form ?? (body === undefined ? undefined : JSON.stringify(body)),
     });
   } catch {
     throw new ApiError(0, { error: { code: "network", message: "the gateway cannot be reached" } });
@@ -82,7 +83,7 @@ export async function request(method, path, { body, apiKey, auth = true, headers
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!response.ok) {
     if (response.status === 401 && auth && !apiKey && token()) {
-      if (retry && await refreshToken()) return request(method, path, { body, apiKey, auth, headers, retry: false });
+      if (retry && await refreshToken()) return request(method, path, { body, form, apiKey, auth, headers, retry: false });
       signOut("Your session has expired; please log in again.");
     }
     throw new ApiError(response.status, data);

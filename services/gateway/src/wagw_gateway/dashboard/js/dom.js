@@ -43,10 +43,18 @@ export function showError(error) {
 
 export function describe(error) {
   if (!error) return "";
-  const details = error.details && typeof error.details === "object"
-    ? Object.entries(error.details).map(([k, v]) => `${k}: ${[].concat(v).join(", ")}`).join("; ")
-    : "";
+  const details = error.details && typeof error.details === "object" ? complaints(error.details).join("; ") : "";
   return details ? `${error.message} (${details})` : (error.message || String(error));
+}
+
+// A nested body's complaints name their field by its path: {pacing: {min_gap_seconds: [...]}} ->
+// "pacing.min_gap_seconds: ...".
+function complaints(details, path = "") {
+  return Object.entries(details).flatMap(([name, value]) => {
+    const field = path ? `${path}.${name}` : name;
+    if (value && typeof value === "object" && !Array.isArray(value)) return complaints(value, field);
+    return [`${field}: ${[].concat(value).join(", ")}`];
+  });
 }
 
 // A form's inline error line: set it, and point the form at it for assistive technology.

@@ -1,10 +1,12 @@
-// Send a test message (text, or an image by its URL) with the session's API key and watch it move:
-// queued → sent → delivered → read. Received messages appear live; a received file is described.
+// Send a test message (text, or an image by its URL or from a file) with the session's API key and
+// watch it move: queued → sent → delivered → read. Received messages appear live; a received file is
+// described, and shown on request.
 
 import { request } from "../api.js";
 import { announce, busy, errorLine, field, formError, h, replace, statusBadge, time } from "../dom.js";
 import * as realtime from "../realtime.js";
 import { apiKeys } from "../state.js";
+import { mediaLine, receivedFile, upload } from "./media.js";
 
 const STEPS = ["queued", "sent", "delivered", "read"];
 const RANK = { queued: 0, sent: 1, delivered: 2, read: 3, failed: 4, received: 4 };
@@ -17,6 +19,7 @@ export function messagesSection(session, stops) {
   const text = h("textarea", { name: "text", required: true, rows: 2, maxlength: 4096 }, "Hello from the dashboard");
   const image = h("input", { type: "url", name: "image_url", placeholder: "https://example.com/photo.jpg",
     autocomplete: "off", maxlength: 2048 });
+  const file = h("input", { type: "file", name: "image_file", accept: "image/jpeg,image/png,image/webp,image/gif" });
   const key = h("input", { type: "password", name: "api_key", required: true, autocomplete: "off",
     value: apiKeys.get(session.session_id) || "" });
   const submit = h("button", { type: "submit", class: "button" }, "Send test message");
@@ -24,6 +27,7 @@ export function messagesSection(session, stops) {
     field("To (phone number)", to),
     field("Text", text),
     field("Image URL (optional)", image, "Sends the image at this address, with the text as its caption."),
+    field("Or an image file (optional)", file, "Uploaded to the gateway first, then sent with the text as its caption."),
     field("API key of this instance", key, "Shown once when the instance was created; sent as the X-API-Key header."),
     errorLine(),
     h("div", { class: "actions" }, submit));
@@ -32,11 +36,12 @@ export function messagesSection(session, stops) {
     let row = rows.get(message.message_id);
     if (!row) {
       const li = h("li", { class: "message", dataset: { messageId: message.message_id } });
-      row = { li, status: null, message };
+      row = { li, status: null, message, file: null };
       rows.set(message.message_id, row);
       list.prepend(li);
     }
     row.message = { ...row.message, ...message, status: row.message?.status };
+    row.file ||= receivedFile(row.message);
     if (row.status === null || RANK[message.status] >= RANK[row.status]) row.status = message.status;
     draw(row);
     return row;
@@ -51,6 +56,7 @@ export function messagesSection(session, stops) {
         statusBadge(status, { "aria-label": `Message status: ${status}` })),
       h("p", { class: "message-text" }, message.text || ""),
       mediaLine(message),
+      row.file,
       message.deleted_at ? h("p", { class: "hint" }, "Deleted for everyone") : message.edited_at ? h("p", { class: "hint" }, "Edited") : null,
       message.direction === "inbound" ? null : h("ol", { class: "steps", "aria-label": "Progress" },
         STEPS.map((step) => h("li", { class: RANK[step] <= reached && status !== "failed" ? "done" : "" }, step))),
@@ -58,16 +64,28 @@ export function messagesSection(session, stops) {
       message.created_at ? h("p", { class: "hint" }, time(message.created_at)) : null);
   }
 
+  // A chosen file wins over an address: uploaded, then sent by the link the upload answers.
+  async function chosenImage(apiKey) {
+    if (file.files.length) {
+      const uploaded = await upload(file.files[0], apiKey);
+      return { url: uploaded.url, mimetype: uploaded.mimetype, filename: uploaded.filename };
+    }
+    const url = image.value.trim();
+    return url ? { url } : null;
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     busy(submit, true);
     formError(form, null);
     try {
-      const url = image.value.trim();
-      const body = url ? { to: to.value.trim(), type: "image", text: text.value, media: { url } }
+      const apiKey = key.value.trim();
+      const media = await chosenImage(apiKey);
+      const body = media ? { to: to.value.trim(), type: "image", text: text.value, media }
         : { to: to.value.trim(), text: text.value };
-      const reply = await request("POST", "/send", { apiKey: key.value.trim(), body });
+      const reply = await request("POST", "/send", { apiKey, body });
       upsert({ ...body, message_id: reply.message_id, status: reply.status, direction: "outbound" });
+      file.value = "";
       announce(`Message ${reply.status}`);
     } catch (error) {
       formError(form, error);
@@ -100,14 +118,4 @@ export function messagesSection(session, stops) {
   return h("section", { class: "card", "aria-labelledby": "messages-title" },
     h("h2", { id: "messages-title" }, "Messages"),
     h("div", { class: "grid-2 tight" }, form, h("div", {}, h("h3", {}, "Recent"), list)));
-}
-
-// A file is described (its type, size, name or address), never shown: messages carry no bytes.
-function mediaLine(message) {
-  const media = message.media;
-  if (!media) return null;
-  const size = media.size == null ? null : `${Math.max(1, Math.round(media.size / 1024))} KB`;
-  const kind = media.ptt ? "voice note" : message.type;
-  return h("p", { class: "hint message-media" },
-    [kind, media.mimetype, size, media.filename || media.url].filter(Boolean).join(" · "));
 }

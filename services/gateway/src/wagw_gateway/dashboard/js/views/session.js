@@ -1,5 +1,5 @@
 // One session: its live status, Connect with the QR code, the other lifecycle actions, its API key,
-// a test message with its live status, and its webhooks.
+// a test message with its live status, its send pacing, its contacts and groups, and its webhooks.
 
 import { request } from "../api.js";
 import { announce, busy, describe, h, replace, showError, statusBadge, time } from "../dom.js";
@@ -8,8 +8,10 @@ import { qrSvg } from "../qr.js";
 import * as realtime from "../realtime.js";
 import { isFresh } from "../state.js";
 import { SessionStatus } from "../statuses.js";
+import { contactsSection } from "./contacts.js";
 import { keySection } from "./keys.js";
 import { messagesSection } from "./messages.js";
+import { pacingSection } from "./pacing.js";
 import { webhooksSection } from "./webhooks.js";
 
 const CONNECTABLE = new Set([SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT, SessionStatus.ERROR]);
@@ -140,6 +142,7 @@ export async function sessionView(main, { sessionId, navigate }) {
         actionError),
       keySection(session)),
     messagesSection(session, stops),
+    h("div", { class: "grid-2" }, pacingSection(session, stops), contactsSection(session)),
     await webhooksSection(session)));
   render();
   document.title = `${session.name} · WhatsApp Gateway`;
