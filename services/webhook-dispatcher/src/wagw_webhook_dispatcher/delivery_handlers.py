@@ -85,9 +85,12 @@ async def when_delivery_job_received_attempt_it(envelope: Envelope, deps: Deps) 
     if job["deferrals"] >= MAX_DEFERRALS:
         log.warning("webhook.job_put_off_too_often", delivery_id=delivery["_id"], deferrals=job["deferrals"])
         return
-    async with deps.gate.enter(endpoint["_id"]) as entered:
+    # Due since its planned time (its creation, a retry's planned moment), however often it was put off.
+    due = delivery["next_attempt_at"].timestamp()
+    async with deps.gate.enter(endpoint["_id"], due=due) as entered:
         if not entered:
-            delay = await deps.jobs.put_off(job, subject=endpoint["_id"])
+            delay = await deps.jobs.put_off(job, turn=deps.gate.expected_wait(endpoint["_id"], due),
+                                            subject=endpoint["_id"])
             DEFERRED.inc()
             log.info("webhook.attempt_put_off", delivery_id=delivery["_id"], endpoint_id=endpoint["_id"], delay=delay)
             return

@@ -22,7 +22,8 @@ class Jobs(Protocol):
     async def later(self, delivery_id: str, *, cycle: int, attempt: int, delay: float, wait: float,
                     deferrals: int = 0, subject: str | None = None) -> None: ...
 
-    async def put_off(self, job: dict[str, Any], *, subject: str | None = None) -> float: ...
+    async def put_off(self, job: dict[str, Any], *, turn: float | None = None,
+                      subject: str | None = None) -> float: ...
 
 
 Post = Callable[..., Awaitable[Attempt]]  # post(url=, secrets=, message_id=, body=, headers=): sender.WebhookClient
