@@ -1,6 +1,7 @@
 """Outbox clears grouped into bulk writes (wagw_common.grouped_writes), against the local MongoDB-compatible
 server: every update applied, concurrent ones sharing commands, and an update the server refuses failing
-its own caller, with no caller told of an update that was not applied."""
+its own caller, with no caller told of an update that was not applied; lazy clears gathered over an
+interval into one command, after the events were published."""
 
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ import pytest
 from pymongo import AsyncMongoClient, monitoring
 
 from harness.infra import MONGO_URI
+from wagw_common import topology
+from wagw_common.contracts import contract_for
 from wagw_common.grouped_writes import GroupedUpdates
+from wagw_common.outbox import OutboxRelay, outbox_entry
+from wagw_common.testing import InMemoryBroker
 
 pytestmark = pytest.mark.integration
+MESSAGE_EVENT = contract_for("message.read").schema().load(contract_for("message.read").example)
 
 
 class _Commands(monitoring.CommandListener):
@@ -65,3 +71,34 @@ async def test_a_refused_update_fails_its_caller_and_no_caller_is_told_of_an_upd
     # (nModified), so there every caller of the group is told of a failure (and retries).
     told_applied = sum(r is None for r in (results[0], results[2]))
     assert (await collection.find_one({"_id": 1}))["n"] >= 1 + told_applied
+
+
+async def test_updates_left_for_later_are_written_together_after_the_linger(counted):
+    collection, commands = counted
+    await collection.insert_many([{"_id": i, "outbox": ["a"]} for i in range(10)])
+    grouped = GroupedUpdates(collection, linger=0.2)
+    commands.names.clear()
+    for i in range(10):  # one after another, as handlers finishing at different moments ask
+        grouped.later({"_id": i}, {"$pullAll": {"outbox": ["a"]}})
+        await asyncio.sleep(0.01)
+    assert commands.names.count("update") == 0  # nobody waits for them: still gathering
+    await grouped.drain()
+    assert [d["outbox"] async for d in collection.find({}).sort("_id")] == [[]] * 10
+    assert commands.names.count("update") == 1
+
+
+async def test_a_lazy_outbox_flush_publishes_at_once_and_clears_with_the_next_group(counted):
+    collection, commands = counted
+    broker = InMemoryBroker(source="test")
+    held = broker.hold(topology.EVENTS, "message.#")
+    relay = OutboxRelay(collection, broker, lazy_clears=True)
+    entries = {}
+    for i in range(5):
+        entries[i] = [outbox_entry(broker, "message.read", {**MESSAGE_EVENT, "message_id": f"m_{i}"})]
+        await collection.insert_one({"_id": i, "outbox": entries[i]})
+    commands.names.clear()
+    await asyncio.gather(*(relay.flush(i, entries[i]) for i in range(5)))
+    assert len(held.envelopes()) == 5 and commands.names.count("update") == 0
+    await relay.cleared()
+    assert [d["outbox"] async for d in collection.find({})] == [[]] * 5
+    assert commands.names.count("update") == 1

@@ -34,6 +34,21 @@ def test_an_unbound_queue_has_no_bindings():
     assert queue.bindings() == ()
 
 
+def test_a_queue_bound_on_demand_is_declared_without_the_bindings_it_may_make():
+    router = Router("svc")
+    queue = router.queue(QueueSpec("svc.events"), bound_on_demand="while wanted")
+    queue.on("session.created", _handler)
+    assert queue.bindings() == ((topology.EVENTS, "session.created"),)
+    assert router.specs()[0].bindings == ()
+
+
+@pytest.mark.parametrize("bound, spec", [(False, QueueSpec("svc.jobs")),
+                                         (True, QueueSpec("svc.mine", per_replica=True))])
+def test_only_a_shared_bound_queue_may_be_bound_on_demand(bound, spec):
+    with pytest.raises(RouterError, match="on demand"):
+        Router("svc").queue(spec, bound=bound, bound_on_demand="while wanted")
+
+
 @pytest.mark.parametrize("message_type, why", [("session.nope", "no contract"), ("worker.session.start",
                                                                                  "never published")])
 def test_a_type_no_service_can_receive_is_refused(message_type, why):

@@ -71,7 +71,7 @@ async def deps(db, broker, registry, send_queue_limit) -> Deps:
     await messages.ensure_indexes()
     await pacing.ensure_indexes()
     return Deps(sessions=sessions, messages=messages, session_relay=OutboxRelay(sessions.collection, broker),
-                message_relay=OutboxRelay(messages.collection, broker), broker=broker, rpc=registry,
+                message_relay=OutboxRelay(messages.collection, broker, lazy_clears=True), broker=broker, rpc=registry,
                 routes=SessionRoutes(MemoryRedis(), sessions, ttl_seconds=60), speakers=UplinkSpeakers(frozenset()),
                 known=KnownMessages(), pacing=pacing, send_queue_limit=send_queue_limit)
 

@@ -12,7 +12,8 @@ from wagw_session_orchestrator.messages_store import inbound_message_id
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 
 TENANT, OTHER = "u_tenant", "u_other"
-LATER = datetime.now(timezone.utc) + timedelta(minutes=1)
+# Far enough ahead to outlast a whole suite run: taken when the module is collected, not per test.
+LATER = datetime.now(timezone.utc) + timedelta(hours=6)
 
 
 def _status(session_id, message_id, status, reason=None, **extra):

@@ -12,7 +12,8 @@ from wagw_common.errors import RemoteError
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 
 TENANT = "u_tenant"
-LATER = datetime.now(timezone.utc) + timedelta(minutes=1)
+# Far enough ahead to outlast a whole suite run: taken when the module is collected, not per test.
+LATER = datetime.now(timezone.utc) + timedelta(hours=6)
 
 
 def choose(registry, *worker_ids):

@@ -106,11 +106,19 @@ async def test_a_read_at_an_unchanged_version_does_not_query_mongodb(mongo, redi
         assert list(await matched(store, tenant)) == [doc["_id"]]
     assert counter.finds == before
 
-    # Health notes run on every attempt and change nothing matching reads: no bump.
+    # A streak's start and end bump (an attempt reads `failing_since`); the failures that continue a
+    # streak, and a success with none running, do not.
     version = await redis.get(version_key(tenant))
-    await store.note_failure(doc["_id"], utc_now(), "HTTP 500")
-    await store.note_success(doc["_id"])
+    await store.note_success(doc)
     assert await redis.get(version_key(tenant)) == version
+    await store.note_failure(doc["_id"], utc_now(), "HTTP 500")
+    started = await redis.get(version_key(tenant))
+    await store.note_failure(doc["_id"], utc_now(), "HTTP 502")
+    assert started != version and await redis.get(version_key(tenant)) == started
+    await store.note_success(doc)
+    assert await redis.get(version_key(tenant)) != started
+    await store.enabled_for_tenant(tenant)  # read again at the version the streak's end left
+    before = counter.finds
 
     # Behind the store's back, without a bump: the cached copy stands (no find)...
     await db["webhook_endpoints"].update_one({"_id": doc["_id"]}, {"$set": {"enabled": False}})
@@ -118,6 +126,22 @@ async def test_a_read_at_an_unchanged_version_does_not_query_mongodb(mongo, redi
     # ...until the version moves.
     await redis.incr(version_key(tenant))
     assert await matched(store, tenant) == {} and counter.finds == before + 1
+
+
+async def test_an_attempt_takes_its_endpoint_from_the_current_copy_and_sees_every_change(mongo, redis, tenant):
+    db, counter = mongo
+    store = EndpointsStore(db, redis)
+    doc = an_endpoint(tenant)
+    await store.add(doc)
+    assert (await store.current(tenant, doc["_id"]))["secret"] == doc["secret"]  # fills the copy
+    before = counter.finds
+    assert (await store.current(tenant, doc["_id"]))["url"] == doc["url"] and counter.finds == before
+    await store.update(tenant, doc["_id"], {"url": "https://example.com/moved"})
+    assert (await store.current(tenant, doc["_id"]))["url"] == "https://example.com/moved"
+    await store.disable(doc["_id"], reason="customer", message="m", event=an_event())
+    assert (await store.current(tenant, doc["_id"]))["enabled"] is False  # by id: a test may still go
+    await store.delete(tenant, doc["_id"])
+    assert await store.current(tenant, doc["_id"]) is None
 
 
 async def test_a_write_racing_a_fill_is_seen_by_the_next_read(redis, tenant):

@@ -4,6 +4,7 @@ consumer: validation, retries), and stand-ins for publishing the next jobs and f
 duplicated and superseded jobs, a crash between recording an attempt and queueing the next, lost
 jobs, events left in an outbox."""
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -13,15 +14,17 @@ from pymongo import AsyncMongoClient
 from harness.infra import MONGO_URI
 from wagw_common.envelope import Envelope
 from wagw_common.storage import utc_now
-from wagw_common.testing import InMemoryBroker, serve
+from wagw_common.testing import InMemoryBroker, MemoryRedis, serve
 from wagw_common.topology import EVENTS, WEBHOOK_DELIVERIES
 from wagw_webhook_dispatcher.deliveries_store import DeliveriesStore
 from wagw_webhook_dispatcher.deps import Deps
+from wagw_webhook_dispatcher.event_bindings import EventBindings
 from wagw_webhook_dispatcher.endpoints_store import EndpointsStore, new_endpoint
 from wagw_webhook_dispatcher.events import WebhookEvents
 from wagw_webhook_dispatcher.gate import EndpointGate
 from wagw_webhook_dispatcher.maintenance import Maintenance
 from wagw_webhook_dispatcher.retries import RetryPolicy
+from wagw_webhook_dispatcher.router import events as events_queue
 from wagw_webhook_dispatcher.router import router
 from wagw_webhook_dispatcher.sender import Attempt
 
@@ -33,6 +36,7 @@ class FakeJobs:
         self.queued: list[tuple] = []
         self.fail_next_later = False
         self.failed_later = 0
+        self.turns: list[float | None] = []  # the expected turn each put-off was given
 
     async def now(self, delivery_id, *, cycle=1, attempt=1, subject=None):
         self.queued.append(("now", delivery_id, cycle, attempt))
@@ -43,8 +47,9 @@ class FakeJobs:
             raise ConnectionError("broker unreachable")
         self.queued.append(("later", delivery_id, cycle, attempt))
 
-    async def put_off(self, job, *, subject=None):
+    async def put_off(self, job, *, turn=None, subject=None):
         self.queued.append(("put_off", job["delivery_id"], job["cycle"], job["attempt"]))
+        self.turns.append(turn)
         return 0.1
 
 
@@ -77,6 +82,8 @@ async def world():
 
     deps = Deps(endpoints=endpoints, deliveries=deliveries, jobs=jobs,
                 events=WebhookEvents(broker, endpoints.collection, deliveries.collection), post=post,
+                bindings=EventBindings(broker, MemoryRedis(), endpoints.collection, events_queue.declared(),
+                                       events_queue.bindings()),
                 screen=None, gate=EndpointGate(2), policy=RetryPolicy((1.0, 2.0)), attempt_timeout=5,
                 disable_after=3600, secret_overlap=0, delivery_concurrency=8)
     endpoint = new_endpoint(tenant_id="u_1", url="https://example.com/h", events=["*"], session_id=None,
@@ -147,9 +154,9 @@ async def test_a_success_ends_the_endpoints_failure_streak_and_writes_nothing_wh
     writes: list[str] = []
     note_success = deps.endpoints.note_success
 
-    async def counted(endpoint_id):
-        writes.append(endpoint_id)
-        await note_success(endpoint_id)
+    async def counted(endpoint):
+        writes.append(endpoint["_id"])
+        await note_success(endpoint)
 
     deps.endpoints.note_success = counted
     await deliver(world, job(second))
@@ -163,6 +170,20 @@ async def test_a_busy_endpoint_puts_the_job_off_without_an_attempt(world):
         await deliver(world, job(delivery))
     assert world["jobs"].queued == [("put_off", delivery["_id"], 1, 1)] and world["posted"] == []
     assert (await deps.deliveries.get(delivery["_id"]))["cycle_attempts"] == 0
+
+
+async def test_a_job_put_off_for_a_busy_endpoint_it_has_timed_comes_back_for_its_turn(world):
+    deps, delivery = world["deps"], world["delivery"]
+    endpoint_id = delivery["endpoint_id"]
+    async with deps.gate.enter(endpoint_id):
+        await asyncio.sleep(0.2)  # the gate now knows an attempt there takes about 0.2 s
+    deps.gate.patience = 0.05
+    async with deps.gate.enter(endpoint_id), deps.gate.enter(endpoint_id):
+        await deliver(world, job(delivery))
+        # First in line behind two busy slots: one slot's share of an attempt (about 0.2 s / 2).
+        first_in_line = deps.gate.expected_wait(endpoint_id, delivery["next_attempt_at"].timestamp())
+    assert world["jobs"].queued == [("put_off", delivery["_id"], 1, 1)] and world["posted"] == []
+    assert world["jobs"].turns == [first_in_line] and first_in_line > deps.gate.patience
 
 
 async def test_a_deleted_endpoint_drops_its_delivery(world):

@@ -51,6 +51,16 @@ def test_a_busy_endpoint_pauses_grow_then_repeat():
     assert policy.delays == (1.0, 5.0, 30.0)
 
 
+def test_a_job_put_off_with_its_turn_known_comes_back_for_it_in_the_queue_that_holds_it():
+    policy = RetryPolicy((5.0,), jitter=0.1, busy_schedule=(1.0, 5.0, 30.0))
+    assert policy.busy_pause(0, turn=3.0) == (5.0, 3.0)
+    assert policy.busy_pause(0, turn=12.0) == (30.0, 12.0)
+    assert policy.busy_pause(0, turn=600.0) == (30.0, 30.0)  # never beyond the longest busy pause
+    # A turn sooner than the step: the step (a dead endpoint's jobs come back ever more rarely).
+    assert policy.busy_pause(0, turn=0.5, rand=lambda: 0.0) == (1.0, 1.0)
+    assert policy.busy_pause(2, turn=3.0, rand=lambda: 0.0) == (30.0, 30.0)
+
+
 def test_retry_after_is_seconds_or_an_http_date():
     now = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
     assert parse_retry_after("120") == 120

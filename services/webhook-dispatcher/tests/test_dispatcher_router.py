@@ -19,11 +19,17 @@ def _queues() -> dict:
     return {queue.spec.name: queue for queue in router}
 
 
-def test_every_session_and_message_event_is_bound_by_name_and_nothing_else():
+def test_every_session_and_message_event_may_be_bound_by_name_and_nothing_else():
     events = _queues()[topology.WEBHOOK_EVENTS.name]
     published = {c.type for c in of_kind(Kind.EVENT) if c.type.startswith(("session.", "message."))}
     assert set(events.bindings()) == {(topology.EVENTS, event_type) for event_type in published}
     assert not events.inbox  # the fan-out is idempotent on the event's id
+
+
+def test_the_events_queue_is_declared_unbound_its_types_being_bound_while_an_endpoint_wants_them():
+    events = _queues()[topology.WEBHOOK_EVENTS.name]
+    assert events.bound_on_demand and events.declared().bindings == ()
+    assert events.declared().retired_bindings == topology.WEBHOOK_EVENTS.retired_bindings
 
 
 def test_delivery_jobs_come_by_queue_name_as_many_at_once_as_the_replica_runs_attempts():

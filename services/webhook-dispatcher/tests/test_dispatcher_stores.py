@@ -120,7 +120,7 @@ async def test_failure_streaks_and_disabling_are_guarded(db):
     enabled = await endpoints.enable("u_1", doc["_id"], {**event, "id": "e2"})
     assert enabled["enabled"] and enabled["failing_since"] is None and enabled["disabled_reason"] is None
     await endpoints.note_failure(doc["_id"], utc_now(), "HTTP 500")
-    await endpoints.note_success(doc["_id"])
+    await endpoints.note_success(doc)
     assert (await endpoints.get(doc["_id"]))["failing_since"] is None
 
 

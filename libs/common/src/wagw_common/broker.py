@@ -199,6 +199,22 @@ class Broker(Publishing):
             await queue.unbind(exchange, routing_key=key)  # a no-op when absent
         return queue
 
+    async def set_bindings(self, queue: QueueSpec, bind: tuple[tuple[str, str], ...] = (),
+                           unbind: tuple[tuple[str, str], ...] = ()) -> None:
+        """Bind and unbind a queue at run time (a queue bound on demand), declaring it first so this
+        may run before its consumer starts. On a channel of its own: a refused operation closes the
+        channel it was made on, and that must not be the publishing one."""
+        channel = await self._connection().channel()
+        try:
+            declared = await self.declare_queue(queue, channel)
+            for exchange, key in bind:
+                await declared.bind(exchange, routing_key=key)
+            for exchange, key in unbind:
+                await declared.unbind(exchange, routing_key=key)  # a no-op when absent
+        finally:
+            if not channel.is_closed:
+                await channel.close()
+
     async def retire_queue(self, name: str) -> None:
         """Delete a queue an earlier version consumed (its bindings would fill it for no one), once
         nothing consumes it any more; while an older replica still does, it stays (best effort)."""

@@ -7,7 +7,11 @@ still waits for its own update to be applied and gets its own error, as with `up
 server's answer does not say which update it refused (FerretDB 1.24's leaves out `nModified`, and may
 not apply the updates after it), every caller of that group gets the error, so only idempotent updates belong here (an
 outbox clear is one:
-a retried `$pullAll` removes nothing more)."""
+a retried `$pullAll` removes nothing more).
+
+Updates nobody needs to wait for (an outbox clear: a crash before it only means a republished
+duplicate) may be left with `later`: with a `linger`, the writer then waits that long before each
+write, so one command carries every such update of the interval instead of a few."""
 
 from __future__ import annotations
 
@@ -18,25 +22,43 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
+from .logging import get_logger
+
+log = get_logger(__name__)
 MAX_GROUP = 500  # updates in one command, well under any server's limit on a batch
 
 
 class GroupedUpdates:
-    def __init__(self, collection: AsyncCollection[Any]):
+    def __init__(self, collection: AsyncCollection[Any], *, linger: float = 0.0):
         self.collection = collection
+        self.linger = linger
         self._waiting: list[tuple[UpdateOne, asyncio.Future[Any]]] = []
         self._writer: asyncio.Task[Any] | None = None
 
-    async def update_one(self, filter: dict[str, Any], update: dict[str, Any]) -> None:
+    def _queue(self, filter: dict[str, Any], update: dict[str, Any]) -> asyncio.Future[Any]:
         done = asyncio.get_running_loop().create_future()
         self._waiting.append((UpdateOne(filter, update), done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_while_waiting())
+        return done
+
+    async def update_one(self, filter: dict[str, Any], update: dict[str, Any]) -> None:
         # A cancelled caller leaves its update to be written anyway: it was asked for.
-        await asyncio.shield(done)
+        await asyncio.shield(self._queue(filter, update))
+
+    def later(self, filter: dict[str, Any], update: dict[str, Any]) -> None:
+        """Written with the next group; a failure is logged, not raised to anyone."""
+        self._queue(filter, update).add_done_callback(_log_failure)
+
+    async def drain(self) -> None:
+        """Returns once every update asked for so far is written (or failed)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
 
     async def _write_while_waiting(self) -> None:
         while self._waiting:
+            if self.linger:
+                await asyncio.sleep(self.linger)
             group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
             try:
                 await self.collection.bulk_write([op for op, _ in group], ordered=False)
@@ -57,3 +79,8 @@ class GroupedUpdates:
                     done.set_exception(failed[index])
                 else:
                     done.set_result(None)
+
+
+def _log_failure(done: asyncio.Future[Any]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("grouped_write.failed", error=repr(done.exception()))

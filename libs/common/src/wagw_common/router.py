@@ -3,7 +3,8 @@
 Each handler is named once, beside the queue it is consumed from and that queue's options
 (ordering, inbox, prefetch). The queue's bindings are generated from the handled types (a command's
 or query's type on the commands exchange, an event's on the events exchange, a worker report's on the
-uplink), so a type is bound exactly when something handles it. Every handler has the same shape,
+uplink), so a type is bound only when something handles it (a queue bound on demand is declared
+without them, and its service binds each one at run time while it wants that type). Every handler has the same shape,
 `async def handler(envelope, deps)`, where `deps` is the service's one frozen dependency object.
 
     router = Router("worker-registry")
@@ -64,6 +65,10 @@ class QueueRoutes(Generic[Deps]):
     prefetch: int | Callable[[Any], int] | None = None
     # False: messages reach the queue by its name through the default exchange (nothing to bind).
     bound: bool = True
+    # Set to when the service binds a type (said in the topology reference): the queue is declared with
+    # no binding and the service binds each handled type at run time, only while it wants that type
+    # (`bindings()` are the ones it may make), so a type nobody wants costs no delivery.
+    bound_on_demand: str | None = None
     guard: Guard | None = None
     routes: dict[str, Route] = field(default_factory=dict)
 
@@ -86,13 +91,14 @@ class QueueRoutes(Generic[Deps]):
                              for r in self.routes.values()}))
 
     def declared(self) -> QueueSpec:
-        """The queue as it is declared: its catalogue entry with the bindings its handlers need."""
+        """The queue as it is declared: its catalogue entry with the bindings its handlers need (none
+        when they are made on demand)."""
         bindings = self.bindings()
         clash = set(bindings) & set(self.spec.retired_bindings)
         if clash:
             raise RouterError(f"{self.spec.name}: {sorted(clash)} both bound and retired "
                               "(the declaration would unbind it)")
-        return replace(self.spec, bindings=bindings)
+        return replace(self.spec, bindings=() if self.bound_on_demand is not None else bindings)
 
     def subscription(self, deps: Any) -> Subscription:
         handlers: dict[str, Callable[[Envelope], Awaitable[Any]]] = {}
@@ -120,10 +126,13 @@ class Router(Generic[Deps]):
 
     def queue(self, spec: QueueSpec, *, ordered_by: Callable[[Envelope], str | None] | None = None,
               inbox: bool = True, prefetch: int | Callable[[Any], int] | None = None, bound: bool = True,
-              guard: Guard | None = None) -> QueueRoutes[Deps]:
+              bound_on_demand: str | None = None, guard: Guard | None = None) -> QueueRoutes[Deps]:
         if any(q.spec.name == spec.name for q in self._queues):
             raise RouterError(f"{self.service}: queue {spec.name} declared twice")
-        queue = QueueRoutes[Deps](spec, ordered_by=ordered_by, inbox=inbox, prefetch=prefetch, bound=bound, guard=guard)
+        if bound_on_demand is not None and (not bound or spec.per_replica):
+            raise RouterError(f"{self.service}: {spec.name} is bound on demand, so it must be a shared, bound queue")
+        queue = QueueRoutes[Deps](spec, ordered_by=ordered_by, inbox=inbox, prefetch=prefetch, bound=bound,
+                                  bound_on_demand=bound_on_demand, guard=guard)
         self._queues.append(queue)
         return queue
 

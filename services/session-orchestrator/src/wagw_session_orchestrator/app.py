@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import AsyncIterator
+
 from aiohttp import web
 from wagw_common.outbox import OutboxRelay
 from wagw_common.service import Resources, create_service_app
@@ -24,7 +26,8 @@ def create_app(settings: Settings) -> web.Application:
     deps = Deps(
         sessions=sessions, messages=messages,
         session_relay=OutboxRelay(sessions.collection, res.broker),
-        message_relay=OutboxRelay(messages.collection, res.broker),
+        # A message's document changes at each status step: its clears go lazily, many in one command.
+        message_relay=OutboxRelay(messages.collection, res.broker, lazy_clears=True),
         broker=res.broker, rpc=res.rpc,
         routes=SessionRoutes(res.redis, sessions, ttl_seconds=settings.session_route_ttl),
         speakers=UplinkSpeakers.of(settings.amqp_url, settings.trusted_users),
@@ -40,4 +43,9 @@ def create_app(settings: Settings) -> web.Application:
         res.state_metrics.add("sessions_messages", metrics.probe(sessions.collection, messages.collection))
         res.background.extend(background.start(res, deps))
 
-    return create_service_app(res, router=router, deps=deps, startup=startup)
+    async def lazy_clears_ctx(app: web.Application) -> AsyncIterator[None]:
+        # Closed after the consumers stopped: the clears their last handlers asked for are written.
+        yield
+        await deps.message_relay.cleared()
+
+    return create_service_app(res, router=router, deps=deps, startup=startup, contexts=(lazy_clears_ctx,))

@@ -20,6 +20,10 @@ def _session_of(envelope: Envelope) -> str:
     return envelope.data["session_id"]
 
 
+def _message_of(envelope: Envelope) -> str | None:
+    return envelope.data.get("message_id")
+
+
 def _heard(handler, deps: Deps):
     # Worker reports: the speaker is whom the broker vouches for, never the body's worker_id.
     return heard_from_worker(handler, deps.speakers)
@@ -71,7 +75,9 @@ session_reports_queue.on("worker.session.status", session_reports.when_worker_re
 # Idempotent by themselves, so no inbox either: a status step moves forward only, and is kept once in
 # the timeline; an inbound message's id is derived from WhatsApp's, so it is stored once; a bounce
 # takes a message back by compare-and-set; an edit applies only over an older one, a deletion once.
-uplink = router.queue(topology.ORCHESTRATOR_WORKER_UPLINK, inbox=False, guard=_heard)
+# One message's reports one after another, in the order its worker sent them (within a replica): a
+# step overtaken by the next one's handler costs reading the message back, its session, and a retry.
+uplink = router.queue(topology.ORCHESTRATOR_WORKER_UPLINK, inbox=False, guard=_heard, ordered_by=_message_of)
 uplink.on("worker.message.status", message_reports.when_worker_reports_message_status_record_it)
 uplink.on("worker.message.inbound", received.when_worker_receives_message_store_it)
 uplink.on("worker.message.bounced", bounces.when_worker_bounces_message_route_it_again)

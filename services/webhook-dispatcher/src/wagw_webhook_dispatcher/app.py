@@ -22,6 +22,8 @@ from .gate import EndpointGate
 from .jobs import DeliveryJobs
 from .maintenance import Maintenance
 from .retries import RetryPolicy
+from .event_bindings import EventBindings
+from .router import events as events_queue
 from .router import router
 from .sender import WebhookClient
 from .settings import SERVICE, Settings
@@ -39,6 +41,8 @@ def create_app(settings: Settings, *, dns: AbstractResolver | None = None) -> we
     deps = Deps(
         endpoints=endpoints, deliveries=deliveries, jobs=jobs,
         events=WebhookEvents(res.broker, endpoints.collection, deliveries.collection),
+        bindings=EventBindings(res.broker, res.redis, endpoints.collection, events_queue.declared(),
+                               events_queue.bindings()),
         post=client.post,
         screen=partial(registration_refusal, resolver=GuardedResolver(settings.allowed_destinations, dns)),
         gate=EndpointGate(settings.endpoint_concurrency, waiting_room=settings.delivery_concurrency),
@@ -52,6 +56,7 @@ def create_app(settings: Settings, *, dns: AbstractResolver | None = None) -> we
         res.state_metrics.add("webhooks", gauges.probe(deps.endpoints.collection, deps.deliveries.collection))
         await deps.deliveries.upgrade_earlier_deliveries()
         await jobs.declare()
+        await deps.bindings.reconcile()  # before the consumers start: what the endpoints stored want
         maintenance = Maintenance(deps, stalled_after=settings.stalled_after,
                                   retention_days=settings.delivery_retention_days)
         lease = Lease(res.redis, f"{SERVICE}:maintenance", ttl_seconds=max(settings.sweep_interval * 3, 30))

@@ -75,7 +75,7 @@ async def when_delivery_job_received_attempt_it(envelope: Envelope, deps: Deps) 
             await _reschedule_lost_successor(deps, delivery, job)
         log.info("webhook.job_obsolete", delivery_id=job["delivery_id"])
         return
-    endpoint = await deps.endpoints.get(delivery["endpoint_id"])
+    endpoint = await deps.endpoints.current(delivery["tenant_id"], delivery["endpoint_id"])
     if endpoint is None or not (endpoint["enabled"] or delivery.get("test")):
         reason = "endpoint_deleted" if endpoint is None else "endpoint_disabled"
         await deps.deliveries.give_up(delivery["_id"], reason)
@@ -85,9 +85,12 @@ async def when_delivery_job_received_attempt_it(envelope: Envelope, deps: Deps) 
     if job["deferrals"] >= MAX_DEFERRALS:
         log.warning("webhook.job_put_off_too_often", delivery_id=delivery["_id"], deferrals=job["deferrals"])
         return
-    async with deps.gate.enter(endpoint["_id"]) as entered:
+    # Due since its planned time (its creation, a retry's planned moment), however often it was put off.
+    due = delivery["next_attempt_at"].timestamp()
+    async with deps.gate.enter(endpoint["_id"], due=due) as entered:
         if not entered:
-            delay = await deps.jobs.put_off(job, subject=endpoint["_id"])
+            delay = await deps.jobs.put_off(job, turn=deps.gate.expected_wait(endpoint["_id"], due),
+                                            subject=endpoint["_id"])
             DEFERRED.inc()
             log.info("webhook.attempt_put_off", delivery_id=delivery["_id"], endpoint_id=endpoint["_id"], delay=delay)
             return
@@ -145,7 +148,7 @@ async def _note_endpoint_health(deps: Deps, endpoint: dict[str, Any], attempt: A
         # another attempt starts meanwhile outlives this success, so it may look older than it is by
         # at most one attempt's duration (WEBHOOK_TIMEOUT_SECONDS), against days before a disable.
         if endpoint.get("failing_since") is not None:
-            await deps.endpoints.note_success(endpoint["_id"])
+            await deps.endpoints.note_success(endpoint)
         return
     if gone:
         await _disable(deps, endpoint, "endpoint_gone", "the endpoint answered 410 Gone")
@@ -165,6 +168,7 @@ async def _disable(deps: Deps, endpoint: dict[str, Any], reason: str, message: s
         await deps.events.publish("endpoint", endpoint["_id"], [entry])
         DISABLED.labels(reason).inc()
         log.warning("webhook.endpoint_disabled", endpoint_id=endpoint["_id"], reason=reason)
+        await deps.bindings.tidy()
 
 
 async def when_delivery_list_requested_list_them(envelope: Envelope, deps: Deps) -> dict[str, Any]:

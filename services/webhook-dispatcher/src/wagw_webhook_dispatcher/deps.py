@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Protocol
 
 from .deliveries_store import DeliveriesStore
+from .event_bindings import EventBindings
 from .endpoints_store import EndpointsStore
 from .events import WebhookEvents
 from .fresh_deliveries import FreshDeliveries
@@ -21,7 +22,8 @@ class Jobs(Protocol):
     async def later(self, delivery_id: str, *, cycle: int, attempt: int, delay: float, wait: float,
                     deferrals: int = 0, subject: str | None = None) -> None: ...
 
-    async def put_off(self, job: dict[str, Any], *, subject: str | None = None) -> float: ...
+    async def put_off(self, job: dict[str, Any], *, turn: float | None = None,
+                      subject: str | None = None) -> float: ...
 
 
 Post = Callable[..., Awaitable[Attempt]]  # post(url=, secrets=, message_id=, body=, headers=): sender.WebhookClient
@@ -34,6 +36,7 @@ class Deps:
     deliveries: DeliveriesStore
     jobs: Jobs
     events: WebhookEvents
+    bindings: EventBindings  # the events queue bound to what enabled endpoints want
     post: Post
     screen: Screen
     gate: EndpointGate

@@ -1,10 +1,11 @@
-"""Each tenant's enabled endpoints, as the fan-out matches events against them, kept in process so
-that the events no endpoint wants (most of them) cost one Redis GET instead of a MongoDB find.
+"""Each tenant's enabled endpoints, as the fan-out matches events against them and attempts use them,
+kept in process so that an event (and an attempt) costs one Redis GET instead of a MongoDB find.
 
 Correct across replicas through a per-tenant version in Redis: every write that can change which
-endpoints match bumps it (INCR) once MongoDB has taken the write, and a copy is used only if it was
-read at the version Redis holds now. The version is read BEFORE MongoDB, so a write racing a fill
-leaves the copy under the old version, and the next read misses instead of keeping it.
+endpoints match, or what an attempt reads of them, bumps it (INCR) once MongoDB has taken the
+write, and a copy is used only if it was read at the version Redis holds now. The version is read
+BEFORE MongoDB, so a write racing a fill leaves the copy under the old version, and the next read
+misses instead of keeping it.
 
 A copy is also dropped after MAX_AGE_SECONDS: the bound on staleness when a bump is lost (Redis
 down during the write, Redis emptied and its counter starting again at a number a copy was read

@@ -56,7 +56,8 @@ async def when_endpoint_create_requested_register_it(envelope: Envelope, deps: D
     await _check_url(deps, data["url"])
     doc = new_endpoint(tenant_id=data["tenant_id"], url=data["url"], events=events, session_id=data["session_id"],
                        description=data["description"], headers=_headers(data["headers"]), secret=new_signing_secret())
-    await deps.endpoints.add(doc)
+    async with deps.bindings.wanting(events):
+        await deps.endpoints.add(doc)
     log.info("webhook.endpoint_created", endpoint_id=doc["_id"], tenant_id=doc["tenant_id"], events=doc["events"])
     # With a rotation, the only times a secret leaves the service.
     return {**endpoint_view(doc), "secret": doc["secret"]}
@@ -81,9 +82,12 @@ async def when_endpoint_update_requested_change_it(envelope: Envelope, deps: Dep
         changes["headers"] = _headers(changes["headers"])
     if "url" in changes:
         await _check_url(deps, changes["url"])
-    doc = await deps.endpoints.update(data["tenant_id"], data["endpoint_id"], changes)
+    async with deps.bindings.wanting(changes.get("events", ())):
+        doc = await deps.endpoints.update(data["tenant_id"], data["endpoint_id"], changes)
     if doc is None:
         raise NotFound("no such webhook endpoint")
+    if "events" in changes:
+        await deps.bindings.tidy()  # what the former filter alone wanted
     log.info("webhook.endpoint_updated", endpoint_id=doc["_id"], changed=sorted(changes))
     return endpoint_view(doc)
 
@@ -94,6 +98,7 @@ async def when_endpoint_delete_requested_delete_it(envelope: Envelope, deps: Dep
         raise NotFound("no such webhook endpoint")
     # Pending jobs of its deliveries find nothing and stop.
     removed = await deps.deliveries.delete_for_endpoint(data["endpoint_id"])
+    await deps.bindings.tidy()
     log.info("webhook.endpoint_deleted", endpoint_id=data["endpoint_id"], deliveries_removed=removed)
     return {"endpoint_id": data["endpoint_id"], "deleted": True}
 
@@ -103,7 +108,8 @@ async def when_endpoint_enable_requested_enable_it(envelope: Envelope, deps: Dep
     if doc["enabled"]:
         return endpoint_view(doc)
     entry = deps.events.endpoint_enabled(doc)
-    enabled = await deps.endpoints.enable(doc["tenant_id"], doc["_id"], entry)
+    async with deps.bindings.wanting(doc["events"]):
+        enabled = await deps.endpoints.enable(doc["tenant_id"], doc["_id"], entry)
     if enabled is None:  # enabled concurrently
         return endpoint_view(await owned_endpoint(deps, envelope.data))
     await deps.events.publish("endpoint", doc["_id"], [entry])
@@ -124,6 +130,7 @@ async def when_endpoint_disable_requested_disable_it(envelope: Envelope, deps: D
     await deps.events.publish("endpoint", doc["_id"], [entry])
     DISABLED.labels("customer").inc()
     log.info("webhook.endpoint_disabled", endpoint_id=doc["_id"], reason="customer")
+    await deps.bindings.tidy()
     return endpoint_view(disabled)
 
 

@@ -21,9 +21,10 @@ ENDPOINT_ID_PREFIX = "wh_"
 # A tenant's endpoints are listed in full; the bound keeps one query cheap however many exist.
 MAX_LISTED = 500
 AFTER = ReturnDocument.AFTER
-# What the fan-out needs of a candidate (fanout.endpoint_wants, DeliveriesStore.create_once): the
-# cached copies hold no secret, and stay small.
-MATCHING_FIELDS = {"tenant_id": 1, "enabled": 1, "session_id": 1, "events": 1}
+# The cached copies are whole endpoints but their outbox: the fan-out matches events against them and
+# an attempt takes its URL, secrets and headers from them (`current`). They live in this process's
+# memory only, as the secrets an attempt signs with do anyway.
+CACHED_FIELDS = {OUTBOX: 0}
 
 
 def new_endpoint_id() -> str:
@@ -92,15 +93,23 @@ class EndpointsStore:
         return await cursor.to_list(None)
 
     async def enabled_for_tenant(self, tenant_id: str) -> Endpoints:
-        """The tenant's enabled endpoints, MATCHING_FIELDS only, for matching an event: from the cache
-        when it is current. Shared between reads: do not modify. An attempt reads its endpoint by id."""
+        """The tenant's enabled endpoints (CACHED_FIELDS), for matching an event: from the cache when it
+        is current. Shared between reads: do not modify."""
         if self.cache is None:
             return await self._enabled_for_tenant(tenant_id)
         return await self.cache.read(tenant_id, lambda: self._enabled_for_tenant(tenant_id))
 
     async def _enabled_for_tenant(self, tenant_id: str) -> Endpoints:
-        cursor = self.collection.find({"tenant_id": tenant_id, "enabled": True}, MATCHING_FIELDS).limit(MAX_LISTED)
+        cursor = self.collection.find({"tenant_id": tenant_id, "enabled": True}, CACHED_FIELDS).limit(MAX_LISTED)
         return await cursor.to_list(None)
+
+    async def current(self, tenant_id: str, endpoint_id: str) -> dict[str, Any] | None:
+        """The endpoint as an attempt must see it now: the tenant's current copy (one Redis GET when
+        the cache holds it), else read by id (a disabled endpoint's test, a copy just invalidated)."""
+        for endpoint in await self.enabled_for_tenant(tenant_id):
+            if endpoint["_id"] == endpoint_id:
+                return endpoint
+        return await self.get(endpoint_id)
 
     async def update(self, tenant_id: str, endpoint_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         doc = await self.collection.find_one_and_update(
@@ -160,17 +169,21 @@ class EndpointsStore:
             await self._changed(tenant_id)
         return enabled
 
-    # note_failure and note_success change no field matching reads: no cache bump (they run per attempt).
+    # A streak's start and end change what an attempt reads (`failing_since`: whether a success must
+    # end it), so they bump the cache; the last error of a running streak does not (once per attempt).
     async def note_failure(self, endpoint_id: str, at: datetime, error: str | None) -> dict[str, Any] | None:
         """Start the failure streak if none is running; returns the endpoint as it is now."""
         started = await self.collection.find_one_and_update(
             {"_id": endpoint_id, "failing_since": None}, {"$set": {"failing_since": at, "last_error": error}},
             return_document=AFTER)
         if started is not None:
+            await self._changed(started["tenant_id"])
             return started
         return await self.collection.find_one_and_update(
             {"_id": endpoint_id}, {"$set": {"last_error": error}}, return_document=AFTER)
 
-    async def note_success(self, endpoint_id: str) -> None:
-        await self.collection.update_one({"_id": endpoint_id, "failing_since": {"$ne": None}},
-                                         {"$set": {"failing_since": None, "last_error": None}})
+    async def note_success(self, endpoint: dict[str, Any]) -> None:
+        result = await self.collection.update_one({"_id": endpoint["_id"], "failing_since": {"$ne": None}},
+                                                  {"$set": {"failing_since": None, "last_error": None}})
+        if result.modified_count:
+            await self._changed(endpoint["tenant_id"])

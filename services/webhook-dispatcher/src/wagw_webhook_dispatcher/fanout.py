@@ -29,6 +29,12 @@ def invalid_filters(filters: Iterable[str]) -> list[str]:
     ]
 
 
+def types_selected(filters: Iterable[str]) -> set[str]:
+    """The deliverable event types a filter list selects (what the events queue must be bound to)."""
+    filters = list(filters)
+    return {event_type for event_type in DELIVERABLE_EVENTS if filter_matches(filters, event_type)}
+
+
 def filter_matches(filters: Iterable[str], event_type: str) -> bool:
     family = event_type.split(".", 1)[0]
     return any(f == ALL_EVENTS or f == event_type or _family_wildcard(f) == family for f in filters)

@@ -5,7 +5,8 @@ every delivery (the job is usually taken by the replica that published it). A de
 created and handed out once. Whatever may have changed since (a redelivery by hand, a deletion, a
 duplicate job's attempt) is checked by the claim's own filter (still pending, the same cycle, no
 attempt made yet); a job whose claim is refused is put off and reads the delivery when it comes back,
-as before. The endpoint is read at every attempt, so its URL, secrets and enabled state stay current."""
+as before. The endpoint is taken at every attempt as it is now (EndpointsStore.current), so its URL,
+secrets and enabled state stay current."""
 
 from __future__ import annotations
 

@@ -41,9 +41,10 @@ class DeliveryJobs:
         data = {"delivery_id": delivery_id, "cycle": cycle, "attempt": attempt, "deferrals": deferrals}
         await self._publish(data, webhook_wait_queue(delay).name, subject, expiration=wait if wait < delay else None)
 
-    async def put_off(self, job: dict[str, Any], *, subject: str | None = None) -> float:
-        """The endpoint is busy: the same attempt, after a short pause that grows each time."""
-        delay, wait = self.policy.busy_pause(job["deferrals"])
+    async def put_off(self, job: dict[str, Any], *, turn: float | None = None, subject: str | None = None) -> float:
+        """The endpoint is busy: the same attempt, once its `turn` comes (when known), after a pause
+        that grows each time at least."""
+        delay, wait = self.policy.busy_pause(job["deferrals"], turn)
         await self.later(job["delivery_id"], cycle=job["cycle"], attempt=job["attempt"], delay=delay, wait=wait,
                          deferrals=job["deferrals"] + 1, subject=subject)
         return delay

@@ -1,5 +1,6 @@
 """Housekeeping, in one replica at a time (a Redis lease): events left in an outbox by a crash are
-published, deliveries whose job was lost are queued again, settled deliveries past retention go."""
+published, deliveries whose job was lost are queued again, the events queue's bindings are brought
+back to what the enabled endpoints want, settled deliveries past retention go."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ class Maintenance:
             removed = await self.deps.deliveries.purge_settled(utc_now() - timedelta(days=self.retention_days))
             if removed:
                 log.info("webhook.deliveries_purged", count=removed)
+        await self.deps.bindings.reconcile()  # a change whose own reconciliation could not run
 
     async def requeue_stalled(self) -> int:
         """A pending delivery far past its planned attempt lost its job (a crash between recording an

@@ -56,10 +56,20 @@ class RetryPolicy:
             return Decision(RETRY, delay, delay)
         return Decision(RETRY, delay, delay * (1 - self.jitter * rand()))
 
-    def busy_pause(self, deferrals: int, rand: Callable[[], float] = random.random) -> tuple[float, float]:
-        """(delay queue, wait) for a job put off `deferrals` times already because its endpoint was busy."""
-        delay = self.busy_schedule[min(deferrals, len(self.busy_schedule) - 1)]
-        return delay, delay * (1 - self.jitter * rand())
+    def busy_pause(self, deferrals: int, turn: float | None = None,
+                   rand: Callable[[], float] = random.random) -> tuple[float, float]:
+        """(delay queue, wait) for a job put off `deferrals` times already because its endpoint was busy.
+
+        `turn`, when the gate could tell: the seconds until the job's turn would come. The job comes
+        back then (within the longest busy pause), in the busy queue that holds it: a shorter step would
+        bring it back to be put off again, a longer one would keep it away from a free slot. The steps
+        stay the least pause, so that the jobs of a dead endpoint, which are put off for ever, come back
+        ever more rarely."""
+        step = self.busy_schedule[min(deferrals, len(self.busy_schedule) - 1)]
+        if turn is None or turn <= step:
+            return step, step * (1 - self.jitter * rand())
+        wait = min(turn, max(self.busy_schedule))
+        return next(d for d in sorted(self.busy_schedule) if d >= wait), wait
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

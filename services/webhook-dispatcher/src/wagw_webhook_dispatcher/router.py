@@ -34,11 +34,13 @@ commands.on("webhook.delivery.list", deliveries.when_delivery_list_requested_lis
 commands.on("webhook.delivery.get", deliveries.when_delivery_requested_return_it)
 commands.on("webhook.delivery.redeliver", deliveries.when_redelivery_requested_start_again)
 
-# Each type a customer can subscribe to, bound by name (the event catalog's subscribable types),
-# so an event nobody can subscribe to never reaches the queue. A redelivered event finds its
-# deliveries again (their ids derive from the event's) and re-queues only those whose first
-# attempt never started: idempotent, so no inbox write per event.
-events = router.queue(topology.WEBHOOK_EVENTS, inbox=False)
+# Each type a customer can subscribe to, bound by name (the event catalog's subscribable types), and
+# only while some enabled endpoint wants it (event_bindings.py), so an event nobody subscribed to
+# never reaches the queue. A redelivered event finds its deliveries again (their ids derive from the
+# event's) and re-queues only those whose first attempt never started: idempotent, so no inbox write.
+events = router.queue(topology.WEBHOOK_EVENTS, inbox=False, bound_on_demand=(
+    "while some enabled endpoint, of any tenant, subscribes to the type: bound before the endpoint's "
+    "creation (enabling, new filter) is answered, unbound by a reconciliation under a Redis lock"))
 for event_type in DELIVERABLE_EVENTS:
     events.on(event_type, deliveries.when_domain_event_occurred_queue_deliveries)
 

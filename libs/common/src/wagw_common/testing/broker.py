@@ -207,6 +207,13 @@ class InMemoryBroker(Publishing):
         self.bind(topology.DEAD_LETTER, spec.label, dead.name)
         return queue
 
+    async def set_bindings(self, queue: QueueSpec, bind: tuple[tuple[str, str], ...] = (),
+                           unbind: tuple[tuple[str, str], ...] = ()) -> None:
+        await self.declare_queue(queue)
+        for exchange, key in bind:
+            self.bind(exchange, key, queue.name)
+        self.bindings[:] = [b for b in self.bindings if b[2] != queue.name or (b[0], b[1]) not in unbind]
+
     async def retire_queue(self, name: str) -> None:
         queue = self.queues.get(name)
         if queue is not None and not queue.consumers:

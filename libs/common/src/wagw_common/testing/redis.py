@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+import uuid
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import LockNotOwnedError
 
 
 class MemoryRedis:
-    """What services use of Redis besides scripts (tested against Redis itself)."""
+    """What services use of Redis besides scripts (tested against Redis itself), and its locks."""
 
     def __init__(self) -> None:
         self.values: dict[str, str] = {}
         self.hashes: dict[str, dict[str, str]] = {}
         self.ttls: dict[str, int | None] = {}
+        self.lock_expiries: dict[str, float] = {}
         self.broken = False  # True: every command raises, as when Redis is down
 
     def _check(self) -> None:
@@ -65,6 +70,43 @@ class MemoryRedis:
 
     def pipeline(self, transaction: bool = True) -> "MemoryPipeline":
         return MemoryPipeline(self)
+
+    def lock(self, name: str, timeout: float, blocking_timeout: float) -> "MemoryLock":
+        return MemoryLock(self, name, timeout, blocking_timeout)
+
+
+class MemoryLock:
+    """redis-py's `Lock` as far as services use it: acquire (waiting up to `blocking_timeout`), release
+    (`LockNotOwnedError` once it expired: `expire()` expires it, as a stalled holder's does)."""
+
+    def __init__(self, redis: MemoryRedis, name: str, timeout: float, blocking_timeout: float) -> None:
+        self.redis, self.name, self.timeout, self.blocking_timeout = redis, name, timeout, blocking_timeout
+        self.token = uuid.uuid4().hex
+
+    def _expired(self) -> bool:
+        until = self.redis.lock_expiries.get(self.name)
+        return until is not None and until <= time.monotonic()
+
+    async def acquire(self) -> bool:
+        give_up = time.monotonic() + self.blocking_timeout
+        while True:
+            self.redis._check()
+            if self.name not in self.redis.values or self._expired():
+                self.redis.values[self.name] = self.token
+                self.redis.lock_expiries[self.name] = time.monotonic() + self.timeout
+                return True
+            if time.monotonic() >= give_up:
+                return False
+            await asyncio.sleep(0.01)
+
+    def expire(self) -> None:
+        self.redis.lock_expiries[self.name] = time.monotonic()
+
+    async def release(self) -> None:
+        self.redis._check()
+        if self.redis.values.get(self.name) != self.token or self._expired():
+            raise LockNotOwnedError("the lock expired, or another holder has it")
+        del self.redis.values[self.name]
 
 
 class MemoryPipeline:
