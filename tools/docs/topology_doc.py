@@ -34,7 +34,10 @@ def _name(function: Callable[..., Any] | None) -> str | None:
 def _options(queue: QueueRoutes[Any]) -> list[str]:
     spec = queue.spec
     out = [f"dead letters: `{spec.dead_letter_name}`"]
-    if spec.per_replica:
+    if spec.per_replica and queue.bound_on_demand is not None:
+        out.append("one queue per replica (`<queue>.replica.<id>`), each bound by its own replica: a replica gets "
+                   "the messages it binds")
+    elif spec.per_replica:
         out.append("one queue per replica (`<queue>.replica.<id>`), each bound alike: every replica gets every message")
     if spec.single_active_consumer:
         out.append("single active consumer: one replica at a time consumes it, in order")

@@ -42,11 +42,15 @@ def test_a_queue_bound_on_demand_is_declared_without_the_bindings_it_may_make():
     assert router.specs()[0].bindings == ()
 
 
-@pytest.mark.parametrize("bound, spec", [(False, QueueSpec("svc.jobs")),
-                                         (True, QueueSpec("svc.mine", per_replica=True))])
-def test_only_a_shared_bound_queue_may_be_bound_on_demand(bound, spec):
+def test_only_a_bound_queue_may_be_bound_on_demand():
     with pytest.raises(RouterError, match="on demand"):
-        Router("svc").queue(spec, bound=bound, bound_on_demand="while wanted")
+        Router("svc").queue(QueueSpec("svc.jobs"), bound=False, bound_on_demand="while wanted")
+
+
+def test_a_queue_per_replica_may_be_bound_on_demand_each_replica_its_own():
+    queue = Router("svc").queue(QueueSpec("svc.mine", per_replica=True), bound_on_demand="while its clients want it")
+    queue.on("session.created", _handler)
+    assert queue.declared().bindings == () and queue.declared().per_replica
 
 
 @pytest.mark.parametrize("message_type, why", [("session.nope", "no contract"), ("worker.session.start",

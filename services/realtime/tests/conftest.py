@@ -20,11 +20,14 @@ from wagw_common.contracts import contract_for
 from wagw_common.contracts.identity import api_key_digest
 from wagw_common.errors import NotFound
 from wagw_common.settings import load
-from wagw_common.testing import ScriptedRpc
+from wagw_common.queue_bindings import QueueBindings
+from wagw_common.testing import InMemoryBroker, ScriptedRpc
 from wagw_common.tokens import Principal, issue_access_token
 from wagw_common.topology import QueueSpec
 from wagw_realtime.app import create_app
+from wagw_realtime.client_bindings import ClientBindings
 from wagw_realtime.connections import Edge
+from wagw_realtime.router import events as events_queue
 from wagw_realtime.settings import Settings
 
 
@@ -203,11 +206,17 @@ class FakeQuota:
         list(members)
 
 
-def edge(rpc=None, quota=None, settings=UNIT_SETTINGS) -> Edge:
-    return Edge(sio=FakeServer(), settings=settings, rpc=rpc or scripted_rpc(), quota=quota or FakeQuota())
+UNIT_REPLICA = "unit"
+
+
+def edge(rpc=None, quota=None, settings=UNIT_SETTINGS, broker=None) -> Edge:
+    """`broker`: the in-memory one the replica's queue is bound on (its `bindings` show what is bound)."""
+    bindings = ClientBindings(QueueBindings.of(broker or InMemoryBroker(source="test"), events_queue, UNIT_REPLICA))
+    return Edge(sio=FakeServer(), settings=settings, rpc=rpc or scripted_rpc(), quota=quota or FakeQuota(),
+                bindings=bindings)
 
 
 @pytest.fixture
 def fakes():
     return SimpleNamespace(settings=UNIT_SETTINGS, token=fake_token, Server=FakeServer, Rpc=scripted_rpc,
-                           Quota=FakeQuota, edge=edge)
+                           Quota=FakeQuota, edge=edge, replica=UNIT_REPLICA)

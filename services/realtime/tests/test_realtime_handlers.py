@@ -1,12 +1,14 @@
 """What an event does, published on the in-memory broker and consumed through realtime's router by
 the real consumer (contract validation included), with the Socket.IO server stood in for."""
 
+from contextlib import asynccontextmanager
+
 import pytest
 
 from wagw_common.contracts import Kind, contract_for, of_kind
 from wagw_common import topology
 from wagw_common.testing import InMemoryBroker, serve
-from wagw_realtime.catalog import PUSHES
+from wagw_realtime.catalog import LOGINS_ENDED, PUSHES
 from wagw_realtime.router import router
 
 pytestmark = pytest.mark.unit
@@ -17,16 +19,25 @@ def example(event_type: str, **changes) -> dict:
     return contract.load({**contract.example, **changes})
 
 
-async def publish(edge, event_type: str, **changes) -> InMemoryBroker:
+@asynccontextmanager
+async def serving(fakes):
+    """The router consumed as the edge's replica, with clients of every kind connected to it (a user, an
+    administrator, an API key): its queue bound to every type it takes."""
     broker = InMemoryBroker(source="session-orchestrator")
-    async with serve(router, edge, broker):
+    edge = fakes.edge(broker=broker)
+    async with serve(router, edge, broker, replica_id=fakes.replica):
+        await edge.bindings.admit([*PUSHES, LOGINS_ENDED])
+        yield edge, broker
+
+
+async def publish(fakes, event_type: str, **changes):
+    async with serving(fakes) as (edge, broker):
         await broker.publish_event(event_type, example(event_type, **changes))
-    return broker
+    return edge
 
 
 async def test_a_status_change_is_pushed_to_its_tenant_as_json(fakes):
-    edge = fakes.edge()
-    await publish(edge, "session.qr_updated", tenant_id="u_42", session_id="s_9")
+    edge = await publish(fakes, "session.qr_updated", tenant_id="u_42", session_id="s_9")
     [(event, data, rooms)] = edge.sio.emitted
     # One emit to both rooms: python-socketio sends it once to a client that is in both.
     assert (event, rooms) == ("session.qr", ["user:u_42", "session:s_9"])
@@ -34,22 +45,18 @@ async def test_a_status_change_is_pushed_to_its_tenant_as_json(fakes):
 
 
 async def test_a_worker_event_goes_to_the_administrators_only(fakes):
-    edge = fakes.edge()
-    await publish(edge, "worker.offline", worker_id="w-1")
+    edge = await publish(fakes, "worker.offline", worker_id="w-1")
     [(event, data, rooms)] = edge.sio.emitted
     assert (event, rooms, data["worker_id"]) == ("worker.status", "admins", "w-1")
 
 
 async def test_ended_logins_close_the_users_room_and_push_nothing(fakes):
-    edge = fakes.edge()
-    await publish(edge, "user.logins_ended", user_id="u_42")
+    edge = await publish(fakes, "user.logins_ended", user_id="u_42")
     assert edge.sio.manager.closed_rooms == ["user:u_42"] and edge.sio.emitted == []
 
 
 async def test_an_event_that_breaks_its_contract_is_dead_lettered_not_pushed(fakes):
-    edge = fakes.edge()
-    broker = InMemoryBroker(source="session-orchestrator")
-    async with serve(router, edge, broker):
+    async with serving(fakes) as (edge, broker):
         envelope = broker.envelope("session.status_changed", example("session.status_changed"))
         envelope.data.pop("session_id")
         await broker.publish(envelope, exchange=topology.EVENTS, routing_key=envelope.type)
@@ -58,8 +65,9 @@ async def test_an_event_that_breaks_its_contract_is_dead_lettered_not_pushed(fak
     assert dead.type == "session.status_changed" and dead.id == envelope.id
 
 
-def test_the_queue_is_bound_to_every_pushed_event_and_the_end_of_logins_by_name():
-    [events] = router.specs()
-    assert set(events.bindings) == {(topology.EVENTS, t) for t in [*PUSHES, "user.logins_ended"]}
+def test_the_queue_takes_every_pushed_event_and_the_end_of_logins_by_name_bound_on_demand():
+    [events] = router
+    assert set(events.bindings()) == {(topology.EVENTS, t) for t in [*PUSHES, "user.logins_ended"]}
+    assert events.bound_on_demand and events.declared().bindings == ()
     pushed_kinds = ("session.", "message.", "worker.")
     assert {c.type for c in of_kind(Kind.EVENT) if c.type.startswith(pushed_kinds)} <= set(PUSHES)

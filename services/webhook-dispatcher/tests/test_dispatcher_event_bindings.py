@@ -4,7 +4,6 @@ real endpoints store (the local MongoDB-compatible server), the in-memory broker
 in-memory Redis lock."""
 
 import asyncio
-import random
 import uuid
 
 import pytest
@@ -12,7 +11,7 @@ from pymongo import AsyncMongoClient
 
 from harness.infra import MONGO_URI
 from wagw_common.envelope import Envelope
-from wagw_common.testing import InMemoryBroker, MemoryRedis
+from wagw_common.testing import InMemoryBroker, MemoryRedis, SlowBindingBroker
 from wagw_common.testing.broker import DeliveredMessage
 from wagw_common.topology import EVENTS
 from wagw_webhook_dispatcher.endpoints_store import EndpointsStore, new_endpoint
@@ -22,14 +21,6 @@ from wagw_webhook_dispatcher.router import events as events_queue
 
 pytestmark = pytest.mark.integration
 MESSAGE_EVENTS = {t for t in DELIVERABLE_EVENTS if t.startswith("message.")}
-
-
-class SlowBindingBroker(InMemoryBroker):
-    """Binding takes a moment, as a broker round trip does: what lets a write and a reconciliation interleave."""
-
-    async def set_bindings(self, queue, bind=(), unbind=()):
-        await asyncio.sleep(random.uniform(0, 0.005))
-        await super().set_bindings(queue, bind, unbind)
 
 
 @pytest.fixture

@@ -55,18 +55,24 @@ class Subscription:
     replies: bool = True
 
 
+def new_replica_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
 def _retry_pause(attempt: int) -> float:
     return min(0.2 * 2.0 ** (attempt - 1), 5.0)
 
 
 class Consumer:
     def __init__(self, broker: Broker, subscription: Subscription, *, prefetch: int, max_attempts: int,
-                 inbox: Inbox | None = None):
+                 inbox: Inbox | None = None, replica_id: str | None = None):
+        """`replica_id` names a per-replica queue (`QueueSpec.for_replica`): the service's own, when it
+        binds that queue itself; by default one of the consumer's."""
         self.broker = broker
         self.subscription = subscription
         spec = subscription.queue
         # A per-replica queue is named once per consumer, so it stays the same across broker reconnects.
-        self.spec = spec.for_replica(uuid.uuid4().hex[:12]) if spec.per_replica else spec
+        self.spec = spec.for_replica(replica_id or new_replica_id()) if spec.per_replica else spec
         self.queue_name = self.spec.label
         self.prefetch = subscription.prefetch or prefetch
         self.max_attempts = max_attempts

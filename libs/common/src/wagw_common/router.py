@@ -129,8 +129,8 @@ class Router(Generic[Deps]):
               bound_on_demand: str | None = None, guard: Guard | None = None) -> QueueRoutes[Deps]:
         if any(q.spec.name == spec.name for q in self._queues):
             raise RouterError(f"{self.service}: queue {spec.name} declared twice")
-        if bound_on_demand is not None and (not bound or spec.per_replica):
-            raise RouterError(f"{self.service}: {spec.name} is bound on demand, so it must be a shared, bound queue")
+        if bound_on_demand is not None and not bound:
+            raise RouterError(f"{self.service}: {spec.name} is bound on demand, so it must be a bound queue")
         queue = QueueRoutes[Deps](spec, ordered_by=ordered_by, inbox=inbox, prefetch=prefetch, bound=bound,
                                   bound_on_demand=bound_on_demand, guard=guard)
         self._queues.append(queue)

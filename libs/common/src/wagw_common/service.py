@@ -20,7 +20,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .broker import Broker
-from .consumer import Consumer
+from .consumer import Consumer, new_replica_id
 from .fast_runtime import new_event_loop
 from .http import correlation_middleware, error_middleware, metrics_middleware
 from .logging import configure_logging, get_logger
@@ -53,6 +53,8 @@ class Resources:
     # Gauges of shared state (queue depths, documents by status), read when /metrics is scraped.
     state_metrics: StateMetrics = field(default_factory=StateMetrics)
     consumers: list[Consumer] = field(default_factory=list)
+    # Names this process's own queue of a per-replica family (a service that binds it itself needs it).
+    replica_id: str = field(default_factory=new_replica_id)
 
     @classmethod
     def open_lazily(cls, service: str, settings: Any, *, needs_mongo: bool = True) -> "Resources":
@@ -167,7 +169,7 @@ def _consumers_ctx(router: Router[Any] | None, deps: Any, startup: Startup | Non
             res.background.append(asyncio.create_task(_expire_inbox(res, inbox)))
         consumers = [
             Consumer(res.broker, sub, prefetch=res.settings.prefetch, max_attempts=res.settings.max_attempts,
-                     inbox=inbox)
+                     inbox=inbox, replica_id=res.replica_id)
             for sub in subscriptions
         ]
         for consumer in consumers:

@@ -3,7 +3,8 @@
 Every durable queue is a quorum queue that dead-letters (at least once) into its own
 `<queue>.dead-letter` queue, so a poison message is visible, countable and replayable. A queue
 declared `per_replica` is one queue per replica of its service (`<queue>.replica.<id>`), each bound
-alike, so every replica gets every message; they share the family's dead-letter queue."""
+alike, so every replica gets every message (or, bound on demand, each bound by its own replica to what
+it wants); they share the family's dead-letter queue."""
 
 from __future__ import annotations
 
@@ -161,8 +162,8 @@ def webhook_wait_queue(delay_seconds: float) -> WaitQueueSpec:
     return WaitQueueSpec(f"webhook-dispatcher.wait.{_delay_label(delay_ms)}", delay_ms, WEBHOOK_DELIVERIES.name)
 
 
-# Per replica: each replica pushes every event to its own clients, with no second hop through the
-# broker to reach the replica that holds them.
+# Per replica: each replica pushes the events its own clients can receive to them, with no second hop
+# through the broker to reach the replica that holds them.
 REALTIME_EVENTS = QueueSpec("realtime.events", per_replica=True)
 # Identity questions other services ask the gateway (it owns API keys and accounts): realtime's
 # `apikey.resolve` and `account.standing`.

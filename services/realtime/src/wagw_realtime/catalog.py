@@ -10,6 +10,7 @@ from wagw_common.contracts.fields import MESSAGE_STATUSES
 
 TENANT, ADMINS = "tenant", "admins"
 ADMINS_ROOM = "admins"
+LOGINS_ENDED = "user.logins_ended"  # consumed but not pushed: it closes the user's room
 
 
 def user_room(user_id: str) -> str:

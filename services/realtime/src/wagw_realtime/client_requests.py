@@ -13,6 +13,7 @@ from wagw_common.tokens import ADMIN_ROLE
 
 from .auth import API_KEY, AuthError, identify_token
 from .catalog import ADMINS_ROOM, session_room, state_of_session
+from .client_bindings import receivable
 from .connections import Connection, Edge, emit_to, iso
 from .protocol import ERROR
 
@@ -63,12 +64,17 @@ async def reauth(edge: Edge, connection: Connection, request: dict) -> dict:
         raise DomainError(err.message, code=err.code) from None
     if fresh.user_id != current.user_id:
         raise DomainError("a connection keeps its user: connect again to change user", code="forbidden")
+    identity = dataclasses.replace(current, role=fresh.role, expires_at=fresh.expires_at)
     if (fresh.role == ADMIN_ROLE) != (current.role == ADMIN_ROLE):
+        receives = receivable(identity)
+        await edge.bindings.admit(receives)  # worker events bound before the reauth is answered
         if fresh.role == ADMIN_ROLE:
             await edge.sio.enter_room(connection.sid, ADMINS_ROOM)
         else:
             await edge.sio.leave_room(connection.sid, ADMINS_ROOM)
-    connection.identity = dataclasses.replace(current, role=fresh.role, expires_at=fresh.expires_at)
+        await edge.bindings.release(connection.receives)
+        connection.receives = receives
+    connection.identity = identity
     # Warned again only if the fresh token leaves the warning window (one that does not is not news).
     connection.warned = fresh.token_expiry - time.time() <= edge.settings.token_warning_seconds
     log.info("realtime.reauthenticated", sid=connection.sid, user_id=current.user_id)

@@ -22,6 +22,7 @@ from wagw_common.rpc import RpcClient
 
 from .auth import API_KEY, USER, AuthError, Identity, resolve_api_key
 from .catalog import user_room
+from .client_bindings import ClientBindings
 from .limits import ConnectionQuota, TokenBucket
 from .metrics import DISCONNECTS
 from .protocol import AUTH_ENDED, AUTH_EXPIRING
@@ -36,6 +37,7 @@ class Connection:
     identity: Identity
     bucket: TokenBucket
     subscriptions: set[str] = field(default_factory=set)
+    receives: frozenset[str] = frozenset()  # the event types bound for it (client_bindings.receivable)
     warned: bool = False  # auth.expiring sent for the current token
     next_key_check: float = 0.0
 
@@ -69,6 +71,7 @@ class Edge:
     settings: Settings
     rpc: RpcClient
     quota: ConnectionQuota
+    bindings: ClientBindings  # this replica's queue bound to what its connections receive
     connections: Connections = field(default_factory=Connections)
     checks: set[asyncio.Task] = field(default_factory=set)  # credential checks and state sends in flight
 

@@ -16,12 +16,13 @@ log = get_logger(__name__)
 
 
 async def when_domain_event_occurred_push_to_clients(envelope: Envelope, edge: Edge) -> None:
-    push = PUSHES[envelope.type]  # the queue is bound to exactly these types (router.py)
+    push = PUSHES[envelope.type]  # the queue is only ever bound to these types (router.py)
     # Back to JSON-ready values (timestamps as ISO strings), exactly as the contract serialises them.
     data = contract_for(envelope.type).serialise(envelope.data)
     rooms = push.rooms(data)
-    # One emit, however many rooms: a client in several of them gets it once. Every replica consumes
-    # every event (a queue each) and emits to its own clients only: no second trip through the broker.
+    # One emit, however many rooms: a client in several of them gets it once. Every replica with clients
+    # that can receive it consumes the event (a queue each) and emits to its own clients only: no second
+    # trip through the broker.
     await edge.sio.emit(push.socket_event, push.payload(data), to=rooms, ignore_queue=True)
     PUSHED.labels(push.socket_event).inc()
     PUSH_LAG.observe(max((datetime.now(timezone.utc) - envelope.time).total_seconds(), 0.0))

@@ -18,6 +18,7 @@ from wagw_common.tokens import ADMIN_ROLE
 from . import client_requests
 from .auth import API_KEY, AuthError, identify
 from .catalog import ADMINS_ROOM, session_room, user_room
+from .client_bindings import receivable
 from .client_manager import RabbitRoomsManager
 from .connections import Connection, Edge, emit_to
 from .limits import TokenBucket
@@ -62,8 +63,15 @@ async def when_client_connects_authenticate(sid: str, environ: dict, auth: Any =
     if not await edge.quota.admit(identity.quota_owner, sid):
         raise _refuse("too_many_connections",
                       f"at most {edge.settings.max_connections_per_user} connections at once; close one first")
+    receives = receivable(identity)
+    try:
+        await edge.bindings.admit(receives)  # before the client is told it is connected
+    except Exception as exc:
+        await edge.quota.release(identity.quota_owner, sid)
+        log.error("realtime.bind_failed", sid=sid, error=repr(exc))
+        raise _refuse("unavailable", "events cannot be delivered right now; try again shortly") from None
     connection = Connection(sid, identity, TokenBucket(edge.settings.subscribe_rate_per_minute, REQUEST_BURST),
-                            next_key_check=time.time() + edge.settings.api_key_recheck_seconds)
+                            receives=receives, next_key_check=time.time() + edge.settings.api_key_recheck_seconds)
     edge.connections.add(connection)
     if identity.kind == API_KEY:
         # Limited to its session: that room only, and the session's state as soon as it is connected.
@@ -85,6 +93,7 @@ async def when_client_disconnects_forget_it(sid: str, reason: Any = None, *, edg
         return
     CONNECTIONS.labels(connection.identity.kind).dec()
     DISCONNECTS.labels(str(reason or "unknown")).inc()
+    await edge.bindings.release(connection.receives)
     await edge.quota.release(connection.identity.quota_owner, sid)
 
 

@@ -15,11 +15,12 @@ more than it needs, never less."""
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Iterable, Protocol
+from typing import Any, AsyncIterator, Iterable
 
 from redis.exceptions import LockError, RedisError
 
 from wagw_common.logging import get_logger
+from wagw_common.queue_bindings import BindingBroker, Bindings, QueueBindings
 from wagw_common.topology import QueueSpec
 
 from .fanout import types_selected
@@ -28,30 +29,22 @@ log = get_logger(__name__)
 LOCK_NAME = "webhook-dispatcher:event-bindings"
 LOCK_SECONDS = 30  # far above what a binding and one write take: only a stalled holder loses it
 LOCK_WAIT_SECONDS = 10
-Bindings = tuple[tuple[str, str], ...]
-
-
-class BindingBroker(Protocol):
-    async def set_bindings(self, queue: QueueSpec, bind: Bindings = (), unbind: Bindings = ()) -> None: ...
 
 
 class EventBindings:
     def __init__(self, broker: BindingBroker, redis: Any, endpoints_collection: Any, queue: QueueSpec,
                  bindable: Bindings):
         """`bindable`: (exchange, event type) of every type the queue's handler takes."""
-        self.broker, self.redis, self.endpoints, self.queue = broker, redis, endpoints_collection, queue
-        self.bindable = {key: (exchange, key) for exchange, key in bindable}
+        self.redis, self.endpoints = redis, endpoints_collection
+        self.queue = QueueBindings(broker, queue, bindable)
 
     def _lock(self) -> Any:
         return self.redis.lock(LOCK_NAME, timeout=LOCK_SECONDS, blocking_timeout=LOCK_WAIT_SECONDS)
 
-    def _of(self, types: Iterable[str]) -> Bindings:
-        return tuple(self.bindable[t] for t in sorted(set(types)) if t in self.bindable)
-
     @asynccontextmanager
     async def wanting(self, filters: Iterable[str]) -> AsyncIterator[None]:
         """Around the write that makes an endpoint want `filters`: their types are bound before it."""
-        wanted = self._of(types_selected(filters))
+        types = types_selected(filters)
         lock = self._lock()
         try:
             held = await lock.acquire()
@@ -59,12 +52,12 @@ class EventBindings:
             log.warning("webhook.bindings_unlocked", error=repr(exc))
             held = False
         try:
-            await self.broker.set_bindings(self.queue, bind=wanted)
+            await self.queue.bind(types)
             yield
         finally:
             if held and not await self._released(lock):
                 # Expired during the write: a reconciliation may have unbound these meanwhile.
-                async with self.wanting(key for _, key in wanted):
+                async with self.wanting(types):
                     pass
 
     async def tidy(self) -> None:
@@ -87,9 +80,7 @@ class EventBindings:
             return False
         try:
             filters = await self.endpoints.distinct("events", {"enabled": True})
-            wanted = self._of(types_selected(filters))
-            unwanted = tuple(b for b in self.bindable.values() if b not in wanted)
-            await self.broker.set_bindings(self.queue, bind=wanted, unbind=unwanted)
+            wanted = await self.queue.bind_only(types_selected(filters))
             log.info("webhook.bindings_reconciled", bound=[key for _, key in wanted])
         finally:
             stalled = not await self._released(lock)

@@ -7,11 +7,11 @@ in for what lies outside a service: another service answering queries (`Scripted
 plain key/value commands (`MemoryRedis`), MongoDB collections for stores whose queries the
 integration tests check against the real server (`MemoryDatabase`)."""
 
-from .broker import DeliveredMessage, InMemoryBroker, Published
+from .broker import DeliveredMessage, InMemoryBroker, Published, SlowBindingBroker
 from .mongo import MemoryCollection, MemoryDatabase
 from .redis import MemoryRedis
 from .rpc import ScriptedRpc
 from .serving import MemoryInbox, serve
 
 __all__ = ["DeliveredMessage", "InMemoryBroker", "MemoryCollection", "MemoryDatabase", "MemoryInbox", "MemoryRedis",
-           "Published", "ScriptedRpc", "serve"]
+           "Published", "ScriptedRpc", "SlowBindingBroker", "serve"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
@@ -313,3 +314,13 @@ class InMemoryBroker(Publishing):
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+
+
+class SlowBindingBroker(InMemoryBroker):
+    """Binding takes a moment, as a broker round trip does: what lets concurrent changes of a queue bound
+    on demand interleave in a test."""
+
+    async def set_bindings(self, queue: QueueSpec, bind: tuple[tuple[str, str], ...] = (),
+                           unbind: tuple[tuple[str, str], ...] = ()) -> None:
+        await asyncio.sleep(random.uniform(0, 0.005))
+        await super().set_bindings(queue, bind, unbind)

@@ -28,12 +28,14 @@ class MemoryInbox:
 
 @asynccontextmanager
 async def serve(router: Router[Any], deps: Any, broker: InMemoryBroker, *, prefetch: int = 16, max_attempts: int = 3,
-                inbox: MemoryInbox | None = None) -> AsyncIterator[RpcClient]:
+                inbox: MemoryInbox | None = None, replica_id: str | None = None) -> AsyncIterator[RpcClient]:
     """Consume every queue of `router` with `deps`; yields an RPC client on the same broker, so a
-    test asks queries the way the gateway does and gets the consumer's real replies and errors."""
+    test asks queries the way the gateway does and gets the consumer's real replies and errors.
+    `replica_id`: the replica whose queues a per-replica family's consumer takes (as `Resources.replica_id`)."""
     inbox = inbox if inbox is not None else MemoryInbox()
     # The in-memory broker stands in for the real one: the same surface, duck-typed.
-    consumers = [Consumer(cast(Broker, broker), subscription, prefetch=prefetch, max_attempts=max_attempts, inbox=inbox)
+    consumers = [Consumer(cast(Broker, broker), subscription, prefetch=prefetch, max_attempts=max_attempts, inbox=inbox,
+                          replica_id=replica_id)
                  for subscription in router.subscriptions(deps)]
     for consumer in consumers:
         await consumer.start()
