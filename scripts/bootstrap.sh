@@ -3,7 +3,9 @@
 #   1. Debian packages (the servers, Python's venv module, ...) when missing;
 #   2. the virtualenv .venv with requirements/dev.txt (the pinned runtime + test tools + every
 #      package of this repository in editable mode);
-#   3. the npm tools the tests use (tools/asyncapi), from their lock file.
+#   3. the npm tools the tests use (tools/asyncapi), from their lock file;
+#   4. the WhatsApp worker's whatsmeow bridge (.local/bin/wagw-whatsmeow) when Go is here and its
+#      sources changed (tools/whatsmeow-bridge/build.sh; scripts/infra.sh finds or fetches Go).
 # Fast when nothing changed: .venv/.bootstrap-stamp holds a hash of requirements/*.txt and every
 # pyproject.toml, and pip only runs when that hash changes.
 #
@@ -163,6 +165,24 @@ setup_node_tools() {
     echo "$want" >"$dir/node_modules/.bootstrap-stamp"
 }
 
+# The whatsmeow bridge, rebuilt when missing or older than a file of its sources. Without Go it is left
+# out (said once): only a worker run with WHATSAPP_CLIENT=whatsmeow needs it, and that one says so.
+setup_whatsmeow_bridge() {
+    local program="$ROOT/.local/bin/wagw-whatsmeow" src="$ROOT/workers/whatsapp/bridge" go=""
+    if [[ -x "$program" && -z "$(find "$src" "$ROOT/tools/whatsmeow-bridge" -newer "$program" -type f -print -quit)" ]]; then
+        return 0
+    fi
+    for candidate in "$(command -v go || true)" /usr/local/go/bin/go "$ROOT/.local/go/bin/go"; do
+        [[ -n "$candidate" && -x "$candidate" ]] && { go="$candidate"; break; }
+    done
+    if [[ -z "$go" ]]; then
+        say "no Go here: the whatsmeow bridge is not built (scripts/infra.sh start fetches Go, then run this again)"
+        return 0
+    fi
+    say "building the whatsmeow bridge with $("$go" env GOVERSION)"
+    GO="$go" "$ROOT/tools/whatsmeow-bridge/build.sh" "$program" || die "the whatsmeow bridge did not build"
+}
+
 case "${1:-}" in
     --system)
         install_system_packages
@@ -171,6 +191,7 @@ case "${1:-}" in
         install_system_packages
         setup_venv
         setup_node_tools
+        setup_whatsmeow_bridge
         ;;
     *)
         sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2

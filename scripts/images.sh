@@ -6,7 +6,8 @@
 #   wagw-python:3.11       that base + Debian's Python in a venv: stands in for python:3.11-slim
 #   wagw:latest            ./Dockerfile, built with PYTHON_IMAGE=wagw-python:3.11
 #   wagw-whatsapp:latest   workers/whatsapp/Dockerfile on wagw:latest: the real WhatsApp worker (neonize
-#                          from PyPI), its bundled library loaded once more with no network at all
+#                          from PyPI, the whatsmeow bridge built with Go from the Go module proxy), its
+#                          bundled library loaded once more with no network at all
 #   wagw-rabbitmq, wagw-redis, wagw-prometheus   Debian's packages of those servers
 #   wagw-ferretdb          the project's FerretDB build (tools/ferretdb), the MongoDB stand-in
 #   wagw-objectstore       the project's S3-API object store (tools/objectstore), MinIO's stand-in

@@ -344,27 +344,7 @@ find_go() {
     local module="golang.org/toolchain@v0.0.1-go$GO_FALLBACK_VERSION.linux-$arch"
     say "ferretdb: no Go >= 1.$GO_MIN_MINOR on this machine; fetching $module into .local/go" >&2
     rm -rf "$LOCAL_DIR/go"
-    python3 - "$proxy/${module%@*}/@v/${module#*@}.zip" "$module/" "$LOCAL_DIR/go" >&2 <<'PY'
-import os, shutil, sys, tempfile, urllib.request, zipfile
-
-url, prefix, dest = sys.argv[1:]
-with tempfile.TemporaryFile() as tmp:
-    with urllib.request.urlopen(url, timeout=120) as resp:
-        shutil.copyfileobj(resp, tmp)
-    with zipfile.ZipFile(tmp) as zf:
-        for info in zf.infolist():
-            if not info.filename.startswith(prefix) or info.is_dir():
-                continue
-            target = os.path.join(dest, info.filename[len(prefix):])
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            with zf.open(info) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out)
-# Module zips carry no file modes: make the toolchain's programs executable again.
-for sub in ("bin", os.path.join("pkg", "tool")):
-    for dirpath, _, files in os.walk(os.path.join(dest, sub)):
-        for name in files:
-            os.chmod(os.path.join(dirpath, name), 0o755)
-PY
+    python3 "$ROOT/scripts/lib/fetch_go.py" "$proxy/${module%@*}/@v/${module#*@}.zip" "$module/" "$LOCAL_DIR/go" >&2
     go_ok "$LOCAL_DIR/go/bin/go" || die "the downloaded Go toolchain does not run"
     echo "$LOCAL_DIR/go/bin/go"
 }

@@ -16,12 +16,27 @@
 # collection under the write lock; the build narrows any filter that names an `_id` string (every
 # caller filters the rows again with the whole filter, as they must when pushdown is disabled).
 #
+# A third: the write lock must never wait on something that waits for a write. The SQLite backend has
+# 100 connections per database, and the write holding the lock needs one or two (its read of the
+# matching documents, then its transaction). Upstream, two things held connections for longer than a
+# command: an open cursor keeps its read, and so its connection, until the client exhausts or kills it
+# (there is no idle timeout; a client reading a batch, then waiting for its own write before asking for
+# the next, is the common case); and an update command keeps every statement's read open until the
+# whole command ends, so one grouped update of 100 statements or more waits for a connection it holds
+# itself. With the pool gone, the lock holder waited forever and every other write behind it: the
+# server answered pings, no writes. The build closes each statement's read when that statement is done,
+# and reads a normal cursor's documents in full when it is opened (its connection goes straight back;
+# tailable cursors, unused here, are left as they were). Connections are then only ever held during a
+# command, by work that does not wait for a write, so the lock holder always gets one. The cost is
+# memory for a cursor's remaining documents, and reading them all even if the client stops early.
+# tests/integration/test_mongodb_server_under_parallel_load.py reproduces both hangs on its own server.
+#
 # usage: build.sh <output binary>   (GO may name the go command to use)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-out="${1:?usage: build.sh <output binary>}"
+out="$(realpath -m "${1:?usage: build.sh <output binary>}")" # the build runs from this folder
 go="${GO:-go}"
 version="v1.24.2"
 src_copy="$root/.local/build/ferretdb-src"
@@ -53,6 +68,51 @@ for command in MsgUpdate MsgFindAndModify MsgDelete MsgInsert; do
 " "$file"
     grep -q "writeMu.Lock" "$file" || { echo "patching $command failed" >&2; exit 1; }
 done
+
+update="$handler/msg_update.go"
+sed -i '/^\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)$/a\
+\t\tcloser.Close() // this statement'"'"'s read goes back to the pool now, not when the command ends (patched)
+' "$update"
+grep -q "closer.Close() // this statement's read" "$update" || { echo "patching the update's reads failed" >&2; exit 1; }
+
+cat > "$handler/buffered_cursors.go" <<'GO'
+package handler
+
+import (
+	"context"
+
+	"github.com/FerretDB/FerretDB/internal/clientconn/cursor"
+	"github.com/FerretDB/FerretDB/internal/types"
+	"github.com/FerretDB/FerretDB/internal/util/iterator"
+)
+
+// newBufferedCursor registers a cursor whose documents are already read, so that it holds no storage
+// connection while its client is away between batches: a writer holding writeMu must never wait for a
+// connection that only the client of an open cursor, itself waiting for a write, can give back.
+// Added by the project's build (tools/ferretdb/build.sh).
+func newBufferedCursor(ctx context.Context, r *cursor.Registry, iter types.DocumentsIterator,
+	params *cursor.NewParams,
+) *cursor.Cursor {
+	if params.Type != cursor.Normal { // tailable cursors read again on each getMore
+		return r.NewCursor(ctx, iter, params)
+	}
+
+	docs, err := iterator.ConsumeValues(iter) // closes iter: its connection goes back to the pool
+	buffered := iterator.Values(iterator.ForSlice(docs))
+
+	if err != nil {
+		buffered.Close()
+		buffered = iterator.ForFunc(func() (struct{}, *types.Document, error) { return struct{}{}, nil, err })
+	}
+
+	return r.NewCursor(ctx, buffered, params)
+}
+GO
+for file in "$handler/msg_find.go" "$handler/msg_aggregate.go"; do
+    sed -i 's/h\.cursors\.NewCursor(ctx, /newBufferedCursor(ctx, h.cursors, /' "$file"
+    grep -q "newBufferedCursor(ctx, h.cursors, " "$file" || { echo "patching the cursors of $file failed" >&2; exit 1; }
+done
+! grep -rq "h\.cursors\.NewCursor(" "$handler" || { echo "a cursor is left unbuffered" >&2; exit 1; }
 
 metadata="$src_copy/internal/backends/sqlite/metadata/metadata.go"
 sed -i "s|IDColumn = DefaultColumn + \"->'\\\$._id'\"|IDColumn = DefaultColumn + \`->\"_id\"\`|" "$metadata"

@@ -1,10 +1,13 @@
 """The WhatsApp worker's tests use the workers' shared doubles and fixtures (tests/harness/worker_doubles.py),
 and ask the worker questions the way the SDK asks them (`asker_of`)."""
 
+import secrets
 from types import SimpleNamespace
 
+import psycopg
 import pytest
 
+from harness.infra import POSTGRES_SERVER
 from harness.worker_doubles import FakeUplink, Platform, amqp_url, platform, uplink, vhost  # noqa: F401
 from wagw_worker_sdk.queries import QueryAnswerer
 
@@ -29,3 +32,14 @@ class Asker:
 def asker_of():
     """`asker_of(handler)`: asks `handler` as the platform does, through the SDK's `QueryAnswerer`."""
     return Asker
+
+
+@pytest.fixture
+async def store_url():
+    """A fresh database on the local PostgreSQL (scripts/infra.sh) as a credential store."""
+    name = f"wagw_t_{secrets.token_hex(4)}"
+    async with await psycopg.AsyncConnection.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as admin:
+        await admin.execute(f"CREATE DATABASE {name}")
+    yield f"{POSTGRES_SERVER}/{name}?sslmode=disable"
+    async with await psycopg.AsyncConnection.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as admin:
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")  # the Go library may still hold a connection

@@ -6,26 +6,14 @@ reached (no machine here can)."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 
 import psycopg
 import pytest
-from harness.infra import POSTGRES_SERVER
 
 from wagw_worker_whatsapp.client import ConnectionFailed
 from wagw_worker_whatsapp.devices import PostgresDevices, SqliteDevices, directory_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio, pytest.mark.timeout(120)]
-
-
-@pytest.fixture
-async def store_url():
-    name = f"wagw_t_{secrets.token_hex(4)}"
-    async with await psycopg.AsyncConnection.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as admin:
-        await admin.execute(f"CREATE DATABASE {name}")
-    yield f"{POSTGRES_SERVER}/{name}?sslmode=disable"
-    async with await psycopg.AsyncConnection.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as admin:
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")  # the Go library may still hold a connection
 
 
 async def test_a_device_remembered_by_one_worker_is_found_by_another(store_url):

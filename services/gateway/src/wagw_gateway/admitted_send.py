@@ -12,7 +12,7 @@ from aiohttp import web
 from marshmallow import Schema
 
 from .api_keys import looks_like_key
-from .auth import (SEND_DAY, SESSION_KEY, bearer_of, deactivated_account, missing_scope, presented_key, rate_limited,
+from .auth import (SESSION_KEY, bearer_of, deactivated_account, missing_scope, presented_key, rate_limited,
                    revoked_key)
 from .callers import CALLER, Caller
 from .deps import Deps, gateway_of
@@ -53,7 +53,6 @@ def admitted_at_once(body_schema: Schema, publish: Publish):
             if admission.verdict != COUNTED:  # the two ways disagree: the separate reads decide
                 return await view(request)
             session_id = _counted(request, gw, admission)
-            request[SEND_DAY] = day
             return await publish(request, session_id, body, day)
 
         return at_once

@@ -26,7 +26,6 @@ from .usage import counter_key, today
 
 USER = web.RequestKey("user", Principal)  # the logged-in user, when an access token was used
 SESSION_KEY = web.RequestKey("session_key", ApiKey)  # the API key, when one was used
-SEND_DAY = web.RequestKey("send_day", str)
 API_KEY_HEADER = "X-API-Key"
 BEARER, API_KEY = "bearerAuth", "apiKeyAuth"  # the security schemes of the API reference
 
@@ -143,7 +142,6 @@ async def admit_send(request: web.Request) -> str:
     gw, caller, day = gateway_of(request), request[CALLER], today()
     await enforce(request, [_caller_limit(caller, gw.settings), send_limit(caller.tenant_id, caller.tier, gw.settings)],
                   counters=(counter_key(caller.tenant_id, day),))
-    request[SEND_DAY] = day
     return day
 
 

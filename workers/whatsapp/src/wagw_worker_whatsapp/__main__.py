@@ -30,6 +30,12 @@ def client_factory(settings: Settings) -> ClientFactory:
     if settings.client == "fake":
         return FakeWhatsApp(store=Path(settings.store), auto_scan=settings.fake_auto_scan)
     from .devices import directory_for  # noqa: PLC0415
+    if settings.client == "whatsmeow":
+        from .bridge_program import checked_program  # noqa: PLC0415
+        from .whatsmeow_client import WhatsmeowClientFactory  # noqa: PLC0415
+
+        return WhatsmeowClientFactory(settings.store, directory_for(settings.store),
+                                      checked_program(Path(settings.bridge_program)))
     from .neonize_client import NeonizeClientFactory  # noqa: PLC0415 (loads the library, after its checks)
 
     return NeonizeClientFactory(settings.store, directory_for(settings.store))
@@ -40,7 +46,12 @@ def whatsapp_parts(settings: Settings, factory: ClientFactory):
     async def parts(worker: Worker) -> AsyncIterator[tuple[WhatsAppSessions, web.Application]]:
         async with MediaStorage.opened(settings) as media:  # where received files go
             phone = factory if isinstance(factory, FakeWhatsApp) else None
-            yield WhatsAppSessions(worker.uplink, factory, media=media), create_http_app(worker, phone)
+            try:
+                yield WhatsAppSessions(worker.uplink, factory, media=media), create_http_app(worker, phone)
+            finally:
+                closing = getattr(factory, "aclose", None)  # a client factory with a process of its own
+                if closing is not None:
+                    await closing()
 
     return parts
 

@@ -1,6 +1,7 @@
 """The worker's own narrow view of a WhatsApp library: one client per session, what it can be asked
-to do, and the events it reports. The neonize adapter implements it for real (`neonize_client`), the
-fake (`fake`) for tests; the sessions logic (`sessions`) knows only this module."""
+to do, and the events it reports. Two adapters implement it for real, on neonize (`neonize_client`) and
+on whatsmeow itself through the bridge program (`whatsmeow_client`), the fake (`fake`) for tests; the
+sessions logic (`sessions`) knows only this module."""
 
 from __future__ import annotations
 

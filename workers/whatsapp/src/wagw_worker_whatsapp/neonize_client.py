@@ -28,6 +28,7 @@ from .ids import message_id_for
 from .library import load_neonize
 from .neonize_mapping import jid_of
 from .neonize_queries import NeonizeDirectory
+from .sent_ids import actual_id, derived_id
 
 aio = load_neonize()
 from neonize.aioze import events as aio_events  # noqa: E402
@@ -123,10 +124,7 @@ class NeonizeClient(NeonizeDirectory):
         await outbound.send_presence(self.client, presence, jid_of(chat) if chat else None)
 
     async def _actual(self, wa_message_id: str | None) -> str | None:
-        """The id whatsmeow sent one of our messages with, for a derived id; any other id as it is."""
-        if wa_message_id is None:
-            return None
-        return await self.factory.devices.sent_as(wa_message_id) or wa_message_id
+        return await actual_id(self.factory.devices, wa_message_id)
 
     async def disconnect(self) -> None:
         if self.client is not None:
@@ -172,8 +170,7 @@ class NeonizeClient(NeonizeDirectory):
         else:
             translated = mapping.event_from_library(event, phone=phone)
         if isinstance(translated, Receipt):  # whatsmeow's ids of our sends back to the derived ones
-            tables = self.factory.devices
-            translated = Receipt(tuple([await tables.derived_from(i) or i for i in translated.wa_message_ids]),
+            translated = Receipt(tuple([await self._derived(i) for i in translated.wa_message_ids]),
                                  translated.status)
         if isinstance(translated, InboundMessage):
             translated = await self._received(event, translated)
@@ -214,7 +211,7 @@ class NeonizeClient(NeonizeDirectory):
         return replace(message, parts=parts, fetch=fetch)
 
     async def _derived(self, wa_message_id: str) -> str:
-        return await self.factory.devices.derived_from(wa_message_id) or wa_message_id
+        return await derived_id(self.factory.devices, wa_message_id)
 
     def _connection_ended(self, task) -> None:
         """whatsmeow's connection loop returned: with an error, the session cannot come up (no network,

@@ -7,7 +7,6 @@ Ids are WhatsApp's as received; the adapter turns whatsmeow's ids of our own sen
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any, Callable
 
@@ -19,6 +18,7 @@ from neonize.proto import Neonize_pb2 as ev  # noqa: E402
 from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as wa  # noqa: E402
 
 from .client import InboundMessage, ReceivedDeleted, ReceivedEdited  # noqa: E402
+from .polls import chosen_options  # noqa: E402
 
 # Envelopes WhatsApp puts around a message (disappearing, view once, a captioned document, an edit).
 WRAPPERS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2", "viewOnceMessageV2Extension",
@@ -138,15 +138,9 @@ def is_poll_vote(event: ev.Message) -> bool:
     return not event.Info.MessageSource.IsFromMe and unwrapped(event.Message).HasField("pollUpdateMessage")
 
 
-def option_hash(name: str) -> bytes:
-    """How a vote names an option (whatsmeow's `HashPollOptions`): the SHA-256 of its text."""
-    return hashlib.sha256(name.encode()).digest()
-
-
 def poll_vote_from(event: ev.Message, vote: wa.PollVoteMessage, options: list[str]) -> InboundMessage:
     """A decrypted vote, its options named by the poll's `options` (a hash of none of them is dropped)."""
-    names = {option_hash(name): name for name in options}
-    chosen = [names[hashed] for hashed in vote.selectedOptions if hashed in names]
+    chosen = chosen_options(list(vote.selectedOptions), options)
     chat, sender, extra = _addressing(event)
     target = unwrapped(event.Message).pollUpdateMessage.pollCreationMessageKey.ID
     return InboundMessage(event.Info.ID, chat, sender, "poll_vote", "",

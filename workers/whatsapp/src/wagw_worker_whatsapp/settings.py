@@ -11,7 +11,7 @@ from wagw_common.settings import bool_from_env, env_field
 from wagw_worker_sdk.settings import WorkerSettings, bounded, parse_worker_id
 
 DEFAULTS = {"WORKER_ID": "wa-worker-1"}
-CLIENTS = ("neonize", "fake")
+CLIENTS = ("neonize", "whatsmeow", "fake")
 
 
 def parse_client(raw: str) -> str:
@@ -27,12 +27,18 @@ class Settings(WorkerSettings, ObjectStoreSettings):
     )
     client: str = env_field(
         "WHATSAPP_CLIENT", "neonize",
-        "neonize (real WhatsApp through whatsmeow) or fake (no phone: tests and demos)", parse_client,
+        "neonize (real WhatsApp through whatsmeow's Python bindings), whatsmeow (real WhatsApp through the "
+        "whatsmeow bridge program: sends with ids WhatsApp itself keeps) or fake (no phone: tests and demos)",
+        parse_client,
     )
     store: str = env_field(
         "WHATSAPP_STORE", ".local/data/whatsapp/credentials.db",
         "Device credential store: a PostgreSQL URL shared by every worker, or a SQLite file for a single "
         "worker (with the fake client, a directory)",
+    )
+    bridge_program: str = env_field(
+        "WHATSAPP_BRIDGE_PROGRAM", ".local/bin/wagw-whatsmeow",
+        "whatsmeow client only: the bridge program (tools/whatsmeow-bridge/build.sh builds it)",
     )
     host: str = env_field("HTTP_HOST", "127.0.0.1", "Address the service's HTTP server binds to")
     http_port: int = env_field(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 from marshmallow import ValidationError
-from wagw_common.contracts.messages import CONTENT_FIELDS, Media, SendMessage
+from wagw_common.contracts.messages import CONTENT_FIELDS, Media
 
 from ..apidoc import api_doc
 from ..auth import authenticated
@@ -15,12 +15,11 @@ from ..errors import ApiError, not_found
 from ..idempotent import IDEMPOTENCY_HEADER
 from ..schemas import ForwardBody, SendAccepted
 from ..validation import load_body
-from .messages import queue_message
+from .messages import SEND_BODY, queue_message
 from .paths import API, param
 
 routes = web.RouteTableDef()
 _FORWARD = ForwardBody()
-_SEND = SendMessage(exclude=("tenant_id", "session_id", "message_id"))
 _MEDIA_FIELDS = tuple(Media().fields)
 # What a forward does not carry: a reaction belongs to its message, a reply to its chat.
 _NOT_FORWARDED = ("reaction", "reply_to")
@@ -56,7 +55,7 @@ async def forward_message(request: web.Request) -> web.Response:
     if not caller.may_act_on(message["session_id"]):
         raise not_found("message")
     try:
-        send = _SEND.load({**_content(message), "to": body["to"], "queue": body["queue"]})
+        send = SEND_BODY.load({**_content(message), "to": body["to"], "queue": body["queue"]})
     except ValidationError as exc:  # history keeps what a send may not carry (a received text's length, say)
         raise ApiError(409, "conflict", "this message cannot be sent again as it is",
                        {"reason": "not_forwardable", "fields": exc.messages}) from None

@@ -30,7 +30,7 @@ from .sessions import SESSION, fetch_session
 log = get_logger(__name__)
 routes = web.RouteTableDef()
 # The contracts' own schemas, minus what the gateway fills in from the caller's identity.
-_SEND = SendMessage(exclude=("tenant_id", "session_id", "message_id"))
+SEND_BODY = SendMessage(exclude=("tenant_id", "session_id", "message_id"))
 _LIST = ListMessages(exclude=("tenant_id", "session_id"))
 _ACCEPTED = SendAccepted()
 TAGS = ("messages",)
@@ -80,7 +80,7 @@ async def publish_admitted(request: web.Request, session_id: str, body: dict, da
     message_id = message_id or new_message_id()
     command = {**body, "tenant_id": caller.tenant_id, "session_id": session_id, "message_id": message_id}
     try:
-        # `body` came out of the contract's own schema (`_SEND`), the ids are the gateway's own: validating
+        # `body` came out of the contract's own schema (`SEND_BODY`), the ids are the gateway's own: validating
         # the command again would repeat that load (the orchestrator validates what it consumes anyway).
         await gw.broker.send_command("message.send", command, subject=session_id,
                                      routing_key=topology.send_routing_key(session_id), loaded=True)
@@ -134,9 +134,9 @@ async def get_message(request: web.Request) -> web.Response:
 
 
 @routes.post(f"{API}/send")
-@api_doc(tags=TAGS, body=_SEND, responses={202: SendAccepted}, errors=(409,),
+@api_doc(tags=TAGS, body=SEND_BODY, responses={202: SendAccepted}, errors=(409,),
          headers={IDEMPOTENCY_HEADER: "makes a retried send a no-op (kept 24 hours)"})
-@admitted_at_once(_SEND, publish_admitted)  # the common case, in one Redis round trip
+@admitted_at_once(SEND_BODY, publish_admitted)  # the common case, in one Redis round trip
 @authenticated(scope="messages:send", users=False, send=True)
 async def send(request: web.Request) -> web.Response:
     """Send a message through the key's session: 202 with a message id once the broker has it (`Idempotency-Key`
@@ -144,18 +144,18 @@ async def send(request: web.Request) -> web.Response:
     session_id = request[CALLER].session_restriction
     if session_id is None:
         raise not_bound_to_one_session()
-    return await queue_message(request, session_id, await load_body(request, _SEND))
+    return await queue_message(request, session_id, await load_body(request, SEND_BODY))
 
 
 @routes.post(f"{SESSION}/messages")
-@api_doc(tags=TAGS, body=_SEND, responses={202: SendAccepted}, errors=(409,),
+@api_doc(tags=TAGS, body=SEND_BODY, responses={202: SendAccepted}, errors=(409,),
          headers={IDEMPOTENCY_HEADER: "makes a retried send a no-op (kept 24 hours)"})
 @authenticated(scope="messages:send", send=True)
 async def send_through_session(request: web.Request) -> web.Response:
     """Send a message through one of the caller's sessions: 202 with a message id once the broker has it; 409 as for
     /send."""
     caller, session_id = request[CALLER], request.match_info["session_id"]
-    body = await load_body(request, _SEND)
+    body = await load_body(request, SEND_BODY)
     if caller.session_restriction != session_id:
         await fetch_session(request, session_id)  # one of the caller's own, or 404
     return await queue_message(request, session_id, body)
