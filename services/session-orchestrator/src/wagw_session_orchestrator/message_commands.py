@@ -64,7 +64,8 @@ async def when_send_requested_store_and_route_it(envelope: Envelope, deps: Deps)
         disposition = bad_target
     disposition, paced_until = await pace_send(session, data["message_id"], disposition, slots=deps.pacing,
                                                messages=messages)
-    worker_id = await deps.routes.worker_for(data["session_id"]) if disposition == "route" else None
+    # The session just read names its worker (what the route cache is rebuilt from): no Redis read per send.
+    worker_id = session.get("worker_id") if session is not None and disposition == "route" else None
     if disposition == "route" and worker_id is None:
         disposition = "session_not_connected"
     if disposition == "session_not_connected" and session is not None:  # a missing one is session_not_found

@@ -89,14 +89,15 @@ class DeliveriesStore:
             "test": test, "created_at": now, "updated_at": now, "sort_key": _sort_key(now, delivery_id), OUTBOX: [],
         }
         try:
-            delivery = await self.collection.find_one_and_update(
-                {"_id": delivery_id}, {"$setOnInsert": fresh}, upsert=True, return_document=AFTER)
+            # A plain insert, not an upsert handing the document back: what it stored is `fresh` itself.
+            await self.collection.insert_one({"_id": delivery_id, **fresh})
         except DuplicateKeyError:
-            # Two replicas raced on the same event; the other one's insert won.
+            # Created before: a redelivered event, or another replica handling the same one.
             delivery = await self.collection.find_one({"_id": delivery_id})
-        if delivery is None:
-            raise RuntimeError(f"delivery {delivery_id} was neither created nor found after an upsert")
-        return delivery
+            if delivery is None:
+                raise RuntimeError(f"delivery {delivery_id} was neither created nor found") from None
+            return delivery
+        return {"_id": delivery_id, **fresh}
 
     async def get(self, delivery_id: str) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": delivery_id})
