@@ -39,6 +39,13 @@ const (
 	thumbnailSide     = 200
 )
 
+// WhatsApp's limits on a sticker's file (its sticker guidelines): a bigger one is refused by the phones
+// that receive it. A variable so the tests can lower it.
+var stickerMaxBytes = map[bool]int{false: 100 << 10, true: 500 << 10} // by animated
+
+// stickerQualities are tried in turn until the WebP fits its limit (the first is neonize's choice).
+var stickerQualities = map[bool][]string{false: {"80", "60", "40", "20"}, true: {"50", "35", "20", "10"}}
+
 // conversionTimeout bounds one file's ffmpeg work (a long video's first frame is quick; a hung decoder is not).
 var conversionTimeout = 2 * time.Minute
 
@@ -49,8 +56,12 @@ func Prepare(ctx context.Context, kind string, data []byte, mimetype string, ptt
 		return Prepared{Data: data, Mimetype: mimetype}, nil
 	}
 	if kind == "sticker" && isWebP(data) { // already what WhatsApp shows (ffmpeg cannot decode animated WebP)
+		animated := bytes.Contains(data[:min(len(data), 64)], []byte("ANIM"))
+		if err := stickerFits(len(data), animated); err != nil {
+			return Prepared{}, fmt.Errorf("%w: send a smaller WebP, or a PNG, GIF or video to be converted", err)
+		}
 		return Prepared{Data: data, Mimetype: "image/webp", Width: stickerSide, Height: stickerSide,
-			Animated: bytes.Contains(data[:min(len(data), 64)], []byte("ANIM"))}, nil
+			Animated: animated}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, conversionTimeout)
 	defer cancel()
@@ -121,7 +132,8 @@ func (m mediaFile) audio(data []byte, mimetype string, ptt bool) (Prepared, erro
 	return prepared, nil
 }
 
-// sticker: a still picture padded to a transparent square; a GIF or a video as an animated WebP.
+// sticker: a still picture padded to a transparent square; a GIF or a video as an animated WebP, at the
+// best quality that fits WhatsApp's limit.
 func (m mediaFile) sticker() (Prepared, error) {
 	if m.info.stream("video") == nil {
 		return Prepared{}, fmt.Errorf("not a picture ffmpeg can read (%s)", m.info.Format.Name)
@@ -130,17 +142,41 @@ func (m mediaFile) sticker() (Prepared, error) {
 	square := fmt.Sprintf("scale=%d:%d:force_original_aspect_ratio=decrease,format=rgba,"+
 		"pad=%d:%d:(ow-iw)/2:(oh-ih)/2:color=0x00000000", stickerSide, stickerSide, stickerSide, stickerSide)
 	output := filepath.Join(m.work, "sticker.webp")
-	args := []string{"-i", m.input, "-an", "-frames:v", "1", "-vf", square, "-c:v", "libwebp", "-quality", "80", output}
-	if animated {
-		args = []string{"-i", m.input, "-an", "-t", "6", "-vf", "fps=15," + square, "-c:v", "libwebp_anim",
-			"-loop", "0", "-quality", "50", output}
+	var converted []byte
+	fits := errors.New("no quality to try")
+	for _, quality := range stickerQualities[animated] {
+		args := []string{"-i", m.input, "-an", "-frames:v", "1", "-vf", square, "-c:v", "libwebp", "-quality", quality, output}
+		if animated {
+			args = []string{"-i", m.input, "-an", "-t", "6", "-vf", "fps=15," + square, "-c:v", "libwebp_anim",
+				"-loop", "0", "-quality", quality, output}
+		}
+		if _, err := runFFmpeg(m.ctx, args...); err != nil {
+			return Prepared{}, err
+		}
+		var err error
+		if converted, err = os.ReadFile(output); err != nil {
+			return Prepared{}, err
+		}
+		if fits = stickerFits(len(converted), animated); fits == nil {
+			break
+		}
 	}
-	if _, err := runFFmpeg(m.ctx, args...); err != nil {
-		return Prepared{}, err
+	if fits != nil {
+		return Prepared{}, fmt.Errorf("%w even at the lowest quality: send a simpler or shorter picture", fits)
 	}
-	converted, err := os.ReadFile(output)
 	return Prepared{Data: converted, Mimetype: "image/webp", Width: stickerSide, Height: stickerSide,
-		Animated: animated}, err
+		Animated: animated}, nil
+}
+
+func stickerFits(size int, animated bool) error {
+	limit, kind := stickerMaxBytes[animated], "a still sticker"
+	if animated {
+		kind = "an animated sticker"
+	}
+	if size > limit {
+		return fmt.Errorf("the sticker is %d KB, WhatsApp takes %s of at most %d KB", (size+1023)>>10, kind, limit>>10)
+	}
+	return nil
 }
 
 func isWebP(data []byte) bool {

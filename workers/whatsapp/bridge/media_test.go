@@ -27,6 +27,8 @@ var sampleRecipes = map[string][]string{
 	"tone.mp3":   {"-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "libmp3lame"},
 	"tone.wav":   {"-f", "lavfi", "-i", "sine=frequency=440:duration=2"},
 	"tone.ogg":   {"-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "libopus"},
+	// noise compresses badly: the sticker it makes is big at a high quality, smaller at a low one
+	"noise.png": {"-f", "lavfi", "-i", "nullsrc=s=200x200,geq=random(1)*255:random(2)*255:random(3)*255", "-frames:v", "1"},
 }
 
 func sample(t *testing.T, name string) []byte {
@@ -118,6 +120,36 @@ func TestAStickerIsA512SquareWebPAnimatedWhenItMoves(t *testing.T) {
 		if err != nil || !bytes.Equal(passed.Data, sticker.Data) || passed.Animated != sticker.Animated {
 			t.Errorf("a WebP sticker was converted again (%v)", err)
 		}
+	}
+}
+
+// limited sets WhatsApp's sticker limits for one test (the real ones need big files to reach).
+func limited(t *testing.T, still, animated int) {
+	t.Helper()
+	saved := stickerMaxBytes
+	stickerMaxBytes = map[bool]int{false: still, true: animated}
+	t.Cleanup(func() { stickerMaxBytes = saved })
+}
+
+func TestAStickerOverWhatsAppsLimitIsMadeAtALowerQualityOrRefused(t *testing.T) {
+	best := prepare(t, "sticker", "noise.png", "image/png", false)
+	limited(t, len(best.Data)-1, 500<<10) // the first quality no longer fits
+	lower := prepare(t, "sticker", "noise.png", "image/png", false)
+	if len(lower.Data) >= len(best.Data) || !isWebP(lower.Data) {
+		t.Errorf("not made again at a lower quality: %d bytes, was %d", len(lower.Data), len(best.Data))
+	}
+	limited(t, 1<<10, 1<<10) // nothing fits
+	_, err := Prepare(context.Background(), "sticker", sample(t, "noise.png"), "image/png", false)
+	if err == nil || !strings.Contains(err.Error(), "WhatsApp takes a still sticker of at most 1 KB even at the lowest quality") {
+		t.Errorf("a sticker that cannot fit: %v", err)
+	}
+	_, err = Prepare(context.Background(), "sticker", lower.Data, "image/webp", false)
+	if err == nil || !strings.Contains(err.Error(), "send a smaller WebP") {
+		t.Errorf("a WebP over the limit is sent as it is: %v", err)
+	}
+	_, err = Prepare(context.Background(), "sticker", sample(t, "moving.gif"), "image/gif", false)
+	if err == nil || !strings.Contains(err.Error(), "an animated sticker of at most 1 KB") {
+		t.Errorf("an animated sticker that cannot fit: %v", err)
 	}
 }
 

@@ -131,7 +131,7 @@ def test_a_missing_program_or_one_of_another_version_stops_the_worker_with_what_
     with pytest.raises(LibraryUnavailable, match="missing: build it with tools/whatsmeow-bridge/build.sh"):
         checked_program(tmp_path / "nowhere")
     older = program(tmp_path, "print('wagw-whatsmeow 0.9.0 (whatsmeow v0.0.0-2025)')\n")
-    with pytest.raises(LibraryUnavailable, match="needs 'wagw-whatsmeow 1.0.0"):
+    with pytest.raises(LibraryUnavailable, match="needs 'wagw-whatsmeow 1.1.0"):
         checked_program(older)
     matching = program(tmp_path, f"print({BRIDGE_VERSION!r})\n")
     assert checked_program(matching) == matching

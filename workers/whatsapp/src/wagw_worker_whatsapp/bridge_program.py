@@ -9,7 +9,7 @@ from pathlib import Path
 from .library import LibraryUnavailable
 
 # The program's `--version`: workers/whatsapp/bridge/version.go says the same (a test holds them together).
-BRIDGE_VERSION = "wagw-whatsmeow 1.0.0 (whatsmeow v0.0.0-20260921121126-35ae40906e74)"
+BRIDGE_VERSION = "wagw-whatsmeow 1.1.0 (whatsmeow v0.0.0-20260921121126-35ae40906e74)"
 BUILD_HINT = "build it with tools/whatsmeow-bridge/build.sh (scripts/bootstrap.sh does), or use the worker's image"
 
 
