@@ -6,8 +6,9 @@ free ports of its own; it is taken down, volumes included, at the end.
 
 What the WhatsApp worker's part checks, with no WhatsApp reachable from here: its image (the whatsmeow
 bridge, its default client, built and checked at the image's build; neonize's bundled library loads with
-no network, scripts/images.sh), its start with whatsmeow's store in the compose PostgreSQL, registration under its own broker user, /healthz, and that a session connect is
-handed to it and answered with a status and a reason. Not checked: a QR from WhatsApp's servers, a
+no network, scripts/images.sh), its start with whatsmeow's store in the compose PostgreSQL, registration
+under its own broker user, /healthz, and that a session connect is handed to it and answered with a
+status and a reason. Not checked: a QR from WhatsApp's servers, a
 link, a send (docs/workers.md, "Manual acceptance")."""
 
 from __future__ import annotations
