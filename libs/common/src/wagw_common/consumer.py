@@ -1,5 +1,4 @@
-"""Consuming a queue: validate against the contract, run the handler, ack only once it finished
-(acknowledgements of deliveries that finish together go as one frame: acks.py).
+"""Consuming a queue: validate against the contract, run the handler, ack only once it finished.
 
 Outcomes, each counted in `wagw_broker_messages_consumed_total{queue,outcome}` and logged:
 - `ack`: handled (or a duplicate already handled, skipped through the inbox);
@@ -18,7 +17,6 @@ from typing import Any, Awaitable, Callable, Mapping, Protocol
 import aiormq
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
-from . import acks
 from .broker import Broker
 from .contracts import contract_for
 from .envelope import Envelope, MalformedMessage, parse_envelope
@@ -131,13 +129,11 @@ class Consumer:
         await self.pause()
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=grace)
-        await acks.flush_held()  # acknowledgements held for a group go before the channel closes
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
         assert task is not None  # aio-pika runs each delivery in a task of its own
         self._in_flight.add(task)
-        acks.received(message)  # before any await: it is in hand on its channel (acks.py)
         started = time.perf_counter()
         try:
             outcome = await self._handle(message)
@@ -154,7 +150,7 @@ class Consumer:
     async def _requeue(self, message: AbstractIncomingMessage) -> str:
         await asyncio.sleep(1.0)
         try:
-            await acks.nack(message, requeue=True)
+            await message.nack(requeue=True)
         except Exception as exc:  # the channel is gone: the broker requeues it by itself
             log.warning("message.requeue_failed", queue=self.queue_name, error=repr(exc))
         return "retry"
@@ -202,14 +198,14 @@ class Consumer:
             # Inside the try: the inbox is in the database, which may be away (a retry, like the handler's).
             if not is_request and self.inbox is not None and await self.inbox.seen(envelope.id):
                 log.info("message.duplicate_skipped")
-                await acks.ack(message)
+                await message.ack()
                 return "ack"
             result = await handler(envelope)
         except DomainError as err:
             log.info("message.rejected", code=err.code, reason=err.message)
             if is_request:
                 await reply_to_request(self.broker, message, envelope, error=err.to_dict())
-            await acks.ack(message)
+            await message.ack()
             return "rejected"
         except Exception as exc:
             return await self._failed(message, envelope, exc)
@@ -221,7 +217,7 @@ class Consumer:
             except Exception as exc:
                 # The work is done; a redelivery would meet handlers idempotent on their own ids.
                 log.warning("inbox.remember_failed", error=repr(exc))
-        await acks.ack(message)
+        await message.ack()
         log.info("message.handled")
         return "ack"
 
@@ -237,11 +233,11 @@ class Consumer:
                     error={"code": "unavailable", "message": "the service could not handle the request",
                            "details": None},
                 )
-            await acks.reject(message, requeue=False)
+            await message.reject(requeue=False)
             return "dead_lettered"
         log.warning("message.failed_will_retry", attempt=attempt, error=repr(exc))
         await asyncio.sleep(_retry_pause(attempt))
-        await acks.nack(message, requeue=True)
+        await message.nack(requeue=True)
         return "retry"
 
     async def _dead_letter(self, message: AbstractIncomingMessage, exc: MalformedMessage,
@@ -252,5 +248,5 @@ class Consumer:
             await reply_to_request(
                 self.broker, message, envelope, error={"code": "invalid", "message": exc.reason, "details": exc.details}
             )
-        await acks.reject(message, requeue=False)
+        await message.reject(requeue=False)
         return "dead_lettered"
