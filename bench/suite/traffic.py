@@ -6,6 +6,7 @@ own relay between realtime replicas)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import tempfile
@@ -34,12 +35,31 @@ class DbCommandCounts:
     def total(self) -> int:
         total = 0
         for path in self.folder.iterdir():
-            if path.suffix != ".tmp":
+            if path.suffix not in (".tmp", ".json"):
                 try:
                     total += int(path.read_text() or 0)
                 except (OSError, ValueError):
                     continue
         return total
+
+    def by_kind(self) -> dict[str, int]:
+        """Commands per `<program>: <database>.<collection>.<command>`, over every process."""
+        counted: dict[str, int] = {}
+        for path in self.folder.glob("*.json"):
+            try:
+                written = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            program = _program(written.get("program") or "?")
+            for kind, n in written.get("by_kind", {}).items():
+                counted[f"{program}: {kind}"] = counted.get(f"{program}: {kind}", 0) + n
+        return counted
+
+
+def _program(argv0: str) -> str:
+    """`.../wagw_session_orchestrator/__main__.py` -> `wagw_session_orchestrator`."""
+    path = Path(argv0)
+    return path.parent.name if path.name == "__main__.py" else path.stem
 
 
 async def broker_deliveries(vhost: Vhost) -> int:
@@ -59,15 +79,19 @@ class TrafficWindow:
 
     async def start(self) -> None:
         await asyncio.sleep(1)  # every process has written its count at least once
-        self._db = self.counts.total()
+        self._db, self._kinds = self.counts.total(), self.counts.by_kind()
         await asyncio.sleep(STATS_INTERVAL)
         self._deliveries = await broker_deliveries(self.vhost)
 
     async def stop(self, completed: int) -> dict:
         await asyncio.sleep(STATS_INTERVAL)
         db, deliveries = self.counts.total() - self._db, await broker_deliveries(self.vhost) - self._deliveries
-        def per(n: int) -> float | None:
-            return round(n / completed, 1) if completed else None
+        kinds = {kind: n - self._kinds.get(kind, 0) for kind, n in self.counts.by_kind().items()}
+
+        def per(n: int, digits: int = 1) -> float | None:
+            return round(n / completed, digits) if completed else None
 
         return {"db_commands": db, "db_commands_per_message": per(db),
+                "db_commands_by_kind_per_message": {kind: per(n, 3) for kind, n in
+                                                    sorted(kinds.items(), key=lambda item: -item[1]) if n},
                 "broker_deliveries": deliveries, "broker_deliveries_per_message": per(deliveries)}
