@@ -30,6 +30,7 @@ class Delivery:
 
     def __init__(self, body: bytes):
         self.body, self.user_id, self.reply_to, self.headers, self.type = body, None, None, {}, None
+        self.redelivered = False
 
     async def ack(self) -> None: ...
 

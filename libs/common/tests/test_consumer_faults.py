@@ -1,6 +1,7 @@
 """A consumer never leaves a message unacknowledged behind an error: a database that is away while the
 inbox is read is a retry like a failing handler, an inbox that cannot be written after the work is done
-still acknowledges, and anything else unexpected puts the message back in the queue."""
+still acknowledges, and anything else unexpected puts the message back in the queue. And a handler is
+told when the broker hands a message out again."""
 
 import pytest
 
@@ -12,8 +13,9 @@ pytestmark = pytest.mark.unit
 
 
 class Delivered:
-    def __init__(self, body: bytes, *, ack_fails: bool = False):
+    def __init__(self, body: bytes, *, ack_fails: bool = False, redelivered: bool = False):
         self.body, self.reply_to, self.headers, self.user_id, self.type = body, None, {}, None, None
+        self.redelivered = redelivered
         self.outcome, self.ack_fails = None, ack_fails
 
     async def ack(self):
@@ -47,7 +49,7 @@ async def _deliver(inbox: Inbox, **delivered) -> tuple[Delivered, list]:
     handled = []
 
     async def handler(envelope):
-        handled.append(envelope.id)
+        handled.append(envelope)
 
     consumer = Consumer(broker, Subscription(QueueSpec("q"), {"session.get": handler}), prefetch=8,
                         max_attempts=5, inbox=inbox)
@@ -70,3 +72,8 @@ async def test_an_inbox_that_cannot_be_written_after_the_work_still_acknowledges
 async def test_an_unexpected_error_puts_the_message_back():
     message, handled = await _deliver(Inbox(), ack_fails=True)
     assert message.outcome == "nack(requeue=True)" and len(handled) == 1
+
+
+async def test_the_handler_is_told_when_the_broker_hands_a_message_out_again():
+    (_, first), (_, again) = await _deliver(Inbox()), await _deliver(Inbox(), redelivered=True)
+    assert [e.redelivered for e in first + again] == [False, True]

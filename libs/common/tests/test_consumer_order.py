@@ -19,7 +19,7 @@ class Delivered:
     """What the consumer reads of an incoming message."""
 
     def __init__(self, body: bytes):
-        self.body, self.reply_to, self.headers, self.user_id = body, None, {}, None
+        self.body, self.reply_to, self.headers, self.user_id, self.redelivered = body, None, {}, None, False
         self.acked = False
 
     async def ack(self):

@@ -6,6 +6,8 @@ jobs, events left in an outbox."""
 
 import asyncio
 import uuid
+from contextlib import AsyncExitStack
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -16,7 +18,8 @@ from wagw_common.envelope import Envelope
 from wagw_common.storage import utc_now
 from wagw_common.testing import InMemoryBroker, MemoryRedis, serve
 from wagw_common.topology import EVENTS, WEBHOOK_DELIVERIES
-from wagw_webhook_dispatcher.deliveries_store import DeliveriesStore
+from wagw_webhook_dispatcher.deliveries_store import DeliveriesStore, new_ticket
+from wagw_webhook_dispatcher.delivery_handlers import when_delivery_job_received_attempt_it
 from wagw_webhook_dispatcher.deps import Deps
 from wagw_webhook_dispatcher.event_bindings import EventBindings
 from wagw_webhook_dispatcher.endpoints_store import EndpointsStore, new_endpoint
@@ -37,11 +40,14 @@ class FakeJobs:
         self.fail_next_later = False
         self.failed_later = 0
         self.turns: list[float | None] = []  # the expected turn each put-off was given
+        self.tickets: list[str | None] = []  # the ticket each job queued now was given
+        self.put_off_tickets: list[str | None] = []  # the ticket each put-off job carried on
 
-    async def now(self, delivery_id, *, cycle=1, attempt=1, subject=None):
+    async def now(self, delivery_id, *, cycle=1, attempt=1, subject=None, ticket=None):
         self.queued.append(("now", delivery_id, cycle, attempt))
+        self.tickets.append(ticket)
 
-    async def later(self, delivery_id, *, cycle, attempt, delay, wait, deferrals=0, subject=None):
+    async def later(self, delivery_id, *, cycle, attempt, delay, wait, deferrals=0, subject=None, ticket=None):
         if self.fail_next_later:
             self.fail_next_later, self.failed_later = False, self.failed_later + 1
             raise ConnectionError("broker unreachable")
@@ -49,6 +55,7 @@ class FakeJobs:
 
     async def put_off(self, job, *, turn=None, subject=None):
         self.queued.append(("put_off", job["delivery_id"], job["cycle"], job["attempt"]))
+        self.put_off_tickets.append(job.get("ticket"))
         self.turns.append(turn)
         return 0.1
 
@@ -97,8 +104,9 @@ async def world():
     await client.close()
 
 
-def job(delivery, cycle=1, attempt=1, envelope_id=None, deferrals=0):
-    data = {"delivery_id": delivery["_id"], "cycle": cycle, "attempt": attempt, "deferrals": deferrals}
+def job(delivery, cycle=1, attempt=1, envelope_id=None, deferrals=0, ticket=None):
+    data = {"delivery_id": delivery["_id"], "cycle": cycle, "attempt": attempt, "deferrals": deferrals,
+            "ticket": ticket}
     return Envelope(type="webhook.delivery.attempt", source="webhook-dispatcher", data=data,
                     id=envelope_id or uuid.uuid4().hex)
 
@@ -273,3 +281,73 @@ async def test_a_remembered_delivery_changed_meanwhile_is_not_attempted_from_the
     assert world["posted"] == []  # the claim's filter refused it
     assert ("put_off", delivery["_id"], 1, 1) in world["jobs"].queued
     assert (await deps.deliveries.get(delivery["_id"]))["status"] == "failed"
+
+
+async def _created_claimed(world, *, lasting: float = 60.0) -> tuple[dict, str]:
+    """A delivery created as the event handler creates it: claimed for its first job, under a ticket."""
+    ticket = new_ticket()
+    delivery = await world["deps"].deliveries.create_once(
+        endpoint=world["endpoint"], event_id="evt_" + uuid.uuid4().hex, event_type="message.sent",
+        payload={"type": "message.sent"}, ticket=ticket, claimed_until=utc_now() + timedelta(seconds=lasting))
+    return delivery, ticket
+
+
+def _count_claims(deps) -> list[str | None]:
+    claims, claim = [], deps.deliveries.claim
+
+    async def counted(delivery_id, **kwargs):
+        claims.append(kwargs.get("ticket"))
+        return await claim(delivery_id, **kwargs)
+
+    deps.deliveries.claim = counted
+    return claims
+
+
+async def test_the_first_job_posts_under_the_claim_its_delivery_was_created_with(world):
+    deps = world["deps"]
+    delivery, ticket = await _created_claimed(world)
+    deps.fresh.remember(delivery)
+    reads, claims = _count_reads(deps), _count_claims(deps)
+    await deliver(world, job(delivery, ticket=ticket))
+    assert reads == [] and claims == [] and len(world["posted"]) == 1
+    stored = await deps.deliveries.get(delivery["_id"])
+    assert stored["status"] == "succeeded" and stored["cycle_attempts"] == 1
+
+
+async def test_a_job_without_the_ticket_waits_for_the_claim_of_the_creation(world):
+    """A duplicate job (a redelivered event queues one) may not post beside the first job."""
+    jobs = world["jobs"]
+    delivery, ticket = await _created_claimed(world)
+    await deliver(world, job(delivery), job(delivery, ticket=new_ticket()))
+    assert world["posted"] == [] and [q[0] for q in jobs.queued] == ["put_off", "put_off"]
+    await deliver(world, job(delivery, ticket=ticket))  # read from the database: not this replica's copy
+    assert len(world["posted"]) == 1
+
+
+async def test_a_ticket_whose_claim_may_end_during_the_attempt_claims_again_under_it(world):
+    deps = world["deps"]
+    delivery, ticket = await _created_claimed(world, lasting=1.0)  # the attempt may take 5 s
+    claims = _count_claims(deps)
+    await deliver(world, job(delivery, ticket=ticket))
+    assert claims == [ticket] and len(world["posted"]) == 1
+
+
+async def test_a_job_put_off_hands_its_ticket_on(world):
+    deps, jobs = world["deps"], world["jobs"]
+    delivery, ticket = await _created_claimed(world)
+    deps.gate.patience = 0.05
+    async with AsyncExitStack() as busy:
+        for _ in range(deps.gate.limit):  # every slot of the endpoint taken
+            assert await busy.enter_async_context(deps.gate.enter(delivery["endpoint_id"]))
+        await deliver(world, job(delivery, ticket=ticket))
+    assert world["posted"] == [] and jobs.put_off_tickets == [ticket]
+
+
+async def test_a_job_handed_out_again_does_not_post_under_its_ticket(world):
+    """Whoever had it first may be posting it still (a channel lost mid-attempt): this one waits for the
+    claim to end, and what it puts off carries no ticket."""
+    deps, jobs = world["deps"], world["jobs"]
+    delivery, ticket = await _created_claimed(world)
+    await when_delivery_job_received_attempt_it(replace(job(delivery, ticket=ticket), redelivered=True), deps)
+    assert world["posted"] == [] and jobs.put_off_tickets == [None]
+    assert (await deps.deliveries.get(delivery["_id"]))["claim_ticket"] == ticket

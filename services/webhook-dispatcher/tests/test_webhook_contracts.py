@@ -51,4 +51,4 @@ def test_the_catalog_lists_every_subscribable_event_with_a_schema_and_a_valid_ex
 
 def test_delivery_jobs_of_the_previous_version_still_load():
     assert contract_for("webhook.delivery.attempt").load({"delivery_id": "dl_1"}) == {
-        "delivery_id": "dl_1", "cycle": 1, "attempt": 1, "deferrals": 0}
+        "delivery_id": "dl_1", "cycle": 1, "attempt": 1, "deferrals": 0, "ticket": None}  # no ticket: claims

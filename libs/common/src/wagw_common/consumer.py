@@ -167,7 +167,8 @@ class Consumer:
                 if handler is None:
                     raise MalformedMessage(f"no handler for {envelope.type!r} on this queue")
                 envelope = replace(envelope, data=contract_for(envelope.type).load(envelope.data),
-                                   user_id=message.user_id, reply_to=message.reply_to)
+                                   user_id=message.user_id, reply_to=message.reply_to,
+                                   redelivered=bool(message.redelivered))
             except MalformedMessage as exc:
                 return await self._dead_letter(message, exc, envelope)
             return await self._run(message, envelope, handler)

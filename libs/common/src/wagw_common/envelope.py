@@ -45,6 +45,9 @@ class Envelope:
     # Where the answer to a request goes (the AMQP `reply_to` property); set by the consumer, never
     # part of the JSON. A worker answers `worker.session.query` there, on the uplink exchange.
     reply_to: str | None = field(default=None, compare=False)
+    # The broker handed this message out before (requeued, or its consumer's channel was lost): whoever
+    # had it may still be working on it. Set by the consumer, never part of the JSON.
+    redelivered: bool = field(default=False, compare=False)
 
     def to_json(self) -> bytes:
         body = {

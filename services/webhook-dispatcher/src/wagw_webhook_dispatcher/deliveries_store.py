@@ -2,11 +2,18 @@
 
 A delivery goes through cycles of attempts: cycle 1 when the event arrives, one more each time it
 is redelivered by hand. Every attempt is guarded by (cycle, cycle_attempts) in the filter of the
-update that records it, so a duplicated or superseded job can never record an attempt twice."""
+update that records it, so a duplicated or superseded job can never record an attempt twice.
+
+An attempt is claimed (`claimed_until`) before it is made, so that two jobs of one delivery never post
+it side by side. A delivery is created already claimed for its first job, which carries the claim's
+ticket: that job, nearly always in time, posts without a claim of its own (one database command fewer
+per delivery). Any other job, a duplicate or one the broker handed out again, has no ticket and waits
+for that claim to end like any other."""
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -27,6 +34,15 @@ AFTER = ReturnDocument.AFTER
 def delivery_id_for(endpoint_id: str, event_id: str) -> str:
     """Derived from the endpoint and the event, so a redelivered event finds its delivery again."""
     return "dl_" + hashlib.sha256(f"{endpoint_id}:{event_id}".encode()).hexdigest()[:24]
+
+
+def new_ticket() -> str:
+    return secrets.token_hex(8)
+
+
+def holds_claim(delivery: Mapping[str, Any], ticket: str | None, *, until: datetime) -> bool:
+    """The claim this ticket names is the delivery's current one and lasts at least `until`."""
+    return ticket is not None and delivery.get("claim_ticket") == ticket and delivery["claimed_until"] >= until
 
 
 def _sort_key(created_at: datetime, delivery_id: str) -> str:
@@ -78,15 +94,18 @@ class DeliveriesStore:
         return upgraded
 
     async def create_once(self, *, endpoint: Mapping[str, Any], event_id: str, event_type: str,
-                          payload: dict[str, Any], test: bool = False) -> dict[str, Any]:
-        """The delivery of this event to this endpoint: created now, or the one created before."""
+                          payload: dict[str, Any], test: bool = False, ticket: str | None = None,
+                          claimed_until: datetime = NEVER) -> dict[str, Any]:
+        """The delivery of this event to this endpoint: created now (claimed until `claimed_until` under
+        `ticket`, when given), or the one created before."""
         now = utc_now()
         delivery_id = delivery_id_for(endpoint["_id"], event_id)
         fresh = {
             "tenant_id": endpoint["tenant_id"], "endpoint_id": endpoint["_id"], "event_id": event_id,
             "event_type": event_type, "payload": payload, "status": PENDING, "failure_reason": None,
-            "cycle": 1, "cycle_attempts": 0, "attempts": [], "next_attempt_at": now, "claimed_until": NEVER,
-            "test": test, "created_at": now, "updated_at": now, "sort_key": _sort_key(now, delivery_id), OUTBOX: [],
+            "cycle": 1, "cycle_attempts": 0, "attempts": [], "next_attempt_at": now, "claimed_until": claimed_until,
+            "claim_ticket": ticket, "test": test, "created_at": now, "updated_at": now,
+            "sort_key": _sort_key(now, delivery_id), OUTBOX: [],
         }
         try:
             # A plain insert, not an upsert handing the document back: what it stored is `fresh` itself.
@@ -105,12 +124,15 @@ class DeliveriesStore:
     async def get_for_endpoint(self, endpoint_id: str, delivery_id: str) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": delivery_id, "endpoint_id": endpoint_id})
 
-    async def claim(self, delivery_id: str, *, cycle: int, done: int, until: datetime) -> bool:
-        """Take attempt `done + 1` of `cycle`; False if another job holds it, made it, or was superseded."""
+    async def claim(self, delivery_id: str, *, cycle: int, done: int, until: datetime,
+                    ticket: str | None = None) -> bool:
+        """Take attempt `done + 1` of `cycle` (or extend the claim `ticket` names); False if another job
+        holds it, made it, or was superseded."""
+        free: dict[str, Any] = {"claimed_until": {"$lt": utc_now()}}
+        held = {"$or": [free, {"claim_ticket": ticket}]} if ticket is not None else free
         result = await self.collection.update_one(
-            {"_id": delivery_id, "status": PENDING, "cycle": cycle, "cycle_attempts": done,
-             "claimed_until": {"$lt": utc_now()}},
-            {"$set": {"claimed_until": until}})
+            {"_id": delivery_id, "status": PENDING, "cycle": cycle, "cycle_attempts": done, **held},
+            {"$set": {"claimed_until": until, "claim_ticket": ticket}})
         return result.modified_count == 1
 
     async def record(self, delivery_id: str, *, cycle: int, done: int, attempt: dict[str, Any],

@@ -4,7 +4,7 @@ and the delivery log (list, one delivery, redeliver by hand)."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from wagw_common.contracts import contract_for
@@ -14,7 +14,7 @@ from wagw_common.logging import get_logger
 from wagw_common.storage import utc_now
 
 from . import retries
-from .deliveries_store import FAILED, PENDING, SUCCEEDED, delivery_detail, delivery_view
+from .deliveries_store import FAILED, PENDING, SUCCEEDED, delivery_detail, delivery_view, holds_claim, new_ticket
 from .deps import Deps
 from .endpoint_handlers import owned_endpoint
 from .endpoints_store import signing_secrets
@@ -26,6 +26,8 @@ from .sender import Attempt
 log = get_logger(__name__)
 # A claimed attempt is someone's for its timeout plus this, after which another job may take it.
 CLAIM_MARGIN_SECONDS = 30
+# A job posts under the claim its delivery was created with if that claim outlasts the attempt by this.
+HELD_CLAIM_SLACK_SECONDS = 5
 # A job put off this many times is dropped; if its delivery is still pending, the maintenance loop
 # queues it again once it is WEBHOOK_STALLED_AFTER_SECONDS late (a bound on any put-off loop).
 MAX_DEFERRALS = 200
@@ -43,14 +45,21 @@ async def when_domain_event_occurred_queue_deliveries(envelope: Envelope, deps: 
     data = contract_for(envelope.type).serialise(envelope.data)
     payload = webhook_payload(envelope.type, envelope.time, data)
     for endpoint in wanted:
+        ticket = new_ticket()
         delivery = await deps.deliveries.create_once(endpoint=endpoint, event_id=envelope.id,
-                                                     event_type=envelope.type, payload=payload)
+                                                     event_type=envelope.type, payload=payload, ticket=ticket,
+                                                     claimed_until=_claim_end(deps))
         # A redelivered event re-queues deliveries still in their first attempt: their job may never
-        # have been published. A duplicate job is harmless (see DeliveriesStore.claim).
+        # have been published. A duplicate job is harmless (see DeliveriesStore.claim); it gets no ticket.
         if delivery["status"] == PENDING and delivery["cycle"] == 1 and delivery["cycle_attempts"] == 0:
             deps.fresh.remember(delivery)
-            await deps.jobs.now(delivery["_id"], subject=endpoint["_id"])
+            await deps.jobs.now(delivery["_id"], subject=endpoint["_id"],
+                                ticket=ticket if delivery.get("claim_ticket") == ticket else None)
     log.info("webhook.deliveries_queued", tenant_id=tenant_id, endpoints=[e["_id"] for e in wanted])
+
+
+def _claim_end(deps: Deps) -> datetime:
+    return utc_now() + timedelta(seconds=deps.attempt_timeout + CLAIM_MARGIN_SECONDS)
 
 
 async def _reschedule_lost_successor(deps: Deps, delivery: dict[str, Any], job: dict[str, Any]) -> None:
@@ -66,7 +75,8 @@ async def _reschedule_lost_successor(deps: Deps, delivery: dict[str, Any], job: 
 
 
 async def when_delivery_job_received_attempt_it(envelope: Envelope, deps: Deps) -> None:
-    job = envelope.data
+    # Handed out before, the job may still be in the hands of whoever had it: its ticket is not honoured.
+    job = {**envelope.data, "ticket": None} if envelope.redelivered else envelope.data
     delivery = deps.fresh.take(job) or await deps.deliveries.get(job["delivery_id"])
     if delivery is None or delivery["status"] != PENDING or delivery["cycle"] != job["cycle"] \
             or delivery["cycle_attempts"] >= job["attempt"]:
@@ -94,8 +104,11 @@ async def when_delivery_job_received_attempt_it(envelope: Envelope, deps: Deps) 
             DEFERRED.inc()
             log.info("webhook.attempt_put_off", delivery_id=delivery["_id"], endpoint_id=endpoint["_id"], delay=delay)
             return
-        until = utc_now() + timedelta(seconds=deps.attempt_timeout + CLAIM_MARGIN_SECONDS)
-        if not await deps.deliveries.claim(delivery["_id"], cycle=job["cycle"], done=done, until=until):
+        ticket = job.get("ticket")
+        held = holds_claim(delivery, ticket,
+                           until=utc_now() + timedelta(seconds=deps.attempt_timeout + HELD_CLAIM_SLACK_SECONDS))
+        if not held and not await deps.deliveries.claim(delivery["_id"], cycle=job["cycle"], done=done,
+                                                        until=_claim_end(deps), ticket=ticket):
             # Another job is making this attempt (a duplicate), or made it, or its replica died in the
             # middle: come back shortly; by then it is recorded (this job is obsolete) or the claim expired.
             await deps.jobs.put_off(job, subject=endpoint["_id"])

@@ -2,11 +2,12 @@
 
 That job then skips reading the delivery it was created with: one database round trip fewer for nearly
 every delivery (the job is usually taken by the replica that published it). A delivery is kept as
-created and handed out once. Whatever may have changed since (a redelivery by hand, a deletion, a
-duplicate job's attempt) is checked by the claim's own filter (still pending, the same cycle, no
-attempt made yet); a job whose claim is refused is put off and reads the delivery when it comes back,
-as before. The endpoint is taken at every attempt as it is now (EndpointsStore.current), so its URL,
-secrets and enabled state stay current."""
+created and handed out once. A duplicate job's attempt cannot have happened since: the delivery was
+created claimed for the job that carries its ticket. A redelivery by hand meanwhile is a new cycle, and
+the attempt made from the old copy is not recorded (the record's filter: still pending, the same cycle,
+no attempt made yet); a job without the ticket claims, and the claim's filter checks the same. The
+endpoint is taken at every attempt as it is now (EndpointsStore.current), so its URL, secrets and
+enabled state stay current, and a deleted or disabled endpoint gets nothing."""
 
 from __future__ import annotations
 

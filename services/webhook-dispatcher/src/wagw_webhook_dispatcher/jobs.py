@@ -31,14 +31,15 @@ class DeliveryJobs:
         finally:
             await channel.close()
 
-    async def now(self, delivery_id: str, *, cycle: int = 1, attempt: int = 1, subject: str | None = None) -> None:
-        await self._publish({"delivery_id": delivery_id, "cycle": cycle, "attempt": attempt, "deferrals": 0},
-                            WEBHOOK_DELIVERIES.name, subject)
+    async def now(self, delivery_id: str, *, cycle: int = 1, attempt: int = 1, subject: str | None = None,
+                  ticket: str | None = None) -> None:
+        """`ticket`: the claim the delivery was created with, for its first job (DeliveriesStore)."""
+        await self._publish(_job(delivery_id, cycle, attempt, 0, ticket), WEBHOOK_DELIVERIES.name, subject)
 
     async def later(self, delivery_id: str, *, cycle: int, attempt: int, delay: float, wait: float,
-                    deferrals: int = 0, subject: str | None = None) -> None:
+                    deferrals: int = 0, subject: str | None = None, ticket: str | None = None) -> None:
         """Through the wait queue of `delay`, which the job leaves after `wait` (≤ delay: jitter)."""
-        data = {"delivery_id": delivery_id, "cycle": cycle, "attempt": attempt, "deferrals": deferrals}
+        data = _job(delivery_id, cycle, attempt, deferrals, ticket)
         await self._publish(data, webhook_wait_queue(delay).name, subject, expiration=wait if wait < delay else None)
 
     async def put_off(self, job: dict[str, Any], *, turn: float | None = None, subject: str | None = None) -> float:
@@ -46,10 +47,17 @@ class DeliveryJobs:
         that grows each time at least."""
         delay, wait = self.policy.busy_pause(job["deferrals"], turn)
         await self.later(job["delivery_id"], cycle=job["cycle"], attempt=job["attempt"], delay=delay, wait=wait,
-                         deferrals=job["deferrals"] + 1, subject=subject)
+                         deferrals=job["deferrals"] + 1, subject=subject, ticket=job.get("ticket"))
         return delay
 
     async def _publish(self, data: dict[str, Any], queue: str, subject: str | None, expiration: float | None = None):
         envelope = self.broker.envelope(DELIVERY_JOB, data, subject=subject)
         # The default exchange routes by queue name; mandatory, so a missing queue is an error, not a loss.
         await self.broker.publish(envelope, exchange="", routing_key=queue, expiration=expiration)
+
+
+def _job(delivery_id: str, cycle: int, attempt: int, deferrals: int, ticket: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {"delivery_id": delivery_id, "cycle": cycle, "attempt": attempt, "deferrals": deferrals}
+    if ticket is not None:
+        data["ticket"] = ticket
+    return data

@@ -198,6 +198,8 @@ class DeliveryAttempt(StrictSchema):
     cycle = fields.Integer(load_default=1, validate=validate.Range(min=1))
     attempt = fields.Integer(load_default=1, validate=validate.Range(min=1))
     deferrals = fields.Integer(load_default=0, validate=validate.Range(min=0))  # times put off: endpoint busy
+    # The claim the delivery was created with, handed to its first job (and that job's put-off successors).
+    ticket = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
 class EndpointDisabled(StrictSchema):

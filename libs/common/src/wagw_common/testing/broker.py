@@ -68,6 +68,7 @@ class DeliveredMessage:
     headers: dict[str, Any]
     _queue: "MemoryQueue"
     settled: str | None = None
+    redelivered: bool = False  # handed out before: requeued by a consumer
 
     async def ack(self) -> None:
         self._queue.settle(self, "ack")
@@ -125,7 +126,7 @@ class MemoryQueue:
             count = int(message.headers.get("x-delivery-count", 0)) + 1
             again = DeliveredMessage(message.body, message.type, message.message_id, message.correlation_id,
                                      message.reply_to, message.user_id, {**message.headers, "x-delivery-count": count},
-                                     self)
+                                     self, redelivered=True)
             if self.delivery_limit is not None and count > self.delivery_limit:
                 self._dead_letter(again)
             else:
