@@ -349,9 +349,15 @@ find_go() {
     echo "$LOCAL_DIR/go/bin/go"
 }
 
-# ferretdb_stale: the binary is missing or older than a file of tools/ferretdb.
+# ferretdb_sources: what the binary is built from, by content (tools/ferretdb's files).
+ferretdb_sources() {
+    (cd "$FERRETDB_SRC" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1
+}
+
+# ferretdb_stale: the binary is missing or was built from other sources than tools/ferretdb's now. By
+# content, not time: a binary built later from an older checkout (another branch) is stale too.
 ferretdb_stale() {
-    [[ ! -x "$FERRETDB_BIN" ]] || [[ -n "$(find "$FERRETDB_SRC" -newer "$FERRETDB_BIN" -type f -print -quit)" ]]
+    [[ ! -x "$FERRETDB_BIN" ]] || [[ "$(cat "$FERRETDB_BIN.sources" 2>/dev/null)" != "$(ferretdb_sources)" ]]
 }
 
 # ferretdb_build: (re)build the binary when stale (`make clean` keeps it). tools/ferretdb/build.sh,
@@ -359,7 +365,8 @@ ferretdb_stale() {
 # `go build` of tools/ferretdb.
 ferretdb_build() {
     ferretdb_stale || return 0
-    local go
+    local go sources
+    sources="$(ferretdb_sources)"  # before the build: what it is built from
     go="$(find_go)"
     say "ferretdb: building ${FERRETDB_BIN#"$ROOT"/} with $("$go" env GOVERSION) (first time: downloads modules, takes a minute)"
     mkdir -p "$BIN_DIR"
@@ -371,6 +378,7 @@ ferretdb_build() {
     fi
     [[ -x "$FERRETDB_BIN.tmp" ]] || die "ferretdb: the build produced no binary"
     mv -f "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
+    echo "$sources" > "$FERRETDB_BIN.sources"
 }
 
 # mongo_ping: a real MongoDB `ping` with pymongo when the venv has it, otherwise a TCP connect.
