@@ -111,6 +111,24 @@ async def test_a_send_repeated_on_the_same_worker_is_not_sent_twice(sessions, wo
     assert len(world.sent) == 1 and uplink.kinds() == ["message:sent", "message:sent"]
 
 
+async def test_a_send_whose_report_failed_is_reported_again_by_the_retry_not_sent_again(sessions, world, uplink):
+    await linked(sessions, world, uplink)
+    world.auto_receipts = False
+    record, calls = uplink.message_status, []
+
+    async def away_once(session_id, message_id, status, **details):
+        calls.append(status)
+        if len(calls) == 1:
+            raise ConnectionError("broker not connected")  # the broker went away during the report
+        await record(session_id, message_id, status, **details)
+
+    uplink.message_status = away_once
+    with pytest.raises(ConnectionError):
+        await sessions.send_message("s_1", "m_00000000000000ae", TO, "hi", type="text")
+    await sessions.send_message("s_1", "m_00000000000000ae", TO, "hi", type="text")  # the command's retry
+    assert len(world.sent) == 1 and uplink.kinds() == ["message:sent"]
+
+
 async def test_a_send_fails_with_a_reason_when_not_connected_or_refused(sessions, world, uplink):
     await sessions.send_message("s_9", "m_00000000000000ac", TO, "hi", type="text")
     assert uplink.sent[-1][3:] == ("failed", "session not connected")

@@ -86,16 +86,20 @@ class SimulatedWhatsApp(SimulatedLinking, SimulatedPhone, SimulatedDirectory):
             await self.uplink.message_status(session_id, message_id, "sent", wa_message_id=self._sent[message_id])
             log.info("simulator.message_resend_dropped", session_id=session_id, message_id=message_id)
             return
-        # "sent" before the command is acknowledged: a crash in between resends, never loses it.
+        # Sent first, then reported, as a real worker does: a report that fails (the broker away) is said
+        # again by the command's retry under the same id, not sent again. "sent" is reported before the
+        # command is acknowledged: a crash in between resends, never loses it.
         wa_message_id = new_wa_message_id()
-        await self.uplink.message_status(session_id, message_id, "sent", wa_message_id=wa_message_id)
         self._sent[message_id] = wa_message_id
         while len(self._sent) > SENT_MEMORY:
             self._sent.popitem(last=False)
         log.info("simulator.message_sent", session_id=session_id, message_id=message_id)  # tests count sends
-        task = asyncio.create_task(self._receipts_for(session_id, message_id))
-        self._receipts.add(task)
-        task.add_done_callback(self._receipts.discard)
+        try:
+            await self.uplink.message_status(session_id, message_id, "sent", wa_message_id=wa_message_id)
+        finally:  # the recipient's phone answers a message it got, whatever became of our report
+            task = asyncio.create_task(self._receipts_for(session_id, message_id))
+            self._receipts.add(task)
+            task.add_done_callback(self._receipts.discard)
 
     async def edit_message(self, session_id: str, message_id: str, chat: str, text: str) -> None:
         if self._sent_through(session_id, message_id, "edit"):

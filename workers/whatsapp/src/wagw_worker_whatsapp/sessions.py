@@ -122,10 +122,11 @@ class WhatsAppSessions(WhatsAppQueries):
         if used != wa_message_id:
             self._remember(self._chosen_ids, used, message_id)
         self._remember(self._sent, message_id, None)
+        # Logged once sent, before the report: a report that fails is said again by the command's retry.
+        log.info("whatsapp.message_sent", session_id=session_id, message_id=message_id, wa_message_id=used)
         # "sent" before the command is acknowledged: a crash in between resends the same id. The id told is
         # the derived one: the adapter names our messages by it in everything it reports (replies, votes).
         await self.uplink.message_status(session_id, message_id, "sent", wa_message_id=wa_message_id)
-        log.info("whatsapp.message_sent", session_id=session_id, message_id=message_id, wa_message_id=used)
 
     async def edit_message(self, session_id: str, message_id: str, chat: str, text: str) -> None:
         client = self._connected_client(session_id, "edit", message_id)
