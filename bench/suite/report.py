@@ -67,6 +67,8 @@ def headlines(results: dict) -> list[dict]:
                          not _get(r, "fleet.saturated")))
         rows.append(_row("heartbeats", "heartbeat lag p99", "ms", _get(r, "fleet.heartbeat_lag.p99_ms"),
                          _get(r, "broker_baseline.paced_at_heartbeat_rate.latency.p99_ms")))
+        rows.append(_row("heartbeats", "registry DB commands per heartbeat", "cmds",
+                         _get(r, "fleet.registry_db_commands_per_message"), None))
     if r := results.get("webhooks"):
         rows.append(_row("webhooks", "deliveries", "/s", _get(r, "dispatcher.rate_per_s"),
                          _get(r, "baseline_bare_http.rate_per_s")))

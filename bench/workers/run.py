@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO / "bench"))  # suite/: the benchmarks' shared arithm
 from harness.infra import MONGO_URI, create_vhost, delete_vhost, private_redis_url, queue_info  # noqa: E402
 from harness.processes import ServiceProcess, free_port  # noqa: E402
 from suite.cancellable import run_cancellable  # noqa: E402
+from suite.traffic import DbCommandCounts  # noqa: E402
 from suite.stats import latency_summary as summary  # noqa: E402
 from wagw_common import topology  # noqa: E402
 from wagw_common.broker import Broker  # noqa: E402
@@ -101,6 +102,8 @@ async def fleet_run(args, vhost, log_dir: Path) -> dict:
         env={"AMQP_URL": vhost.amqp_url, "MONGODB_URI": args.mongodb_uri, "MONGODB_DATABASE": database,
              "REDIS_URL": private_redis_url(), "LOG_LEVEL": "warning", "STARTUP_TIMEOUT_SECONDS": "30"})
     registry.env["HTTP_PORT"] = str(registry.port)
+    counts = DbCommandCounts()  # the registry's own commands (the bench's sampling reads are not counted)
+    registry.env.update(counts.env())
     mongo = AsyncMongoClient(args.mongodb_uri, tz_aware=True)
     workers = mongo[database]["workers"]
     fleet = None
@@ -142,6 +145,7 @@ async def fleet_run(args, vhost, log_dir: Path) -> dict:
                   "rabbitmq": CpuMeter(pid_listening_on(5672)),
                   "mongodb": CpuMeter(pid_listening_on(urlsplit(args.mongodb_uri).port or 27017))}
         handled_before = await registry_metrics(registry.url)
+        commands_before = counts.by_kind()
         for meter in meters.values():
             meter.start()
         backlog_before = await backlog(vhost)
@@ -160,6 +164,8 @@ async def fleet_run(args, vhost, log_dir: Path) -> dict:
         backlog_after = await backlog(vhost)
         handled_after = await registry_metrics(registry.url)
         handled = {k: handled_after[k] - handled_before[k] for k in handled_after}
+        commands = {kind: n - commands_before.get(kind, 0) for kind, n in counts.by_kind().items()}
+        per_handled = max(handled["count"], 1)
         states = {s: await workers.count_documents({"state": s}) for s in ("online", "draining", "offline")}
         offline_spells = await workers.count_documents({"recent_offline_at.0": {"$exists": True}})
         return {
@@ -169,7 +175,11 @@ async def fleet_run(args, vhost, log_dir: Path) -> dict:
             "heartbeats_sent_per_s": round(args.workers / args.heartbeat, 1),
             "heartbeats_per_s": round(len(lags) / args.duration, 1), "saturated": saturated,
             "registry_queue_backlog": {"before": backlog_before, "after": backlog_after},
-            "registry_handler_ms_mean": round(1000 * handled["seconds"] / max(handled["count"], 1), 2),
+            "registry_handler_ms_mean": round(1000 * handled["seconds"] / per_handled, 2),
+            # Per message the registry handled in the window (heartbeats, nearly all of them).
+            "registry_db_commands_per_message": round(sum(commands.values()) / per_handled, 3),
+            "registry_db_commands_by_kind_per_message": {
+                kind: round(n / per_handled, 3) for kind, n in sorted(commands.items(), key=lambda kv: -kv[1]) if n},
             "heartbeat_lag": summary(lags), "cpu_percent_of_one_core": cpu,
             "registry_cpu_ms_per_heartbeat": round(cpu["registry"] * 10 * args.duration / max(len(lags), 1), 3),
             "workers_by_state_at_end": states, "workers_ever_offline": offline_spells,
@@ -182,6 +192,7 @@ async def fleet_run(args, vhost, log_dir: Path) -> dict:
             except subprocess.TimeoutExpired:
                 fleet.kill()
         registry.stop()
+        counts.remove()
         await mongo.drop_database(database)
         await mongo.close()
 

@@ -170,3 +170,11 @@ def test_handler_times_come_from_the_services_metrics():
     ])
     assert handler_times(text) == {"a.sends.1": {"handled": 4, "mean_ms": 125.0},
                                    "idle": {"handled": 0, "mean_ms": None}}
+
+
+def test_heartbeats_report_the_registrys_database_commands_per_heartbeat():
+    fleet = {"heartbeats_per_s": 99.0, "heartbeats_sent_per_s": 100.0, "saturated": False,
+             "heartbeat_lag": {"p99_ms": 40.0}, "registry_db_commands_per_message": 2.004}
+    rows = {row["figure"]: row for row in headlines({"heartbeats": {"fleet": fleet, "broker_baseline": {}}})}
+    assert rows["registry DB commands per heartbeat"]["measured"] == 2.004
+    assert rows["heartbeats recorded"]["met"] is True
