@@ -38,8 +38,8 @@ sys.path.insert(0, str(REPO / "bench"))  # suite/: the benchmarks' shared arithm
 from harness.infra import MONGO_URI, create_vhost, delete_vhost, private_redis_url, queue_info  # noqa: E402
 from harness.processes import ServiceProcess, free_port  # noqa: E402
 from suite.cancellable import run_cancellable  # noqa: E402
-from suite.traffic import DbCommandCounts  # noqa: E402
 from suite.stats import latency_summary as summary  # noqa: E402
+from suite.traffic import DbCommandCounts  # noqa: E402
 from wagw_common import topology  # noqa: E402
 from wagw_common.broker import Broker  # noqa: E402
 from wagw_common.envelope import CONTENT_TYPE  # noqa: E402

@@ -21,6 +21,8 @@ class FakeUplink:
     def __init__(self) -> None:
         self.sent: list[tuple] = []
         self.changed = asyncio.Event()
+        self.reports_lost = 0  # the next this many message reports raise, as when the broker goes away
+        self.wa_message_ids: list[str | None] = []  # of every message report tried, lost ones included
 
     def _record(self, *item) -> None:
         self.sent.append(item)
@@ -36,6 +38,10 @@ class FakeUplink:
         self._record("pairing_code", session_id, code, expires_at)
 
     async def message_status(self, session_id, message_id, status, *, reason=None, wa_message_id=None):
+        self.wa_message_ids.append(wa_message_id)
+        if self.reports_lost:
+            self.reports_lost -= 1
+            raise ConnectionError("broker not connected")
         self._record("message", session_id, message_id, status, reason)
 
     async def inbound(self, session_id, *, wa_message_id, chat, sender, text, type="text", **content):

@@ -3,7 +3,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import pytest_asyncio
-import structlog
 import structlog.testing
 
 from wagw_worker_simulator.whatsapp import NotHeld, SimulatedWhatsApp, Timing, WrongState
@@ -118,22 +117,13 @@ async def test_a_send_whose_report_failed_is_reported_again_by_the_retry_not_sen
     """The broker may go away while "sent" is being reported (the report may even have arrived): the
     command's retry says "sent" again under the same WhatsApp id, and the phone's receipts still come."""
     await whatsapp.start_session("s_1", restore=True)
-    reported_ids: list[str | None] = []
-    record = uplink.message_status
-
-    async def away_once(session_id, message_id, status, *, reason=None, wa_message_id=None):
-        reported_ids.append(wa_message_id)
-        if len(reported_ids) == 1:
-            raise ConnectionError("broker not connected")
-        await record(session_id, message_id, status, reason=reason, wa_message_id=wa_message_id)
-
-    uplink.message_status = away_once
+    uplink.reports_lost = 1
     with structlog.testing.capture_logs() as logs:
         with pytest.raises(ConnectionError):
             await whatsapp.send_message("s_1", "m_1", "628123456789@s.whatsapp.net", "hello")
         await whatsapp.send_message("s_1", "m_1", "628123456789@s.whatsapp.net", "hello")
     await uplink.wait_for(5)
-    assert reported_ids[0] is not None and reported_ids[1] == reported_ids[0]
+    assert uplink.wa_message_ids[0] is not None and uplink.wa_message_ids[1] == uplink.wa_message_ids[0]
     assert sorted(uplink.kinds()[2:]) == ["message:delivered", "message:read", "message:sent"]
     assert [entry["event"] for entry in logs if entry["event"].startswith("simulator.message_")] == [
         "simulator.message_sent", "simulator.message_resend_dropped"]
