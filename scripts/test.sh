@@ -10,7 +10,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-"$ROOT/scripts/bootstrap.sh"
+# The tests run the real WhatsApp worker's media preparation too, so they need what it needs (ffmpeg).
+WORKER=whatsapp "$ROOT/scripts/bootstrap.sh"
 "$ROOT/scripts/infra.sh" start
 
 args=""
