@@ -221,3 +221,39 @@ async def test_pacing_compare_and_set_on_a_dotted_version_and_max_on_a_dotted_da
     assert await db.messages.count_documents(due) == 2
     due_now = await db.messages.find({"paced_until": {"$ne": None, "$lte": t0}}).to_list(None)
     assert [d["_id"] for d in due_now] == ["m1"]
+
+
+@pytest.mark.parametrize("indexed", [True, False], ids=["indexed", "not-indexed"])
+async def test_string_equalities_match_arrays_holding_the_value_and_any_text(db, indexed):
+    """The local server's build narrows a filter's equalities on plain strings in SQL (the field's index
+    when there is one); MongoDB's equality also matches an array holding the value, and values whose
+    JSON text has escapes are left to the server's own filter. Every kind of command must agree."""
+    if indexed:
+        await db.items.create_index([("status", ASCENDING), ("at", ASCENDING)])
+    odd = 'quo"ted <tag> & é \\ ✓'
+    await db.items.insert_many([
+        {"_id": "plain", "status": "queued", "chat": "628123@s.whatsapp.net", "n": 1},
+        {"_id": "array", "status": ["sent", "queued"], "chat": "628123@s.whatsapp.net", "n": 1},
+        {"_id": "other", "status": "sent", "chat": "628123@s.whatsapp.net", "n": 1},
+        {"_id": "embedded", "status": {"value": "queued"}, "n": 1},
+        {"_id": "missing", "n": 1},
+        {"_id": "odd", "status": odd, "n": 1}])
+
+    async def ids(query):
+        return sorted([d["_id"] async for d in db.items.find(query)])
+
+    assert await ids({"status": "queued"}) == ["array", "plain"]
+    assert await ids({"status": "queued", "chat": "628123@s.whatsapp.net"}) == ["array", "plain"]
+    assert await ids({"status": "queued", "n": {"$gt": 0}, "chat": "nobody"}) == []
+    assert await ids({"status": odd}) == ["odd"]
+    assert await ids({"status": "queued", "$or": [{"_id": "array"}, {"_id": "none"}]}) == ["array"]
+    assert await db.items.count_documents({"status": "queued"}) == 2
+    assert [d["_id"] for d in await db.items.find({"status": "queued"}).sort("_id", DESCENDING).to_list(None)] \
+        == ["plain", "array"]
+    assert (await db.items.update_many({"status": "queued"}, {"$inc": {"n": 1}})).modified_count == 2
+    moved = await db.items.find_one_and_update({"status": "sent", "n": 2}, {"$set": {"seen": True}},
+                                               return_document=ReturnDocument.AFTER)
+    assert moved["_id"] == "array"
+    assert (await db.items.delete_many({"status": odd})).deleted_count == 1
+    assert (await db.items.delete_many({"status": "queued"})).deleted_count == 2
+    assert await ids({}) == ["embedded", "missing", "other"]
