@@ -257,3 +257,34 @@ async def test_string_equalities_match_arrays_holding_the_value_and_any_text(db,
     assert (await db.items.delete_many({"status": odd})).deleted_count == 1
     assert (await db.items.delete_many({"status": "queued"})).deleted_count == 2
     assert await ids({}) == ["embedded", "missing", "other"]
+
+
+@pytest.mark.parametrize("indexed", [True, False], ids=["indexed", "not-indexed"])
+async def test_ranges_on_a_member_of_an_embedded_value_skip_only_rows_that_cannot_match(db, indexed):
+    """The outbox relays' query (`outbox.at` before a moment): the local server's build leaves out rows
+    whose `outbox` is missing, null or empty before it decodes any; every other row is still filtered."""
+    if indexed:
+        await db.items.create_index([("outbox.at", ASCENDING)])
+    now = utc_now().replace(microsecond=0)
+    old, new = now - timedelta(minutes=1), now + timedelta(minutes=1)
+    await db.items.insert_many([
+        {"_id": "stale", "outbox": [{"id": "e1", "at": new}, {"id": "e2", "at": old}]},
+        {"_id": "fresh", "outbox": [{"id": "e3", "at": new}]},
+        {"_id": "embedded", "outbox": {"at": old}},
+        {"_id": "empty", "outbox": []}, {"_id": "empty_doc", "outbox": {}}, {"_id": "null", "outbox": None},
+        {"_id": "missing"}, {"_id": "scalar", "outbox": 5}])
+
+    async def ids(query):
+        return sorted([d["_id"] async for d in db.items.find(query)])
+
+    assert await ids({"outbox.at": {"$lt": now}}) == ["embedded", "stale"]
+    assert await ids({"outbox.at": {"$gte": old, "$lte": new}}) == ["embedded", "fresh", "stale"]
+    assert await ids({"outbox.at": {"$gt": now}}) == ["fresh", "stale"]
+    assert await ids({"outbox.at": None}) == ["empty", "empty_doc", "missing", "null", "scalar"]  # not a range
+    assert await ids({"outbox.at": {"$exists": False}}) == ["empty", "empty_doc", "missing", "null", "scalar"]
+    assert await db.items.count_documents({"outbox.at": {"$lt": now}}) == 2
+    assert [d["_id"] for d in await db.items.find({"outbox.at": {"$lt": now}}, {"outbox": 1}).limit(1).to_list(None)] \
+        in (["embedded"], ["stale"])
+    assert (await db.items.update_many({"outbox.at": {"$lt": now}}, {"$set": {"seen": True}})).modified_count == 2
+    assert (await db.items.delete_many({"outbox.at": {"$gt": now}})).deleted_count == 2
+    assert await ids({}) == ["embedded", "empty", "empty_doc", "missing", "null", "scalar"]
