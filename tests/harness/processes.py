@@ -32,19 +32,31 @@ async def ask_each(processes: dict[str, "ServiceProcess"], path: str, *,
     return answers
 
 
+# Ports this process has handed out: a platform run chooses every service's port before any of them
+# listens, so a port chosen twice would pass the bind check twice, and the second server, unable to
+# listen, would leave its clients talking to the first (seen: a gateway "answering" 404 to its own routes).
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A port nothing listens on, below the kernel's ephemeral range: a port the kernel hands out
-    (bind to 0) may be taken by any outgoing connection before the server that is to listen on it
-    starts (seen with the compose stack, whose servers start minutes after their ports are chosen)."""
+    """A port nothing listens on and not handed out before by this process, below the kernel's
+    ephemeral range: a port the kernel hands out (bind to 0) may be taken by any outgoing connection
+    before the server that is to listen on it starts (seen with the compose stack, whose servers start
+    minutes after their ports are chosen)."""
     below = _ephemeral_range_start()
+    if len(_HANDED_OUT) > (below - 20000) // 2:  # a long session of runs: the early ones are long gone
+        _HANDED_OUT.clear()
     for _ in range(200):
         port = random.randint(20000, below - 1)
+        if port in _HANDED_OUT:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _HANDED_OUT.add(port)
+        return port
     raise RuntimeError(f"no free port between 20000 and {below}")
 
 
