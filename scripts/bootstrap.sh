@@ -54,7 +54,8 @@ SYSTEM_PACKAGES=(
     "prometheus:command -v promtool"
 )
 # The real WhatsApp worker converts and inspects media with ffmpeg (voice notes, stickers, video,
-# thumbnails; its image has it too): installed only when it is the worker run (make up WORKER=whatsapp) and for the tests (scripts/test.sh).
+# thumbnails; its image has it too): installed only when it is the worker run (make up WORKER=whatsapp)
+# and for the tests, which run it too (scripts/test.sh).
 if [[ "${WORKER:-}" == whatsapp ]]; then
     SYSTEM_PACKAGES+=("ffmpeg:command -v ffmpeg && command -v ffprobe")
 fi

@@ -149,7 +149,7 @@ import (
 	"github.com/FerretDB/FerretDB/internal/types"
 )
 
-// stringEqualityPrefilter narrows a query to the rows that can match the filter's equalities on
+// prefilter narrows a query to the rows that can match the filter's equalities on
 // top-level fields with plain string values ({status: "queued"}), so that SQLite uses the field's
 // index (created on the same expression) and the rows it rules out are never decoded; and, for a range
 // on a member of an embedded value ({"outbox.at": {$lt: t}}), to the rows where that value is not
@@ -157,7 +157,7 @@ import (
 // equality matches an array holding the value), and the caller filters every row with the whole
 // filter again. Only field names and values whose JSON text is unambiguous are used; anything else is
 // left to that filter. Added by the project's build (tools/ferretdb/build.sh).
-func stringEqualityPrefilter(filter *types.Document) (string, []any) {
+func prefilter(filter *types.Document) (string, []any) {
 	var where string
 	var args []any
 
@@ -238,8 +238,8 @@ func plainText(s string, value bool) bool {
 	return true
 }
 GO
-sed -i '0,/^\tq += whereClause$/s//\tif whereClause == "" { \/\/ equalities on plain strings narrow the scan (patched)\n\t\twhereClause, args = stringEqualityPrefilter(params.Filter)\n\t}\n\n\tq += whereClause/' "$collection"
-grep -q 'stringEqualityPrefilter(params.Filter)' "$collection" || { echo "patching the string prefilter failed" >&2; exit 1; }
+sed -i '0,/^\tq += whereClause$/s//\tif whereClause == "" { \/\/ the rest of the filter narrows the scan (patched)\n\t\twhereClause, args = prefilter(params.Filter)\n\t}\n\n\tq += whereClause/' "$collection"
+grep -q 'whereClause, args = prefilter(params.Filter)' "$collection" || { echo "patching the prefilter failed" >&2; exit 1; }
 
 cd "$here"
 CGO_ENABLED=0 "$go" build -trimpath -o "$out" .
