@@ -10,7 +10,7 @@ from pymongo import AsyncMongoClient
 
 from .api import Customer, GatewayClient
 from .flows import wait_until
-from .infra import MONGO_URI, REDIS_BASE
+from .infra import MONGO_URI
 from .platform_run import PlatformRun
 from .processes import ServiceProcess, free_port
 
@@ -110,7 +110,7 @@ def gateway_replica(run: PlatformRun, *, own_redis: bool = False, **env: str) ->
     `.start()` and `await .wait_ready()`, stop it with `.stop()`."""
     name = f"gateway-{uuid.uuid4().hex[:6]}"
     main = run.services["gateway"]
-    redis_url = f"{REDIS_BASE}/{(int(run.redis_url.rsplit('/', 1)[1]) % 15) + 1}" if own_redis else run.redis_url
+    redis_url = run.private_redis() if own_redis else run.redis_url
     process = ServiceProcess(name=name, module="wagw_gateway", port=free_port(), log_dir=run.log_dir,
                              env={**run.common_env(), "MONGODB_DATABASE": main.env["MONGODB_DATABASE"],
                                   "REDIS_URL": redis_url, **env})

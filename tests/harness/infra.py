@@ -31,10 +31,24 @@ OBJECT_STORE_URL = os.environ.get("TEST_OBJECT_STORE_URL",
                                   f"http://127.0.0.1:{os.environ.get('OBJECT_STORE_PORT', '9000')}")
 
 
+_REDIS_DATABASES = range(1, 16)  # 0 is the local platform's
+_redis_reserved: set[str] = set()
+
+
 def private_redis_url() -> str:
-    """A Redis database of its own for one platform run (1-15; 0 is the local platform's): leases and
-    caches of runs going on at the same time must not meet."""
-    return f"{REDIS_BASE}/{random.randint(1, 15)}"
+    """A Redis database no other live run of this process holds, until `release_redis_url`: leases and
+    caches of runs going on at the same time must not meet. (The e2e suite's shared platform lives
+    through every module-scoped one; drawn at random, one run in 15 met it and waited on its leases.)"""
+    free = [f"{REDIS_BASE}/{n}" for n in _REDIS_DATABASES if f"{REDIS_BASE}/{n}" not in _redis_reserved]
+    if not free:
+        raise RuntimeError(f"all {len(_REDIS_DATABASES)} test Redis databases are held by live runs")
+    url = random.choice(free)  # not always the lowest: a stopped run's stragglers may still be writing
+    _redis_reserved.add(url)
+    return url
+
+
+def release_redis_url(url: str) -> None:
+    _redis_reserved.discard(url)
 AUTH_HEADERS = {"Authorization": aiohttp.encode_basic_auth("guest", "guest")}
 
 

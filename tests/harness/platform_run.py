@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pymongo
+import redis
 from wagw_common.services import SERVICES
 
-from .infra import MONGO_URI, OBJECT_STORE_URL, REPO, Vhost, private_redis_url
+from .infra import MONGO_URI, OBJECT_STORE_URL, REPO, Vhost, private_redis_url, release_redis_url
 from .processes import ServiceProcess, free_port
 
 JWT_SECRET = "test-secret-" + "x" * 32
@@ -28,6 +29,7 @@ class PlatformRun:
     replicas: int = 1
     _turns: dict[str, int] = field(default_factory=dict, repr=False)
     mongo_uri: str = MONGO_URI  # a test's private server (tests/harness/private_infra.py) may take its place
+    more_redis_urls: list[str] = field(default_factory=list, repr=False)
 
     @property
     def log_dir(self) -> Path:
@@ -102,6 +104,16 @@ class PlatformRun:
     def stop(self) -> None:
         for process in [*self.workers.values(), *self.services.values()]:
             process.stop()
+        for url in [self.redis_url, *self.more_redis_urls]:
+            release_redis_url(url)
+
+    def private_redis(self) -> str:
+        """Another emptied Redis database of the run's own (a process that must not share the run's
+        windows and leases), given back when the run stops."""
+        url = private_redis_url()
+        redis.Redis.from_url(url).flushdb()
+        self.more_redis_urls.append(url)
+        return url
 
     def drop_databases(self) -> None:
         """The run's databases go with it, so the local server does not pile up one set per run."""
