@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench" / "workers"))
 
 from cpu import cpu_seconds, pid_listening_on  # noqa: E402
-from harness.infra import RABBIT_PORT, create_vhost, delete_vhost, private_redis_url  # noqa: E402
+from harness.infra import RABBIT_PORT, create_vhost, delete_vhost, private_redis_url, release_redis_url  # noqa: E402
 from harness.processes import ServiceProcess, free_port  # noqa: E402
 from wagw_common import topology  # noqa: E402
 from wagw_common.broker import Broker  # noqa: E402
@@ -208,7 +208,8 @@ async def gateway_stand_in(broker: Broker) -> Consumer:
 
 async def realtime_scenario(replicas: int, args, workdir: Path, log_dir: Path) -> dict:
     vhost = await create_vhost("wagw-bench")
-    env = {"AMQP_URL": vhost.amqp_url, "REDIS_URL": private_redis_url(), "JWT_SECRET": SECRET,
+    redis_url = private_redis_url()
+    env = {"AMQP_URL": vhost.amqp_url, "REDIS_URL": redis_url, "JWT_SECRET": SECRET,
            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
            "REALTIME_MAX_CONNECTIONS_PER_USER": "1000"}
     module = os.environ.get("BENCH_REALTIME_MODULE", "wagw_realtime")  # e.g. a profiling wrapper
@@ -240,6 +241,7 @@ async def realtime_scenario(replicas: int, args, workdir: Path, log_dir: Path) -
         await broker.close()
         for server in servers:
             server.stop()
+        release_redis_url(redis_url)
         await delete_vhost(vhost)
 
 

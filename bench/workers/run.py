@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))  # suite/: the benchmarks' shared arithmetic and entry point
 
-from harness.infra import MONGO_URI, create_vhost, delete_vhost, private_redis_url, queue_info  # noqa: E402
+from harness.infra import MONGO_URI, create_vhost, delete_vhost, private_redis_url, queue_info, release_redis_url  # noqa: E402
 from harness.processes import ServiceProcess, free_port  # noqa: E402
 from suite.cancellable import run_cancellable  # noqa: E402
 from suite.stats import latency_summary as summary  # noqa: E402
@@ -96,11 +96,11 @@ async def backlog(vhost) -> int:
 
 
 async def fleet_run(args, vhost, log_dir: Path) -> dict:
-    database = f"wagw_bench_{uuid.uuid4().hex[:8]}"
+    database, redis_url = f"wagw_bench_{uuid.uuid4().hex[:8]}", private_redis_url()
     registry = ServiceProcess(
         name="worker-registry", module="wagw_worker_registry", port=free_port(), log_dir=log_dir,
         env={"AMQP_URL": vhost.amqp_url, "MONGODB_URI": args.mongodb_uri, "MONGODB_DATABASE": database,
-             "REDIS_URL": private_redis_url(), "LOG_LEVEL": "warning", "STARTUP_TIMEOUT_SECONDS": "30"})
+             "REDIS_URL": redis_url, "LOG_LEVEL": "warning", "STARTUP_TIMEOUT_SECONDS": "30"})
     registry.env["HTTP_PORT"] = str(registry.port)
     counts = DbCommandCounts()  # the registry's own commands (the bench's sampling reads are not counted)
     registry.env.update(counts.env())
@@ -192,6 +192,7 @@ async def fleet_run(args, vhost, log_dir: Path) -> dict:
             except subprocess.TimeoutExpired:
                 fleet.kill()
         registry.stop()
+        release_redis_url(redis_url)
         counts.remove()
         await mongo.drop_database(database)
         await mongo.close()

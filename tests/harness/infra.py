@@ -11,8 +11,10 @@ import subprocess
 import urllib.parse
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import aiohttp
 
@@ -49,6 +51,16 @@ def private_redis_url() -> str:
 
 def release_redis_url(url: str) -> None:
     _redis_reserved.discard(url)
+
+
+@contextmanager
+def redis_database() -> Iterator[str]:
+    """`private_redis_url()` for the length of a `with` block."""
+    url = private_redis_url()
+    try:
+        yield url
+    finally:
+        release_redis_url(url)
 AUTH_HEADERS = {"Authorization": aiohttp.encode_basic_auth("guest", "guest")}
 
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 
-from harness.infra import private_redis_url, release_redis_url
+from harness.infra import redis_database
 from wagw_common import session_status
 from wagw_common.contracts.session_statuses import SessionStatus
 from wagw_common.envelope import Envelope
@@ -19,11 +19,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def redis():
-    url = private_redis_url()
-    client = aioredis.from_url(url)
-    yield client
-    await client.aclose()
-    release_redis_url(url)
+    with redis_database() as url:
+        client = aioredis.from_url(url)
+        yield client
+        await client.aclose()
 
 
 async def test_mongodb_stores_the_plain_string_and_finds_it_by_either(db):

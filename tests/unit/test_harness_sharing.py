@@ -51,3 +51,11 @@ def test_a_stopped_run_gives_its_redis_databases_back(monkeypatch):
     assert infra._redis_reserved == {run.redis_url, *run.more_redis_urls} and len(infra._redis_reserved) == 2
     run.stop()
     assert infra._redis_reserved == set()
+
+
+def test_a_redis_database_held_for_a_block_is_given_back_after_it_even_on_an_error(monkeypatch):
+    monkeypatch.setattr(infra, "_redis_reserved", set())
+    with pytest.raises(KeyError), infra.redis_database() as url:
+        assert infra._redis_reserved == {url}
+        raise KeyError(url)
+    assert infra._redis_reserved == set()

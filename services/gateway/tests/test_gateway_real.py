@@ -20,7 +20,7 @@ from wagw_common.contracts.identity import api_key_digest
 from wagw_common.errors import RemoteError
 from wagw_common.rpc import RpcClient
 from wagw_common.settings import load
-from harness.infra import AUTH_HEADERS, MONGO_URI, OBJECT_STORE_URL, create_vhost, delete_vhost, private_redis_url
+from harness.infra import AUTH_HEADERS, MONGO_URI, OBJECT_STORE_URL, create_vhost, delete_vhost, redis_database
 
 from wagw_gateway.deps import GATEWAY
 from wagw_gateway.app import create_app
@@ -42,20 +42,21 @@ async def vhost():
 async def gateway(vhost):
     """The running gateway (a test server) and its dependencies."""
     database = f"wagw_test_gateway_{secrets.token_hex(4)}"
-    settings = load(Settings, {
-        "AMQP_URL": vhost.amqp_url, "MONGODB_URI": MONGO_URI, "MONGODB_DATABASE": database,
-        "REDIS_URL": private_redis_url(), "OBJECT_STORE_URL": OBJECT_STORE_URL,
-        "MEDIA_BUCKET": f"t-gateway-{secrets.token_hex(4)}", "STARTUP_TIMEOUT_SECONDS": "10",
-    })
-    server = TestServer(create_app(settings))
-    await server.start_server()
-    try:
-        yield server, server.app[GATEWAY]
-    finally:
-        await server.close()
-        client = AsyncMongoClient(MONGO_URI)
-        await client.drop_database(database)
-        await client.close()
+    with redis_database() as redis_url:
+        settings = load(Settings, {
+            "AMQP_URL": vhost.amqp_url, "MONGODB_URI": MONGO_URI, "MONGODB_DATABASE": database,
+            "REDIS_URL": redis_url, "OBJECT_STORE_URL": OBJECT_STORE_URL,
+            "MEDIA_BUCKET": f"t-gateway-{secrets.token_hex(4)}", "STARTUP_TIMEOUT_SECONDS": "10",
+        })
+        server = TestServer(create_app(settings))
+        await server.start_server()
+        try:
+            yield server, server.app[GATEWAY]
+        finally:
+            await server.close()
+            client = AsyncMongoClient(MONGO_URI)
+            await client.drop_database(database)
+            await client.close()
 
 
 @pytest_asyncio.fixture

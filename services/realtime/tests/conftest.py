@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 from types import SimpleNamespace
+from typing import Iterator
 
 import pytest
 from aiohttp.test_utils import TestServer
 
-from harness.infra import create_vhost, delete_vhost, private_redis_url
+from harness.infra import create_vhost, delete_vhost, redis_database
 from harness.realtime import RealtimeListener
 from wagw_common import topology
 from wagw_common.broker import Broker
@@ -44,9 +45,10 @@ async def vhost():
 
 
 @pytest.fixture
-def environment(vhost) -> dict:
-    return {"AMQP_URL": vhost.amqp_url, "REDIS_URL": private_redis_url(), "STARTUP_TIMEOUT_SECONDS": "10",
-            "RPC_TIMEOUT_SECONDS": "3"}
+def environment(vhost) -> Iterator[dict]:
+    with redis_database() as redis_url:
+        yield {"AMQP_URL": vhost.amqp_url, "REDIS_URL": redis_url, "STARTUP_TIMEOUT_SECONDS": "10",
+               "RPC_TIMEOUT_SECONDS": "3"}
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import redis.asyncio as aioredis
 
-from harness.infra import private_redis_url
+from harness.infra import redis_database
 from wagw_common.errors import RemoteError, Unavailable
 from wagw_realtime.connections import check_credentials, when_user_room_closes_end_its_logins
 from wagw_realtime.limits import ConnectionQuota, TokenBucket
@@ -88,22 +88,23 @@ def test_the_token_bucket_allows_a_burst_then_the_rate():
 
 @pytest.mark.integration
 async def test_the_connection_quota_counts_across_replicas_and_lapses_with_a_dead_one():
-    redis = aioredis.Redis.from_url(private_redis_url())
-    owner = f"user:u_quota_{time.time_ns()}"
-    try:
-        replica_a, replica_b = ConnectionQuota(redis, 2, ttl=1), ConnectionQuota(redis, 2, ttl=1)
-        assert await replica_a.admit(owner, "a1") and await replica_b.admit(owner, "b1")
-        assert not await replica_b.admit(owner, "b2")  # the limit holds across replicas
-        await replica_a.release(owner, "a1")
-        assert await replica_b.admit(owner, "b2")
-        # B renews only b1 (b2 stands for a connection of a replica that died): after the TTL, b2 has lapsed.
-        await asyncio.sleep(1.1)
-        await replica_b.renew([(owner, "b1")])
-        assert await replica_a.admit(owner, "a3")  # b2 lapsed (never renewed), b1 renewed: 2 of 2
-        assert not await replica_a.admit(owner, "a4")
-    finally:
-        await redis.delete(f"realtime:connections:{owner}")
-        await redis.aclose()
+    with redis_database() as url:
+        redis = aioredis.Redis.from_url(url)
+        owner = f"user:u_quota_{time.time_ns()}"
+        try:
+            replica_a, replica_b = ConnectionQuota(redis, 2, ttl=1), ConnectionQuota(redis, 2, ttl=1)
+            assert await replica_a.admit(owner, "a1") and await replica_b.admit(owner, "b1")
+            assert not await replica_b.admit(owner, "b2")  # the limit holds across replicas
+            await replica_a.release(owner, "a1")
+            assert await replica_b.admit(owner, "b2")
+            # B renews only b1 (b2 stands for a connection of a replica that died): after the TTL, b2 lapsed.
+            await asyncio.sleep(1.1)
+            await replica_b.renew([(owner, "b1")])
+            assert await replica_a.admit(owner, "a3")  # b2 lapsed (never renewed), b1 renewed: 2 of 2
+            assert not await replica_a.admit(owner, "a4")
+        finally:
+            await redis.delete(f"realtime:connections:{owner}")
+            await redis.aclose()
 
 
 @pytest.mark.unit

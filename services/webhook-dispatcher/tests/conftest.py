@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestServer
 from pymongo import AsyncMongoClient
 
 from harness.flows import wait_until
-from harness.infra import MONGO_URI, Vhost, create_vhost, delete_vhost, private_redis_url
+from harness.infra import MONGO_URI, Vhost, create_vhost, delete_vhost, private_redis_url, release_redis_url
 from harness.processes import free_port
 from harness.sink import Received
 from wagw_common import topology
@@ -170,22 +170,23 @@ async def start_dispatcher():
 
     async def start(dns=None, **env: str) -> RunningDispatcher:
         vhost = await create_vhost("wagw-test-dispatcher")
-        database = f"wagw_test_dispatcher_{uuid.uuid4().hex[:8]}"
+        database, redis_url = f"wagw_test_dispatcher_{uuid.uuid4().hex[:8]}", private_redis_url()
         settings = load(Settings, {"AMQP_URL": vhost.amqp_url, "MONGODB_URI": MONGO_URI, "MONGODB_DATABASE": database,
-                                   "REDIS_URL": private_redis_url(), **TEST_ENV, **env})
+                                   "REDIS_URL": redis_url, **TEST_ENV, **env})
         server = TestServer(create_app(settings, dns=dns))
         await server.start_server()
         client = Broker(vhost.amqp_url, source="test-client")
         await client.connect(startup_timeout=10)
         rpc = RpcClient(client, default_timeout=5)
         await rpc.start()
-        running.append((server, client, database, vhost))
+        running.append((server, client, database, vhost, redis_url))
         return RunningDispatcher(client, rpc, vhost, settings)
 
     yield start
-    for server, client, database, vhost in running:
+    for server, client, database, vhost, redis_url in running:
         await client.close()
         await server.close()
+        release_redis_url(redis_url)
         mongo = AsyncMongoClient(MONGO_URI)
         await mongo.drop_database(database)
         await mongo.close()

@@ -8,7 +8,7 @@ import pytest
 import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient, monitoring
 
-from harness.infra import MONGO_URI, private_redis_url
+from harness.infra import MONGO_URI, redis_database
 from harness.processes import free_port
 from wagw_common.storage import utc_now
 from wagw_common.testing import MemoryRedis
@@ -40,10 +40,11 @@ def tenant():
 
 @pytest.fixture
 async def redis(tenant):
-    client = aioredis.from_url(private_redis_url(), decode_responses=True)
-    yield client
-    await client.delete(version_key(tenant))
-    await client.aclose()
+    with redis_database() as url:
+        client = aioredis.from_url(url, decode_responses=True)
+        yield client
+        await client.delete(version_key(tenant))
+        await client.aclose()
 
 
 @pytest.fixture
