@@ -1,7 +1,7 @@
 """Outbox clears grouped into bulk writes (wagw_common.grouped_writes), against the local MongoDB-compatible
 server: every update applied, concurrent ones sharing commands, and an update the server refuses failing
 its own caller, with no caller told of an update that was not applied; lazy clears gathered over an
-interval into one command, after the events were published."""
+interval into one command, one update per document, after the events were published."""
 
 from __future__ import annotations
 
@@ -25,9 +25,12 @@ MESSAGE_EVENT = contract_for("message.read").schema().load(contract_for("message
 class _Commands(monitoring.CommandListener):
     def __init__(self):
         self.names: list[str] = []
+        self.updates: list[int] = []  # the number of updates each `update` command carried
 
     def started(self, event):
         self.names.append(event.command_name)
+        if event.command_name == "update":
+            self.updates.append(len(event.command["updates"]))
 
     def succeeded(self, event):
         pass
@@ -73,18 +76,26 @@ async def test_a_refused_update_fails_its_caller_and_no_caller_is_told_of_an_upd
     assert (await collection.find_one({"_id": 1}))["n"] >= 1 + told_applied
 
 
-async def test_updates_left_for_later_are_written_together_after_the_linger(counted):
+async def test_lazy_clears_of_one_document_in_one_interval_are_one_update_of_it(counted):
     collection, commands = counted
-    await collection.insert_many([{"_id": i, "outbox": ["a"]} for i in range(10)])
-    grouped = GroupedUpdates(collection, linger=0.2)
+    broker = InMemoryBroker(source="test")
+    relay = OutboxRelay(collection, broker, lazy_clears=True)
+    steps = {i: [outbox_entry(broker, "message.read", {**MESSAGE_EVENT, "message_id": f"m_{i}"}) for _ in range(3)]
+             for i in range(4)}
+    left = outbox_entry(broker, "message.read", {**MESSAGE_EVENT, "message_id": "m_0"})  # not published yet
+    await collection.insert_many([{"_id": i, "outbox": entries + ([left] if i == 0 else [])}
+                                  for i, entries in steps.items()])
     commands.names.clear()
-    for i in range(10):  # one after another, as handlers finishing at different moments ask
-        grouped.later({"_id": i}, {"$pullAll": {"outbox": ["a"]}})
+    for step in range(3):  # a document's status steps, one after another, as its handlers publish them
+        for i, entries in steps.items():
+            await relay.flush(i, [entries[step]])
         await asyncio.sleep(0.01)
     assert commands.names.count("update") == 0  # nobody waits for them: still gathering
-    await grouped.drain()
-    assert [d["outbox"] async for d in collection.find({}).sort("_id")] == [[]] * 10
+    await relay.cleared()
+    outboxes = {d["_id"]: [e["id"] for e in d["outbox"]] async for d in collection.find({})}
+    assert outboxes == {0: [left["id"]], 1: [], 2: [], 3: []}
     assert commands.names.count("update") == 1
+    assert commands.updates == [4]  # one update per document, each taking its three entries
 
 
 async def test_a_lazy_outbox_flush_publishes_at_once_and_clears_with_the_next_group(counted):

@@ -5,13 +5,8 @@ the callers after it gather and go together as the next write, however many ther
 for a timer, so a lone update costs what it did, and under load a command carries many. Each caller
 still waits for its own update to be applied and gets its own error, as with `update_one`; where the
 server's answer does not say which update it refused (FerretDB 1.24's leaves out `nModified`, and may
-not apply the updates after it), every caller of that group gets the error, so only idempotent updates belong here (an
-outbox clear is one:
-a retried `$pullAll` removes nothing more).
-
-Updates nobody needs to wait for (an outbox clear: a crash before it only means a republished
-duplicate) may be left with `later`: with a `linger`, the writer then waits that long before each
-write, so one command carries every such update of the interval instead of a few."""
+not apply the updates after it), every caller of that group gets the error, so only idempotent updates
+belong here (an outbox clear is one: a retried `$pullAll` removes nothing more)."""
 
 from __future__ import annotations
 
@@ -29,9 +24,8 @@ MAX_GROUP = 500  # updates in one command, well under any server's limit on a ba
 
 
 class GroupedUpdates:
-    def __init__(self, collection: AsyncCollection[Any], *, linger: float = 0.0):
+    def __init__(self, collection: AsyncCollection[Any]):
         self.collection = collection
-        self.linger = linger
         self._waiting: list[tuple[UpdateOne, asyncio.Future[Any]]] = []
         self._writer: asyncio.Task[Any] | None = None
 
@@ -46,10 +40,6 @@ class GroupedUpdates:
         # A cancelled caller leaves its update to be written anyway: it was asked for.
         await asyncio.shield(self._queue(filter, update))
 
-    def later(self, filter: dict[str, Any], update: dict[str, Any]) -> None:
-        """Written with the next group; a failure is logged, not raised to anyone."""
-        self._queue(filter, update).add_done_callback(_log_failure)
-
     async def drain(self) -> None:
         """Returns once every update asked for so far is written (or failed)."""
         while self._writer is not None and not self._writer.done():
@@ -57,8 +47,6 @@ class GroupedUpdates:
 
     async def _write_while_waiting(self) -> None:
         while self._waiting:
-            if self.linger:
-                await asyncio.sleep(self.linger)
             group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
             try:
                 await self.collection.bulk_write([op for op, _ in group], ordered=False)
@@ -80,7 +68,3 @@ class GroupedUpdates:
                 else:
                     done.set_result(None)
 
-
-def _log_failure(done: asyncio.Future[Any]) -> None:
-    if not done.cancelled() and done.exception() is not None:
-        log.warning("grouped_write.failed", error=repr(done.exception()))

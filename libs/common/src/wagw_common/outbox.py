@@ -8,6 +8,7 @@ handlers are idempotent on the ids the event carries)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -48,14 +49,17 @@ def push(*entries: dict[str, Any]) -> dict[str, Any]:
 
 class OutboxRelay:
     def __init__(self, collection: AsyncCollection[Any], broker: Broker, *, lazy_clears: bool = False):
-        """`lazy_clears`: `flush` returns once its events are published, and their clear goes with the
-        others of the next LAZY_CLEAR_SECONDS in one command (for documents changed several times per
-        message: a message's status steps)."""
+        """`lazy_clears`: `flush` returns once its events are published, and their clear waits up to
+        LAZY_CLEAR_SECONDS: the clears of that interval go as one command, and those of one document as
+        one update (for documents changed several times per message: a message's status steps; each
+        update of a document writes it and its indexes again)."""
         self.collection = collection
         self.broker = broker
         self.lazy_clears = lazy_clears
         # Clears of many documents at once go as one command (a handful per completed message).
-        self._clears = GroupedUpdates(collection, linger=LAZY_CLEAR_SECONDS if lazy_clears else 0.0)
+        self._clears = GroupedUpdates(collection)
+        self._lazy: dict[Any, list[dict[str, Any]]] = {}  # document id -> its published entries
+        self._lazy_writer: asyncio.Task[None] | None = None
 
     async def flush(self, document_id: Any, entries: list[dict[str, Any]]) -> None:
         """Publish `entries` (already stored in the document), then remove them from it."""
@@ -66,15 +70,30 @@ class OutboxRelay:
             await self.broker.publish(envelope, exchange=topology.EVENTS, routing_key=entry["type"], mandatory=False)
         if not entries:
             return
-        # $pullAll by whole value: conditional $pull on subdocuments is not supported everywhere.
-        clear = ({"_id": document_id}, {"$pullAll": {FIELD: list(entries)}})
         if self.lazy_clears:
-            self._clears.later(*clear)  # lost with the process, the entries are relayed again: a duplicate
+            self._clear_later(document_id, entries)  # lost with the process, the entries are relayed again
         else:
-            await self._clears.update_one(*clear)
+            await self._clears.update_one(*_clear(document_id, entries))
+
+    def _clear_later(self, document_id: Any, entries: list[dict[str, Any]]) -> None:
+        self._lazy.setdefault(document_id, []).extend(entries)
+        if self._lazy_writer is None or self._lazy_writer.done():
+            self._lazy_writer = asyncio.create_task(self._write_lazy_clears())
+
+    async def _write_lazy_clears(self) -> None:
+        while self._lazy:
+            await asyncio.sleep(LAZY_CLEAR_SECONDS)
+            gathered, self._lazy = self._lazy, {}
+            # Queued together, they leave as one command; a failure only means duplicates relayed later.
+            outcomes = await asyncio.gather(*(self._clears.update_one(*_clear(document_id, entries))
+                                              for document_id, entries in gathered.items()), return_exceptions=True)
+            for failure in {repr(o) for o in outcomes if isinstance(o, Exception)}:
+                log.warning("outbox.clear_failed", error=failure)
 
     async def cleared(self) -> None:
         """Returns once every clear asked for so far is written."""
+        while self._lazy_writer is not None and not self._lazy_writer.done():
+            await asyncio.shield(self._lazy_writer)
         await self._clears.drain()
 
     async def relay_stale(self, older_than: timedelta = timedelta(seconds=10), batch: int = 100) -> int:
@@ -90,3 +109,8 @@ class OutboxRelay:
         if relayed:
             log.warning("outbox.relayed_stale_events", count=relayed)
         return relayed
+
+
+def _clear(document_id: Any, entries: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    # $pullAll by whole value: conditional $pull on subdocuments is not supported everywhere.
+    return {"_id": document_id}, {"$pullAll": {FIELD: list(entries)}}
