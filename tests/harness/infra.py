@@ -61,6 +61,8 @@ def redis_database() -> Iterator[str]:
         yield url
     finally:
         release_redis_url(url)
+
+
 AUTH_HEADERS = {"Authorization": aiohttp.encode_basic_auth("guest", "guest")}
 
 

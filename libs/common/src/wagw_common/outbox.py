@@ -56,7 +56,7 @@ class OutboxRelay:
         self.collection = collection
         self.broker = broker
         self.lazy_clears = lazy_clears
-        # Clears of many documents at once go as one command (a handful per completed message).
+        # Clears of many documents at once go as one command.
         self._clears = GroupedUpdates(collection)
         self._lazy: dict[Any, list[dict[str, Any]]] = {}  # document id -> its published entries
         self._lazy_writer: asyncio.Task[None] | None = None
