@@ -55,8 +55,11 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="webhooks: seconds measured from the first publish (or until all are delivered)")
     parser.add_argument("--webhook-endpoints", type=int, default=20, help="webhooks: endpoints (10%% of them failing)")
     parser.add_argument("--realtime-clients", type=int, default=1000, help="realtime: Socket.IO clients")
-    parser.add_argument("--realtime-scenarios", default="bare-socketio,broker-only,realtime-1",
-                        help="realtime: bench/realtime scenarios (realtime-2: two replicas)")
+    parser.add_argument("--realtime-scenarios", default="bare-socketio,broker-only,realtime-1,realtime-1-paced",
+                        help="realtime: bench/realtime scenarios (realtime-2: two replicas; -paced: one publish at a "
+                             "time, as the bare server emits)")
+    parser.add_argument("--realtime-in-flight", type=int, default=100,
+                        help="realtime: the burst's publishes awaiting their confirm at once")
     parser.add_argument("--replicas", type=int, default=1,
                         help="sends, completed, webhooks: every service started this many times")
     parser.add_argument("--scaling-seconds", type=float, default=20.0,

@@ -8,10 +8,15 @@ Scenarios, each with the same clients, rooms and burst (in one run, so on the sa
 - `realtime-1`: the realtime service, one replica: the events are published to `wagw.events` (with
   publisher confirms) and travel broker -> replica -> Socket.IO;
 - `realtime-2`: two replicas, clients spread across both; each replica consumes every event on a queue
-  of its own and pushes it to its own clients.
+  of its own and pushes it to its own clients;
+- `realtime-1-paced` (`realtime-2-paced`): the same, the burst published as the bare server emits it,
+  each event once the one before is out (one publish awaiting its confirm at a time).
 Latency is measured from just before an event is published (or emitted, for the baseline) to its
-arrival in a client, on this machine's clock; CPU per event over the burst, per process. The results go
-to bench/results/realtime-<time>.json."""
+arrival in a client, on this machine's clock; CPU per event over the burst, per process. The broker
+scenarios keep `--in-flight` publishes (100) awaiting their confirm: an event's time then includes its
+wait behind the events ahead of it, in the broker and in the replica, which the bare server's time
+(taken when it emits, once the events before are out) never does. The results go to
+bench/results/realtime-<time>.json."""
 
 from __future__ import annotations
 
@@ -48,6 +53,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = REPO / "bench" / "results"
 SECRET = "bench-secret-" + "x" * 32
 DEFAULTS = load(Settings, {})
+IN_FLIGHT = 100  # the burst's publishes awaiting their confirm at once (--in-flight)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -159,7 +165,7 @@ async def run_scenario(name: str, urls: list[str], send_burst, args, workdir: Pa
     result.update(scenario=name, clients=connected, refused=sum(r["refused"] for r in ready),
                   connect_seconds=max(r["connect_seconds"] for r in ready), send_seconds=round(send_seconds, 3),
                   events=args.users * args.events_per_user)
-    print(f"{name:>14}: {result}", flush=True)
+    print(f"{name:>16}: {result}", flush=True)
     return result
 
 
@@ -206,7 +212,23 @@ async def gateway_stand_in(broker: Broker) -> Consumer:
     return consumer
 
 
-async def realtime_scenario(replicas: int, args, workdir: Path, log_dir: Path) -> dict:
+async def named_scenario(name: str, args, workdir: Path, log_dir: Path) -> dict:
+    """`bare-socketio`, `broker-only`, `realtime-<replicas>`, or `realtime-<replicas>-paced`: the realtime
+    service sent the burst as the bare server emits it, each event once the one before is out (one publish
+    awaiting its confirm at a time), which makes its latency comparable with the bare server's."""
+    if name == "bare-socketio":
+        return await bare_scenario(args, workdir, log_dir)
+    if name == "broker-only":
+        return await broker_scenario(args)
+    family, replicas, *paced = name.split("-")
+    if family != "realtime" or not replicas.isdigit() or paced not in ([], ["paced"]):
+        raise ValueError(f"unknown scenario {name!r}")
+    if paced:
+        args = argparse.Namespace(**{**vars(args), "in_flight": 1})
+    return await realtime_scenario(int(replicas), args, workdir, log_dir, name=name)
+
+
+async def realtime_scenario(replicas: int, args, workdir: Path, log_dir: Path, name: str | None = None) -> dict:
     vhost = await create_vhost("wagw-bench")
     redis_url = private_redis_url()
     env = {"AMQP_URL": vhost.amqp_url, "REDIS_URL": redis_url, "JWT_SECRET": SECRET,
@@ -222,7 +244,7 @@ async def realtime_scenario(replicas: int, args, workdir: Path, log_dir: Path) -
         await asyncio.gather(*(s.wait_ready() for s in servers))
         await broker.connect(10)
         gateway = await gateway_stand_in(broker)
-        gate = asyncio.Semaphore(100)
+        gate = asyncio.Semaphore(args.in_flight)
 
         async def publish(event):
             async with gate:
@@ -233,8 +255,9 @@ async def realtime_scenario(replicas: int, args, workdir: Path, log_dir: Path) -
         async def send(events):
             await asyncio.gather(*(publish(e) for e in events))
 
-        return await run_scenario(f"realtime-{replicas}", [s.url for s in servers], send, args, workdir, metrics=True,
-                                  pids=[s.process.pid for s in servers])
+        result = await run_scenario(name or f"realtime-{replicas}", [s.url for s in servers], send, args, workdir,
+                                    metrics=True, pids=[s.process.pid for s in servers])
+        return {**result, "in_flight": args.in_flight}
     finally:
         if gateway is not None:
             await gateway.stop()
@@ -263,7 +286,7 @@ async def broker_scenario(args) -> dict:
         consumer = Consumer(subscriber, Subscription(queue, {"session.status_changed": received}, use_inbox=False),
                             prefetch=DEFAULTS.prefetch, max_attempts=3)
         await consumer.start()
-        gate = asyncio.Semaphore(100)
+        gate = asyncio.Semaphore(args.in_flight)
 
         async def publish(event):
             async with gate:
@@ -283,10 +306,10 @@ async def broker_scenario(args) -> dict:
         await publisher.close()
         await subscriber.close()
         await delete_vhost(vhost)
-    result = {"scenario": "broker-only", "clients": 0, "refused": 0, "events": len(events),
+    result = {"scenario": "broker-only", "in_flight": args.in_flight, "clients": 0, "refused": 0, "events": len(events),
               "deliveries": len(latencies), "duplicates": 0, "missing": len(events) - len(latencies),
               "send_seconds": round(send_seconds, 3), **summary(latencies), **cpu.result()}
-    print(f"{'broker-only':>14}: {result}", flush=True)
+    print(f"{'broker-only':>16}: {result}", flush=True)
     return result
 
 
@@ -296,7 +319,9 @@ async def main() -> int:
     parser.add_argument("--users", type=int, default=500, help="clients are spread evenly over these users")
     parser.add_argument("--events-per-user", type=int, default=2, help="the burst: this many events per user")
     parser.add_argument("--client-processes", type=int, default=4)
-    parser.add_argument("--scenarios", default="bare-socketio,broker-only,realtime-1,realtime-2")
+    parser.add_argument("--scenarios", default="bare-socketio,broker-only,realtime-1,realtime-1-paced,realtime-2")
+    parser.add_argument("--in-flight", type=int, default=IN_FLIGHT,
+                        help="broker scenarios: publishes awaiting their confirm at once")
     args = parser.parse_args()
     configure_logging("bench", "warning")
     stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -304,23 +329,19 @@ async def main() -> int:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.scenarios.split(","):
-            if name == "bare-socketio":
-                results.append(await bare_scenario(args, Path(tmp), log_dir))
-            elif name == "broker-only":
-                results.append(await broker_scenario(args))
-            else:
-                results.append(await realtime_scenario(int(name.split("-")[1]), args, Path(tmp), log_dir))
+            results.append(await named_scenario(name, args, Path(tmp), log_dir))
     report = {"benchmark": "realtime-push", "at": stamp, "cpus": os.cpu_count(),
               "parameters": {"clients": args.clients, "users": args.users, "events_per_user": args.events_per_user,
-                             "client_processes": args.client_processes, "transport": "websocket"},
+                             "client_processes": args.client_processes, "in_flight": args.in_flight,
+                             "transport": "websocket"},
               "scenarios": results}
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"realtime-{stamp}.json"
     path.write_text(json.dumps(report, indent=2))
-    print(f"\n{'scenario':>14} {'clients':>7} {'events':>6} {'deliveries':>10} {'dup':>4} {'miss':>5} "
+    print(f"\n{'scenario':>16} {'clients':>7} {'events':>6} {'deliveries':>10} {'dup':>4} {'miss':>5} "
           f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for r in results:
-        print(f"{r['scenario']:>14} {r['clients']:>7} {r['events']:>6} {r['deliveries']:>10} {r['duplicates']:>4} "
+        print(f"{r['scenario']:>16} {r['clients']:>7} {r['events']:>6} {r['deliveries']:>10} {r['duplicates']:>4} "
               f"{r['missing']:>5} {r.get('p50_ms', '-'):>8} {r.get('p99_ms', '-'):>8} {r.get('max_ms', '-'):>8}")
     print(f"\nwritten to {path.relative_to(REPO)}")
     return 0 if all(r["missing"] == 0 and r["duplicates"] == 0 for r in results) else 1

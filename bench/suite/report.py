@@ -81,6 +81,10 @@ def headlines(results: dict) -> list[dict]:
         rows.append(_row("realtime", "push p99", "ms", one.get("p99_ms"), bare.get("p99_ms"),
                          f"<= {goals.PUSH_P99_MAX_MS:g} and <= {goals.PUSH_P99_MAX_VS_BARE:g}x",
                          goals.push_p99_met(one.get("p99_ms"), bare.get("p99_ms"))))
+        if paced := scenarios.get(r.get("headline", "realtime-1") + "-paced", {}):
+            # Published as the bare server emits (one at a time): the like-for-like comparison with it.
+            rows.append(_row("realtime", "push p99, paced as the bare server emits", "ms", paced.get("p99_ms"),
+                             bare.get("p99_ms")))
         if broker := scenarios.get("broker-only", {}):
             rows.append(_row("realtime", "push p99 vs broker alone", "ms", one.get("p99_ms"), broker.get("p99_ms")))
         rows.append(_row("realtime", "server CPU per event", "ms", one.get("server_cpu_ms_per_event"),

@@ -97,6 +97,19 @@ def test_a_push_p99_meets_its_goal_only_within_both_bounds():
     assert p99(120.0, 100.0) is False  # over 100 ms
 
 
+def test_the_paced_push_is_shown_beside_the_bare_server_and_never_judges_the_goal():
+    scenarios = [{"scenario": "bare-socketio", "p99_ms": 10.0}, {"scenario": "realtime-2", "p99_ms": 300.0},
+                 {"scenario": "realtime-2-paced", "p99_ms": 30.0}]
+    rows = {r["figure"]: r for r in headlines({"realtime": {"scenarios": scenarios, "headline": "realtime-2"}})}
+    paced = rows["push p99, paced as the bare server emits"]
+    assert (paced["measured"], paced["baseline"], paced["ratio"]) == (30.0, 10.0, 3.0)
+    assert paced["goal"] == "" and paced["met"] is None
+    assert rows["push p99"]["measured"] == 300.0 and rows["push p99"]["met"] is False  # the goal stays on the burst
+    unpaced = [{"scenario": "bare-socketio", "p99_ms": 10.0}, {"scenario": "realtime-1", "p99_ms": 30.0}]
+    assert "push p99, paced as the bare server emits" not in {r["figure"] for r in headlines(
+        {"realtime": {"scenarios": unpaced}})}
+
+
 def test_cpu_per_item_adds_up_each_process_share_and_bounds_the_rate(monkeypatch):
     from suite import stats
 
